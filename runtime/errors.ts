@@ -1,0 +1,28 @@
+/**
+ * tfw error classes. Every error carries a stable `code` (`ERR_TFW_...`) and a
+ * message that names the field, the value and what was expected.
+ */
+export class TfwError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Thrown when a kernel or backend cannot be loaded (missing build output, unsupported engine). */
+export class BackendUnavailableError extends TfwError {
+  constructor(message: string) {
+    super('ERR_TFW_BACKEND_UNAVAILABLE', message);
+  }
+}
+
+/** Thrown for an invalid configuration value; `field` is its dotted path. */
+export class ConfigError extends TfwError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('ERR_TFW_CONFIG', `${field}: ${message}`);
+    this.field = field;
+  }
+}
