@@ -26,3 +26,10 @@ export class ConfigError extends TfwError {
     this.field = field;
   }
 }
+
+/** Thrown when a ChaCha20-Poly1305 tag does not verify (RFC 8439 §2.8: the message is rejected). */
+export class AuthenticationError extends TfwError {
+  constructor(message = 'aead: authentication failed (tag mismatch): the ciphertext, tag, nonce, key or AAD is wrong') {
+    super('ERR_TFW_AEAD_AUTH', message);
+  }
+}

@@ -52,7 +52,7 @@ process.stdout.write = write;
 const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
 const num = (label) => Number((plain.match(new RegExp(`${label}:\\s+(\\d+)`, 'g')) ?? []).pop()?.match(/(\d+)/)?.[1] ?? 0);
 const total = num('Total'), passed = num('Passed'), skipped = num('Skipped');
-const failed = total - passed - skipped + loadFailures;
+const failed = total - passed + loadFailures; // uvu's Total excludes skipped tests
 if (failed > 0) process.exitCode = 1;
 if (files.length === 0) { console.error('tfw: test: no test files found'); process.exitCode = 1; }
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
