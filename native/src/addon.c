@@ -1,0 +1,21 @@
+/*
+ * tfw N-API addon (NAPI_VERSION 8: loads in Node 18 and 20): TUN devices,
+ * batched UDP, readiness polling on libuv's loop, and C versions of the AEAD
+ * and Reed-Solomon kernels. The TypeScript side is runtime/kernels/native.ts.
+ */
+#include "napi_util.h"
+
+static napi_value init(napi_env env, napi_value exports) {
+  tfw_init_io(env, exports);
+  tfw_init_poll(env, exports);
+  tfw_init_tun(env, exports);
+  tfw_init_udp(env, exports);
+  tfw_init_aead(env, exports);
+  tfw_init_rs(env, exports);
+  napi_value v;
+  napi_create_uint32(env, 1, &v);
+  napi_set_named_property(env, exports, "abiVersion", v);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
