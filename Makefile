@@ -7,8 +7,9 @@ SHELL := /bin/bash
 NODE ?= node
 export SOURCE_DATE_EPOCH ?= 1700000000
 
-# Debian packages needed by `make test` (fragments append).
+# Debian packages needed by `make test`, and in addition by `make bench` (fragments append).
 SYSDEPS :=
+BENCH_SYSDEPS :=
 
 KERNELS := $(patsubst wasm/%/index.ts,%,$(wildcard wasm/*/index.ts))
 WASM_OUT := $(foreach k,$(KERNELS),build/wasm/$(k).wasm build/wasm/$(k)-simd.wasm)
@@ -54,7 +55,10 @@ check: | deps
 
 # TIERS selects test/<tier>/ folders; `make test` runs them all.
 TIERS ?= unit integration image
-test: deps sysdeps all
+# `all` runs in a sub-make so that tools sysdeps just installed (cross compilers)
+# are seen by the fragments' conditionals, which make evaluates at parse time.
+test: deps sysdeps
+	$(MAKE) all
 	$(NODE) --import tsx test/run.mjs $(TIERS)
 test-unit: deps all
 	$(NODE) --import tsx test/run.mjs unit
@@ -63,7 +67,9 @@ test-integration: deps sysdeps all
 test-image: deps sysdeps all
 	$(NODE) --import tsx test/run.mjs image
 
-bench: deps all
+bench: deps sysdeps
+	@bash scripts/sysdeps.sh $(sort $(BENCH_SYSDEPS))
+	$(MAKE) all
 	@mkdir -p build/bench
 	$(NODE) --import tsx bench/run.ts $(BENCH)
 
