@@ -1,0 +1,222 @@
+/**
+ * `BENCH=forward make bench`: batch longest-prefix-match lookups (M lookups/s) of
+ * tfw's IPv4 DIR-24-8 and IPv6 Poptrie in wasm against a plain TypeScript binary
+ * trie (bench/forward-baseline.ts, the BASELINE) on random tables with a realistic
+ * prefix-length mix; random and repeated destinations; classifier packets/s;
+ * table memory and build time. Writes build/bench/forward.json.
+ */
+import { availableBackends } from '../runtime/kernels/backend.js';
+import { Classifier } from '../runtime/kernels/forward.js';
+import { BinaryTrieBaseline } from './forward-baseline.js';
+import { printTable, timeIt, writeResult, type Sample } from './lib.js';
+
+const BASELINE = 'JS binary trie (baseline)';
+const BATCH = 8192;
+
+/** xorshift32: deterministic and cheap. */
+function rng(seed: number) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+/** IPv4 length mix: ~60% /24, ~35% /16-/23, ~2% /8-/15, ~3% /25-/32. */
+function len4(r: () => number): number {
+  const k = r() % 100;
+  if (k < 60) return 24;
+  if (k < 95) return 16 + (r() % 8);
+  if (k < 97) return 8 + (r() % 8);
+  return 25 + (r() % 8);
+}
+/** IPv6 length mix: ~50% /48, ~30% /32, rest /29-/64 (/29, /36, /40, /44, /56, /64). */
+function len6(r: () => number): number {
+  const k = r() % 100;
+  if (k < 50) return 48;
+  if (k < 80) return 32;
+  return [29, 36, 40, 44, 56, 64][r() % 6];
+}
+
+interface Table {
+  bits: 32 | 128;
+  words: Uint32Array; // per prefix: 1 or 4 words
+  lens: Uint8Array;
+  nhs: Uint16Array;
+  text: string[];
+}
+
+function genTable(bits: 32 | 128, n: number, seed: number): Table {
+  const r = rng(seed);
+  const w = bits / 32;
+  const words = new Uint32Array(n * w);
+  const lens = new Uint8Array(n);
+  const nhs = new Uint16Array(n);
+  const text: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < n; ) {
+    const len = bits === 32 ? len4(r) : len6(r);
+    const v = new Uint32Array(w);
+    for (let j = 0; j < w; j++) v[j] = r();
+    if (bits === 32) v[0] = ((1 + (v[0] % 223)) << 24 | (v[0] & 0xffffff)) >>> 0; // 1.0.0.0 - 223.255.255.255
+    else v[0] = (0x20000000 | (v[0] & 0x1fffffff)) >>> 0; // 2000::/3
+    for (let j = 0; j < w; j++) {
+      const keep = Math.max(0, Math.min(32, len - 32 * j));
+      v[j] = keep === 0 ? 0 : (v[j] & (0xffffffff << (32 - keep))) >>> 0;
+    }
+    const t = bits === 32
+      ? `${v[0] >>> 24}.${(v[0] >>> 16) & 255}.${(v[0] >>> 8) & 255}.${v[0] & 255}/${len}`
+      : `${Array.from(v, (x) => `${(x >>> 16).toString(16)}:${(x & 0xffff).toString(16)}`).join(':')}/${len}`;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    words.set(v, i * w);
+    lens[i] = len;
+    nhs[i] = r() & 0xffff;
+    text.push(t);
+    i++;
+  }
+  return { bits, words, lens, nhs, text };
+}
+
+/** Destinations: `random` inside random table prefixes (random host bits), `repeated` 256 of them cycled. */
+function genAddrs(t: Table, n: number, pattern: 'random' | 'repeated', seed: number): { bytes: Uint8Array; words: Uint32Array } {
+  const r = rng(seed);
+  const w = t.bits / 32;
+  const words = new Uint32Array(n * w);
+  const distinct = pattern === 'random' ? n : 256;
+  for (let i = 0; i < distinct; i++) {
+    const p = r() % t.lens.length;
+    const len = t.lens[p];
+    for (let j = 0; j < w; j++) {
+      const keep = Math.max(0, Math.min(32, len - 32 * j));
+      const mask = keep === 0 ? 0 : (0xffffffff << (32 - keep)) >>> 0;
+      words[i * w + j] = ((t.words[p * w + j] & mask) | (r() & ~mask)) >>> 0;
+    }
+  }
+  for (let i = distinct; i < n; i++) words.copyWithin(i * w, (i % distinct) * w, (i % distinct) * w + w);
+  const bytes = new Uint8Array(n * w * 4);
+  const dv = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) dv.setUint32(i * 4, words[i], false);
+  return { bytes, words };
+}
+
+function ms(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+export default async function (): Promise<void> {
+  const backends = availableBackends().filter((b) => b !== 'native') as Array<'wasm-simd' | 'wasm-scalar'>;
+  const samples: Sample[] = [];
+  const tables: Record<string, unknown>[] = [];
+  const cases: Array<[32 | 128, number]> = [[32, 1000], [32, 100_000], [32, 1_000_000], [128, 1000], [128, 200_000]];
+  const naddr = 1 << 20;
+  for (const [bits, n] of cases) {
+    const fam = bits === 32 ? 'ipv4' : 'ipv6';
+    const label = `${fam} ${n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : n}`;
+    const t = genTable(bits, n, 0x1234 + n + bits);
+    const addrs = { random: genAddrs(t, naddr, 'random', 99), repeated: genAddrs(t, naddr, 'repeated', 98) };
+    const out = new Int32Array(BATCH);
+    // Baseline.
+    const base = new BinaryTrieBaseline(bits);
+    const w = bits / 32;
+    const baseBuild = ms(() => {
+      for (let i = 0; i < n; i++) base.insert(t.words.subarray(i * w, i * w + w), t.lens[i], t.nhs[i]);
+    });
+    const check = new Int32Array(naddr);
+    for (const pattern of ['random', 'repeated'] as const) {
+      const a = addrs[pattern];
+      let off = 0;
+      const ops = timeIt(() => {
+        if (bits === 32) for (let i = 0; i < BATCH; i++) out[i] = base.lookup4(a.words[off + i]);
+        else for (let i = 0; i < BATCH; i++) out[i] = base.lookup6(a.words, (off + i) * 4);
+        off = (off + BATCH) % naddr;
+      }, { minMs: 150, warmupMs: 50, rounds: 4 });
+      samples.push({ name: BASELINE, case: `${label} ${pattern}`, opsPerSec: ops * BATCH });
+    }
+    if (bits === 32) for (let i = 0; i < naddr; i++) check[i] = base.lookup4(addrs.random.words[i]);
+    else for (let i = 0; i < naddr; i++) check[i] = base.lookup6(addrs.random.words, i * 4);
+    tables.push({ table: label, impl: BASELINE, buildMs: baseBuild, bytes: base.bytes });
+    // tfw, each wasm build.
+    for (const backend of backends) {
+      const c = new Classifier({ backend, poolBytes: 1 << 20, maxPackets: 1024 });
+      const fib = bits === 32 ? c.ipv4 : c.ipv6;
+      const routes = t.text.map((prefix, i) => ({ prefix, nextHop: t.nhs[i] }));
+      const build = ms(() => fib.insertMany(routes));
+      const width = bits / 8;
+      // Agreement with the baseline on every random destination (a bench that lies is worse than none).
+      const res = new Int32Array(naddr);
+      fib.lookupBatch(addrs.random.bytes, res);
+      let bad = 0;
+      for (let i = 0; i < naddr; i++) if (res[i] !== check[i]) bad++;
+      if (bad) throw new Error(`tfw: bench: forward ${label} ${backend}: ${bad} lookups differ from the baseline`);
+      for (const pattern of ['random', 'repeated'] as const) {
+        const a = addrs[pattern].bytes;
+        let off = 0;
+        const ops = timeIt(() => {
+          fib.lookupBatch(a.subarray(off * width, (off + BATCH) * width), out);
+          off = (off + BATCH) % naddr;
+        }, { minMs: 150, warmupMs: 50, rounds: 4 });
+        samples.push({ name: `tfw ${backend}`, case: `${label} ${pattern}`, opsPerSec: ops * BATCH });
+      }
+      tables.push({ table: label, impl: `tfw ${backend}`, buildMs: build, bytes: fib.memoryBytes, prefixes: fib.size });
+    }
+  }
+  printTable('forward: batch LPM lookups, M lookups/s', samples, { baseline: BASELINE, metric: 'opsPerSec', unit: 'M/s', scale: 1e-6 });
+  console.log('\nforward: tables (build time, bytes)');
+  for (const r of tables) console.log(`  ${String(r.table).padEnd(10)} ${String(r.impl).padEnd(28)} build ${(r.buildMs as number).toFixed(0).padStart(6)} ms  ${((r.bytes as number) / 2 ** 20).toFixed(1).padStart(7)} MiB`);
+  const cls = classifierBench(backends);
+  writeResult('forward', { batch: BATCH, lookups: samples, tables, classifier: cls });
+}
+
+/** Classifier packets/s: 1024 packets of 64 B (3/4 IPv4, 1/4 IPv6), pool refilled before each call. */
+function classifierBench(backends: Array<'wasm-simd' | 'wasm-scalar'>): Sample[] {
+  const out: Sample[] = [];
+  const t4 = genTable(32, 100_000, 7);
+  const t6 = genTable(128, 20_000, 8);
+  const a4 = genAddrs(t4, 768, 'random', 5).bytes;
+  const a6 = genAddrs(t6, 256, 'random', 6).bytes;
+  const template = new Uint8Array(1024 * 64);
+  for (let i = 0; i < 1024; i++) {
+    const p = template.subarray(i * 64, i * 64 + 64);
+    if (i % 4 !== 3) {
+      const k = i - (i >> 2);
+      p.set([0x45, 0, 0, 64, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1]);
+      p.set(a4.subarray(k * 4, k * 4 + 4), 16);
+      let s = 0;
+      for (let j = 0; j < 20; j += 2) s += (p[j] << 8) | p[j + 1];
+      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+      p[10] = (~s >> 8) & 0xff;
+      p[11] = ~s & 0xff;
+    } else {
+      const k = i >> 2;
+      p.set([0x60, 0, 0, 0, 0, 24, 17, 64]);
+      p.set(a6.subarray(k * 16, k * 16 + 16), 24);
+    }
+  }
+  for (const backend of backends) {
+    const c = new Classifier({ backend, poolBytes: 1 << 20, maxPackets: 1024 });
+    c.ipv4.insertMany(t4.text.map((prefix, i) => ({ prefix, nextHop: t4.nhs[i] })));
+    c.ipv6.insertMany(t6.text.map((prefix, i) => ({ prefix, nextHop: t6.nhs[i] })));
+    const pool = c.pool;
+    const desc = c.descriptors;
+    for (let i = 0; i < 1024; i++) {
+      desc[2 * i] = i * 64;
+      desc[2 * i + 1] = 64;
+    }
+    pool.set(template);
+    c.classify(1024);
+    const fwd = Array.from({ length: 1024 }, (_, i) => c.verdict(i)).filter((v) => v.action === 'forward').length;
+    if (fwd !== 1024) throw new Error(`tfw: bench: classifier forwarded ${fwd} of 1024`);
+    const ops = timeIt(() => {
+      pool.set(template);
+      c.classify(1024);
+    }, { minMs: 150, warmupMs: 50, rounds: 4 });
+    out.push({ name: `tfw ${backend}`, case: 'classify 64 B (100k v4 / 20k v6 routes)', opsPerSec: ops * 1024 });
+  }
+  for (const s of out) console.log(`\nforward: classifier ${s.name}: ${(s.opsPerSec / 1e6).toFixed(1)} M packets/s (${s.case}, includes refilling the pool)`);
+  return out;
+}
