@@ -1,12 +1,47 @@
-/** `tfw build`: Build a bootable image for a board and role. */
+/**
+ * `tfw build`: build a bootable image for a board and role into
+ * build/images/<board>-<role>/ (vmlinuz, initramfs.cpio.zst, cmdline, boot.ipxe,
+ * manifest.json). `--update-lock` re-pins the Debian packages instead.
+ */
 import type { Command } from 'commander';
-import { TfwError } from '../../runtime/errors.js';
+import { buildImage } from '../../images/builder/image.js';
+import { updateLock } from '../../images/builder/lock.js';
+import { lockPath } from '../../images/builder/paths.js';
+import { makeProgress } from '../../images/builder/progress.js';
+import { listBoards, loadBoard } from '../../images/builder/schema.js';
+
+interface BuildFlags {
+  board: string;
+  role: string;
+  config?: string;
+  out?: string;
+  json?: boolean;
+  updateLock?: boolean;
+  quiet?: boolean;
+}
 
 export function register(program: Command): void {
   program
     .command('build')
     .description('Build a bootable image for a board and role')
-    .action(() => {
-      throw new TfwError('ERR_TFW_NOT_IMPLEMENTED', 'not implemented yet');
+    .option('-b, --board <board>', 'board name (board-configs/<board>.yaml) or path', 'qemu-x86_64')
+    .option('-r, --role <role>', 'image role: 3router, 3node or aibox', '3router')
+    .option('-c, --config <file>', 'overlay config (YAML or JSON) baked in as /etc/tfw/config.cbor')
+    .option('-o, --out <dir>', 'output folder (default build/images/<board>-<role>)')
+    .option('--json', 'print the manifest as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .option('--update-lock', 'resolve the package closure again and rewrite images/packages.lock.json')
+    .addHelpText('after', '\nExample:\n  tfw build --board qemu-arm64 --role 3node\n  tfw build --update-lock')
+    .action((f: BuildFlags) => {
+      const progress = makeProgress({ quiet: f.quiet || f.json });
+      if (f.updateLock) {
+        const flavours = [...new Set(listBoards().map((b) => loadBoard(b).kernel.flavour))];
+        const lock = updateLock(lockPath(), flavours, progress);
+        if (f.json) process.stdout.write(`${JSON.stringify(lock, null, 2)}\n`);
+        return;
+      }
+      const { outDir, manifest } = buildImage({ board: f.board, role: f.role, config: f.config, outDir: f.out, progress });
+      if (f.json) process.stdout.write(`${JSON.stringify({ outDir, ...manifest }, null, 2)}\n`);
+      else if (!f.quiet) for (const o of manifest.outputs) process.stdout.write(`${o.sha256}  ${outDir}/${o.path} (${o.size} bytes)\n`);
     });
 }

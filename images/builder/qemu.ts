@@ -1,0 +1,196 @@
+/**
+ * Booting an image in QEMU (TCG only) with the serial console on stdio, and
+ * watching the console for the runtime's ready marker
+ * `tfw: ready <role> <arch> <version>`. Several guests can share one virtual
+ * Ethernet link on loopback (`--net mcast:PORT`, QEMU's `-netdev socket,mcast=`
+ * bound to 127.0.0.1) or be wired in pairs (`--net dgram:LOCAL:REMOTE`).
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TfwError } from '../../runtime/errors.js';
+import type { Manifest } from './image.js';
+import { sizeMiB, type Board } from './schema.js';
+
+export interface BootOptions {
+  board: Board;
+  /** Image folder (vmlinuz, initramfs.cpio.zst, cmdline, manifest.json). */
+  dir: string;
+  /** Seconds to wait for the ready marker (default 240). */
+  timeout?: number;
+  /** Texts that must appear on the console before the ready marker. */
+  expect?: string[];
+  /** Power the guest off once ready (kernel flag tfw.poweroff_after_ready=1). */
+  exitAfterReady?: boolean;
+  /** `user` (default: QEMU user net with DHCP), `mcast:PORT` or `dgram:LOCALPORT:REMOTEPORT`. */
+  net?: string;
+  /** Static guest address ADDR/PREFIX (tfw.ip=); needed on links without DHCP. */
+  ip?: string;
+  /** Stop QEMU and succeed as soon as this text appears (tests of failure paths). */
+  until?: string;
+  /** Extra kernel command-line words. */
+  append?: string[];
+  /** Where the console goes (default process.stdout); null hides it. */
+  consoleOut?: NodeJS.WritableStream | null;
+  /** Forward this process's stdin to the guest console (interactive use). */
+  interactive?: boolean;
+}
+
+export interface BootResult {
+  ok: boolean;
+  /** Seconds from QEMU start to the ready marker, or null. */
+  readySeconds: number | null;
+  readyLine: string | null;
+  /** Each expected text and whether it was seen before ready. */
+  expect: Record<string, boolean>;
+  qemuExitCode: number | null;
+  /** One-line cause when not ok. */
+  cause?: string;
+  /** The last console lines (for error reports). */
+  tail: string[];
+}
+
+const QEMU = { x86_64: 'qemu-system-x86_64', arm64: 'qemu-system-aarch64' } as const;
+
+/** A locally administered MAC derived from a seed (stable per address), else random. */
+function macFor(seed?: string): string {
+  const b = seed ? createHash('sha256').update(seed).digest() : randomBytes(6);
+  return ['52', '54', ...[...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0'))].join(':');
+}
+
+/** QEMU -netdev arguments for a --net spec; throws naming the option for a bad spec. */
+export function netdevArgs(spec: string, model: string, mac: string): string[] {
+  // romfile= drops the NIC's iPXE option ROM: -kernel boots directly, and probing it costs seconds.
+  const dev = ['-device', `${model},netdev=n0,mac=${mac},romfile=`];
+  if (spec === 'user') return ['-netdev', 'user,id=n0', ...dev];
+  if (spec === 'none') return ['-nic', 'none'];
+  let m = /^mcast:(\d{1,5})$/.exec(spec);
+  if (m && Number(m[1]) > 0 && Number(m[1]) < 65536) return ['-netdev', `socket,id=n0,mcast=230.0.0.1:${m[1]},localaddr=127.0.0.1`, ...dev];
+  m = /^dgram:(\d{1,5}):(\d{1,5})$/.exec(spec);
+  if (m) {
+    return ['-netdev', `dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${m[1]},remote.type=inet,remote.host=127.0.0.1,remote.port=${m[2]}`, ...dev];
+  }
+  throw new TfwError('ERR_TFW_CONFIG', `--net: expected user, none, mcast:PORT or dgram:LOCALPORT:REMOTEPORT, got "${spec}"`);
+}
+
+/** The full QEMU command line for an image. */
+export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdline: string } {
+  const b = o.board;
+  for (const f of ['vmlinuz', 'initramfs.cpio.zst', 'cmdline']) {
+    if (!existsSync(join(o.dir, f))) throw new TfwError('ERR_TFW_IMAGE', `${join(o.dir, f)} is missing; run tfw build first`);
+  }
+  if (o.ip && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(o.ip)) throw new TfwError('ERR_TFW_CONFIG', `--ip: expected ADDR/PREFIX like 10.99.0.1/24, got "${o.ip}"`);
+  const words = [readFileSync(join(o.dir, 'cmdline'), 'utf8').trim(), ...(o.append ?? [])];
+  if (o.exitAfterReady) words.push('tfw.poweroff_after_ready=1');
+  if (o.ip) words.push(`tfw.ip=${o.ip}`);
+  const cmdline = words.join(' ');
+  const args = [
+    '-accel', 'tcg',
+    '-machine', b.qemu.machine,
+    '-cpu', b.qemu.cpu,
+    '-m', String(Math.round(sizeMiB(b.memory))),
+    '-nographic',
+    '-no-reboot',
+    '-kernel', join(o.dir, 'vmlinuz'),
+    '-initrd', join(o.dir, 'initramfs.cpio.zst'),
+    '-append', cmdline,
+    ...netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.ip)),
+  ];
+  return { cmd: QEMU[b.arch], args, cmdline };
+}
+
+/** Reads the image manifest (for the version in the ready marker). */
+export function readManifest(dir: string): Manifest {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  } catch {
+    throw new TfwError('ERR_TFW_IMAGE', `${join(dir, 'manifest.json')} is missing or unreadable; run tfw build first`);
+  }
+}
+
+/**
+ * Boots the image and resolves when the run is decided: with exitAfterReady,
+ * after the guest powered off (ok) or on timeout/failure; otherwise when QEMU
+ * exits (ok if the marker was seen). Never rejects for guest failures: the
+ * cause is in the result.
+ */
+export function bootImage(o: BootOptions): Promise<BootResult> {
+  const manifest = readManifest(o.dir);
+  const { cmd, args } = qemuCommand(o);
+  const marker = `tfw: ready ${manifest.role} ${manifest.arch} ${manifest.version}`;
+  const timeout = (o.timeout ?? 240) * 1000;
+  const out = o.consoleOut === undefined ? process.stdout : o.consoleOut;
+  const expect: Record<string, boolean> = Object.fromEntries((o.expect ?? []).map((e) => [e, false]));
+  const result: BootResult = { ok: false, readySeconds: null, readyLine: null, expect, qemuExitCode: null, tail: [] };
+  const started = Date.now();
+
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: [o.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const finish = (ok: boolean, cause?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      result.ok = ok;
+      if (cause) result.cause = cause;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        killTimer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.once('exit', () => {
+          clearTimeout(killTimer);
+          resolve(result);
+        });
+      } else resolve(result);
+    };
+    const timer = setTimeout(() => {
+      if (result.readySeconds === null) finish(false, `no ready marker "${marker}" after ${timeout / 1000} s`);
+      else finish(false, `the guest did not power off within ${timeout / 1000} s after ready`);
+    }, timeout);
+    const onSignal = () => finish(false, 'interrupted');
+    process.once('SIGINT', onSignal);
+
+    let buf = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const s = chunk.toString('utf8');
+      out?.write(s);
+      buf += s;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+        buf = buf.slice(nl + 1);
+        result.tail.push(line);
+        if (result.tail.length > 20) result.tail.shift();
+        if (o.until && line.includes(o.until)) finish(true);
+        if (result.readySeconds === null) {
+          for (const e of Object.keys(expect)) if (line.includes(e)) expect[e] = true;
+          if (line.trim() === marker || line.endsWith(marker)) {
+            result.readySeconds = (Date.now() - started) / 1000;
+            result.readyLine = line.trim();
+            const missing = Object.keys(expect).filter((e) => !expect[e]);
+            if (missing.length) finish(false, `expected "${missing[0]}" on the console before ready, not seen`);
+            else if (!o.exitAfterReady) clearTimeout(timer);
+          }
+        }
+      }
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (stderr.length > 4096) stderr = stderr.slice(-4096);
+    });
+    child.on('error', (err) => finish(false, `cannot start ${cmd}: ${err.message} (install qemu-system-x86 / qemu-system-arm)`));
+    child.on('exit', (code, signal) => {
+      process.removeListener('SIGINT', onSignal);
+      result.qemuExitCode = code;
+      if (settled) return;
+      const why = stderr.trim().split('\n').pop();
+      if (result.readySeconds === null) {
+        const last = result.tail.filter((l) => l.trim()).pop() ?? '';
+        finish(false, `${cmd} exited (${code ?? signal}) before ready${why ? `: ${why}` : last ? `; last console line: ${last.trim()}` : ''}`);
+      } else if (code !== 0) finish(false, `${cmd} exited with ${code ?? signal} after ready${why ? `: ${why}` : ''}`);
+      else finish(true);
+    });
+  });
+}

@@ -1,0 +1,201 @@
+/**
+ * Board and role descriptions: the whole input of `tfw build` besides the overlay
+ * config. Boards live in `board-configs/<name>.yaml`, roles in `images/<role>.yaml`.
+ * Both are validated with zod; an error names the file, the field (dotted path),
+ * the expected form and the value found, e.g.
+ * `board-configs/x.yaml: memory: expected a size like 512M, got "lots"`.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { TfwError } from '../../runtime/errors.js';
+import { repoRoot } from './paths.js';
+
+/** A config file that does not match its schema; `field` is the dotted path. */
+export class ImageConfigError extends TfwError {
+  readonly file: string;
+  readonly field: string;
+  constructor(file: string, field: string, message: string) {
+    super('ERR_TFW_CONFIG', `${file}: ${field ? `${field}: ` : ''}${message}`);
+    this.file = file;
+    this.field = field;
+  }
+}
+
+const SIZE_RE = /^(\d+)([KMGT])$/;
+/** Memory and disk sizes as QEMU writes them: a whole number and K, M, G or T. */
+const size = z.string({ invalid_type_error: 'expected a size like 512M' }).regex(SIZE_RE, 'expected a size like 512M');
+/** Kernel module names as modprobe takes them (dashes or underscores). */
+const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a kernel module name like virtio_net');
+/** One kernel command-line word without spaces. */
+const cmdlineWord = z.string().regex(/^[^\s"']+$/, 'expected one kernel command-line word without spaces or quotes');
+const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case name like qemu-x86_64');
+
+export const ARCHES = ['x86_64', 'arm64'] as const;
+export type Arch = (typeof ARCHES)[number];
+/** Debian's architecture name for a tfw arch. */
+export const debArch = (a: Arch): 'amd64' | 'arm64' => (a === 'x86_64' ? 'amd64' : 'arm64');
+
+export const boardSchema = z
+  .object({
+    name,
+    description: z.string().optional(),
+    arch: z.enum(ARCHES),
+    kernel: z
+      .object({
+        /** Debian kernel flavour: linux-image-<abi>-<flavour>. */
+        flavour: z.enum(['amd64', 'arm64', 'cloud-amd64', 'cloud-arm64', 'rt-amd64', 'rt-arm64']),
+        cmdline: z.array(cmdlineWord).default([]),
+      })
+      .strict(),
+    /** Serial console device without /dev, e.g. ttyS0 or ttyAMA0. */
+    console: z.string().regex(/^tty[A-Za-z]+\d+$/, 'expected a console device like ttyS0'),
+    memory: size,
+    nic: z
+      .object({
+        /** QEMU -device model, e.g. virtio-net-pci or e1000. */
+        model: z.string().regex(/^[a-z0-9-]+$/, 'expected a QEMU NIC model like virtio-net-pci'),
+        modules: z.array(moduleName).default([]),
+      })
+      .strict(),
+    network: z
+      .object({
+        interface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/, 'expected an interface name like eth0').default('eth0'),
+        method: z.enum(['dhcp', 'static', 'none']).default('dhcp'),
+        /** For method static: address/prefix, e.g. 10.0.2.15/24. */
+        address: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'expected an IPv4 address/prefix like 10.0.2.15/24').optional(),
+        gateway: z.string().regex(/^\d+\.\d+\.\d+\.\d+$/, 'expected an IPv4 address like 10.0.2.2').optional(),
+      })
+      .strict()
+      .default({}),
+    storage: z
+      .object({
+        type: z.enum(['none', 'disk', 'virtio']),
+        device: z.string().regex(/^\/dev\/\S+$/, 'expected a device path like /dev/sda').optional(),
+        size: size.optional(),
+      })
+      .strict(),
+    boot: z.enum(['qemu', 'pxe', 'usb']),
+    qemu: z
+      .object({
+        machine: z.string().regex(/^[a-z0-9.,=-]+$/, 'expected a QEMU machine like q35 or virt'),
+        cpu: z.string().regex(/^[a-z0-9.,=-]+$/, 'expected a QEMU CPU like cortex-a57'),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (!b.kernel.flavour.endsWith(debArch(b.arch))) {
+      ctx.addIssue({ code: 'custom', path: ['kernel', 'flavour'], message: `expected a ${debArch(b.arch)} flavour for arch ${b.arch}` });
+    }
+    if (b.network.method === 'static' && !b.network.address) {
+      ctx.addIssue({ code: 'custom', path: ['network', 'address'], message: 'expected an address/prefix when method is static' });
+    }
+  });
+export type Board = z.infer<typeof boardSchema>;
+
+export const roleSchema = z
+  .object({
+    role: name,
+    description: z.string().optional(),
+    /** Another role whose modules, packages and cmdline this one adds to. */
+    extends: name.optional(),
+    services: z.array(z.enum(['tfw-runtime'])).default(['tfw-runtime']),
+    modules: z.array(moduleName).default([]),
+    /** Extra Debian packages (must be pinned in images/packages.lock.json), copied whole. */
+    packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name')).default([]),
+    cmdline: z.array(cmdlineWord).default([]),
+  })
+  .strict();
+export type Role = z.infer<typeof roleSchema>;
+
+/** Renders a zod issue as `field: expected ..., got <value>`. */
+function describeIssue(issue: z.ZodIssue, input: unknown): { field: string; message: string } {
+  const field = issue.path.join('.');
+  let value: unknown = input;
+  for (const k of issue.path) value = value == null ? undefined : (value as Record<string | number, unknown>)[k];
+  let expected = issue.message;
+  if (issue.code === 'invalid_enum_value') expected = `expected one of ${issue.options.join(', ')}`;
+  else if (issue.code === 'invalid_type' && issue.received === 'undefined') return { field, message: `required (expected ${issue.expected})` };
+  else if (issue.code === 'invalid_type') expected = expected.startsWith('expected') ? expected : `expected ${issue.expected}`;
+  else if (issue.code === 'unrecognized_keys') return { field: [...issue.path, issue.keys[0]].join('.'), message: 'unknown field' };
+  else if (!expected.startsWith('expected')) expected = `expected ${expected}`;
+  return { field, message: `${expected}, got ${JSON.stringify(value) ?? 'nothing'}` };
+}
+
+/** Validates parsed YAML against a schema; throws ImageConfigError naming the first bad field. */
+export function validate<T extends z.ZodTypeAny>(schema: T, input: unknown, file: string): z.infer<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const { field, message } = describeIssue(r.error.issues[0], input);
+  throw new ImageConfigError(file, field, message);
+}
+
+function readYaml(path: string, shown: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ImageConfigError(shown, '', 'cannot read the file');
+  }
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new ImageConfigError(shown, '', `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+const shownPath = (p: string) => (p.startsWith(repoRoot) ? relative(repoRoot, p) : p);
+
+/** Lists the shipped boards (`board-configs/*.yaml`), sorted. */
+export function listBoards(dir = join(repoRoot, 'board-configs')): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+}
+
+/** Lists the shipped roles (`images/*.yaml`), sorted. */
+export function listRoles(dir = join(repoRoot, 'images')): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+}
+
+/**
+ * Loads a board by name (from board-configs/) or by path (anything with a slash
+ * or ending in .yaml). Throws ImageConfigError for unknown boards and bad fields.
+ */
+export function loadBoard(nameOrPath: string, dir = join(repoRoot, 'board-configs')): Board {
+  const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.yaml');
+  if (!isPath && !listBoards(dir).includes(nameOrPath)) {
+    throw new ImageConfigError('--board', '', `unknown board "${nameOrPath}", expected one of ${listBoards(dir).join(', ')}`);
+  }
+  const path = isPath ? nameOrPath : join(dir, `${nameOrPath}.yaml`);
+  return validate(boardSchema, readYaml(path, shownPath(path)), shownPath(path));
+}
+
+/** Loads a role by name, merging the role it `extends` (modules, packages, cmdline appended). */
+export function loadRole(roleName: string, dir = join(repoRoot, 'images'), seen: string[] = []): Role {
+  if (!listRoles(dir).includes(roleName)) {
+    throw new ImageConfigError('--role', '', `unknown role "${roleName}", expected one of ${listRoles(dir).join(', ')}`);
+  }
+  if (seen.includes(roleName)) throw new ImageConfigError(`images/${roleName}.yaml`, 'extends', `cycle through ${seen.join(' -> ')}`);
+  const path = join(dir, `${roleName}.yaml`);
+  const role = validate(roleSchema, readYaml(path, shownPath(path)), shownPath(path));
+  if (role.role !== roleName) throw new ImageConfigError(shownPath(path), 'role', `expected "${roleName}" (the file name), got "${role.role}"`);
+  if (!role.extends) return role;
+  const base = loadRole(role.extends, dir, [...seen, roleName]);
+  const uniq = (a: string[]) => [...new Set(a)];
+  return {
+    ...role,
+    services: uniq([...base.services, ...role.services]) as Role["services"],
+    modules: uniq([...base.modules, ...role.modules]),
+    packages: uniq([...base.packages, ...role.packages]),
+    cmdline: uniq([...base.cmdline, ...role.cmdline]),
+  };
+}
+
+/** Size string (512M, 2G) in MiB, as QEMU's -m takes it. */
+export function sizeMiB(s: string): number {
+  const m = SIZE_RE.exec(s);
+  if (!m) throw new ImageConfigError('size', '', `expected a size like 512M, got ${JSON.stringify(s)}`);
+  const n = Number(m[1]);
+  return { K: n / 1024, M: n, G: n * 1024, T: n * 1024 * 1024 }[m[2] as 'K' | 'M' | 'G' | 'T'];
+}

@@ -1,0 +1,25 @@
+# Boot images (images/, board-configs/, host-tools/commands/{build,boot,pxe,flash}.ts).
+# `make image` builds BOARD/ROLE; `make run` (the README's command) installs what
+# it needs, builds everything, boots the image in QEMU until the ready marker and
+# the kernel self-test, then powers the guest off (exit 0).
+# Host tools: QEMU (both arches), zstd, depmod (kmod), cpio (tests list archives),
+# xz-utils (xz-compressed modules), dpkg-dev-free: apt-get download and dpkg-deb
+# come with apt/dpkg.
+SYSDEPS += qemu-system-x86 qemu-system-arm ipxe-qemu zstd kmod cpio xz-utils
+
+BOARD ?= qemu-x86_64
+ROLE ?= 3router
+BOOT_TIMEOUT ?= 300
+TFW_CLI := $(NODE) host-tools/bin/tfw.mjs
+
+.PHONY: image image-lock
+image: deps all
+	$(TFW_CLI) build --board $(BOARD) --role $(ROLE)
+
+# Re-pin the Debian packages (kernel, busybox-static, nodejs closure) for amd64 and arm64.
+image-lock: deps
+	$(TFW_CLI) build --update-lock
+
+run: deps sysdeps all
+	$(TFW_CLI) build --board $(BOARD) --role $(ROLE)
+	$(TFW_CLI) boot --board $(BOARD) --role $(ROLE) --no-build --exit-after-ready --timeout $(BOOT_TIMEOUT) --expect 'tfw: selftest'

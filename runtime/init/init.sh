@@ -1,0 +1,117 @@
+#!/bin/sh
+# tfw guest init (PID 1, busybox sh). Mounts the kernel file systems, loads the
+# board's and role's modules, brings up the network from the board config, then
+# supervises the tfw runtime: restart with back-off when it exits, clean stop on
+# poweroff (SIGUSR2 from busybox poweroff), SIGTERM or the kernel flag
+# tfw.poweroff_after_ready=1 (used by `tfw boot --exit-after-ready`).
+# Inputs: /etc/tfw/release, /etc/tfw/modules, /etc/tfw/network (shell variables).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+
+log() { echo "tfw: init: $*" > /dev/console; }
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
+mkdir -p /dev/pts /dev/shm /run /tmp
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=0755 tmpfs /run
+exec 0</dev/console 1>/dev/console 2>/dev/console
+
+. /etc/tfw/release
+. /etc/tfw/network
+
+# Kernel command-line overrides: tfw.ip=ADDR/PREFIX, tfw.gw=ADDR, tfw.poweroff_after_ready=1,
+# tfw.ping=ADDR (link check used by tests: ping ADDR for up to 90 s before the runtime starts),
+# tfw.config=PATH (another overlay config, e.g. on a disk the role mounts).
+POWEROFF_AFTER_READY=0
+TFW_CONFIG=/etc/tfw/config.cbor
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    tfw.ip=*) NET_METHOD=static; NET_ADDRESS="${arg#tfw.ip=}" ;;
+    tfw.gw=*) NET_GATEWAY="${arg#tfw.gw=}" ;;
+    tfw.poweroff_after_ready=1) POWEROFF_AFTER_READY=1 ;;
+    tfw.role=*) TFW_ROLE="${arg#tfw.role=}" ;;
+    tfw.ping=*) PING_TARGET="${arg#tfw.ping=}" ;;
+    tfw.config=*) TFW_CONFIG="${arg#tfw.config=}" ;;
+  esac
+done
+log "booting $TFW_ROLE on $TFW_BOARD ($TFW_ARCH, tfw $TFW_VERSION, kernel $(uname -r))"
+
+for m in $(cat /etc/tfw/modules); do
+  modprobe "$m" || log "cannot load module $m"
+done
+
+hostname "tfw-$TFW_ROLE"
+ip link set lo up
+if [ "$NET_METHOD" != none ]; then
+  i=0
+  while [ ! -e "/sys/class/net/$NET_INTERFACE" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  if ip link set "$NET_INTERFACE" up 2>/dev/null; then
+    if [ "$NET_METHOD" = static ]; then
+      ip addr add "$NET_ADDRESS" dev "$NET_INTERFACE"
+      [ -n "$NET_GATEWAY" ] && ip route add default via "$NET_GATEWAY"
+      log "network: $NET_INTERFACE $NET_ADDRESS (static)"
+    else
+      # Three tries, then go on without a lease: the runtime can still serve locally.
+      udhcpc -i "$NET_INTERFACE" -s /usr/share/udhcpc/default.script -t 3 -T 2 -n -q >/dev/null 2>&1 \
+        && log "network: $NET_INTERFACE $(ip -4 -o addr show dev "$NET_INTERFACE" | awk '{print $4}') (dhcp)" \
+        || log "network: no DHCP lease on $NET_INTERFACE"
+    fi
+  else
+    log "network: no interface $NET_INTERFACE"
+  fi
+fi
+
+if [ -n "$PING_TARGET" ]; then
+  i=0
+  until ping -c 1 -W 1 "$PING_TARGET" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -ge 90 ] && break
+  done
+  [ $i -lt 90 ] && log "ping $PING_TARGET ok" || log "ping $PING_TARGET failed"
+fi
+
+# --- runtime supervision ---------------------------------------------------
+child=
+stopping=0
+shutdown() {
+  stopping=1
+  log "stopping"
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+    kill -TERM "$child"
+    i=0
+    while kill -0 "$child" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$child" 2>/dev/null
+  fi
+  sync
+  log "power off"
+  poweroff -f
+}
+trap shutdown USR2 TERM INT
+trap 'stopping=1; reboot -f' USR1
+
+if [ "$POWEROFF_AFTER_READY" = 1 ]; then
+  ( while [ ! -e /run/tfw/ready ]; do sleep 0.2; done; kill -USR2 1 ) &
+fi
+
+mkdir -p /run/tfw
+delay=1
+while [ "$stopping" = 0 ]; do
+  started=$(cut -d. -f1 /proc/uptime)
+  TFW_READY_FILE=/run/tfw/ready node /usr/lib/tfw/runtime/tfw-runtime.mjs --config "$TFW_CONFIG" --role "$TFW_ROLE" &
+  child=$!
+  wait "$child"
+  rc=$?
+  # wait returns early (>128) when a trapped signal arrives; the trap handles it.
+  [ "$stopping" = 1 ] && break
+  kill -0 "$child" 2>/dev/null && { wait "$child"; rc=$?; }
+  [ "$stopping" = 1 ] && break
+  # Back-off doubles up to 30 s; a run longer than a minute resets it.
+  [ $(( $(cut -d. -f1 /proc/uptime) - started )) -gt 60 ] && delay=1
+  log "runtime exited with status $rc, restarting in ${delay}s"
+  sleep "$delay"
+  [ "$delay" -lt 30 ] && delay=$((delay * 2))
+done
+while :; do sleep 3600; done
