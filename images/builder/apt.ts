@@ -140,14 +140,28 @@ export function resolveClosure(arch: DebArch, roots: readonly string[], kernels:
   return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+let listsRefreshed = false;
+
 /** Downloads one pinned package into `dir` with apt-get download; returns the file path. */
 export function aptDownload(pkg: LockedPackage, dir: string): string {
   const spec = pkg.arch === 'all' ? `${pkg.name}=${pkg.version}` : `${pkg.name}:${pkg.arch}=${pkg.version}`;
+  const download = () => execFileSync('apt-get', ['download', '-qq', spec], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
-    execFileSync('apt-get', ['download', '-qq', spec], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    const msg = String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n').pop();
-    throw new TfwError('ERR_TFW_APT', `apt-get download ${spec} failed: ${msg} (is ${pkg.arch} added? run apt-get update)`);
+    download();
+  } catch {
+    // Package lists older than the lock (a fresh machine, or a mirror that moved
+    // on): refresh them once per process and try again.
+    try {
+      if (!listsRefreshed) {
+        listsRefreshed = true;
+        process.stderr.write(`tfw: build: ${spec} not in the package lists: apt-get update\n`);
+        execFileSync('flock', ['/tmp/tfw-apt.lock', 'apt-get', 'update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      }
+      download();
+    } catch (err) {
+      const msg = String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n').pop();
+      throw new TfwError('ERR_TFW_APT', `apt-get download ${spec} failed: ${msg} (is ${pkg.arch} added? is the version still on the mirror? tfw build --update-lock re-pins)`);
+    }
   }
   // apt-get names the file <name>_<epoch%3aversion>_<arch>.deb; the pool name has no epoch.
   const saved = `${dir}/${pkg.name}_${pkg.version.replace(':', '%3a')}_${pkg.arch}.deb`;
