@@ -1,12 +1,14 @@
 /**
  * `BENCH=forward make bench`: batch longest-prefix-match lookups (M lookups/s) of
- * tfw's IPv4 DIR-24-8 and IPv6 Poptrie in wasm against a plain TypeScript binary
+ * tfw's IPv4 DIR-24-8 and IPv6 Poptrie in wasm (and in C, the `native` backend,
+ * when the addon is built) against a plain TypeScript binary
  * trie (bench/forward-baseline.ts, the BASELINE) on random tables with a realistic
  * prefix-length mix; random and repeated destinations; classifier packets/s;
  * table memory and build time. Writes build/bench/forward.json.
  */
-import { availableBackends } from '../runtime/kernels/backend.js';
+import { availableBackends, type ConcreteBackend } from '../runtime/kernels/backend.js';
 import { Classifier } from '../runtime/kernels/forward.js';
+import { nativeForwardAvailable } from '../runtime/kernels/forward-native.js';
 import { BinaryTrieBaseline } from './forward-baseline.js';
 import { printTable, timeIt, writeResult, type Sample } from './lib.js';
 
@@ -109,7 +111,8 @@ function ms(fn: () => void): number {
 }
 
 export default async function (): Promise<void> {
-  const backends = availableBackends().filter((b) => b !== 'native') as Array<'wasm-simd' | 'wasm-scalar'>;
+  // 'native' (the C engine, native/src/fib*.c) is included when the addon is built.
+  const backends = availableBackends().filter((b) => b !== 'native' || nativeForwardAvailable());
   const samples: Sample[] = [];
   const tables: Record<string, unknown>[] = [];
   const cases: Array<[32 | 128, number]> = [[32, 1000], [32, 100_000], [32, 1_000_000], [128, 1000], [128, 200_000]];
@@ -140,7 +143,7 @@ export default async function (): Promise<void> {
     if (bits === 32) for (let i = 0; i < naddr; i++) check[i] = base.lookup4(addrs.random.words[i]);
     else for (let i = 0; i < naddr; i++) check[i] = base.lookup6(addrs.random.words, i * 4);
     tables.push({ table: label, impl: BASELINE, buildMs: baseBuild, bytes: base.bytes });
-    // tfw, each wasm build.
+    // tfw, each wasm build and the native engine.
     for (const backend of backends) {
       const c = new Classifier({ backend, poolBytes: 1 << 20, maxPackets: 1024 });
       const fib = bits === 32 ? c.ipv4 : c.ipv6;
@@ -166,6 +169,9 @@ export default async function (): Promise<void> {
     }
   }
   printTable('forward: batch LPM lookups, M lookups/s', samples, { baseline: BASELINE, metric: 'opsPerSec', unit: 'M/s', scale: 1e-6 });
+  if (backends.includes('native') && backends.includes('wasm-simd')) {
+    printTable('forward: batch LPM lookups, M lookups/s', samples.filter((s) => s.name !== BASELINE), { baseline: 'tfw wasm-simd', metric: 'opsPerSec', unit: 'M/s', scale: 1e-6 });
+  }
   console.log('\nforward: tables (build time, bytes)');
   for (const r of tables) console.log(`  ${String(r.table).padEnd(10)} ${String(r.impl).padEnd(28)} build ${(r.buildMs as number).toFixed(0).padStart(6)} ms  ${((r.bytes as number) / 2 ** 20).toFixed(1).padStart(7)} MiB`);
   const cls = classifierBench(backends);
@@ -173,7 +179,7 @@ export default async function (): Promise<void> {
 }
 
 /** Classifier packets/s: 1024 packets of 64 B (3/4 IPv4, 1/4 IPv6), pool refilled before each call. */
-function classifierBench(backends: Array<'wasm-simd' | 'wasm-scalar'>): Sample[] {
+function classifierBench(backends: ConcreteBackend[]): Sample[] {
   const out: Sample[] = [];
   const t4 = genTable(32, 100_000, 7);
   const t6 = genTable(128, 20_000, 8);

@@ -14,7 +14,13 @@
         "src/rs_napi.c",
         "src/rs.c",
         "src/rs_x86.c",
-        "src/rs_neon.c"
+        "src/rs_neon.c",
+        "src/forward_napi.c",
+        "src/fib_arena.c",
+        "src/fib4.c",
+        "src/fib6.c",
+        "src/fib6_lookup.c",
+        "src/classify.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-O3", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],

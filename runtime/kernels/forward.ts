@@ -6,10 +6,11 @@
  *   fib.insert('10.0.0.0/8', 1);
  *   fib.lookup('10.1.2.3'); // 1
  */
-import { resolveBackend, type BackendOptions } from './backend.js';
+import { registerCalibration, resolveBackend, type BackendOptions, type ConcreteBackend } from './backend.js';
 import type { SelfTestResult } from '../selftest.js';
 import { Action, Classifier, DropReason } from './forward-classifier.js';
 import { Fib } from './forward-fib.js';
+import './forward-native.js'; // registers the native engine (used only when the addon is built)
 
 export { Fib, type FibOptions } from './forward-fib.js';
 export { Classifier, Action, DropReason, VerdictFlag, decodeVerdict, type Verdict, type ClassifierOptions } from './forward-classifier.js';
@@ -80,3 +81,19 @@ export function selfTest(opts: BackendOptions = {}): SelfTestResult {
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   return { kernel: 'forward', backend, ok, figure: `${((calls * n) / secs / 1e6).toFixed(1)} Mlookups/s (IPv4 batch)` };
 }
+
+// `auto` calibration job: one batch lookup of 1,024 IPv4 addresses in a small table.
+const calibrationFibs = new Map<ConcreteBackend, { fib: Fib; addrs: Uint8Array; out: Int32Array }>();
+registerCalibration('forward', (backend) => {
+  let c = calibrationFibs.get(backend);
+  if (!c) {
+    const fib = new Fib('ipv4', { backend });
+    for (let i = 0; i < 64; i++) fib.insert(`10.${i}.0.0/16`, i);
+    fib.insert('10.0.0.0/8', 100);
+    const addrs = new Uint8Array(4096);
+    for (let i = 0; i < 1024; i++) addrs.set([10, i & 127, (i * 7) & 255, i & 255], i * 4);
+    c = { fib, addrs, out: new Int32Array(1024) };
+    calibrationFibs.set(backend, c);
+  }
+  c.fib.lookupBatch(c.addrs, c.out);
+});

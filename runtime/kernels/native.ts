@@ -13,8 +13,9 @@
  *
  * Raw kernels for the `native` backend (the lead wires them behind aead.ts /
  * erasure.ts): `nativeAead` (ChaCha20-Poly1305, XChaCha20-Poly1305, RFC 8439)
- * and `nativeRs` (GF(2^8) matrix times shards, poly 0x11d). All take caller
- * buffers and allocate nothing per call.
+ * and `nativeRs` (GF(2^8) matrix times shards, poly 0x11d); `nativeForward`
+ * (DIR-24-8 / Poptrie tables and the packet classifier, behind forward.ts via
+ * forward-native.ts). All take caller buffers and allocate nothing per call.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -64,6 +65,21 @@ export interface NativeAddon {
   rsEncode(matrix: Uint8Array, rows: number, inputs: Uint8Array[], outputs: Uint8Array[], len: number): void;
   rsIsa(): string;
   rsSetIsa(name: string): string;
+  // forward_napi.c (absent from addons built before the forward kernel)
+  fwdCreate?(): object;
+  fwdV4Insert(h: object, addr: number, length: number, nextHop: number): number;
+  fwdV4Delete(h: object, addr: number, length: number, coverNextHop: number, coverLength: number): void;
+  fwdV4Lookup(h: object, addr: number): number;
+  fwdV4LookupBatch(h: object, addrs: Uint8Array, count: number, out: Int32Array): void;
+  fwdV6Insert(h: object, bytes: Uint8Array, length: number, nextHop: number, isNew: boolean): number;
+  fwdV6Delete(h: object, bytes: Uint8Array, length: number): number;
+  fwdV6Lookup(h: object, bytes: Uint8Array): number;
+  fwdV6LookupBatch(h: object, addrs: Uint8Array, count: number, out: Int32Array): void;
+  fwdV6Begin(h: object): number;
+  fwdV6Commit(h: object): number;
+  fwdBytes(h: object, family: 4 | 6): number;
+  fwdSetLocal(h: object, family: 4 | 6, bytes: Uint8Array, lengths: Uint8Array): void;
+  fwdClassify(h: object, pool: Uint8Array, descriptors: Uint32Array, count: number, verdicts: Uint32Array): void;
 }
 
 let addon: NativeAddon | null | undefined;
@@ -233,6 +249,85 @@ export const nativeRs = {
    */
   setIsa(name: 'auto' | 'avx2' | 'ssse3' | 'neon' | 'scalar'): string {
     return requireNative('erasure').rsSetIsa(name);
+  },
+};
+
+/** Opaque handle of one native forward engine (an N-API external). */
+export type NativeFibHandle = object;
+
+/**
+ * The forward kernel in C (native/src/fib4.c DIR-24-8, fib6.c Poptrie,
+ * classify.c): the same structures, lookups, verdicts and memory figures as
+ * the wasm kernel (docs/forward.md). One handle holds an IPv4 table, an IPv6
+ * table and a local set in its own arena, unmapped when the handle is
+ * collected. `addr` is a host-order u32; prefixes must have their host bits
+ * clear; next hops 0..65535. Bad arguments throw (code ERR_INVALID_ARG_TYPE /
+ * ERR_OUT_OF_RANGE); out of memory is a -1 return. Address batches, packets,
+ * descriptors and verdicts are the caller's typed arrays, used in place.
+ */
+export const nativeForward = {
+  /** True when the loaded addon has the forward kernel (addons built before it do not). */
+  available(): boolean {
+    return typeof nativeAddon()?.fwdCreate === 'function';
+  },
+  /** A new, empty engine. @throws BackendUnavailableError without the addon */
+  create(): NativeFibHandle {
+    const a = requireNative('forward');
+    if (!a.fwdCreate) throw new BackendUnavailableError('forward: the native addon predates the forward kernel (run `make native`)');
+    return a.fwdCreate();
+  },
+  /** Inserts or replaces addr/length -> nextHop: 0, or -1 out of memory (table unchanged). */
+  v4Insert(h: NativeFibHandle, addr: number, length: number, nextHop: number): number {
+    return requireNative('forward').fwdV4Insert(h, addr, length, nextHop);
+  },
+  /** Deletes addr/length; its entries take the covering route (coverNextHop -1: none). */
+  v4Delete(h: NativeFibHandle, addr: number, length: number, coverNextHop: number, coverLength: number): void {
+    requireNative('forward').fwdV4Delete(h, addr, length, coverNextHop, coverLength);
+  },
+  /** Longest-prefix match: next hop or -1. */
+  v4Lookup(h: NativeFibHandle, addr: number): number {
+    return requireNative('forward').fwdV4Lookup(h, addr);
+  },
+  /** `addrs`: >= count x 4 bytes network order; out[0..count) (must not overlap addrs). */
+  v4LookupBatch(h: NativeFibHandle, addrs: Uint8Array, count: number, out: Int32Array): void {
+    requireNative('forward').fwdV4LookupBatch(h, addrs, count, out);
+  },
+  /** 16 network-order bytes; isNew: the caller knows the prefix is absent. 0, or -1 out of memory. */
+  v6Insert(h: NativeFibHandle, bytes: Uint8Array, length: number, nextHop: number, isNew: boolean): number {
+    return requireNative('forward').fwdV6Insert(h, bytes, length, nextHop, isNew);
+  },
+  /** 1 deleted, 0 absent, -1 out of memory while rebuilding. */
+  v6Delete(h: NativeFibHandle, bytes: Uint8Array, length: number): number {
+    return requireNative('forward').fwdV6Delete(h, bytes, length);
+  },
+  v6Lookup(h: NativeFibHandle, bytes: Uint8Array): number {
+    return requireNative('forward').fwdV6Lookup(h, bytes);
+  },
+  /** `addrs`: >= count x 16 bytes; out[0..count) (must not overlap addrs). */
+  v6LookupBatch(h: NativeFibHandle, addrs: Uint8Array, count: number, out: Int32Array): void {
+    requireNative('forward').fwdV6LookupBatch(h, addrs, count, out);
+  },
+  /** Bulk IPv6 update: rebuilds deferred to v6Commit. 0, or -1 out of memory. */
+  v6Begin(h: NativeFibHandle): number {
+    return requireNative('forward').fwdV6Begin(h);
+  },
+  v6Commit(h: NativeFibHandle): number {
+    return requireNative('forward').fwdV6Commit(h);
+  },
+  /** Bytes of one family's tables (same accounting as the wasm kernel). */
+  bytes(h: NativeFibHandle, family: 4 | 6): number {
+    return requireNative('forward').fwdBytes(h, family);
+  },
+  /** Replaces the local set: n addresses (4 or 16 bytes each) and n prefix lengths; n <= 64. */
+  setLocal(h: NativeFibHandle, family: 4 | 6, bytes: Uint8Array, lengths: Uint8Array): void {
+    requireNative('forward').fwdSetLocal(h, family, bytes, lengths);
+  },
+  /**
+   * Classifies descriptors 0..count-1 (offset, length pairs into `pool`) into
+   * 8-byte verdicts (docs/forward.md), rewriting forwarded packets in place.
+   */
+  classify(h: NativeFibHandle, pool: Uint8Array, descriptors: Uint32Array, count: number, verdicts: Uint32Array): void {
+    requireNative('forward').fwdClassify(h, pool, descriptors, count, verdicts);
   },
 };
 

@@ -4,7 +4,8 @@
  * A plain .mjs script loads prebuilds/linux-arm64/tfw.napi.node and checks, on
  * the emulated CPU: the NEON Reed-Solomon kernel against a JS GF(2^8) product,
  * the RFC 8439 2.8.2 AEAD vector, ChaCha20-Poly1305 against the arm64 Node's
- * own node:crypto, and a batched UDP round trip on loopback. It prints one
+ * own node:crypto, a batched UDP round trip on loopback, and the forward
+ * kernel (IPv4/IPv6 lookups, one classified packet). It prints one
  * JSON line; the assertions run here. Skips with a message when the prebuild,
  * qemu or the sysroot is missing and cannot be set up.
  */
@@ -77,12 +78,40 @@ while (got < N && Date.now() < deadline) got += a.udpRecvBatch(fa, rb.slice(got)
 out.received = got;
 out.udpOk = got === N && rb.every((b, i) => rs[i] === 100 && b[0] === i && b[99] === i) && ((reps[16] << 8) | reps[17]) === pb;
 a.closeFd(fa); a.closeFd(fb);
+const h = a.fwdCreate();
+a.fwdV4Insert(h, 0x0a000000, 8, 1); a.fwdV4Insert(h, 0x0a010000, 16, 2); a.fwdV4Insert(h, 0x0a010280, 25, 3);
+const v6 = (s) => Buffer.from(s, 'hex');
+a.fwdV6Insert(h, v6('20010db8000000000000000000000000'), 32, 4, true);
+a.fwdV6Insert(h, v6('20010db8000100000000000000000000'), 48, 5, true);
+const a4 = Buffer.from([10, 1, 2, 200, 10, 1, 2, 1, 10, 9, 9, 9, 11, 0, 0, 1]), r4 = new Int32Array(4);
+a.fwdV4LookupBatch(h, a4, 4, r4);
+out.fib4 = [...r4, a.fwdV4Lookup(h, 0x0a0102c8)];
+out.fib6 = [a.fwdV6Lookup(h, v6('20010db8000100020000000000000001')), a.fwdV6Lookup(h, v6('20010db8000200000000000000000001')), a.fwdV6Lookup(h, v6('20010db9000000000000000000000001'))];
+const pkt = Buffer.from('450000140001000040110000c00002010a0102c8', 'hex');
+let s = 0; for (let i = 0; i < 20; i += 2) s += pkt.readUInt16BE(i); while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+pkt.writeUInt16BE(~s & 0xffff, 10);
+const pool = new Uint8Array(64); pool.set(pkt);
+const verd = new Uint32Array(2);
+a.fwdClassify(h, pool, Uint32Array.of(0, 20), 1, verd);
+out.verdict = [verd[0], verd[1]];
+out.packet = hex(pool.subarray(0, 20));
 console.log('RESULT ' + JSON.stringify(out));
 `;
 
+/** The classified packet of SCRIPT after forwarding: TTL 63 and a recomputed checksum. */
+function expectedPacket(): string {
+  const p = Buffer.from('450000140001000040110000c00002010a0102c8', 'hex');
+  p[8] = 63;
+  let s = 0;
+  for (let i = 0; i < 20; i += 2) s += p.readUInt16BE(i);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  p.writeUInt16BE(~s & 0xffff, 10);
+  return p.toString('hex');
+}
+
 const skip = why();
 if (skip) console.log(`tfw: test: native-arm64 skipped: ${skip}`);
-(skip ? test.skip : test)('arm64 prebuild under qemu: NEON RS, AEAD vectors and batched UDP', () => {
+(skip ? test.skip : test)('arm64 prebuild under qemu: NEON RS, AEAD vectors, batched UDP and the forward kernel', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tfw-arm64-'));
   try {
     const script = join(dir, 'check.mjs');
@@ -99,6 +128,12 @@ if (skip) console.log(`tfw: test: native-arm64 skipped: ${skip}`);
     assert.is(res.sent, 16);
     assert.is(res.received, 16);
     assert.ok(res.udpOk, 'datagram contents and sender port');
+    // Forward kernel in C: DIR-24-8 / Poptrie lookups and one classified IPv4 packet
+    // (TTL 64 -> 63, checksum patched per RFC 1624 = a full recomputation).
+    assert.equal(res.fib4, [3, 2, 1, -1, 3], 'IPv4 longest-prefix match on arm64');
+    assert.equal(res.fib6, [5, 4, -1], 'IPv6 longest-prefix match on arm64');
+    assert.equal(res.verdict, [0x14040001, 3], 'FORWARD, v4, 20-byte header, next hop 3');
+    assert.is(res.packet, expectedPacket(), 'rewritten header');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

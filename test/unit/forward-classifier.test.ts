@@ -3,11 +3,12 @@
 // checksum patch against a full recomputation, and fuzzed / mutated input.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { availableBackends } from '../../runtime/kernels/backend.js';
+import { availableBackends, type ConcreteBackend } from '../../runtime/kernels/backend.js';
 import { Classifier, DropReason, VerdictFlag, parseAddress } from '../../runtime/kernels/forward.js';
 import { prng } from '../helpers.js';
 
-const wasmBackends = availableBackends().filter((b) => b !== 'native') as Array<'wasm-simd' | 'wasm-scalar'>;
+// Every backend runnable here: both wasm builds, and native when the addon is built.
+const backends = availableBackends();
 
 /** RFC 1071 checksum over `b` (even length): the value to store. */
 function checksum(b: Uint8Array): number {
@@ -78,7 +79,7 @@ function ip6(o: V6 = {}): Uint8Array {
   return p;
 }
 
-function setup(backend: 'wasm-simd' | 'wasm-scalar'): Classifier {
+function setup(backend: ConcreteBackend): Classifier {
   const c = new Classifier({ backend, poolBytes: 1 << 20, maxPackets: 8192 });
   c.ipv4.insert('10.0.0.0/8', 1);
   c.ipv4.insert('10.1.0.0/16', 2);
@@ -98,7 +99,7 @@ function run(c: Classifier, packets: Uint8Array[]) {
   return packets.map((_, i) => c.verdict(i));
 }
 
-for (const backend of wasmBackends) {
+for (const backend of backends) {
   test(`${backend}: IPv4 forward decrements TTL and patches the checksum (RFC 1624)`, () => {
     const c = setup(backend);
     const pkts = [ip4(), ip4({ dst: '10.1.2.200' }), ip4({ dst: '10.200.0.1', ttl: 2 }), ip4({ options: [1, 1, 1, 0] }), ip4({ options: [7, 7, 4, 0, 0, 0, 0, 1] })];
