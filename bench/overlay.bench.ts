@@ -1,0 +1,116 @@
+/**
+ * Overlay router throughput, as ratios to peers measured in the same run:
+ * 1. in process: Device.send (route lookup + seal, 64-packet batches of 1,420-byte
+ *    IPv4 packets) with the aead kernel's pool vs the node:crypto fallback;
+ * 2. end to end (root, iperf3, wireguard-go): iperf3 TCP through two `tfw runtime`
+ *    nodes vs through two wireguard-go peers, each pair in its own two network
+ *    namespaces joined by a veth pair, TFW_BENCH_SECONDS (default 5) per run.
+ */
+import { spawnSync } from 'node:child_process';
+import { Device } from '../runtime/overlay/device.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/keys.js';
+import { keygen } from '../host-tools/commands/keygen.js';
+import { isRoot } from '../test/helpers.js';
+import { NetnsPair, have, sh, spawnIn, tfwRuntime, waitFor, ping } from '../test/integration/overlay-netns.js';
+import { printTable, timeIt, writeResult, type Sample } from './lib.js';
+
+const SECONDS = Number(process.env.TFW_BENCH_SECONDS ?? 5);
+
+function inProcess(samples: Sample[]): void {
+  for (const aead of ['kernel', 'node'] as const) {
+    if (aead === 'node') process.env.TFW_OVERLAY_AEAD = 'node';
+    try {
+      const a = generatePrivateKey(), b = generatePrivateKey();
+      let sent = 0;
+      const devA = new Device({ privateKey: a, io: { transmit: (_b, _s, _e, n) => void (sent += n), deliver: () => {} } });
+      const sink = new Device({ privateKey: b, io: { transmit: () => {}, deliver: () => {} } });
+      devA.setPeers([{ publicKey: toBase64(publicKeyFromPrivate(b)), endpoint: '127.0.0.1:9', allowedIPs: ['10.0.0.0/8'] }]);
+      sink.setPeers([{ publicKey: toBase64(publicKeyFromPrivate(a)), endpoint: '127.0.0.1:9', allowedIPs: [] }]);
+      // Complete a handshake by hand: relay initiation/response between the two.
+      const wire: Uint8Array[] = [];
+      (devA as unknown as { io: { transmit: unknown } }).io.transmit = (bufs: Uint8Array[], sizes: Int32Array, _e: unknown, n: number) => {
+        for (let i = 0; i < n; i++) wire.push(bufs[i].slice(0, sizes[i]));
+      };
+      (sink as unknown as { io: { transmit: unknown } }).io.transmit = (bufs: Uint8Array[], sizes: Int32Array, _e: unknown, n: number) => {
+        for (let i = 0; i < n; i++) wire.push(bufs[i].slice(0, sizes[i]));
+      };
+      const ep = devA.peers.values().next().value!.endpoint!;
+      const pkt = new Uint8Array(1420);
+      pkt[0] = 0x45; pkt[2] = 1420 >> 8; pkt[3] = 1420 & 0xff; pkt[16] = 10; pkt[19] = 2;
+      devA.send([pkt], [1420], 1);
+      for (let round = 0; round < 4 && wire.length; round++) {
+        const batch = wire.splice(0);
+        for (const d of batch) (d[0] === 2 ? devA : sink).receive([d], [d.length], [ep], 1);
+      }
+      (devA as unknown as { io: { transmit: unknown } }).io.transmit = (_b: unknown, _s: unknown, _e: unknown, n: number) => void (sent += n);
+      const bufs = Array.from({ length: 64 }, () => pkt);
+      const sizes = new Int32Array(64).fill(1420);
+      const calls = timeIt(() => devA.send(bufs, sizes, 64));
+      const backend = `${devA.engines.aead}, ${devA.engines.routes}`;
+      samples.push({ name: aead === 'node' ? 'node:crypto per packet' : `tfw pool (${backend})`, case: 'Device.send 64 x 1420 B', opsPerSec: calls * 64, bytesPerSec: calls * 64 * 1420 });
+    } finally {
+      delete process.env.TFW_OVERLAY_AEAD;
+    }
+  }
+}
+
+function iperf(pair: NetnsPair, server: string): number {
+  const s = pair.track(spawnIn(pair.b, ['iperf3', '-s', '-1', '-B', server]));
+  spawnSync('sleep', ['0.5']);
+  const r = spawnSync('ip', ['netns', 'exec', pair.a, 'iperf3', '-c', server, '-t', String(SECONDS), '-J'], { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 });
+  s.child.kill();
+  try {
+    return JSON.parse(r.stdout).end.sum_received.bits_per_second / 8;
+  } catch {
+    return 0;
+  }
+}
+
+async function endToEnd(samples: Sample[]): Promise<void> {
+  const missing = [!isRoot && 'root', ...['wireguard-go', 'wg', 'iperf3', 'ping'].filter((b) => !have(b))].filter(Boolean);
+  if (missing.length) {
+    console.log(`overlay bench: end-to-end part skipped (needs ${missing.join(', ')})`);
+    return;
+  }
+  // tfw <-> tfw
+  let pair = new NetnsPair('tbe', 51);
+  try {
+    const a = keygen(), b = keygen();
+    const conf = (k: typeof a, peer: typeof a, addr: string, peerAddr: string, ep: string) =>
+      `name: tbe0\nprivateKey: ${k.privateKey}\nlistenPort: 51820\naddress: [${addr}/24]\npeers:\n  - publicKey: ${peer.publicKey}\n    endpoint: ${ep}:51820\n    allowedIPs: [${peerAddr}/32]\n`;
+    const ta = pair.track(tfwRuntime(pair.a, pair.file('a.yaml', conf(a, b, '10.100.0.1', '10.100.0.2', pair.ipB))));
+    const tb = pair.track(tfwRuntime(pair.b, pair.file('b.yaml', conf(b, a, '10.100.0.2', '10.100.0.1', pair.ipA))));
+    await waitFor(() => ta.out().includes('overlay: up') && tb.out().includes('overlay: up'), 30_000);
+    if (ping(pair.a, '10.100.0.2')) samples.push({ name: 'tfw runtime', case: `iperf3 TCP ${SECONDS} s`, opsPerSec: 0, bytesPerSec: iperf(pair, '10.100.0.2') });
+  } finally {
+    await pair.cleanup();
+  }
+  // wireguard-go <-> wireguard-go
+  pair = new NetnsPair('wbe', 52);
+  try {
+    const a = keygen(), b = keygen();
+    // Distinct interface names: wireguard-go's UAPI sockets (/var/run/wireguard/<dev>.sock) are not per namespace.
+    const tag = `wb${process.pid % 10000}`;
+    for (const [ns, k, peer, addr, ep, dev] of [[pair.a, a, b, '10.100.0.1', pair.ipB, `${tag}a`], [pair.b, b, a, '10.100.0.2', pair.ipA, `${tag}b`]] as const) {
+      pair.track(spawnIn(ns, ['wireguard-go', '-f', dev], { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' }));
+      await waitFor(() => spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0, 10_000);
+      const keyFile = pair.file(`${ns}.key`, `${k.privateKey}\n`);
+      sh(['ip', 'netns', 'exec', ns, 'wg', 'set', dev, 'private-key', keyFile, 'listen-port', '51820', 'peer', peer.publicKey, 'endpoint', `${ep}:51820`, 'allowed-ips', `${addr === '10.100.0.1' ? '10.100.0.2' : '10.100.0.1'}/32`]);
+      sh(['ip', '-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev]);
+      sh(['ip', '-n', ns, 'link', 'set', dev, 'mtu', '1420', 'up']);
+    }
+    if (ping(pair.a, '10.100.0.2')) samples.push({ name: 'wireguard-go', case: `iperf3 TCP ${SECONDS} s`, opsPerSec: 0, bytesPerSec: iperf(pair, '10.100.0.2') });
+  } finally {
+    await pair.cleanup();
+  }
+}
+
+export default async function overlayBench(): Promise<void> {
+  const samples: Sample[] = [];
+  inProcess(samples);
+  printTable('overlay: Device.send (route + seal), 1,420-byte packets', samples.filter((s) => s.case.startsWith('Device')), { baseline: 'node:crypto per packet' });
+  await endToEnd(samples);
+  const e2e = samples.filter((s) => s.case.startsWith('iperf3'));
+  if (e2e.length) printTable('overlay: iperf3 through two nodes in network namespaces', e2e, { baseline: 'wireguard-go' });
+  writeResult('overlay', samples);
+}

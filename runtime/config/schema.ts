@@ -1,0 +1,116 @@
+/**
+ * The overlay config (ARCHITECTURE.md, "Overlay config, keys and status"): field
+ * names follow wg(8) / wg-quick. `validateOverlayConfig` turns any parsed object
+ * (YAML, JSON, CBOR or a wg-quick file) into a checked `OverlayConfig`, or throws
+ * `ConfigError` naming the dotted field, the value and the expectation.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { parseCidr, parseEndpoint } from './ip.js';
+import { publicKeyFromPrivate } from '../overlay/keys.js';
+
+/** True when `s` is standard base64 (with padding) of exactly 32 bytes, as `wg genkey` prints. */
+export function isKey32(s: string): boolean {
+  return /^[A-Za-z0-9+/]{43}=$/.test(s) && Buffer.from(s, 'base64').length === 32;
+}
+
+const KEY_EXPECT = 'expected base64 of 32 bytes (as `wg genkey` / `tfw keygen` print)';
+const key = z.string({ required_error: `required: ${KEY_EXPECT}`, invalid_type_error: KEY_EXPECT }).refine(isKey32, { message: KEY_EXPECT });
+const cidr = z.string().refine((s) => parseCidr(s) !== null, { message: 'expected an IPv4 or IPv6 CIDR like 10.0.0.1/24 or fd00::/64' });
+const endpoint = z
+  .string()
+  .refine((s) => parseEndpoint(s) !== null, { message: 'expected host:port or [ipv6]:port with port 1-65535' });
+const port = z.number({ invalid_type_error: 'expected an integer port' }).int().min(0).max(65535);
+
+const peer = z
+  .object({
+    publicKey: key,
+    endpoint: endpoint.optional(),
+    allowedIPs: z.array(cidr).default([]),
+    persistentKeepalive: z.number().int().min(0).max(65535).optional(),
+    presharedKey: key.optional(),
+  })
+  .strict();
+
+const schema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected an interface name of 1-15 characters [A-Za-z0-9_.-]')
+      .default('tfw0'),
+    privateKey: key,
+    listenPort: port.default(51820),
+    address: z.array(cidr).default([]),
+    mtu: z.number().int().min(1280).max(9000).default(1420),
+    mesh: z.boolean().default(false),
+    status: z.string().min(1).optional(),
+    peers: z.array(peer).default([]),
+  })
+  .passthrough();
+
+/** One peer, as wg(8) names its fields. */
+export type PeerConfig = z.output<typeof peer>;
+/** The checked overlay config, defaults filled in. */
+export interface OverlayConfig {
+  name: string;
+  privateKey: string;
+  listenPort: number;
+  address: string[];
+  mtu: number;
+  mesh: boolean;
+  status?: string;
+  peers: PeerConfig[];
+}
+/** The config as a user writes it (defaults optional). */
+export type OverlayConfigInput = z.input<typeof schema>;
+
+/** Accepts a single string where wg-quick habits put one (`address: 10.0.0.1/24`). */
+function listify(v: unknown): unknown {
+  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+}
+
+/**
+ * Validates a parsed config object. Throws `ConfigError` whose `field` is the
+ * dotted path (`peers.1.endpoint`) and whose message quotes the value and says
+ * what was expected. Duplicate peers (same public key) and a peer equal to this
+ * node's own key are refused.
+ */
+export function validateOverlayConfig(input: unknown): OverlayConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ConfigError('config', `expected an object (YAML/JSON mapping), got ${Array.isArray(input) ? 'an array' : typeof input}`);
+  }
+  const raw = { ...(input as Record<string, unknown>) };
+  // An image config may nest the overlay under `overlay:`.
+  if (typeof raw.overlay === 'object' && raw.overlay !== null && !('privateKey' in raw)) Object.assign(raw, raw.overlay);
+  delete raw.overlay;
+  if ('address' in raw) raw.address = listify(raw.address);
+  if (Array.isArray(raw.peers)) {
+    raw.peers = raw.peers.map((p) =>
+      typeof p === 'object' && p !== null && 'allowedIPs' in p ? { ...p, allowedIPs: listify((p as { allowedIPs: unknown }).allowedIPs) } : p,
+    );
+  }
+  const res = schema.safeParse(raw);
+  if (!res.success) {
+    const issue = res.error.issues[0];
+    const field = issue.path.length ? issue.path.join('.') : 'config';
+    let value: unknown = raw;
+    for (const k of issue.path) value = (value as Record<string | number, unknown>)?.[k];
+    const shown = value === undefined ? 'missing' : JSON.stringify(value);
+    const expect = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+    throw new ConfigError(field, `${expect} (got ${shown})`);
+  }
+  const d = res.data;
+  const cfg: OverlayConfig = { name: d.name, privateKey: d.privateKey, listenPort: d.listenPort, address: d.address, mtu: d.mtu, mesh: d.mesh, peers: d.peers };
+  if (d.status !== undefined) cfg.status = d.status;
+  const seen = new Map<string, number>();
+  const ownPublic = publicKeyOf(cfg.privateKey);
+  cfg.peers.forEach((p, i) => {
+    const prev = seen.get(p.publicKey);
+    if (prev !== undefined) throw new ConfigError(`peers.${i}.publicKey`, `duplicate peer ${p.publicKey} (already peers.${prev})`);
+    if (p.publicKey === ownPublic) throw new ConfigError(`peers.${i}.publicKey`, `is this node's own public key; expected another node's key`);
+    seen.set(p.publicKey, i);
+  });
+  return cfg;
+}
+
+const publicKeyOf = (b64: string): string => Buffer.from(publicKeyFromPrivate(new Uint8Array(Buffer.from(b64, 'base64')))).toString('base64');

@@ -1,0 +1,49 @@
+/**
+ * The one per-packet header change a router makes when it forwards a packet
+ * between two peers (mesh mode, device.ts): IPv4 TTL (RFC 791 section 3.2) or
+ * IPv6 hop limit (RFC 8200 section 3) minus one, with the IPv4 header checksum
+ * patched incrementally (RFC 1624 section 3, eqn. 3: HC' = ~(~HC + ~m + m')).
+ *
+ * TODO(forward): the forward kernel's batch `Classifier` (runtime/kernels/
+ * forward-classifier.ts) does the same (and more: header validation, FIB
+ * verdicts) over its own wasm packet pool; the overlay's receive path works in
+ * the AEAD pool's slots, so using it would cost a copy per packet. Switch when
+ * the classifier can run over caller-owned slots.
+ */
+
+/** `decrementHop` result: the packet may be forwarded. */
+export const HOP_OK = 0;
+/** `decrementHop` result: TTL / hop limit would reach 0 (RFC 1812 section 5.3.1: drop, ICMP Time Exceeded). */
+export const HOP_EXPIRED = 1;
+/** `decrementHop` result: not an IPv4/IPv6 header we can patch. */
+export const HOP_MALFORMED = 2;
+
+/**
+ * Decrements the TTL / hop limit of the IP packet at `pkt[0..len)` in place and
+ * patches the IPv4 header checksum. Returns HOP_OK, HOP_EXPIRED (left
+ * unchanged) or HOP_MALFORMED. No allocation; never throws.
+ */
+export function decrementHop(pkt: Uint8Array, len: number): number {
+  const version = len > 0 ? pkt[0] >> 4 : 0;
+  if (version === 6) {
+    if (len < 40) return HOP_MALFORMED;
+    if (pkt[7] <= 1) return HOP_EXPIRED;
+    pkt[7]--;
+    return HOP_OK;
+  }
+  if (version !== 4 || len < 20 || (pkt[0] & 0x0f) < 5) return HOP_MALFORMED;
+  const ttl = pkt[8];
+  if (ttl <= 1) return HOP_EXPIRED;
+  // m = the 16-bit word holding TTL and protocol; m' = m - 0x0100.
+  const m = (ttl << 8) | pkt[9];
+  const m2 = m - 0x100;
+  const hc = (pkt[10] << 8) | pkt[11];
+  let sum = (~hc & 0xffff) + (~m & 0xffff) + m2;
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  const hc2 = ~sum & 0xffff;
+  pkt[8] = ttl - 1;
+  pkt[10] = hc2 >> 8;
+  pkt[11] = hc2 & 0xff;
+  return HOP_OK;
+}

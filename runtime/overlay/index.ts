@@ -1,0 +1,278 @@
+/**
+ * The overlay router: WireGuard links (device.ts) between a TUN interface
+ * (tun.ts) and a batched UDP socket (conn.ts), with the status endpoint and
+ * the Babel hooks. `startOverlay` is what `tfw runtime` and the image runtime
+ * (runtime/main.ts) call.
+ *
+ * Data path, one batch at a time and no per-packet allocation in this file:
+ * TUN readBatch -> route lookup -> seal -> UDP sendBatch, and the mirror
+ * UDP recvBatch -> open -> replay check -> allowed-IPs check -> TUN writeBatch.
+ */
+import { lookup } from 'node:dns/promises';
+import type { Server } from 'node:http';
+import { isIP } from 'node:net';
+import { formatEndpoint as formatEndpointText, parseCidr, parseEndpoint } from '../config/ip.js';
+import type { OverlayConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+import { overlayAddress, overlaySubnet } from './address.js';
+import { bindUdp, EndpointBatch, type UdpBind } from './conn.js';
+import { Device } from './device.js';
+import { fromBase64 } from './keys.js';
+import { Mesh } from './mesh.js';
+import { addAddress, addRoute, deleteRoute } from './netlink.js';
+import type { Peer } from './peer.js';
+import { deviceStatus, serveStatus, type OverlayStatus } from './status.js';
+import { openTun, type TunDevice } from './tun.js';
+
+export { overlayAddress, overlayPrefix, overlaySubnet, overlayAddressBytes } from './address.js';
+export { BABEL_PORT, frameBabel, parseBabel } from './babel-link.js';
+export type { OverlayStatus } from './status.js';
+export { Device } from './device.js';
+export { Mesh, meshRouterId, MESH_HELLO_INTERVAL } from './mesh.js';
+
+/** How often timers are checked (ms); the whitepaper's timers are multiples of seconds. */
+const TICK_MS = 250;
+/** Batches handled per readiness callback before yielding to the event loop. */
+const MAX_BATCHES_PER_WAKE = 16;
+const BATCH = 64;
+
+export interface OverlayOptions {
+  log?: (msg: string) => void;
+}
+
+/** A running overlay router. */
+export interface Overlay {
+  readonly name: string;
+  readonly publicKey: string;
+  /** The node's overlay address (prefix::1). */
+  readonly address: string;
+  readonly device: Device;
+  /** The Babel router and its glue (with `mesh: true`), else null. */
+  readonly mesh: Mesh | null;
+  /** Stops the router: closes the TUN (the interface goes away), the socket and the status server. */
+  stop(): Promise<void>;
+  /** Applies a new config's peers (and their routes) without dropping kept sessions. */
+  reload(config: OverlayConfig): Promise<void>;
+  status(): OverlayStatus;
+  /** Sends a Babel payload to the peer with this public key inside its tunnel. */
+  sendBabel(peerKey: string, payload: Uint8Array): void;
+  /**
+   * Receives Babel payloads from tfw peers (with `mesh: true`; babel-link.ts
+   * framing). While null, Babel frames are dropped.
+   */
+  onBabelPacket: ((peerKey: string, payload: Uint8Array) => void) | null;
+  /** Installs / removes a Babel-learned route (also in the kernel table of the TUN). */
+  setRoute(prefix: string, peerKey: string, metric: number): void;
+  deleteRoute(prefix: string): void;
+}
+
+/** True for IPv6 prefixes inside 400::/7 (overlay node /64s), which the TUN gets as one route. */
+function inOverlayRange(prefix: string): boolean {
+  const c = parseCidr(prefix);
+  return !!c && c.bytes.length === 16 && c.bits >= 7 && (c.bytes[0] & 0xfe) === 0x04;
+}
+
+/** Resolves host-name endpoints to addresses (the only DNS use, at start and reload). */
+async function resolveEndpoints(cfg: OverlayConfig): Promise<OverlayConfig> {
+  const peers = await Promise.all(
+    cfg.peers.map(async (p, i) => {
+      if (!p.endpoint) return p;
+      const e = parseEndpoint(p.endpoint)!;
+      if (isIP(e.host)) return p;
+      try {
+        const { address } = await lookup(e.host);
+        return { ...p, endpoint: formatEndpointText({ host: address, port: e.port }) };
+      } catch (err) {
+        throw new ConfigError(`peers.${i}.endpoint`, `cannot resolve ${e.host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }),
+  );
+  return { ...cfg, peers };
+}
+
+/**
+ * Starts the overlay router for a validated config: opens the TUN `name` with
+ * `mtu`, adds the node's 400::/7-derived /64 and `address`, routes the peers'
+ * allowed IPs (and 400::/7 with `mesh`) to it, binds UDP `listenPort`, serves
+ * `status` if set, and logs `tfw: overlay: up <name> <publicKey>`.
+ * Throws ConfigError for config problems, TunError / UdpError (native addon)
+ * for system ones; nothing stays open when it throws.
+ */
+export async function startOverlay(config: OverlayConfig, opts: OverlayOptions = {}): Promise<Overlay> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`tfw: overlay: ${m}\n`));
+  let cfg = await resolveEndpoints(config);
+  let tun: TunDevice | null = null;
+  let udp: UdpBind | null = null;
+  let server: Server | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const routed = new Set<string>();
+  let mesh: Mesh | null = null;
+  /** Babel-learned prefixes outside 400::/7 given a kernel route to the TUN. */
+  const babelKernel = new Set<string>();
+
+  const tunBufs: Uint8Array[] = [];
+  const tunSizes = new Int32Array(BATCH);
+  const udpSizes = new Int32Array(BATCH);
+  const udpEps = new EndpointBatch(BATCH);
+  for (let i = 0; i < BATCH; i++) {
+    tunBufs.push(new Uint8Array(Math.max(cfg.mtu, 1500)));
+  }
+
+  const device = new Device({
+    privateKey: fromBase64(cfg.privateKey),
+    mtu: cfg.mtu,
+    log,
+    io: {
+      transmit: (bufs, sizes, eps, count) => {
+        udp?.sendBatch(bufs, sizes, eps, count);
+      },
+      deliver: (bufs, sizes, count) => {
+        tun?.writeBatch(bufs, sizes, count);
+      },
+    },
+  });
+  device.setPeers(cfg.peers, cfg.mesh);
+  // Datagrams land in the AEAD pool's slots and are opened in place.
+  const udpBufs = device.receiveBuffers();
+
+  const wantedRoutes = (c: OverlayConfig): Set<string> => {
+    const s = new Set<string>();
+    for (const p of c.peers) for (const a of p.allowedIPs) s.add(a);
+    if (c.mesh) s.add('400::/7');
+    return s;
+  };
+  const syncRoutes = (c: OverlayConfig) => {
+    const want = wantedRoutes(c);
+    for (const r of routed) if (!want.has(r) && !babelKernel.has(r)) {
+      deleteRoute(c.name, r);
+      routed.delete(r);
+    }
+    for (const r of want) if (!routed.has(r)) {
+      if (addRoute(c.name, r)) routed.add(r);
+      else log(`not routing ${r} to ${c.name} (default routes are left to the system)`);
+    }
+  };
+
+  const close = async () => {
+    mesh?.stop();
+    mesh = null;
+    if (timer) clearInterval(timer);
+    timer = null;
+    tun?.close();
+    tun = null;
+    udp?.close();
+    udp = null;
+    if (server) await new Promise<void>((r) => server!.close(() => r()));
+    server = null;
+  };
+
+  try {
+    tun = openTun(cfg.name, { mtu: cfg.mtu });
+    addAddress(tun.name, `${overlayAddress(device.local.publicKey)}/64`);
+    for (const a of cfg.address) addAddress(tun.name, a);
+    syncRoutes(cfg);
+    udp = bindUdp({ port: cfg.listenPort });
+    if (cfg.status) server = await serveStatus(cfg.status, () => deviceStatus(device, udp?.port ?? cfg.listenPort, mesh));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  const t = tun, u = udp;
+  t.onReadable(() => {
+    try {
+      for (let i = 0, n; i < MAX_BATCHES_PER_WAKE && (n = t.readBatch(tunBufs, tunSizes)) > 0; i++) device.send(tunBufs, tunSizes, n);
+    } catch (err) {
+      log(`tun read: ${(err as Error).message}`);
+    }
+  });
+  u.onReadable(() => {
+    try {
+      for (let i = 0, n; i < MAX_BATCHES_PER_WAKE && (n = u.recvBatch(udpBufs, udpSizes, udpEps)) > 0; i++) device.receive(udpBufs, udpSizes, udpEps.items, n);
+    } catch (err) {
+      log(`udp receive: ${(err as Error).message}`);
+    }
+  });
+  timer = setInterval(() => {
+    try {
+      device.tick();
+    } catch (err) {
+      log(`timers: ${(err as Error).message}`);
+    }
+  }, TICK_MS);
+  log(`up ${t.name} ${device.publicKeyB64}`);
+  log(`address ${overlaySubnet(device.local.publicKey)} listen ${u.port} peers ${device.peers.size} aead ${device.engines.aead} routes ${device.engines.routes}`);
+
+  const overlay: Overlay = {
+    name: t.name,
+    publicKey: device.publicKeyB64,
+    address: overlayAddress(device.local.publicKey),
+    device,
+    stop: close,
+    async reload(next: OverlayConfig) {
+      const resolved = await resolveEndpoints(next);
+      for (const f of ['name', 'privateKey', 'listenPort', 'mtu'] as const) {
+        if (resolved[f] !== cfg[f]) log(`reload: ${f} changed; restart to apply it`);
+      }
+      device.setPeers(resolved.peers, resolved.mesh);
+      for (const a of resolved.address) addAddress(t.name, a);
+      syncRoutes({ ...resolved, name: t.name });
+      cfg = { ...resolved, name: cfg.name, privateKey: cfg.privateKey, listenPort: cfg.listenPort, mtu: cfg.mtu };
+      if (resolved.mesh && mesh) {
+        device.setLocal(cfg.address);
+        mesh.syncPeers(cfg.peers, cfg.address);
+      } else if (resolved.mesh) {
+        device.onBabelPacket = (peer: Peer, payload: Uint8Array) => overlay.onBabelPacket?.(peer.publicKeyB64, payload);
+        startMesh();
+      } else if (mesh) {
+        mesh.stop();
+        mesh = null;
+        device.forwarding = false;
+        device.onBabelPacket = null;
+      }
+      log(`reloaded: ${device.peers.size} peers`);
+    },
+    get mesh() {
+      return mesh;
+    },
+    status: () => deviceStatus(device, u.port, mesh),
+    sendBabel(peerKey, payload) {
+      const peer = device.peers.get(peerKey);
+      if (!peer) throw new RangeError(`peerKey: expected a configured peer, got ${peerKey}`);
+      device.sendBabel(peer, payload);
+    },
+    onBabelPacket: null,
+    setRoute(prefix, peerKey, metric) {
+      device.setRoute(prefix, peerKey, metric);
+      // 400::/7 is routed to the TUN as a whole; other prefixes get their own kernel route.
+      if (!inOverlayRange(prefix) && !routed.has(prefix) && addRoute(t.name, prefix)) {
+        routed.add(prefix);
+        babelKernel.add(prefix);
+      }
+    },
+    deleteRoute(prefix) {
+      device.deleteRoute(prefix);
+      if (babelKernel.delete(prefix) && !wantedRoutes(cfg).has(prefix)) {
+        deleteRoute(t.name, prefix);
+        routed.delete(prefix);
+      }
+    },
+  };
+  device.onBabelPacket = cfg.mesh ? (peer: Peer, payload: Uint8Array) => overlay.onBabelPacket?.(peer.publicKeyB64, payload) : null;
+  if (cfg.mesh) startMesh();
+  return overlay;
+
+  function startMesh(): void {
+    device.forwarding = true;
+    device.setLocal(cfg.address);
+    mesh = new Mesh({
+      device,
+      addresses: cfg.address,
+      peers: cfg.peers,
+      install: (prefix, peerKey, metric) => overlay.setRoute(prefix, peerKey, metric),
+      uninstall: (prefix) => overlay.deleteRoute(prefix),
+      log,
+    });
+    overlay.onBabelPacket = (peerKey, payload) => mesh?.receive(peerKey, payload);
+  }
+}

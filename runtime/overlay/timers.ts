@@ -1,0 +1,55 @@
+/**
+ * Protocol constants of the WireGuard whitepaper (section 6.1, "Preliminaries")
+ * and wireguard-go, named as in the paper. Times are in milliseconds here.
+ */
+/** After this many messages with one keypair, the initiator starts a new handshake (2^60). */
+export const REKEY_AFTER_MESSAGES = 2 ** 60;
+/** No keypair is used for more than 2^64 - 2^13 - 1 messages (> 2^53: unreachable with JS numbers, kept for the record). */
+export const REJECT_AFTER_MESSAGES = 2 ** 64 - 2 ** 13 - 1;
+/** The initiator rekeys a session older than this when sending. */
+export const REKEY_AFTER_TIME = 120_000;
+/** A keypair older than this is never used to send or receive. */
+export const REJECT_AFTER_TIME = 180_000;
+/** Handshake retries stop after this long (then staged packets are dropped). */
+export const REKEY_ATTEMPT_TIME = 90_000;
+/** An unanswered initiation is retried after this long (plus jitter). */
+export const REKEY_TIMEOUT = 5_000;
+/** A passive keepalive follows a received data packet after this long with nothing sent. */
+export const KEEPALIVE_TIMEOUT = 10_000;
+/** Cookie secrets change, and received cookies expire, after this long (whitepaper 5.4.7). */
+export const COOKIE_REFRESH_TIME = 120_000;
+/** Retries before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT. */
+export const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME / REKEY_TIMEOUT;
+/** Initiations from one peer are consumed at most this often (wireguard-go HandshakeInitationRate, 50/s). */
+export const HANDSHAKE_INITIATION_RATE = 20;
+/** Jitter added to handshake retry timers (wireguard-go uses up to 333 ms). */
+export const REKEY_TIMEOUT_JITTER_MAX = 334;
+/** Staged outgoing packets per peer while a handshake is pending (wireguard-go QueueStagedSize). */
+export const MAX_STAGED_PACKETS = 128;
+/** Handshake messages per second above which the device is "under load" and answers with cookies. */
+export const UNDER_LOAD_HANDSHAKES_PER_SECOND = 1000;
+
+/**
+ * Per-peer deadlines (ms since epoch, 0 = not armed) of the five timers of
+ * whitepaper section 6 (wireguard-go timers.go): the device checks them on each
+ * tick, so tests can drive time by hand.
+ */
+export class PeerTimers {
+  retransmitHandshake = 0;
+  sendKeepalive = 0;
+  newHandshake = 0;
+  zeroKeyMaterial = 0;
+  persistentKeepalive = 0;
+  handshakeAttempts = 0;
+  keepaliveAgain = false;
+  sentLastMinuteHandshake = false;
+
+  clear(): void {
+    this.retransmitHandshake = this.sendKeepalive = this.newHandshake = this.zeroKeyMaterial = this.persistentKeepalive = 0;
+    this.handshakeAttempts = 0;
+    this.keepaliveAgain = this.sentLastMinuteHandshake = false;
+  }
+}
+
+/** Random jitter in [0, REKEY_TIMEOUT_JITTER_MAX) ms. */
+export const jitter = (): number => Math.floor(Math.random() * REKEY_TIMEOUT_JITTER_MAX);

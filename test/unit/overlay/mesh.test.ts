@@ -1,0 +1,297 @@
+/**
+ * Mesh mode in process: three WireGuard devices (device.ts) on an in-memory
+ * wire, each with its Babel router (mesh.ts) on one simulated clock. Checks the
+ * router-id, the hop decrement (hop.ts) against a full checksum recomputation,
+ * route learning through a line A-B-C, forwarding inside B (hop limit, TTL
+ * expiry), plain-peer leaves, WireGuard's linkDown, and the status shape.
+ */
+import { blake2s } from '@noble/hashes/blake2s';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { formatIp } from '../../../runtime/config/ip.js';
+import type { PeerConfig } from '../../../runtime/config/schema.js';
+import { overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
+import { ManualClock } from '../../../runtime/overlay/babel/index.js';
+import { Endpoint, type EndpointBatch } from '../../../runtime/overlay/conn.js';
+import { Device } from '../../../runtime/overlay/device.js';
+import { decrementHop, HOP_EXPIRED, HOP_MALFORMED, HOP_OK } from '../../../runtime/overlay/hop.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/keys.js';
+import { Mesh, meshRouterId } from '../../../runtime/overlay/mesh.js';
+import { deviceStatus } from '../../../runtime/overlay/status.js';
+
+const ipv4Checksum = (h: Uint8Array): number => {
+  let s = 0;
+  for (let i = 0; i < 20; i += 2) if (i !== 10) s += (h[i] << 8) | h[i + 1];
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+};
+
+test('router-id is BLAKE2s(publicKey)[8..16]', () => {
+  const pub = publicKeyFromPrivate(generatePrivateKey());
+  assert.equal(meshRouterId(pub), blake2s(pub).slice(8, 16));
+});
+
+test('decrementHop: IPv4 TTL and RFC 1624 checksum equal a full recomputation; IPv6 hop limit; expiry; malformed', () => {
+  let x = 12345;
+  const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+  for (let n = 0; n < 5000; n++) {
+    const p = new Uint8Array(20);
+    for (let i = 0; i < 20; i++) p[i] = rnd();
+    p[0] = 0x45;
+    p[8] = 2 + (rnd() % 254);
+    const c = ipv4Checksum(p);
+    p[10] = c >> 8;
+    p[11] = c & 0xff;
+    const ttl = p[8];
+    assert.is(decrementHop(p, 20), HOP_OK);
+    assert.is(p[8], ttl - 1);
+    assert.is((p[10] << 8) | p[11], ipv4Checksum(p), `packet ${n}`);
+  }
+  const t1 = new Uint8Array(20);
+  t1[0] = 0x45;
+  t1[8] = 1;
+  assert.is(decrementHop(t1, 20), HOP_EXPIRED);
+  assert.is(t1[8], 1);
+  const v6 = new Uint8Array(40);
+  v6[0] = 0x60;
+  v6[7] = 64;
+  assert.is(decrementHop(v6, 40), HOP_OK);
+  assert.is(v6[7], 63);
+  v6[7] = 1;
+  assert.is(decrementHop(v6, 40), HOP_EXPIRED);
+  assert.is(decrementHop(v6, 39), HOP_MALFORMED);
+  assert.is(decrementHop(new Uint8Array([0x45]), 1), HOP_MALFORMED);
+  assert.is(decrementHop(new Uint8Array(0), 0), HOP_MALFORMED);
+});
+
+interface Node {
+  dev: Device;
+  mesh: Mesh;
+  key: Uint8Array;
+  pub: string;
+  ep: Endpoint;
+  delivered: Uint8Array[];
+}
+
+/** Nodes 0..n-1 on an in-memory wire (node i at 10.0.0.(i+1):(1000+i)); `links` lists peerings. */
+function makeMesh(n: number, links: [number, number][], extraPeers: (i: number) => PeerConfig[] = () => [], stagger = 150) {
+  let t = 1_700_000_000_000;
+  const clock = new ManualClock();
+  const wire: { data: Uint8Array; to: number; from: Endpoint }[] = [];
+  const cut = new Set<string>();
+  const keys = Array.from({ length: n }, () => generatePrivateKey());
+  const pubs = keys.map((k) => toBase64(publicKeyFromPrivate(k)));
+  const eps = keys.map((_, i) => Endpoint.parse(`10.0.0.${i + 1}:${1000 + i}`));
+  const nodes: Node[] = keys.map((key, i) => {
+    const delivered: Uint8Array[] = [];
+    const dev = new Device({
+      privateKey: key,
+      now: () => t,
+      io: {
+        transmit(bufs: Uint8Array[], sizes: Int32Array, e: EndpointBatch, count: number) {
+          for (let j = 0; j < count; j++) if (sizes[j] > 0) wire.push({ data: bufs[j].slice(0, sizes[j]), to: e.items[j].port - 1000, from: eps[i] });
+        },
+        deliver(bufs: Uint8Array[], sizes: Int32Array, count: number) {
+          for (let j = 0; j < count; j++) delivered.push(bufs[j].slice(0, sizes[j]));
+        },
+      },
+    });
+    return { dev, mesh: null as unknown as Mesh, key, pub: pubs[i], ep: eps[i], delivered };
+  });
+  nodes.forEach((node, i) => {
+    const peers: PeerConfig[] = links
+      .filter(([a, b]) => a === i || b === i)
+      .map(([a, b]) => (a === i ? b : a))
+      .map((j) => ({ publicKey: pubs[j], endpoint: `10.0.0.${j + 1}:${1000 + j}`, allowedIPs: [] }));
+    peers.push(...extraPeers(i));
+    node.dev.setPeers(peers, true);
+    node.dev.forwarding = true;
+    node.dev.setLocal([`10.100.0.${i + 1}/32`]);
+    node.mesh = new Mesh({
+      device: node.dev,
+      addresses: [`10.100.0.${i + 1}/32`],
+      peers,
+      clock,
+      log: () => {},
+      install: (p, via, metric) => node.dev.setRoute(p, via, metric),
+      uninstall: (p) => node.dev.deleteRoute(p),
+    });
+    node.dev.onBabelPacket = (peer, payload) => node.mesh.receive(peer.publicKeyB64, payload);
+    // Nodes start `stagger` ms apart (0: every initiation collides in this lock-step simulation).
+    advance(stagger);
+  });
+  function pump(): void {
+    for (let round = 0; round < 20 && wire.length; round++) {
+      for (const d of wire.splice(0)) {
+        const from = d.from.port - 1000;
+        if (cut.has(`${from}-${d.to}`) || !nodes[d.to]) continue;
+        nodes[d.to].dev.receive([d.data], [d.data.length], [d.from], 1);
+      }
+    }
+  }
+  function advance(ms: number): void {
+    for (let s = 0; s < ms; s += 50) {
+      t += 50;
+      clock.advance(50);
+      if (t % 250 === 0) {
+        for (const node of nodes) if (node.mesh) node.dev.tick();
+      }
+      pump();
+    }
+  }
+  const cutLink = (a: number, b: number, down: boolean) => {
+    for (const k of [`${a}-${b}`, `${b}-${a}`]) down ? cut.add(k) : cut.delete(k);
+  };
+  return { nodes, advance, pump, cutLink, stop: () => nodes.forEach((x) => x.mesh.stop()) };
+}
+
+/** An ICMPv6-ish IPv6 packet from node `src` to node `dst`'s prefix::1 with `hops`. */
+function v6(src: Node, dst: Node, hops: number, tag: number): Uint8Array {
+  const p = new Uint8Array(48);
+  p[0] = 0x60;
+  p[5] = 8;
+  p[6] = 59; // no next header
+  p[7] = hops;
+  p.set(overlayAddressBytes(publicKeyFromPrivate(src.key)), 8);
+  p.set(overlayAddressBytes(publicKeyFromPrivate(dst.key)), 24);
+  p[40] = tag;
+  return p;
+}
+
+test('line A-B-C: routes are learned through B, B forwards inside the router (hop limit - 1), TTL expiry and no-route are counted', () => {
+  const m = makeMesh(3, [[0, 1], [1, 2]]);
+  const [a, b, c] = m.nodes;
+  try {
+    m.advance(6000);
+    const subC = overlaySubnet(publicKeyFromPrivate(c.key));
+    const rA = a.mesh.routes().find((r) => r.prefix === subC);
+    assert.ok(rA, JSON.stringify(a.mesh.routes()));
+    assert.is(rA!.via, b.pub);
+    assert.is(rA!.metric, 192);
+    assert.ok(a.mesh.routes().some((r) => r.prefix === '10.100.0.3/32' && r.via === b.pub));
+    assert.ok(a.mesh.routes().some((r) => r.prefix === overlaySubnet(publicKeyFromPrivate(a.key)) && r.via === null && r.metric === 0));
+    // Data A -> C: sent by A's device to B, forwarded by B, delivered by C.
+    const before = c.delivered.length;
+    a.dev.send([v6(a, c, 64, 7)], [48], 1);
+    m.pump();
+    const got = c.delivered.slice(before).filter((p) => p.length === 48 && p[40] === 7);
+    assert.is(got.length, 1, 'C got the packet');
+    assert.is(got[0][7], 63, 'B decremented the hop limit');
+    assert.is(b.delivered.filter((p) => p.length === 48 && p[40] === 7).length, 0, 'B did not hand it to its kernel');
+    // Hop limit 1 dies at B.
+    const ttl0 = b.dev.drops.ttl;
+    a.dev.send([v6(a, c, 1, 8)], [48], 1);
+    m.pump();
+    assert.is(b.dev.drops.ttl, ttl0 + 1);
+    assert.is(c.delivered.filter((p) => p[40] === 8).length, 0);
+    // An overlay address nobody announces: A has no route (send path), B drops it as noRoute when asked to forward.
+    const ghost = new Uint8Array(48);
+    ghost.set(v6(a, c, 64, 9));
+    ghost[24] = 0x05; ghost[25] = 0xff; ghost[26] = 0xee;
+    const nr = a.dev.drops.noRoute;
+    a.dev.send([ghost], [48], 1);
+    assert.is(a.dev.drops.noRoute, nr + 1);
+    // Status: Babel routes with via keys / null, and the Babel malformed counter.
+    const st = deviceStatus(a.dev, 1000, a.mesh);
+    assert.ok(st.routes.some((r) => r.prefix === subC && r.via === b.pub && r.metric === 192));
+    assert.is(st.drops.babelMalformed, 0);
+    a.mesh.receive(b.pub, new Uint8Array([42, 2, 0, 40, 1]));
+    assert.is(deviceStatus(a.dev, 1000, a.mesh).drops.babelMalformed, 1);
+  } finally {
+    m.stop();
+  }
+});
+
+test('triangle: a cut link reroutes through the third node in simulated seconds, and comes back', () => {
+  const m = makeMesh(3, [[0, 1], [1, 2], [0, 2]]);
+  const [a, b, c] = m.nodes;
+  try {
+    m.advance(6000);
+    const subC = overlaySubnet(publicKeyFromPrivate(c.key));
+    const via = () => a.mesh.routes().find((r) => r.prefix === subC)?.via;
+    assert.is(via(), c.pub);
+    m.cutLink(0, 2, true);
+    let ms = 0;
+    while (via() !== b.pub && ms < 20_000) {
+      m.advance(100);
+      ms += 100;
+    }
+    assert.is(via(), b.pub, `no reroute after ${ms} ms`);
+    console.log(`  mesh (simulated): A -> C rerouted through B after ${ms} ms`);
+    assert.ok(ms < 5000, `rerouted after ${ms} ms (simulated)`);
+    // The device follows: A's packets for C go to B.
+    const before = c.delivered.length;
+    a.dev.send([v6(a, c, 64, 3)], [48], 1);
+    m.pump();
+    assert.is(c.delivered.slice(before).filter((p) => p[40] === 3).length, 1);
+    m.cutLink(0, 2, false);
+    m.advance(8000);
+    assert.is(via(), c.pub);
+  } finally {
+    m.stop();
+  }
+});
+
+test('plain WireGuard peers: their allowed IPs become leaves until Babel is heard from them', () => {
+  const plainKey = toBase64(publicKeyFromPrivate(generatePrivateKey()));
+  const m = makeMesh(2, [[0, 1]], (i) => (i === 0 ? [{ publicKey: plainKey, allowedIPs: ['192.168.50.0/24', '0.0.0.0/0'] }] : []));
+  const [a, b] = m.nodes;
+  try {
+    m.advance(6000);
+    const leaf = a.mesh.routes().find((r) => r.prefix === '192.168.50.0/24');
+    assert.equal(leaf, { prefix: '192.168.50.0/24', via: plainKey, metric: 0 });
+    assert.not.ok(a.mesh.routes().some((r) => r.prefix === '0.0.0.0/0'), '/0 is never announced');
+    assert.ok(b.mesh.routes().some((r) => r.prefix === '192.168.50.0/24' && r.via === a.pub), JSON.stringify(b.mesh.routes()));
+    assert.ok(b.dev.peers.get(a.pub)!.meshNeighbour);
+    assert.not.ok(a.dev.peers.get(plainKey)!.meshNeighbour);
+    // A Babel packet "from" the plain peer (as if it were a tfw node) withdraws the leaf.
+    a.mesh.receive(plainKey, new Uint8Array([42, 2, 0, 0]));
+    assert.not.ok(a.mesh.routes().some((r) => r.prefix === '192.168.50.0/24'));
+  } finally {
+    m.stop();
+  }
+});
+
+test('simultaneous initiations (nodes started in the same instant): the greater key retries at once and the session comes up', () => {
+  const m = makeMesh(2, [[0, 1]], () => [], 0);
+  const [a, b] = m.nodes;
+  try {
+    m.advance(2500);
+    assert.ok(a.dev.peers.get(b.pub)!.keypairs.current && b.dev.peers.get(a.pub)!.keypairs.current, 'both ends have a session');
+    // The initiations did cross: both responses were refused (without the retry: no session before REKEY_TIMEOUT, 5 s).
+    assert.is(a.dev.drops.handshake + b.dev.drops.handshake, 2);
+    assert.is(a.mesh.routes().find((r) => r.prefix === overlaySubnet(publicKeyFromPrivate(b.key)))?.via, b.pub);
+  } finally {
+    m.stop();
+  }
+});
+
+test('WireGuard declaring a peer dead calls Babel linkDown; a handshake brings it back', () => {
+  const m = makeMesh(2, [[0, 1]]);
+  const [a, b] = m.nodes;
+  try {
+    m.advance(6000);
+    const subB = overlaySubnet(publicKeyFromPrivate(b.key));
+    assert.is(a.mesh.routes().find((r) => r.prefix === subB)?.via, b.pub);
+    const states: boolean[] = [];
+    const hook = a.dev.onPeerState!;
+    a.dev.onPeerState = (p, up) => {
+      states.push(up);
+      hook(p, up);
+    };
+    m.cutLink(0, 1, true);
+    m.advance(20_000);
+    assert.equal(states.slice(0, 1), [false]);
+    assert.is(a.mesh.routes().find((r) => r.prefix === subB), undefined);
+    assert.is(a.dev.peers.get(b.pub)!.down, true);
+    m.cutLink(0, 1, false);
+    m.advance(10_000);
+    assert.is(states[states.length - 1], true);
+    assert.is(a.mesh.routes().find((r) => r.prefix === subB)?.via, b.pub);
+    assert.ok(formatIp(overlayAddressBytes(publicKeyFromPrivate(b.key))).endsWith('::1'));
+  } finally {
+    m.stop();
+  }
+});
+
+test.run();
