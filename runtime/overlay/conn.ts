@@ -32,6 +32,7 @@
 import { isIP } from 'node:net';
 import { TfwError } from '../errors.js';
 import { requireNative, type NativeAddon } from '../kernels/native.js';
+import { PolledFd } from './polled-fd.js';
 
 /** Bytes per endpoint record. */
 export const ENDPOINT_BYTES = 20;
@@ -250,19 +251,21 @@ export interface UdpBind {
   close(): void;
 }
 
-class NativeUdp implements UdpBind {
-  private poll: object | null = null;
-  private refed = true;
-  private closed = false;
-
+class NativeUdp extends PolledFd implements UdpBind {
   constructor(
-    private readonly n: NativeAddon,
-    private readonly fd: number,
+    n: NativeAddon,
+    fd: number,
     readonly port: number,
     readonly family: 4 | 6,
-  ) {}
+  ) {
+    super(n, fd);
+  }
 
-  private check(): void {
+  protected label(): string {
+    return `udp: port ${this.port}`;
+  }
+
+  protected check(): void {
     if (this.closed) throw new UdpError(`udp: port ${this.port}: socket is closed`);
   }
 
@@ -282,33 +285,6 @@ class NativeUdp implements UdpBind {
     } catch (err) {
       rethrow(err);
     }
-  }
-
-  onReadable(cb: (() => void) | null): void {
-    this.check();
-    if (this.poll) {
-      this.n.pollStop(this.poll);
-      this.poll = null;
-    }
-    if (!cb) return;
-    this.poll = this.n.pollStart(this.fd, (err) => {
-      if (err) process.emitWarning(`tfw: udp: port ${this.port}: poll error: ${err.message}`);
-      else cb();
-    });
-    if (!this.refed) this.n.pollRef(this.poll, false);
-  }
-
-  ref(on: boolean): void {
-    this.refed = on;
-    if (this.poll) this.n.pollRef(this.poll, on);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.poll) this.n.pollStop(this.poll);
-    this.poll = null;
-    this.n.closeFd(this.fd);
   }
 }
 

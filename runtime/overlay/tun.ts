@@ -23,6 +23,7 @@
  */
 import { TfwError } from '../errors.js';
 import { requireNative, type NativeAddon } from '../kernels/native.js';
+import { PolledFd } from './polled-fd.js';
 
 /** A TUN open/configure/read/write failure; `errnoName` is e.g. 'EPERM'. */
 export class TunError extends TfwError {
@@ -91,26 +92,21 @@ export interface TunDevice {
   close(): void;
 }
 
-class NativeTun implements TunDevice {
+class NativeTun extends PolledFd implements TunDevice {
   readonly name: string;
   readonly mtu: number;
-  readonly fd: number;
-  private poll: object | null = null;
-  private refed = true;
-  private closed = false;
 
-  constructor(
-    private readonly n: NativeAddon,
-    fd: number,
-    name: string,
-    mtu: number,
-  ) {
-    this.fd = fd;
+  constructor(n: NativeAddon, fd: number, name: string, mtu: number) {
+    super(n, fd);
     this.name = name;
     this.mtu = mtu;
   }
 
-  private check(): void {
+  protected label(): string {
+    return `tun: ${this.name}`;
+  }
+
+  protected check(): void {
     if (this.closed) throw new TunError(`tun ${this.name}: device is closed`);
   }
 
@@ -130,33 +126,6 @@ class NativeTun implements TunDevice {
     } catch (err) {
       rethrow(err, this.name);
     }
-  }
-
-  onReadable(cb: (() => void) | null): void {
-    this.check();
-    if (this.poll) {
-      this.n.pollStop(this.poll);
-      this.poll = null;
-    }
-    if (!cb) return;
-    this.poll = this.n.pollStart(this.fd, (err) => {
-      if (err) process.emitWarning(`tfw: tun: ${this.name}: poll error: ${err.message}`);
-      else cb();
-    });
-    if (!this.refed) this.n.pollRef(this.poll, false);
-  }
-
-  ref(on: boolean): void {
-    this.refed = on;
-    if (this.poll) this.n.pollRef(this.poll, on);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.poll) this.n.pollStop(this.poll);
-    this.poll = null;
-    this.n.closeFd(this.fd);
   }
 }
 
