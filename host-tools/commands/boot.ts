@@ -1,6 +1,9 @@
 /**
  * `tfw boot`: boot an image in QEMU (TCG) with the serial console on stdout,
  * wait for `tfw: ready <role> <arch> <version>`; builds the image when missing.
+ * `--config FILE` gives the guest another overlay config for this boot (a
+ * second initramfs segment, no rebuild); `--demo` boots two guests on one link
+ * that ping each other over the overlay (images/builder/demo.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +12,9 @@ import { TfwError } from '../../runtime/errors.js';
 import { buildImage } from '../../images/builder/image.js';
 import { imageDir } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
+import { demoSummary, runDemo } from '../../images/builder/demo.js';
 import { bootImage } from '../../images/builder/qemu.js';
+import { compileConfig, loadConfig } from '../../runtime/config/load.js';
 import { loadBoard, loadRole } from '../../images/builder/schema.js';
 
 interface BootFlags {
@@ -19,11 +24,13 @@ interface BootFlags {
   timeout: string;
   expect: string[];
   exitAfterReady?: boolean;
-  net: string;
+  net?: string;
   ip?: string;
   append: string[];
   build: boolean;
   json?: boolean;
+  config?: string;
+  demo?: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -35,24 +42,39 @@ export function register(program: Command): void {
     .option('-b, --board <board>', 'board name', 'qemu-x86_64')
     .option('-r, --role <role>', 'image role', '3router')
     .option('-d, --dir <dir>', 'image folder (default build/images/<board>-<role>)')
-    .option('-t, --timeout <seconds>', 'seconds to wait for the ready marker', '240')
+    .option('-t, --timeout <seconds>', 'seconds to wait for the ready marker (--demo: for the whole demo)', '240')
     .option('-e, --expect <text>', 'text that must appear on the console before ready (repeatable)', collect, [])
     .option('--exit-after-ready', 'power the guest off cleanly once ready and exit 0')
-    .option('--net <spec>', 'user (QEMU user net, DHCP), none, mcast:PORT (shared loopback link) or dgram:LOCALPORT:REMOTEPORT', 'user')
+    .option('--net <spec>', 'user (QEMU user net, DHCP), none, mcast:PORT (shared loopback link) or dgram:LOCALPORT:REMOTEPORT (default user; --demo: mcast on a random port)')
     .option('--ip <addr/prefix>', 'static guest address on eth0 (tfw.ip=), e.g. 10.99.0.1/24')
     .option('--append <word>', 'extra kernel command-line word (repeatable)', collect, [])
+    .option('--config <file>', 'overlay config (YAML, JSON or wg-quick .conf, with privateKey) replacing the image\'s for this boot')
+    .option('--demo', 'boot two guests on one link, each pings the other\'s overlay address, power off, print a summary')
     .option('--no-build', 'fail instead of building a missing image')
     .option('--json', 'print the result as JSON on stdout (console goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24')
+    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --demo --json')
     .action(async (f: BootFlags) => {
       const board = loadBoard(f.board);
       const role = loadRole(f.role);
       const timeout = Number(f.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) throw new TfwError('ERR_TFW_CONFIG', `--timeout: expected seconds > 0, got "${f.timeout}"`);
+      if (f.demo && (f.config || f.ip || f.exitAfterReady || f.expect.length)) {
+        throw new TfwError('ERR_TFW_CONFIG', '--demo: makes its own configs and addresses; drop --config, --ip, --expect and --exit-after-ready');
+      }
+      const config = f.config ? compileConfig(loadConfig(f.config)) : undefined;
       const dir = f.dir ?? imageDir(board.name, role.role);
       if (!existsSync(join(dir, 'manifest.json'))) {
         if (!f.build) throw new TfwError('ERR_TFW_IMAGE', `${dir} has no image; run tfw build --board ${board.name} --role ${role.role}`);
         buildImage({ board: board.name, role: role.role, outDir: dir, progress: makeProgress({ quiet: f.json }) });
+      }
+      if (f.demo) {
+        const d = await runDemo({ board, dir, timeout, net: f.net, out: f.json ? process.stderr : process.stdout });
+        if (f.json) {
+          const guests = d.guests.map(({ boot, ...g }) => ({ ...g, qemuExitCode: boot?.qemuExitCode ?? null }));
+          process.stdout.write(`${JSON.stringify({ ...d, role: role.role, guests }, null, 2)}\n`);
+        } else for (const l of demoSummary(d)) process.stderr.write(`${l}\n`);
+        if (!d.ok) throw new TfwError('ERR_TFW_BOOT', `demo: ${d.cause}`);
+        return;
       }
       const r = await bootImage({
         board,
@@ -60,8 +82,9 @@ export function register(program: Command): void {
         timeout,
         expect: f.expect,
         exitAfterReady: f.exitAfterReady,
-        net: f.net,
+        net: f.net ?? 'user',
         ip: f.ip,
+        config,
         append: f.append,
         consoleOut: f.json ? process.stderr : process.stdout,
         interactive: !f.exitAfterReady && !f.json && process.stdin.isTTY,

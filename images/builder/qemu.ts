@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TfwError } from '../../runtime/errors.js';
 import type { Manifest } from './image.js';
+import { initrdWithConfig } from './initrd-config.js';
 import { sizeMiB, type Board } from './schema.js';
 
 export interface BootOptions {
@@ -35,6 +36,20 @@ export interface BootOptions {
   consoleOut?: NodeJS.WritableStream | null;
   /** Forward this process's stdin to the guest console (interactive use). */
   interactive?: boolean;
+  /**
+   * Overlay config (CBOR, as `compileConfig` makes it) that replaces the image's
+   * /etc/tfw/config.cbor for this boot: appended as a second initramfs segment.
+   */
+  config?: Uint8Array;
+  /** Initramfs to pass instead of the image's (set by bootImage for `config`). */
+  initrd?: string;
+  /**
+   * Called with every console line (escape sequences removed) and a function
+   * that types text on the guest console (serial input); not with interactive.
+   */
+  onLine?: (line: string, send: (text: string) => void) => void;
+  /** Aborting stops QEMU; the result fails with the abort reason as cause. */
+  signal?: AbortSignal;
 }
 
 export interface BootResult {
@@ -93,7 +108,7 @@ export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdl
     '-nographic',
     '-no-reboot',
     '-kernel', join(o.dir, 'vmlinuz'),
-    '-initrd', join(o.dir, 'initramfs.cpio.zst'),
+    '-initrd', o.initrd ?? join(o.dir, 'initramfs.cpio.zst'),
     '-append', cmdline,
     ...netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.ip)),
   ];
@@ -118,6 +133,12 @@ export function readManifest(dir: string): Manifest {
 export function bootImage(o: BootOptions): Promise<BootResult> {
   const manifest = readManifest(o.dir);
   const { cmd, args } = qemuCommand(o);
+  let cleanup = () => {};
+  if (o.config) {
+    const t = initrdWithConfig(join(o.dir, 'initramfs.cpio.zst'), o.config);
+    cleanup = t.cleanup;
+    args[args.indexOf('-initrd') + 1] = t.path;
+  }
   const marker = `tfw: ready ${manifest.role} ${manifest.arch} ${manifest.version}`;
   const timeout = (o.timeout ?? 240) * 1000;
   const out = o.consoleOut === undefined ? process.stdout : o.consoleOut;
@@ -126,13 +147,18 @@ export function bootImage(o: BootOptions): Promise<BootResult> {
   const started = Date.now();
 
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: [o.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: [o.interactive ? 'inherit' : o.onLine ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const send = (text: string) => {
+      if (child.stdin && !child.stdin.destroyed) child.stdin.write(text);
+    };
+    child.stdin?.on('error', () => {});
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
     const finish = (ok: boolean, cause?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
       result.ok = ok;
       if (cause) result.cause = cause;
       if (child.exitCode === null && child.signalCode === null) {
@@ -150,9 +176,12 @@ export function bootImage(o: BootOptions): Promise<BootResult> {
     }, timeout);
     const onSignal = () => finish(false, 'interrupted');
     process.once('SIGINT', onSignal);
+    const onAbort = () => finish(false, String(o.signal?.reason instanceof Error ? o.signal.reason.message : o.signal?.reason ?? 'aborted'));
+    if (o.signal?.aborted) queueMicrotask(onAbort);
+    else o.signal?.addEventListener('abort', onAbort);
 
     let buf = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       const s = chunk.toString('utf8');
       out?.write(s);
       buf += s;
@@ -162,6 +191,7 @@ export function bootImage(o: BootOptions): Promise<BootResult> {
         buf = buf.slice(nl + 1);
         result.tail.push(line);
         if (result.tail.length > 20) result.tail.shift();
+        o.onLine?.(line, send);
         if (o.until && line.includes(o.until)) finish(true);
         if (result.readySeconds === null) {
           for (const e of Object.keys(expect)) if (line.includes(e)) expect[e] = true;
@@ -176,13 +206,17 @@ export function bootImage(o: BootOptions): Promise<BootResult> {
       }
     });
     let stderr = '';
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
       if (stderr.length > 4096) stderr = stderr.slice(-4096);
     });
-    child.on('error', (err) => finish(false, `cannot start ${cmd}: ${err.message} (install qemu-system-x86 / qemu-system-arm)`));
+    child.on('error', (err) => {
+      cleanup();
+      finish(false, `cannot start ${cmd}: ${err.message} (install qemu-system-x86 / qemu-system-arm)`);
+    });
     child.on('exit', (code, signal) => {
       process.removeListener('SIGINT', onSignal);
+      cleanup();
       result.qemuExitCode = code;
       if (settled) return;
       const why = stderr.trim().split('\n').pop();

@@ -24,7 +24,9 @@ exec 0</dev/console 1>/dev/console 2>/dev/console
 
 # Kernel command-line overrides: tfw.ip=ADDR/PREFIX, tfw.gw=ADDR, tfw.poweroff_after_ready=1,
 # tfw.ping=ADDR (link check used by tests: ping ADDR for up to 90 s before the runtime starts),
-# tfw.config=PATH (another overlay config, e.g. on a disk the role mounts).
+# tfw.config=PATH (another overlay config, e.g. on a disk the role mounts),
+# tfw.demo_ping=ADDR (`tfw boot --demo`: once the runtime is ready, ping ADDR over
+# the overlay for up to 60 s, report, then obey `tfw-demo-poweroff` typed on the console).
 POWEROFF_AFTER_READY=0
 TFW_CONFIG=/etc/tfw/config.cbor
 for arg in $(cat /proc/cmdline); do
@@ -35,6 +37,7 @@ for arg in $(cat /proc/cmdline); do
     tfw.role=*) TFW_ROLE="${arg#tfw.role=}" ;;
     tfw.ping=*) PING_TARGET="${arg#tfw.ping=}" ;;
     tfw.config=*) TFW_CONFIG="${arg#tfw.config=}" ;;
+    tfw.demo_ping=*) DEMO_PING="${arg#tfw.demo_ping=}" ;;
   esac
 done
 log "booting $TFW_ROLE on $TFW_BOARD ($TFW_ARCH, tfw $TFW_VERSION, kernel $(uname -r))"
@@ -94,6 +97,39 @@ trap 'stopping=1; reboot -f' USR1
 
 if [ "$POWEROFF_AFTER_READY" = 1 ]; then
   ( while [ ! -e /run/tfw/ready ]; do sleep 0.2; done; kill -USR2 1 ) &
+fi
+
+# Demo: after ready, ping the peer's overlay address (retries for 60 s), print
+# `tfw: demo: ping ADDR ok <ms>` or `... failed`, then `tfw: demo: handshake <unix s>`
+# (latest peer handshake from the status endpoint 127.0.0.1:9595, or `unknown`).
+# The host (tfw boot --demo) powers the guest off by typing `tfw-demo-poweroff`
+# on the console once both guests reported.
+demo() {
+  while [ ! -e /run/tfw/ready ]; do sleep 0.2; done
+  start=$(cut -d' ' -f1 /proc/uptime)
+  ok=0
+  while :; do
+    out=$(ping -c 1 -W 2 "$DEMO_PING" 2>&1) && { ok=1; break; }
+    now=$(cut -d. -f1 /proc/uptime)
+    [ $((now - ${start%.*})) -ge 60 ] && break
+    sleep 0.5
+  done
+  took=$(awk -v a="$start" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')
+  if [ "$ok" = 1 ]; then
+    ms=$(echo "$out" | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | head -n 1)
+    echo "tfw: demo: ping $DEMO_PING ok ${ms:-?} (after ${took} s)" > /dev/console
+  else
+    echo "tfw: demo: ping $DEMO_PING failed (after ${took} s): $(echo "$out" | tail -n 1)" > /dev/console
+  fi
+  # Node, not busybox wget: the static busybox wget segfaults in the guest.
+  hs=$(node -e 'fetch("http://127.0.0.1:9595/status").then((r) => r.json()).then((s) => console.log(Math.max(0, ...s.peers.map((p) => p.lastHandshake || 0))), () => console.log("unknown"))' 2>/dev/null)
+  echo "tfw: demo: handshake ${hs:-unknown}" > /dev/console
+}
+if [ -n "$DEMO_PING" ]; then
+  demo &
+  ( while read -r line; do
+      case "$line" in *tfw-demo-poweroff*) kill -USR2 1; break ;; esac
+    done < /dev/console ) &
 fi
 
 mkdir -p /run/tfw
