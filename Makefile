@@ -50,6 +50,7 @@ build/js/.stamp: $(RUNTIME_SRC) | deps
 
 native:
 
+# Type-check every TypeScript file (strict); part of `make test`.
 check: | deps
 	npx tsc -p tsconfig.json
 
@@ -58,7 +59,7 @@ TIERS ?= unit integration image
 # `all` runs in a sub-make so that tools sysdeps just installed (cross compilers)
 # are seen by the fragments' conditionals, which make evaluates at parse time.
 test: deps sysdeps
-	$(MAKE) all
+	$(MAKE) all check
 	$(NODE) --import tsx test/run.mjs $(TIERS)
 test-unit: deps all
 	$(NODE) --import tsx test/run.mjs unit
