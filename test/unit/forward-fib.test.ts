@@ -10,29 +10,11 @@ import { availableBackends } from '../../runtime/kernels/backend.js';
 import { Fib, PrefixError, RouteFileError, formatAddress, parsePrefix } from '../../runtime/kernels/forward.js';
 import { Rib4 } from '../../runtime/kernels/forward-rib4.js';
 import { prng } from '../helpers.js';
+import { maskOf, randBig, text, toBytes, type Rng, type Route } from './forward-random.js';
 
 // Every backend runnable here: both wasm builds, and native when the addon is built.
 const backends = availableBackends();
 
-type Rng = ReturnType<typeof prng>;
-interface Route {
-  value: bigint; // address bits, host bits clear
-  len: number;
-  nh: number;
-}
-
-const toBytes = (v: bigint, width: number): Uint8Array => {
-  const b = new Uint8Array(width);
-  for (let i = width - 1; i >= 0; i--, v >>= 8n) b[i] = Number(v & 0xffn);
-  return b;
-};
-const maskOf = (len: number, bits: number): bigint => (len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(bits - len));
-const randBig = (rng: Rng, bits: number): bigint => {
-  let v = 0n;
-  for (const b of rng.bytes(bits / 8)) v = (v << 8n) | BigInt(b);
-  return v;
-};
-const text = (r: { value: bigint; len: number }, bits: number) => `${formatAddress(toBytes(r.value, bits / 8))}/${r.len}`;
 
 /** Random prefixes where most extend an earlier one (deep nesting), lengths over the whole range. */
 function genTable(rng: Rng, bits: number, n: number): Route[] {

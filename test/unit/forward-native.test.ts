@@ -9,26 +9,8 @@ import { Classifier, Fib, formatAddress, parseAddress } from '../../runtime/kern
 import { nativeForwardAvailable } from '../../runtime/kernels/forward-native.js';
 import { nativeForward, nativeLoadError } from '../../runtime/kernels/native.js';
 import { prng } from '../helpers.js';
+import { maskOf, randBig, text, toBytes, type Rng, type Route } from './forward-random.js';
 
-type Rng = ReturnType<typeof prng>;
-interface Route {
-  value: bigint;
-  len: number;
-  nh: number;
-}
-
-const toBytes = (v: bigint, width: number): Uint8Array => {
-  const b = new Uint8Array(width);
-  for (let i = width - 1; i >= 0; i--, v >>= 8n) b[i] = Number(v & 0xffn);
-  return b;
-};
-const maskOf = (len: number, bits: number): bigint => (len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(bits - len));
-const randBig = (rng: Rng, bits: number): bigint => {
-  let v = 0n;
-  for (const b of rng.bytes(bits / 8)) v = (v << 8n) | BigInt(b);
-  return v;
-};
-const text = (r: { value: bigint; len: number }, bits: number) => `${formatAddress(toBytes(r.value, bits / 8))}/${r.len}`;
 
 /** Random prefixes, 70% extending an earlier one (deep nesting); short (< /8) ones rare: a /0 rewrites all of tbl24. */
 function genTable(rng: Rng, bits: number, n: number): Route[] {
