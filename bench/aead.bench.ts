@@ -9,7 +9,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { chacha20poly1305 as nobleChaCha } from '@noble/ciphers/chacha.js';
 import { AeadPacketPool, chacha20poly1305Seal } from '../runtime/kernels/aead.js';
 import { availableBackends, wasmSimdSupported } from '../runtime/kernels/backend.js';
-import { printTable, timeIt, writeResult, type Sample } from './lib.js';
+import { perCpuSecond, printTable, timeIt, writeResult, type Sample } from './lib.js';
 
 const SIZES = [64, 1420, 65536];
 /**
@@ -19,18 +19,6 @@ const SIZES = [64, 1420, 65536];
  */
 const CPU_CLOCK = process.env.TFW_BENCH_CLOCK === 'cpu';
 
-function timeItCpu(fn: () => void, minMs: number): number {
-  const start = process.cpuUsage();
-  let calls = 0;
-  let us = 0;
-  do {
-    fn();
-    calls++;
-    const u = process.cpuUsage(start);
-    us = u.user + u.system;
-  } while (us < minMs * 1000);
-  return calls / (us / 1e6);
-}
 const BATCH = 64;
 const BASELINE = 'node:crypto';
 
@@ -111,7 +99,7 @@ export default async function run(): Promise<void> {
       for (const [name, fn] of fns) {
         if (!fn) continue;
         if (r === 0) timeIt(fn, { minMs: 20, warmupMs: 80, rounds: 1 });
-        const callsPerSec = CPU_CLOCK ? timeItCpu(fn, minMs) : timeIt(fn, { minMs, warmupMs: 0, rounds: 1 });
+        const callsPerSec = CPU_CLOCK ? perCpuSecond(fn, minMs) : timeIt(fn, { minMs, warmupMs: 0, rounds: 1 });
         best.set(name, Math.max(best.get(name) ?? 0, callsPerSec));
       }
     }

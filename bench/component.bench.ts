@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { AeadPacketPool, chacha20poly1305Seal } from '../runtime/kernels/aead.js';
 import { wasmSimdSupported } from '../runtime/kernels/backend.js';
 import { ReedSolomon, type Shards } from '../runtime/kernels/erasure.js';
-import { printTable, writeResult, type Sample } from './lib.js';
+import { perCpuSecond, printTable, writeResult, type Sample } from './lib.js';
 
 const BATCH = 64;
 const LEN = 1420;
@@ -36,19 +36,6 @@ interface Component {
   erasure: { encode(k: number, m: number, data: Uint8Array[]): Uint8Array[] };
 }
 
-/** Calls per CPU second (user + system) of `fn`, run for at least `ms` of CPU time. */
-function perCpuSecond(fn: () => void, ms: number): number {
-  const start = process.cpuUsage();
-  let calls = 0;
-  let us = 0;
-  do {
-    fn();
-    calls++;
-    const u = process.cpuUsage(start);
-    us = u.user + u.system;
-  } while (us < ms * 1000);
-  return calls / (us / 1e6);
-}
 
 /** Best calls/s of each runner over interleaved rounds (after one warm-up round). */
 function race(runners: Array<[string, () => void]>): Map<string, number> {
