@@ -2,9 +2,12 @@
  * Overlay router throughput, as ratios to peers measured in the same run:
  * 1. in process: Device.send (route lookup + seal, 64-packet batches of 1,420-byte
  *    IPv4 packets) with the aead kernel's pool vs the node:crypto fallback;
- * 2. end to end (root, iperf3, wireguard-go): iperf3 TCP through two `tfw runtime`
- *    nodes vs through two wireguard-go peers, each pair in its own two network
- *    namespaces joined by a veth pair, TFW_BENCH_SECONDS (default 5) per run.
+ * 2. end to end (root, iperf3, wireguard-go): iperf3 TCP, then iperf3 UDP
+ *    (1,380-byte datagrams at a target rate above what either tunnel carries,
+ *    TFW_BENCH_UDP_RATE, default 2G: received throughput and loss) through two
+ *    `tfw runtime` nodes vs through two wireguard-go peers, each pair in its own
+ *    two network namespaces joined by a veth pair, TFW_BENCH_SECONDS (default 5)
+ *    per run.
  */
 import { spawnSync } from 'node:child_process';
 import { Device } from '../runtime/overlay/device.js';
@@ -15,6 +18,9 @@ import { NetnsPair, have, sh, spawnIn, tfwRuntime, waitFor, ping } from '../test
 import { printTable, timeIt, writeResult, type Sample } from './lib.js';
 
 const SECONDS = Number(process.env.TFW_BENCH_SECONDS ?? 5);
+/** iperf3 UDP payload per datagram (bytes): 1,380 + 28 (IPv4 + UDP) fits the 1,420-byte tunnel MTU. */
+const UDP_LEN = 1380;
+const UDP_RATE = process.env.TFW_BENCH_UDP_RATE ?? '2G';
 
 function inProcess(samples: Sample[]): void {
   for (const aead of ['kernel', 'node'] as const) {
@@ -54,15 +60,51 @@ function inProcess(samples: Sample[]): void {
   }
 }
 
-function iperf(pair: NetnsPair, server: string): number {
+interface IperfResult {
+  /** Received throughput (bytes/s, payload as iperf3 counts it). */
+  bytesPerSec: number;
+  /** UDP only: datagrams lost (%), and datagrams sent. */
+  lossPercent?: number;
+  packets?: number;
+}
+
+/**
+ * One iperf3 run from pair.a to the server in pair.b (TCP, or UDP with
+ * UDP_LEN-byte datagrams at UDP_RATE), read from iperf3's JSON (`-J`).
+ * Returns null when iperf3 fails or prints no result.
+ */
+function iperf(pair: NetnsPair, server: string, udp: boolean): IperfResult | null {
   const s = pair.track(spawnIn(pair.b, ['iperf3', '-s', '-1', '-B', server]));
   spawnSync('sleep', ['0.5']);
-  const r = spawnSync('ip', ['netns', 'exec', pair.a, 'iperf3', '-c', server, '-t', String(SECONDS), '-J'], { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 });
+  const args = ['-c', server, '-t', String(SECONDS), '-J', ...(udp ? ['-u', '-l', String(UDP_LEN), '-b', UDP_RATE] : [])];
+  const r = spawnSync('ip', ['netns', 'exec', pair.a, 'iperf3', ...args], { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 });
   s.child.kill();
   try {
-    return JSON.parse(r.stdout).end.sum_received.bits_per_second / 8;
+    const end = JSON.parse(r.stdout).end;
+    if (!udp) return { bytesPerSec: end.sum_received.bits_per_second / 8 };
+    // iperf3 >= 3.11 reports the receiver's side as sum_received; older ones only `sum`.
+    const rx = end.sum_received ?? end.sum;
+    const received = end.sum_received ? rx.bytes : (rx.packets - rx.lost_packets) * UDP_LEN;
+    return { bytesPerSec: received / rx.seconds, lossPercent: rx.lost_percent, packets: rx.packets };
   } catch {
-    return 0;
+    return null;
+  }
+}
+
+/** Runs the TCP and UDP iperf3 rows for one tunnel implementation, once `ping` gets through. */
+function iperfRows(samples: Sample[], name: string, pair: NetnsPair, server: string): void {
+  if (!ping(pair.a, server)) {
+    console.log(`overlay bench: ${name}: no ping through the tunnel, iperf3 rows skipped`);
+    return;
+  }
+  const tcp = iperf(pair, server, false);
+  if (tcp) samples.push({ name, case: `iperf3 TCP ${SECONDS} s`, opsPerSec: 0, bytesPerSec: tcp.bytesPerSec });
+  const udp = iperf(pair, server, true);
+  if (udp) {
+    samples.push({
+      name, case: `iperf3 UDP ${UDP_LEN} B ${SECONDS} s`, opsPerSec: 0, bytesPerSec: udp.bytesPerSec,
+      extra: { lossPercent: udp.lossPercent, packets: udp.packets, targetRate: UDP_RATE },
+    });
   }
 }
 
@@ -81,7 +123,7 @@ async function endToEnd(samples: Sample[]): Promise<void> {
     const ta = pair.track(tfwRuntime(pair.a, pair.file('a.yaml', conf(a, b, '10.100.0.1', '10.100.0.2', pair.ipB))));
     const tb = pair.track(tfwRuntime(pair.b, pair.file('b.yaml', conf(b, a, '10.100.0.2', '10.100.0.1', pair.ipA))));
     await waitFor(() => ta.out().includes('overlay: up') && tb.out().includes('overlay: up'), 30_000);
-    if (ping(pair.a, '10.100.0.2')) samples.push({ name: 'tfw runtime', case: `iperf3 TCP ${SECONDS} s`, opsPerSec: 0, bytesPerSec: iperf(pair, '10.100.0.2') });
+    iperfRows(samples, 'tfw runtime', pair, '10.100.0.2');
   } finally {
     await pair.cleanup();
   }
@@ -99,7 +141,7 @@ async function endToEnd(samples: Sample[]): Promise<void> {
       sh(['ip', '-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev]);
       sh(['ip', '-n', ns, 'link', 'set', dev, 'mtu', '1420', 'up']);
     }
-    if (ping(pair.a, '10.100.0.2')) samples.push({ name: 'wireguard-go', case: `iperf3 TCP ${SECONDS} s`, opsPerSec: 0, bytesPerSec: iperf(pair, '10.100.0.2') });
+    iperfRows(samples, 'wireguard-go', pair, '10.100.0.2');
   } finally {
     await pair.cleanup();
   }
@@ -111,6 +153,9 @@ export default async function overlayBench(): Promise<void> {
   printTable('overlay: Device.send (route + seal), 1,420-byte packets', samples.filter((s) => s.case.startsWith('Device')), { baseline: 'node:crypto per packet' });
   await endToEnd(samples);
   const e2e = samples.filter((s) => s.case.startsWith('iperf3'));
-  if (e2e.length) printTable('overlay: iperf3 through two nodes in network namespaces', e2e, { baseline: 'wireguard-go' });
+  if (e2e.length) {
+    printTable('overlay: iperf3 through two nodes in network namespaces (received)', e2e, { baseline: 'wireguard-go' });
+    for (const x of e2e.filter((x) => x.extra)) console.log(`  ${x.name}, ${x.case}: ${Number(x.extra!.lossPercent).toFixed(1)}% of ${x.extra!.packets} datagrams lost (target ${UDP_RATE}bit/s)`);
+  }
   writeResult('overlay', samples);
 }

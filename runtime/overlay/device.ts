@@ -1,7 +1,8 @@
 /**
  * The WireGuard device (wireguard-go device/device.go, send.go, receive.go,
  * timers.go): the peer table, cryptokey routing (routes.ts), the receive path
- * (handshake messages, cookie replies, transport data) and the send path, all
+ * (transport data; handshake messages and cookie replies are handed to
+ * handshake.ts) and the send path, all
  * batch-in / batch-out over caller-provided I/O, with time injected so tests
  * drive the timers. Nothing from the network throws out of `receive`: every
  * bad datagram is counted in `drops` by reason.
@@ -11,22 +12,22 @@ import { Endpoint } from './conn.js';
 import type { PeerConfig } from '../config/schema.js';
 import { overlayAddressBytes } from './address.js';
 import { BABEL_FRAME_OVERHEAD, frameBabel, parseBabel } from './babel-link.js';
-import { CookieChecker } from './cookie.js';
 import { decrementHop, HOP_EXPIRED, HOP_OK } from './hop.js';
 import { Keypair } from './keypair.js';
 import { publicKeyFromPrivate, toBase64 } from './keys.js';
+import { Handshakes, type IndexEntry } from './handshake.js';
 import {
-  COOKIE_RECEIVER, COOKIE_REPLY_SIZE, INIT_SENDER, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION,
-  MESSAGE_RESPONSE, MESSAGE_TRANSPORT, RESP_SENDER, RESPONSE_SIZE, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE,
-  TRANSPORT_MIN_SIZE, TRANSPORT_OVERHEAD, TRANSPORT_RECEIVER, readU32, readU64, writeType, writeU32, writeU64,
+  COOKIE_REPLY_SIZE, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT,
+  RESPONSE_SIZE, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE, TRANSPORT_OVERHEAD, TRANSPORT_RECEIVER,
+  readU32, readU64, writeType, writeU32, writeU64,
 } from './messages.js';
-import { beginSymmetricSession, consumeInitiation, HandshakeState, consumeResponse, createInitiation, createResponse, randomIndex, type Handshake, type LocalStatic } from './noise.js';
+import type { LocalStatic } from './noise.js';
 import { Peer } from './peer.js';
 import { RouteTable } from './routes.js';
 import { PacketBatches, type DeviceIO } from './batches.js';
 import {
   KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, MAX_TIMER_HANDSHAKES, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
-  REKEY_AFTER_TIME, REKEY_TIMEOUT, UNDER_LOAD_HANDSHAKES_PER_SECOND, jitter,
+  REKEY_AFTER_TIME, REKEY_TIMEOUT, jitter,
 } from './timers.js';
 
 export type { DeviceIO } from './batches.js';
@@ -76,14 +77,7 @@ const overlaySubnetBytes = (nodeAddress: Uint8Array): Uint8Array => {
   return b;
 };
 
-type IndexEntry = { peer: Peer; handshake?: Handshake; keypair?: Keypair };
-
 const EMPTY = new Uint8Array(0);
-/** Delay before the greater key re-initiates after a simultaneous-initiation collision (ms; > the 20 ms flood limit). */
-const COLLISION_RETRY = 100;
-
-/** Endpoint bytes for cookies: address, port and family of the record, as the cookie's "source" (whitepaper 5.4.7). */
-const endpointBytes = (ep: Endpoint): Uint8Array => ep.raw.slice(0, 19);
 
 export class Device {
   readonly local: LocalStatic;
@@ -118,10 +112,7 @@ export class Device {
   private readonly log: (msg: string) => void;
   readonly mtu: number;
   private readonly indexTable = new Map<number, IndexEntry>();
-  private readonly cookieChecker: CookieChecker;
-  private readonly forceUnderLoad: boolean;
-  private handshakeCount = 0;
-  private handshakeWindowStart = 0;
+  private readonly handshakes: Handshakes;
   private readonly batches: PacketBatches;
   private readonly batchSize: number;
   // Batch route lookups on the send path.
@@ -139,8 +130,21 @@ export class Device {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
     this.mtu = opts.mtu ?? 1420;
-    this.forceUnderLoad = opts.forceUnderLoad ?? false;
-    this.cookieChecker = new CookieChecker(this.local.publicKey, this.now);
+    // The handshake side reaches the device's state and steps through this host (handshake.ts).
+    const dev = this;
+    this.handshakes = new Handshakes({
+      local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now,
+      get mesh() {
+        return dev.mesh;
+      },
+      queueDatagram: (msg, ep) => this.queueDatagram(msg, ep),
+      installKeypair: (kp, peer) => this.installKeypair(kp, peer),
+      releaseKeypair: (kp) => this.releaseKeypair(kp),
+      roam: (peer, from) => this.roam(peer, from),
+      timersHandshakeComplete: (peer) => this.timersHandshakeComplete(peer),
+      timersAnyAuthenticatedPacketTraversal: (peer) => this.timersAnyAuthenticatedPacketTraversal(peer),
+      sendKeepalive: (peer) => this.sendKeepalive(peer),
+    }, opts.forceUnderLoad ?? false);
     this.batchSize = opts.batchSize ?? 64;
     const n = this.batchSize;
     this.batches = new PacketBatches(opts.io, n, this.mtu, opts.maxKeypairs ?? 4096);
@@ -374,163 +378,11 @@ export class Device {
     for (const p of staged) this.sendToPeer(peer, p, p.length);
   }
 
-  // ---- handshake --------------------------------------------------------
+  // ---- handshake (handshake.ts) ------------------------------------------
 
   /** Sends a handshake initiation to `peer` unless one went out less than REKEY_TIMEOUT ago. */
   sendInitiation(peer: Peer, isRetry: boolean): void {
-    const t = this.now();
-    if (!isRetry) peer.timers.handshakeAttempts = 0;
-    const hs = peer.handshake;
-    if (hs.lastSentHandshake && t - hs.lastSentHandshake < REKEY_TIMEOUT) return;
-    if (!peer.endpoint) {
-      this.drops.noEndpoint++;
-      return;
-    }
-    hs.lastSentHandshake = t;
-    if (hs.localIndex) this.indexTable.delete(hs.localIndex);
-    const index = this.newIndex({ peer, handshake: hs });
-    const msg = createInitiation(hs, index, t);
-    peer.cookieGenerator.addMacs(msg);
-    this.queueDatagram(msg, peer.endpoint);
-    this.timersAnyAuthenticatedPacketTraversal(peer);
-    peer.timers.sendKeepalive = 0;
-    peer.timers.retransmitHandshake = t + REKEY_TIMEOUT + jitter();
-  }
-
-  private newIndex(entry: IndexEntry): number {
-    let i = randomIndex();
-    while (i === 0 || this.indexTable.has(i)) i = randomIndex();
-    this.indexTable.set(i, entry);
-    return i;
-  }
-
-  private underLoad(): boolean {
-    if (this.forceUnderLoad) return true;
-    const t = this.now();
-    if (t - this.handshakeWindowStart > 1000) {
-      this.handshakeWindowStart = t;
-      this.handshakeCount = 0;
-    }
-    return ++this.handshakeCount > UNDER_LOAD_HANDSHAKES_PER_SECOND;
-  }
-
-  /** mac1 and (under load) mac2 checks; false = handled (dropped or answered with a cookie). */
-  private checkMacs(msg: Uint8Array, from: Endpoint, senderIndexOffset: number): boolean {
-    if (!this.cookieChecker.checkMac1(msg)) {
-      this.drops.mac++;
-      return false;
-    }
-    if (this.underLoad()) {
-      const src = endpointBytes(from);
-      if (!this.cookieChecker.checkMac2(msg, src)) {
-        this.queueDatagram(this.cookieChecker.createReply(msg, readU32(msg, senderIndexOffset), src), from);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private receiveInitiation(msg: Uint8Array, from: Endpoint): void {
-    if (!this.checkMacs(msg, from, INIT_SENDER)) return;
-    const t = this.now();
-    let initiating = false;
-    const res = consumeInitiation(this.local, msg, (pub) => {
-      const hs = this.peers.get(toBase64(pub))?.handshake;
-      initiating = hs?.state === HandshakeState.InitiationCreated;
-      return hs;
-    }, t);
-    if (typeof res === 'string') {
-      this.drops.handshake++;
-      return;
-    }
-    const peer = this.peers.get(toBase64(res.remoteStatic))!;
-    this.roam(peer, from);
-    if (res.localIndex) this.indexTable.delete(res.localIndex);
-    const index = this.newIndex({ peer, handshake: res });
-    const resp = createResponse(res, index);
-    peer.cookieGenerator.addMacs(resp);
-    const kp = new Keypair(beginSymmetricSession(res), t);
-    this.indexTable.delete(index);
-    if (!this.installKeypair(kp, peer)) {
-      this.drops.handshake++;
-      return;
-    }
-    // Responder: the new keypair waits in `next` until the initiator uses it.
-    const kps = peer.keypairs;
-    this.releaseKeypair(kps.next);
-    this.releaseKeypair(kps.previous);
-    kps.next = kp;
-    kps.previous = null;
-    this.queueDatagram(resp, peer.endpoint!);
-    if (initiating) this.crossedInitiations(peer, t);
-    peer.timers.zeroKeyMaterial = t + REJECT_AFTER_TIME * 3;
-    this.timersAnyAuthenticatedPacketTraversal(peer);
-    peer.timers.sendKeepalive = 0;
-  }
-
-  /**
-   * Mesh mode's way out of simultaneous initiations: when both ends start
-   * together, each consumes the other's initiation before the other's
-   * response arrives, both responses are refused and both would wait
-   * REKEY_TIMEOUT (wireguard-go relies on retry jitter). So when we answer an
-   * initiation while ours is outstanding, the end with the greater public key
-   * initiates again COLLISION_RETRY ms later (past the receiver's initiation
-   * flood limit), unless the session is confirmed before (the initiations did
-   * not cross: timersHandshakeComplete cancels the retry). The other end just
-   * answers, so the retry cannot cross again.
-   */
-  private crossedInitiations(peer: Peer, t: number): void {
-    if (!this.mesh) return;
-    const a = this.local.publicKey, b = peer.publicKey;
-    let greater = false;
-    for (let i = 0; i < 32; i++) if (a[i] !== b[i]) {
-      greater = a[i] > b[i];
-      break;
-    }
-    if (!greater) return;
-    peer.handshake.lastSentHandshake = t - REKEY_TIMEOUT + COLLISION_RETRY;
-    peer.timers.retransmitHandshake = t + COLLISION_RETRY;
-  }
-
-  private receiveResponse(msg: Uint8Array, from: Endpoint): void {
-    if (!this.checkMacs(msg, from, RESP_SENDER)) return;
-    const hs = consumeResponse(this.local, msg, (i) => this.indexTable.get(i)?.handshake);
-    if (!hs) {
-      this.drops.handshake++;
-      return;
-    }
-    const t = this.now();
-    const entry = this.indexTable.get(hs.localIndex)!;
-    const peer = entry.peer;
-    this.roam(peer, from);
-    const kp = new Keypair(beginSymmetricSession(hs), t);
-    this.indexTable.delete(kp.localIndex);
-    if (!this.installKeypair(kp, peer)) {
-      this.drops.handshake++;
-      return;
-    }
-    const kps = peer.keypairs;
-    if (kps.next) {
-      this.releaseKeypair(kps.current);
-      this.releaseKeypair(kps.previous);
-      kps.previous = kps.next;
-      kps.next = null;
-    } else {
-      this.releaseKeypair(kps.previous);
-      kps.previous = kps.current;
-    }
-    kps.current = kp;
-    peer.timers.zeroKeyMaterial = t + REJECT_AFTER_TIME * 3;
-    this.timersHandshakeComplete(peer);
-    this.timersAnyAuthenticatedPacketTraversal(peer);
-    peer.timers.newHandshake = 0; // any authenticated packet received
-    // Confirm the session to the responder: staged data, else a keepalive.
-    this.sendKeepalive(peer);
-  }
-
-  private receiveCookieReply(msg: Uint8Array): void {
-    const entry = this.indexTable.get(readU32(msg, COOKIE_RECEIVER));
-    if (!entry || !entry.peer.cookieGenerator.consumeReply(msg)) this.drops.handshake++;
+    this.handshakes.sendInitiation(peer, isRetry);
   }
 
   private timersHandshakeComplete(peer: Peer): void {
@@ -597,9 +449,9 @@ export class Device {
   private receiveDatagram(slotIndex: number, buf: Uint8Array, len: number, from: Endpoint): void {
     const type = len >= 4 ? readU32(buf, 0) : 0;
     if (type === MESSAGE_TRANSPORT && len >= TRANSPORT_MIN_SIZE) this.queueTransport(slotIndex, buf, len);
-    else if (type === MESSAGE_INITIATION && len === INITIATION_SIZE) this.receiveInitiation(buf.slice(0, len), from);
-    else if (type === MESSAGE_RESPONSE && len === RESPONSE_SIZE) this.receiveResponse(buf.slice(0, len), from);
-    else if (type === MESSAGE_COOKIE_REPLY && len === COOKIE_REPLY_SIZE) this.receiveCookieReply(buf.subarray(0, len));
+    else if (type === MESSAGE_INITIATION && len === INITIATION_SIZE) this.handshakes.receiveInitiation(buf.slice(0, len), from);
+    else if (type === MESSAGE_RESPONSE && len === RESPONSE_SIZE) this.handshakes.receiveResponse(buf.slice(0, len), from);
+    else if (type === MESSAGE_COOKIE_REPLY && len === COOKIE_REPLY_SIZE) this.handshakes.receiveCookieReply(buf.subarray(0, len));
     else this.drops.malformed++;
   }
 

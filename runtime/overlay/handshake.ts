@@ -1,0 +1,228 @@
+/**
+ * The handshake side of the device (wireguard-go device/noise-protocol.go and
+ * the handshake parts of device/receive.go): initiations sent and consumed,
+ * responses created and consumed, cookie replies created under load and
+ * consumed, mac1/mac2 checks, and mesh mode's retry after crossed
+ * initiations. Transport data, timers and the peer table stay in device.ts;
+ * this class reaches them through `HandshakeHost`.
+ */
+import type { Endpoint } from './conn.js';
+import { CookieChecker } from './cookie.js';
+import type { Drops } from './device.js';
+import { Keypair } from './keypair.js';
+import { toBase64 } from './keys.js';
+import { COOKIE_RECEIVER, INIT_SENDER, RESP_SENDER, readU32 } from './messages.js';
+import {
+  beginSymmetricSession, consumeInitiation, consumeResponse, createInitiation, createResponse, HandshakeState, randomIndex,
+  type Handshake, type LocalStatic,
+} from './noise.js';
+import type { Peer } from './peer.js';
+import { REJECT_AFTER_TIME, REKEY_TIMEOUT, UNDER_LOAD_HANDSHAKES_PER_SECOND, jitter } from './timers.js';
+
+/** What a receiver index (the index table's key) stands for: a handshake in progress or a keypair. */
+export type IndexEntry = { peer: Peer; handshake?: Handshake; keypair?: Keypair };
+
+/** Delay before the greater key re-initiates after a simultaneous-initiation collision (ms; > the 20 ms flood limit). */
+const COLLISION_RETRY = 100;
+
+/** Endpoint bytes for cookies: address, port and family of the record, as the cookie's "source" (whitepaper 5.4.7). */
+const endpointBytes = (ep: Endpoint): Uint8Array => ep.raw.slice(0, 19);
+
+/** The device state and steps the handshake side uses (device.ts provides them). */
+export interface HandshakeHost {
+  readonly local: LocalStatic;
+  readonly peers: Map<string, Peer>;
+  readonly drops: Drops;
+  readonly indexTable: Map<number, IndexEntry>;
+  /** Mesh mode (crossed-initiation retry on). */
+  readonly mesh: boolean;
+  now(): number;
+  /** Queues a control message (unsealed) for the next flush. */
+  queueDatagram(msg: Uint8Array, ep: Endpoint): void;
+  /** Gives a new keypair its key slot in both pools and its index; false when no slot is free. */
+  installKeypair(kp: Keypair, peer: Peer): boolean;
+  /** Forgets a keypair: its index now, its key slot after the current batch. */
+  releaseKeypair(kp: Keypair | null): void;
+  /** Takes `from` as the peer's endpoint (roaming). */
+  roam(peer: Peer, from: Endpoint): void;
+  timersHandshakeComplete(peer: Peer): void;
+  timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
+  /** Sends staged data, else a keepalive, to the peer. */
+  sendKeepalive(peer: Peer): void;
+}
+
+/**
+ * Handshake messages (types 1, 2, 3) in and out for one device. Nothing from
+ * the network throws: refused messages are counted in `drops.handshake`
+ * (and `drops.mac` for a bad mac1), as in device.ts.
+ */
+export class Handshakes {
+  private readonly cookieChecker: CookieChecker;
+  private handshakeCount = 0;
+  private handshakeWindowStart = 0;
+
+  /** `forceUnderLoad`: cookie replies to every handshake without a valid mac2 (tests). */
+  constructor(private readonly dev: HandshakeHost, private readonly forceUnderLoad: boolean) {
+    this.cookieChecker = new CookieChecker(dev.local.publicKey, dev.now);
+  }
+
+  /** Sends a handshake initiation to `peer` unless one went out less than REKEY_TIMEOUT ago. */
+  sendInitiation(peer: Peer, isRetry: boolean): void {
+    const t = this.dev.now();
+    if (!isRetry) peer.timers.handshakeAttempts = 0;
+    const hs = peer.handshake;
+    if (hs.lastSentHandshake && t - hs.lastSentHandshake < REKEY_TIMEOUT) return;
+    if (!peer.endpoint) {
+      this.dev.drops.noEndpoint++;
+      return;
+    }
+    hs.lastSentHandshake = t;
+    if (hs.localIndex) this.dev.indexTable.delete(hs.localIndex);
+    const index = this.newIndex({ peer, handshake: hs });
+    const msg = createInitiation(hs, index, t);
+    peer.cookieGenerator.addMacs(msg);
+    this.dev.queueDatagram(msg, peer.endpoint);
+    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
+    peer.timers.sendKeepalive = 0;
+    peer.timers.retransmitHandshake = t + REKEY_TIMEOUT + jitter();
+  }
+
+  private newIndex(entry: IndexEntry): number {
+    let i = randomIndex();
+    while (i === 0 || this.dev.indexTable.has(i)) i = randomIndex();
+    this.dev.indexTable.set(i, entry);
+    return i;
+  }
+
+  private underLoad(): boolean {
+    if (this.forceUnderLoad) return true;
+    const t = this.dev.now();
+    if (t - this.handshakeWindowStart > 1000) {
+      this.handshakeWindowStart = t;
+      this.handshakeCount = 0;
+    }
+    return ++this.handshakeCount > UNDER_LOAD_HANDSHAKES_PER_SECOND;
+  }
+
+  /** mac1 and (under load) mac2 checks; false = handled (dropped or answered with a cookie). */
+  private checkMacs(msg: Uint8Array, from: Endpoint, senderIndexOffset: number): boolean {
+    if (!this.cookieChecker.checkMac1(msg)) {
+      this.dev.drops.mac++;
+      return false;
+    }
+    if (this.underLoad()) {
+      const src = endpointBytes(from);
+      if (!this.cookieChecker.checkMac2(msg, src)) {
+        this.dev.queueDatagram(this.cookieChecker.createReply(msg, readU32(msg, senderIndexOffset), src), from);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Handles a 148-byte initiation (type 1): macs, consume, answer with a response; the new keypair waits in `next`. */
+  receiveInitiation(msg: Uint8Array, from: Endpoint): void {
+    if (!this.checkMacs(msg, from, INIT_SENDER)) return;
+    const t = this.dev.now();
+    let initiating = false;
+    const res = consumeInitiation(this.dev.local, msg, (pub) => {
+      const hs = this.dev.peers.get(toBase64(pub))?.handshake;
+      initiating = hs?.state === HandshakeState.InitiationCreated;
+      return hs;
+    }, t);
+    if (typeof res === 'string') {
+      this.dev.drops.handshake++;
+      return;
+    }
+    const peer = this.dev.peers.get(toBase64(res.remoteStatic))!;
+    this.dev.roam(peer, from);
+    if (res.localIndex) this.dev.indexTable.delete(res.localIndex);
+    const index = this.newIndex({ peer, handshake: res });
+    const resp = createResponse(res, index);
+    peer.cookieGenerator.addMacs(resp);
+    const kp = new Keypair(beginSymmetricSession(res), t);
+    this.dev.indexTable.delete(index);
+    if (!this.dev.installKeypair(kp, peer)) {
+      this.dev.drops.handshake++;
+      return;
+    }
+    // Responder: the new keypair waits in `next` until the initiator uses it.
+    const kps = peer.keypairs;
+    this.dev.releaseKeypair(kps.next);
+    this.dev.releaseKeypair(kps.previous);
+    kps.next = kp;
+    kps.previous = null;
+    this.dev.queueDatagram(resp, peer.endpoint!);
+    if (initiating) this.crossedInitiations(peer, t);
+    peer.timers.zeroKeyMaterial = t + REJECT_AFTER_TIME * 3;
+    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
+    peer.timers.sendKeepalive = 0;
+  }
+
+  /**
+   * Mesh mode's way out of simultaneous initiations: when both ends start
+   * together, each consumes the other's initiation before the other's
+   * response arrives, both responses are refused and both would wait
+   * REKEY_TIMEOUT (wireguard-go relies on retry jitter). So when we answer an
+   * initiation while ours is outstanding, the end with the greater public key
+   * initiates again COLLISION_RETRY ms later (past the receiver's initiation
+   * flood limit), unless the session is confirmed before (the initiations did
+   * not cross: timersHandshakeComplete cancels the retry). The other end just
+   * answers, so the retry cannot cross again.
+   */
+  private crossedInitiations(peer: Peer, t: number): void {
+    if (!this.dev.mesh) return;
+    const a = this.dev.local.publicKey, b = peer.publicKey;
+    let greater = false;
+    for (let i = 0; i < 32; i++) if (a[i] !== b[i]) {
+      greater = a[i] > b[i];
+      break;
+    }
+    if (!greater) return;
+    peer.handshake.lastSentHandshake = t - REKEY_TIMEOUT + COLLISION_RETRY;
+    peer.timers.retransmitHandshake = t + COLLISION_RETRY;
+  }
+
+  /** Handles a 92-byte response (type 2): macs, consume, the new keypair becomes current, then a keepalive confirms it. */
+  receiveResponse(msg: Uint8Array, from: Endpoint): void {
+    if (!this.checkMacs(msg, from, RESP_SENDER)) return;
+    const hs = consumeResponse(this.dev.local, msg, (i) => this.dev.indexTable.get(i)?.handshake);
+    if (!hs) {
+      this.dev.drops.handshake++;
+      return;
+    }
+    const t = this.dev.now();
+    const entry = this.dev.indexTable.get(hs.localIndex)!;
+    const peer = entry.peer;
+    this.dev.roam(peer, from);
+    const kp = new Keypair(beginSymmetricSession(hs), t);
+    this.dev.indexTable.delete(kp.localIndex);
+    if (!this.dev.installKeypair(kp, peer)) {
+      this.dev.drops.handshake++;
+      return;
+    }
+    const kps = peer.keypairs;
+    if (kps.next) {
+      this.dev.releaseKeypair(kps.current);
+      this.dev.releaseKeypair(kps.previous);
+      kps.previous = kps.next;
+      kps.next = null;
+    } else {
+      this.dev.releaseKeypair(kps.previous);
+      kps.previous = kps.current;
+    }
+    kps.current = kp;
+    peer.timers.zeroKeyMaterial = t + REJECT_AFTER_TIME * 3;
+    this.dev.timersHandshakeComplete(peer);
+    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
+    peer.timers.newHandshake = 0; // any authenticated packet received
+    // Confirm the session to the responder: staged data, else a keepalive.
+    this.dev.sendKeepalive(peer);
+  }
+
+  /** Handles a 64-byte cookie reply (type 3) for one of our outstanding handshakes (whitepaper 5.4.7). */
+  receiveCookieReply(msg: Uint8Array): void {
+    const entry = this.dev.indexTable.get(readU32(msg, COOKIE_RECEIVER));
+    if (!entry || !entry.peer.cookieGenerator.consumeReply(msg)) this.dev.drops.handshake++;
+  }
+}
