@@ -1,32 +1,32 @@
 /**
- * The WireGuard device (wireguard-go device/device.go, send.go, receive.go,
- * timers.go): the peer table, cryptokey routing (routes.ts), the receive path
- * (transport data; handshake messages and cookie replies are handed to
- * handshake.ts) and the send path, all
- * batch-in / batch-out over caller-provided I/O, with time injected so tests
- * drive the timers. Nothing from the network throws out of `receive`: every
- * bad datagram is counted in `drops` by reason.
+ * The WireGuard device (wireguard-go device/device.go, send.go): the peer
+ * table, cryptokey routing (routes.ts) and the send path, all batch-in /
+ * batch-out over caller-provided I/O, with time injected so tests drive the
+ * timers. The receive path is receive.ts (handshake messages and cookie
+ * replies go on to handshake.ts), the timers device-timers.ts; they reach the
+ * device through one host object built in the constructor. Nothing from the
+ * network throws out of `receive`: every bad datagram is counted in `drops`
+ * by reason.
  */
 import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
 import { Endpoint } from './conn.js';
 import type { PeerConfig } from '../config/schema.js';
 import { overlayAddressBytes } from './address.js';
-import { BABEL_FRAME_OVERHEAD, frameBabel, parseBabel } from './babel-link.js';
-import { decrementHop, HOP_EXPIRED, HOP_OK } from './hop.js';
+import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel-link.js';
 import { Keypair } from './keypair.js';
 import { publicKeyFromPrivate, toBase64 } from './keys.js';
-import { Handshakes, type IndexEntry } from './handshake.js';
+import { DeviceTimers, type TimersHost } from './device-timers.js';
+import { Handshakes, type HandshakeHost, type IndexEntry } from './handshake.js';
+import { Receiver, type ReceiveHost } from './receive.js';
 import {
-  COOKIE_REPLY_SIZE, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT,
-  RESPONSE_SIZE, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE, TRANSPORT_OVERHEAD, TRANSPORT_RECEIVER,
-  readU32, readU64, writeType, writeU32, writeU64,
+  MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64,
 } from './messages.js';
 import type { LocalStatic } from './noise.js';
 import { Peer } from './peer.js';
 import { RouteTable } from './routes.js';
 import { PacketBatches, type DeviceIO } from './batches.js';
 import {
-  KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, MAX_TIMER_HANDSHAKES, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
+  KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
   REKEY_AFTER_TIME, REKEY_TIMEOUT, jitter,
 } from './timers.js';
 
@@ -87,8 +87,6 @@ export class Device {
   readonly peers = new Map<string, Peer>();
   readonly routes = new RouteTable<RouteVia>();
   readonly drops: Drops = { replay: 0, auth: 0, malformed: 0, noRoute: 0, allowedIPs: 0, unknownIndex: 0, expired: 0, handshake: 0, mac: 0, noEndpoint: 0, staged: 0, oversized: 0, ttl: 0 };
-  /** Called with Babel payloads from tfw peers (babel-link.ts framing); unset = Babel frames go to the TUN. */
-  onBabelPacket: ((peer: Peer, payload: Uint8Array) => void) | null = null;
   /**
    * Called when WireGuard declares a peer unreachable (`up` false: an
    * initiation went unanswered for REKEY_TIMEOUT with nothing received
@@ -97,12 +95,6 @@ export class Device {
    * packet after that). Mesh mode feeds it to Babel's linkDown / linkUp.
    */
   onPeerState: ((peer: Peer, up: boolean) => void) | null = null;
-  /**
-   * Mesh mode: packets from one peer routed to another are forwarded inside
-   * the router (hop.ts) instead of going through the kernel. Off by default,
-   * as a stock WireGuard interface does not forward either.
-   */
-  forwarding = false;
   /** Destinations that are this node (mesh forwarding): the node /64 and the interface addresses. */
   private readonly localDest = new RouteTable<true>({ trie: true });
   private mesh = false;
@@ -115,6 +107,8 @@ export class Device {
   private readonly handshakes: Handshakes;
   private readonly batches: PacketBatches;
   private readonly batchSize: number;
+  private readonly receiver: Receiver;
+  private readonly timers: DeviceTimers;
   // Batch route lookups on the send path.
   private readonly sendKind: Int32Array;
   private readonly dst4: Uint8Array;
@@ -130,21 +124,6 @@ export class Device {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
     this.mtu = opts.mtu ?? 1420;
-    // The handshake side reaches the device's state and steps through this host (handshake.ts).
-    const dev = this;
-    this.handshakes = new Handshakes({
-      local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now,
-      get mesh() {
-        return dev.mesh;
-      },
-      queueDatagram: (msg, ep) => this.queueDatagram(msg, ep),
-      installKeypair: (kp, peer) => this.installKeypair(kp, peer),
-      releaseKeypair: (kp) => this.releaseKeypair(kp),
-      roam: (peer, from) => this.roam(peer, from),
-      timersHandshakeComplete: (peer) => this.timersHandshakeComplete(peer),
-      timersAnyAuthenticatedPacketTraversal: (peer) => this.timersAnyAuthenticatedPacketTraversal(peer),
-      sendKeepalive: (peer) => this.sendKeepalive(peer),
-    }, opts.forceUnderLoad ?? false);
     this.batchSize = opts.batchSize ?? 64;
     const n = this.batchSize;
     this.batches = new PacketBatches(opts.io, n, this.mtu, opts.maxKeypairs ?? 4096);
@@ -153,6 +132,53 @@ export class Device {
     this.dst6 = new Uint8Array(n * 16);
     this.hops4 = new Int32Array(n);
     this.hops6 = new Int32Array(n);
+    // The handshake side, the receive path and the timers reach the device's state and steps through
+    // one host, built once (handshake.ts, receive.ts, device-timers.ts); the receive path keeps direct
+    // references to the state it uses per packet.
+    const dev = this;
+    const host: HandshakeHost & TimersHost & ReceiveHost = {
+      local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
+      io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
+      localDest: this.localDest,
+      get mesh() {
+        return dev.mesh;
+      },
+      queueDatagram: (msg, ep) => this.queueDatagram(msg, ep),
+      installKeypair: (kp, peer) => this.installKeypair(kp, peer),
+      releaseKeypair: (kp) => this.releaseKeypair(kp),
+      roam: (peer, from) => this.roam(peer, from),
+      peerState: (peer, up) => this.peerState(peer, up),
+      timersHandshakeComplete: (peer) => this.timers.handshakeComplete(peer),
+      timersAnyAuthenticatedPacketTraversal: (peer) => this.timers.anyAuthenticatedPacketTraversal(peer),
+      sendToPeer: (peer, pkt, len) => this.sendToPeer(peer, pkt, len),
+      sendStaged: (peer) => this.sendStaged(peer),
+      sendInitiation: (peer, isRetry) => this.sendInitiation(peer, isRetry),
+      sendKeepalive: (peer) => this.sendKeepalive(peer),
+      flush: () => this.flush(),
+    };
+    this.handshakes = new Handshakes(host, opts.forceUnderLoad ?? false);
+    this.timers = new DeviceTimers(host);
+    this.receiver = new Receiver(host, this.handshakes);
+  }
+
+  /** Called with Babel payloads from tfw peers (babel-link.ts framing); unset = Babel frames go to the TUN. */
+  get onBabelPacket(): ((peer: Peer, payload: Uint8Array) => void) | null {
+    return this.receiver.onBabelPacket;
+  }
+  set onBabelPacket(fn: ((peer: Peer, payload: Uint8Array) => void) | null) {
+    this.receiver.onBabelPacket = fn;
+  }
+
+  /**
+   * Mesh mode: packets from one peer routed to another are forwarded inside
+   * the router (hop.ts) instead of going through the kernel. Off by default,
+   * as a stock WireGuard interface does not forward either.
+   */
+  get forwarding(): boolean {
+    return this.receiver.forwarding;
+  }
+  set forwarding(on: boolean) {
+    this.receiver.forwarding = on;
   }
 
   // ---- peers and routes -------------------------------------------------
@@ -306,7 +332,7 @@ export class Device {
     if (padded !== len) out.fill(0, TRANSPORT_HEADER_SIZE + len, TRANSPORT_HEADER_SIZE + padded);
     b.txPool.setPacket(j, j, padded, kp.keyIndex, kp.sendNonce, TRANSPORT_HEADER_SIZE);
     kp.sendNonce++;
-    this.timersAnyAuthenticatedPacketTraversal(peer);
+    this.timers.anyAuthenticatedPacketTraversal(peer);
     peer.timers.sendKeepalive = 0; // any authenticated packet sent
     if (len > 0 && !peer.timers.newHandshake) peer.timers.newHandshake = t + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter();
     // keepKeyFreshSending
@@ -385,15 +411,6 @@ export class Device {
     this.handshakes.sendInitiation(peer, isRetry);
   }
 
-  private timersHandshakeComplete(peer: Peer): void {
-    peer.timers.retransmitHandshake = 0;
-    peer.timers.handshakeAttempts = 0;
-    peer.timers.sentLastMinuteHandshake = false;
-    peer.lastHandshake = this.now();
-    peer.lastReceived = this.now();
-    this.peerState(peer, true);
-  }
-
   /** Reports a peer going down / coming back once per change (onPeerState). */
   private peerState(peer: Peer, up: boolean): void {
     if (peer.down === !up) return;
@@ -406,16 +423,12 @@ export class Device {
     }
   }
 
-  private timersAnyAuthenticatedPacketTraversal(peer: Peer): void {
-    if (peer.persistentKeepalive) peer.timers.persistentKeepalive = this.now() + peer.persistentKeepalive * 1000;
-  }
-
   private roam(peer: Peer, from: Endpoint): void {
     if (!peer.endpoint) peer.endpoint = new Endpoint().set(from);
     else if (!peer.endpoint.equals(from)) peer.endpoint.set(from);
   }
 
-  // ---- receive path (UDP -> TUN) ----------------------------------------
+  // ---- receive path (receive.ts) ----------------------------------------
 
   /**
    * Handles `count` datagrams bufs[i][0..sizes[i]) received from eps[i].
@@ -423,231 +436,13 @@ export class Device {
    * Transport messages are opened in one pool call per batch. Never throws on bad input.
    */
   receive(bufs: Uint8Array[], sizes: ArrayLike<number>, eps: ArrayLike<Endpoint>, count: number): void {
-    for (let base = 0; base < count; base += this.batchSize) {
-      const n = Math.min(this.batchSize, count - base);
-      this.batches.rxEntries = 0;
-      for (let i = 0; i < n; i++) {
-        const len = sizes[base + i];
-        const slot = this.batches.rxBufs[i];
-        try {
-          if (len < 0 || len > slot.length) {
-            this.drops.oversized++;
-            continue;
-          }
-          if (bufs[base + i] !== slot) slot.set(bufs[base + i].subarray(0, len));
-          this.receiveDatagram(i, slot, len, eps[base + i]);
-        } catch (err) {
-          this.drops.malformed++;
-          this.log(`dropped a datagram: ${(err as Error).message}`);
-        }
-      }
-      this.openEntries(eps, base);
-    }
-    this.flush();
+    this.receiver.receive(bufs, sizes, eps, count);
   }
 
-  private receiveDatagram(slotIndex: number, buf: Uint8Array, len: number, from: Endpoint): void {
-    const type = len >= 4 ? readU32(buf, 0) : 0;
-    if (type === MESSAGE_TRANSPORT && len >= TRANSPORT_MIN_SIZE) this.queueTransport(slotIndex, buf, len);
-    else if (type === MESSAGE_INITIATION && len === INITIATION_SIZE) this.handshakes.receiveInitiation(buf.slice(0, len), from);
-    else if (type === MESSAGE_RESPONSE && len === RESPONSE_SIZE) this.handshakes.receiveResponse(buf.slice(0, len), from);
-    else if (type === MESSAGE_COOKIE_REPLY && len === COOKIE_REPLY_SIZE) this.handshakes.receiveCookieReply(buf.subarray(0, len));
-    else this.drops.malformed++;
-  }
-
-  /** Phase 1: checks the index and age, and queues the message for the batch open. */
-  private queueTransport(slotIndex: number, buf: Uint8Array, len: number): void {
-    const entry = this.indexTable.get(readU32(buf, TRANSPORT_RECEIVER));
-    const kp = entry?.keypair;
-    if (!entry || !kp || kp.keyIndex < 0) {
-      this.drops.unknownIndex++;
-      return;
-    }
-    if (this.now() - kp.created >= REJECT_AFTER_TIME) {
-      this.drops.expired++;
-      return;
-    }
-    const counter = readU64(buf, TRANSPORT_COUNTER);
-    if (counter > Number.MAX_SAFE_INTEGER) {
-      this.drops.replay++;
-      return;
-    }
-    this.batches.queueOpen(slotIndex, len - TRANSPORT_HEADER_SIZE, kp, entry.peer, counter);
-  }
-
-  /** Phase 2: opens the queued messages in one call, then replay check, session confirmation, roaming, timers, delivery. */
-  private openEntries(eps: ArrayLike<Endpoint>, base: number): void {
-    const b = this.batches;
-    const n = b.rxEntries;
-    if (!n) return;
-    const status = b.rxPool.open(n);
-    const lengths = b.rxPool.lengths;
-    const t = this.now();
-    let out = 0;
-    for (let e = 0; e < n; e++) {
-      const kp = b.rxEntryKeypair[e]!;
-      const peer = b.rxEntryPeer[e]!;
-      b.rxEntryKeypair[e] = null;
-      b.rxEntryPeer[e] = null;
-      if (status[e] !== 0) {
-        this.drops.auth++;
-        continue;
-      }
-      if (!kp.replay.validate(b.rxEntryCounter[e], Math.min(REJECT_AFTER_MESSAGES, Number.MAX_SAFE_INTEGER))) {
-        this.drops.replay++;
-        continue;
-      }
-      const slot = b.rxEntrySlot[e];
-      const plen = lengths[e];
-      const kps = peer.keypairs;
-      if (kp === kps.next) {
-        // First packet with the responder's new keypair: it becomes current.
-        this.releaseKeypair(kps.previous);
-        kps.previous = kps.current;
-        kps.current = kp;
-        kps.next = null;
-        this.timersHandshakeComplete(peer);
-        if (peer.staged.length) this.sendStaged(peer);
-      }
-      this.roam(peer, eps[base + slot]);
-      // keepKeyFreshReceiving
-      if (kp === kps.current && kp.isInitiator && !peer.timers.sentLastMinuteHandshake && t - kp.created > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
-        peer.timers.sentLastMinuteHandshake = true;
-        this.sendInitiation(peer, false);
-      }
-      peer.timers.newHandshake = 0;
-      peer.lastReceived = t;
-      if (peer.down) this.peerState(peer, true);
-      this.timersAnyAuthenticatedPacketTraversal(peer);
-      peer.rxBytes += plen + TRANSPORT_OVERHEAD;
-      if (plen === 0) continue; // keepalive
-      if (!peer.timers.sendKeepalive) peer.timers.sendKeepalive = t + KEEPALIVE_TIMEOUT;
-      else peer.timers.keepaliveAgain = true;
-      const size = this.acceptPlaintext(peer, b.rxPayloads[slot], plen);
-      if (size > 0) {
-        b.deliverBufs[out] = b.rxPayloads[slot];
-        b.deliverSizes[out++] = size;
-      }
-    }
-    b.rxEntries = 0;
-    if (out) this.io.deliver(b.deliverBufs, b.deliverSizes, out);
-  }
-
-  /** Checks a decrypted packet; returns its IP length to deliver, or 0 (consumed or dropped). */
-  private acceptPlaintext(peer: Peer, pkt: Uint8Array, n: number): number {
-    const version = pkt[0] >> 4;
-    let size: number;
-    let via: RouteVia | undefined;
-    if (version === 4 && n >= 20) {
-      size = (pkt[2] << 8) | pkt[3];
-      via = this.routes.lookup(pkt, 12, 4);
-    } else if (version === 6 && n >= 40) {
-      size = 40 + ((pkt[4] << 8) | pkt[5]);
-      if (this.onBabelPacket && size <= n) {
-        const m = parseBabel(pkt, size, peer.nodeAddress, this.nodeAddress);
-        if (m >= 0) {
-          this.onBabelPacket(peer, pkt.slice(BABEL_FRAME_OVERHEAD, BABEL_FRAME_OVERHEAD + m));
-          return 0;
-        }
-      }
-      via = this.routes.lookup(pkt, 8, 16);
-    } else {
-      this.drops.malformed++;
-      return 0;
-    }
-    if (size > n || size < 20) {
-      this.drops.malformed++;
-      return 0;
-    }
-    // Cryptokey routing: the source must be routed to this very peer. A mesh
-    // neighbour also relays packets from sources the mesh routes (Babel routes,
-    // metric > 0, or another mesh router's prefixes): loose reverse-path check
-    // (RFC 3704 section 2.4), as routes through a mesh need not be symmetric.
-    if (!via || (via.peer !== peer && !(peer.meshNeighbour && (via.metric > 0 || via.peer.meshNeighbour)))) {
-      this.drops.allowedIPs++;
-      return 0;
-    }
-    if (this.forwarding) return this.forward(pkt, size, version === 4);
-    return size;
-  }
-
-  /**
-   * Mesh forwarding of a checked packet: local destinations (setLocal) go to
-   * the TUN; destinations routed to a peer are sent to it after the hop
-   * (TTL / hop limit) decrement; other 400::/7 destinations are dropped
-   * (noRoute); the rest goes to the TUN for the kernel. Returns the length to
-   * deliver to the TUN, or 0.
-   */
-  private forward(pkt: Uint8Array, size: number, v4: boolean): number {
-    const off = v4 ? 16 : 24, alen = v4 ? 4 : 16;
-    if (this.localDest.lookup(pkt, off, alen)) return size;
-    const via = this.routes.lookup(pkt, off, alen);
-    if (!via) {
-      if (!v4 && (pkt[24] & 0xfe) === 0x04) {
-        this.drops.noRoute++;
-        return 0;
-      }
-      return size;
-    }
-    if (size > this.mtu) {
-      this.drops.oversized++;
-      return 0;
-    }
-    const r = decrementHop(pkt, size);
-    if (r !== HOP_OK) {
-      if (r === HOP_EXPIRED) this.drops.ttl++;
-      else this.drops.malformed++;
-      return 0;
-    }
-    this.sendToPeer(via.peer, pkt, size);
-    return 0;
-  }
-
-  // ---- timers (whitepaper section 6) ------------------------------------
+  // ---- timers (device-timers.ts) ------------------------------------------
 
   /** Fires due timers for every peer; call every ~100-250 ms. */
   tick(): void {
-    const t = this.now();
-    for (const peer of this.peers.values()) {
-      const tm = peer.timers;
-      if (tm.retransmitHandshake && t >= tm.retransmitHandshake) {
-        tm.retransmitHandshake = 0;
-        if (peer.lastReceived && t - peer.lastReceived >= REKEY_TIMEOUT) this.peerState(peer, false);
-        if (tm.handshakeAttempts >= MAX_TIMER_HANDSHAKES) {
-          this.drops.staged += peer.staged.length;
-          peer.staged = [];
-          if (!tm.zeroKeyMaterial) tm.zeroKeyMaterial = t + REJECT_AFTER_TIME * 3;
-        } else {
-          tm.handshakeAttempts++;
-          this.sendInitiation(peer, true);
-        }
-      }
-      if (tm.sendKeepalive && t >= tm.sendKeepalive) {
-        tm.sendKeepalive = 0;
-        this.sendKeepalive(peer);
-        if (tm.keepaliveAgain) {
-          tm.keepaliveAgain = false;
-          tm.sendKeepalive = t + KEEPALIVE_TIMEOUT;
-        }
-      }
-      if (tm.newHandshake && t >= tm.newHandshake) {
-        tm.newHandshake = 0;
-        this.peerState(peer, false);
-        this.sendInitiation(peer, false);
-      }
-      if (tm.zeroKeyMaterial && t >= tm.zeroKeyMaterial) {
-        tm.zeroKeyMaterial = 0;
-        const kps = peer.keypairs;
-        for (const k of [kps.previous, kps.current, kps.next]) this.releaseKeypair(k);
-        kps.previous = kps.current = kps.next = null;
-        if (peer.handshake.localIndex) this.indexTable.delete(peer.handshake.localIndex);
-        peer.handshake.clear();
-      }
-      if (tm.persistentKeepalive && t >= tm.persistentKeepalive) {
-        tm.persistentKeepalive = 0;
-        this.sendKeepalive(peer);
-      }
-    }
-    this.flush();
+    this.timers.tick();
   }
 }

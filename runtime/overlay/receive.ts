@@ -1,0 +1,282 @@
+/**
+ * The transport-data receive path of the device (wireguard-go
+ * device/receive.go): datagrams a batch at a time -> type dispatch (handshake
+ * messages and cookie replies go to handshake.ts) -> receiver index and age
+ * checks -> one `open(n)` call -> replay window, session confirmation,
+ * roaming, allowed-IPs check on the source -> TUN `deliver`, and mesh mode's
+ * forwarding of packets for another peer (hop.ts). Peer table, send path and
+ * timers stay in device.ts; this class reaches them through `ReceiveHost`.
+ */
+import type { Endpoint } from './conn.js';
+import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel-link.js';
+import type { Drops, RouteVia } from './device.js';
+import type { Handshakes, IndexEntry } from './handshake.js';
+import { decrementHop, HOP_EXPIRED, HOP_OK } from './hop.js';
+import type { Keypair } from './keypair.js';
+import {
+  COOKIE_REPLY_SIZE, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT,
+  RESPONSE_SIZE, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE, TRANSPORT_OVERHEAD, TRANSPORT_RECEIVER,
+  readU32, readU64,
+} from './messages.js';
+import type { Peer } from './peer.js';
+import type { RouteTable } from './routes.js';
+import type { DeviceIO, PacketBatches } from './batches.js';
+import { KEEPALIVE_TIMEOUT, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './timers.js';
+
+/** The device state and steps the receive path uses (device.ts provides them, once at construction). */
+export interface ReceiveHost {
+  readonly io: DeviceIO;
+  readonly batches: PacketBatches;
+  readonly batchSize: number;
+  readonly mtu: number;
+  /** This node's overlay address prefix::1 (address.ts). */
+  readonly nodeAddress: Uint8Array;
+  readonly drops: Drops;
+  readonly indexTable: Map<number, IndexEntry>;
+  readonly routes: RouteTable<RouteVia>;
+  /** Destinations that are this node (mesh forwarding). */
+  readonly localDest: RouteTable<true>;
+  now(): number;
+  log(msg: string): void;
+  /** Sends one plaintext to a peer, staging it if no session is up. */
+  sendToPeer(peer: Peer, pkt: Uint8Array, len: number): void;
+  /** Sends the peer's staged packets. */
+  sendStaged(peer: Peer): void;
+  sendInitiation(peer: Peer, isRetry: boolean): void;
+  /** Forgets a keypair: its index now, its key slot after the current batch. */
+  releaseKeypair(kp: Keypair | null): void;
+  /** Takes `from` as the peer's endpoint (roaming). */
+  roam(peer: Peer, from: Endpoint): void;
+  /** Reports a peer going down / coming back once per change (onPeerState). */
+  peerState(peer: Peer, up: boolean): void;
+  timersHandshakeComplete(peer: Peer): void;
+  timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
+  /** Sends what the batches hold (transport and control). */
+  flush(): void;
+}
+
+/**
+ * Datagrams in, plaintext out to the TUN, for one device. Nothing from the
+ * network throws: refused datagrams are counted in `drops` by reason.
+ */
+export class Receiver {
+  /** Device.onBabelPacket: Babel payloads from tfw peers; unset = Babel frames go to the TUN. */
+  onBabelPacket: ((peer: Peer, payload: Uint8Array) => void) | null = null;
+  /** Device.forwarding: mesh forwarding inside the router. */
+  forwarding = false;
+  // Hot-path state, held directly.
+  private readonly io: DeviceIO;
+  private readonly batches: PacketBatches;
+  private readonly batchSize: number;
+  private readonly mtu: number;
+  private readonly nodeAddress: Uint8Array;
+  private readonly drops: Drops;
+  private readonly indexTable: Map<number, IndexEntry>;
+  private readonly routes: RouteTable<RouteVia>;
+  private readonly localDest: RouteTable<true>;
+  private readonly handshakes: Handshakes;
+  private readonly now: () => number;
+  private readonly log: (msg: string) => void;
+
+  /** `handshakes`: where handshake messages and cookie replies go. */
+  constructor(private readonly dev: ReceiveHost, handshakes: Handshakes) {
+    this.io = dev.io;
+    this.batches = dev.batches;
+    this.batchSize = dev.batchSize;
+    this.mtu = dev.mtu;
+    this.nodeAddress = dev.nodeAddress;
+    this.drops = dev.drops;
+    this.indexTable = dev.indexTable;
+    this.routes = dev.routes;
+    this.localDest = dev.localDest;
+    this.handshakes = handshakes;
+    this.now = dev.now;
+    this.log = dev.log;
+  }
+
+  /**
+   * Handles `count` datagrams bufs[i][0..sizes[i]) received from eps[i].
+   * Zero-copy when `bufs` are `receiveBuffers()`; other buffers are copied in.
+   * Transport messages are opened in one pool call per batch. Never throws on bad input.
+   */
+  receive(bufs: Uint8Array[], sizes: ArrayLike<number>, eps: ArrayLike<Endpoint>, count: number): void {
+    for (let base = 0; base < count; base += this.batchSize) {
+      const n = Math.min(this.batchSize, count - base);
+      this.batches.rxEntries = 0;
+      for (let i = 0; i < n; i++) {
+        const len = sizes[base + i];
+        const slot = this.batches.rxBufs[i];
+        try {
+          if (len < 0 || len > slot.length) {
+            this.drops.oversized++;
+            continue;
+          }
+          if (bufs[base + i] !== slot) slot.set(bufs[base + i].subarray(0, len));
+          this.receiveDatagram(i, slot, len, eps[base + i]);
+        } catch (err) {
+          this.drops.malformed++;
+          this.log(`dropped a datagram: ${(err as Error).message}`);
+        }
+      }
+      this.openEntries(eps, base);
+    }
+    this.dev.flush();
+  }
+
+  private receiveDatagram(slotIndex: number, buf: Uint8Array, len: number, from: Endpoint): void {
+    const type = len >= 4 ? readU32(buf, 0) : 0;
+    if (type === MESSAGE_TRANSPORT && len >= TRANSPORT_MIN_SIZE) this.queueTransport(slotIndex, buf, len);
+    else if (type === MESSAGE_INITIATION && len === INITIATION_SIZE) this.handshakes.receiveInitiation(buf.slice(0, len), from);
+    else if (type === MESSAGE_RESPONSE && len === RESPONSE_SIZE) this.handshakes.receiveResponse(buf.slice(0, len), from);
+    else if (type === MESSAGE_COOKIE_REPLY && len === COOKIE_REPLY_SIZE) this.handshakes.receiveCookieReply(buf.subarray(0, len));
+    else this.drops.malformed++;
+  }
+
+  /** Phase 1: checks the index and age, and queues the message for the batch open. */
+  private queueTransport(slotIndex: number, buf: Uint8Array, len: number): void {
+    const entry = this.indexTable.get(readU32(buf, TRANSPORT_RECEIVER));
+    const kp = entry?.keypair;
+    if (!entry || !kp || kp.keyIndex < 0) {
+      this.drops.unknownIndex++;
+      return;
+    }
+    if (this.now() - kp.created >= REJECT_AFTER_TIME) {
+      this.drops.expired++;
+      return;
+    }
+    const counter = readU64(buf, TRANSPORT_COUNTER);
+    if (counter > Number.MAX_SAFE_INTEGER) {
+      this.drops.replay++;
+      return;
+    }
+    this.batches.queueOpen(slotIndex, len - TRANSPORT_HEADER_SIZE, kp, entry.peer, counter);
+  }
+
+  /** Phase 2: opens the queued messages in one call, then replay check, session confirmation, roaming, timers, delivery. */
+  private openEntries(eps: ArrayLike<Endpoint>, base: number): void {
+    const b = this.batches;
+    const n = b.rxEntries;
+    if (!n) return;
+    const status = b.rxPool.open(n);
+    const lengths = b.rxPool.lengths;
+    const t = this.now();
+    let out = 0;
+    for (let e = 0; e < n; e++) {
+      const kp = b.rxEntryKeypair[e]!;
+      const peer = b.rxEntryPeer[e]!;
+      b.rxEntryKeypair[e] = null;
+      b.rxEntryPeer[e] = null;
+      if (status[e] !== 0) {
+        this.drops.auth++;
+        continue;
+      }
+      if (!kp.replay.validate(b.rxEntryCounter[e], Math.min(REJECT_AFTER_MESSAGES, Number.MAX_SAFE_INTEGER))) {
+        this.drops.replay++;
+        continue;
+      }
+      const slot = b.rxEntrySlot[e];
+      const plen = lengths[e];
+      const kps = peer.keypairs;
+      if (kp === kps.next) {
+        // First packet with the responder's new keypair: it becomes current.
+        this.dev.releaseKeypair(kps.previous);
+        kps.previous = kps.current;
+        kps.current = kp;
+        kps.next = null;
+        this.dev.timersHandshakeComplete(peer);
+        if (peer.staged.length) this.dev.sendStaged(peer);
+      }
+      this.dev.roam(peer, eps[base + slot]);
+      // keepKeyFreshReceiving
+      if (kp === kps.current && kp.isInitiator && !peer.timers.sentLastMinuteHandshake && t - kp.created > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
+        peer.timers.sentLastMinuteHandshake = true;
+        this.dev.sendInitiation(peer, false);
+      }
+      peer.timers.newHandshake = 0;
+      peer.lastReceived = t;
+      if (peer.down) this.dev.peerState(peer, true);
+      this.dev.timersAnyAuthenticatedPacketTraversal(peer);
+      peer.rxBytes += plen + TRANSPORT_OVERHEAD;
+      if (plen === 0) continue; // keepalive
+      if (!peer.timers.sendKeepalive) peer.timers.sendKeepalive = t + KEEPALIVE_TIMEOUT;
+      else peer.timers.keepaliveAgain = true;
+      const size = this.acceptPlaintext(peer, b.rxPayloads[slot], plen);
+      if (size > 0) {
+        b.deliverBufs[out] = b.rxPayloads[slot];
+        b.deliverSizes[out++] = size;
+      }
+    }
+    b.rxEntries = 0;
+    if (out) this.io.deliver(b.deliverBufs, b.deliverSizes, out);
+  }
+
+  /** Checks a decrypted packet; returns its IP length to deliver, or 0 (consumed or dropped). */
+  private acceptPlaintext(peer: Peer, pkt: Uint8Array, n: number): number {
+    const version = pkt[0] >> 4;
+    let size: number;
+    let via: RouteVia | undefined;
+    if (version === 4 && n >= 20) {
+      size = (pkt[2] << 8) | pkt[3];
+      via = this.routes.lookup(pkt, 12, 4);
+    } else if (version === 6 && n >= 40) {
+      size = 40 + ((pkt[4] << 8) | pkt[5]);
+      if (this.onBabelPacket && size <= n) {
+        const m = parseBabel(pkt, size, peer.nodeAddress, this.nodeAddress);
+        if (m >= 0) {
+          this.onBabelPacket(peer, pkt.slice(BABEL_FRAME_OVERHEAD, BABEL_FRAME_OVERHEAD + m));
+          return 0;
+        }
+      }
+      via = this.routes.lookup(pkt, 8, 16);
+    } else {
+      this.drops.malformed++;
+      return 0;
+    }
+    if (size > n || size < 20) {
+      this.drops.malformed++;
+      return 0;
+    }
+    // Cryptokey routing: the source must be routed to this very peer. A mesh
+    // neighbour also relays packets from sources the mesh routes (Babel routes,
+    // metric > 0, or another mesh router's prefixes): loose reverse-path check
+    // (RFC 3704 section 2.4), as routes through a mesh need not be symmetric.
+    if (!via || (via.peer !== peer && !(peer.meshNeighbour && (via.metric > 0 || via.peer.meshNeighbour)))) {
+      this.drops.allowedIPs++;
+      return 0;
+    }
+    if (this.forwarding) return this.forward(pkt, size, version === 4);
+    return size;
+  }
+
+  /**
+   * Mesh forwarding of a checked packet: local destinations (setLocal) go to
+   * the TUN; destinations routed to a peer are sent to it after the hop
+   * (TTL / hop limit) decrement; other 400::/7 destinations are dropped
+   * (noRoute); the rest goes to the TUN for the kernel. Returns the length to
+   * deliver to the TUN, or 0.
+   */
+  private forward(pkt: Uint8Array, size: number, v4: boolean): number {
+    const off = v4 ? 16 : 24, alen = v4 ? 4 : 16;
+    if (this.localDest.lookup(pkt, off, alen)) return size;
+    const via = this.routes.lookup(pkt, off, alen);
+    if (!via) {
+      if (!v4 && (pkt[24] & 0xfe) === 0x04) {
+        this.drops.noRoute++;
+        return 0;
+      }
+      return size;
+    }
+    if (size > this.mtu) {
+      this.drops.oversized++;
+      return 0;
+    }
+    const r = decrementHop(pkt, size);
+    if (r !== HOP_OK) {
+      if (r === HOP_EXPIRED) this.drops.ttl++;
+      else this.drops.malformed++;
+      return 0;
+    }
+    this.dev.sendToPeer(via.peer, pkt, size);
+    return 0;
+  }
+}
