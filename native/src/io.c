@@ -18,15 +18,6 @@
 
 #define CODE "ERR_TFW_IO"
 
-static int get_buf(napi_env env, napi_value arr, uint32_t i, uint8_t **p, size_t *len) {
-  napi_value v;
-  if (napi_get_element(env, arr, i, &v) != napi_ok) {
-    tfw_rethrow_last(env, "bufs");
-    return -1;
-  }
-  return tfw_get_bytes(env, v, "bufs[i]", p, len);
-}
-
 static napi_value read_batch(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -44,7 +35,7 @@ static napi_value read_batch(napi_env env, napi_callback_info info) {
   for (; n < max; n++) {
     uint8_t *p;
     size_t cap;
-    if (get_buf(env, argv[1], (uint32_t)n, &p, &cap)) return NULL;
+    if (tfw_get_buf_at(env, argv[1], (uint32_t)n, &p, &cap)) return NULL;
     ssize_t r;
     do r = read((int)fd, p, cap); while (r < 0 && errno == EINTR);
     if (r < 0) {
@@ -79,7 +70,7 @@ static napi_value write_batch(napi_env env, napi_callback_info info) {
   for (; i < count; i++) {
     uint8_t *p;
     size_t cap;
-    if (get_buf(env, argv[1], (uint32_t)i, &p, &cap)) return NULL;
+    if (tfw_get_buf_at(env, argv[1], (uint32_t)i, &p, &cap)) return NULL;
     if (sizes[i] < 0 || (size_t)sizes[i] > cap)
       return tfw_throw(env, "ERR_OUT_OF_RANGE", "sizes[%lld]: expected 0..%zu (bufs[%lld].byteLength), got %d",
                        (long long)i, cap, (long long)i, sizes[i]);

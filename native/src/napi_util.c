@@ -92,6 +92,15 @@ int tfw_get_bytes_opt(napi_env env, napi_value v, const char *field, uint8_t **d
   return tfw_get_bytes(env, v, field, data, len);
 }
 
+int tfw_get_buf_at(napi_env env, napi_value arr, uint32_t i, uint8_t **data, size_t *len) {
+  napi_value v;
+  if (napi_get_element(env, arr, i, &v) != napi_ok) {
+    tfw_rethrow_last(env, "bufs");
+    return -1;
+  }
+  return tfw_get_bytes(env, v, "bufs[i]", data, len);
+}
+
 int tfw_get_i32(napi_env env, napi_value v, const char *field, int32_t **data, size_t *count) {
   bool is_ta = false;
   napi_is_typedarray(env, v, &is_ta);

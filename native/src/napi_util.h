@@ -35,6 +35,8 @@ int tfw_get_bytes(napi_env env, napi_value v, const char *field, uint8_t **data,
 /* Reads an Int32Array. */
 int tfw_get_i32(napi_env env, napi_value v, const char *field, int32_t **data, size_t *count);
 int tfw_get_int(napi_env env, napi_value v, const char *field, int64_t *out);
+/* Element i of a JS array of Uint8Array (packet buffers), as tfw_get_bytes; field "bufs[i]". */
+int tfw_get_buf_at(napi_env env, napi_value arr, uint32_t i, uint8_t **data, size_t *len);
 /* Reads an optional typed array: undefined/null give data=NULL, len=0. */
 int tfw_get_bytes_opt(napi_env env, napi_value v, const char *field, uint8_t **data, size_t *len);
 

@@ -189,15 +189,6 @@ static socklen_t ep_to_sockaddr(const uint8_t *ep, int sock_family, struct socka
   return sizeof *a;
 }
 
-static int get_buf(napi_env env, napi_value arr, uint32_t i, uint8_t **p, size_t *len) {
-  napi_value v;
-  if (napi_get_element(env, arr, i, &v) != napi_ok) {
-    tfw_rethrow_last(env, "bufs");
-    return -1;
-  }
-  return tfw_get_bytes(env, v, "bufs[i]", p, len);
-}
-
 static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -225,7 +216,7 @@ static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
     for (size_t j = 0; j < k; j++) {
       uint8_t *p;
       size_t cap;
-      if (get_buf(env, argv[1], (uint32_t)(done + j), &p, &cap)) return NULL;
+      if (tfw_get_buf_at(env, argv[1], (uint32_t)(done + j), &p, &cap)) return NULL;
       iov[j].iov_base = p;
       iov[j].iov_len = cap;
       memset(&msgs[j], 0, sizeof msgs[j]);
@@ -284,7 +275,7 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < n; i++) {
     uint8_t *p;
     size_t cap;
-    if (get_buf(env, argv[2], (uint32_t)i, &p, &cap)) return NULL;
+    if (tfw_get_buf_at(env, argv[2], (uint32_t)i, &p, &cap)) return NULL;
     if (sizes[i] < 0 || (size_t)sizes[i] > cap)
       return tfw_throw(env, "ERR_OUT_OF_RANGE", "sizes[%zu]: expected 0..%zu (bufs[%zu].byteLength), got %d", i, cap, i,
                        sizes[i]);
@@ -336,7 +327,7 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
       } else {
         uint8_t *p;
         size_t cap;
-        if (get_buf(env, argv[2], (uint32_t)scan, &p, &cap)) return NULL;
+        if (tfw_get_buf_at(env, argv[2], (uint32_t)scan, &p, &cap)) return NULL;
         one[k].iov_base = p;
         one[k].iov_len = (size_t)sizes[scan];
         h->msg_iov = &one[k];
