@@ -11,13 +11,12 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TfwError } from './errors.js';
-import { readRuntimeConfig } from './init/runtime-config.js';
 import { selfTests } from './selftest.js';
 import { selfTest as aeadSelfTest } from './kernels/aead.js';
 import { selfTest as erasureSelfTest } from './kernels/erasure.js';
 import { selfTest as forwardSelfTest } from './kernels/forward.js';
 import { selfTest as nativeSelfTest } from './kernels/native.js';
-import { validateOverlayConfig, type OverlayConfig } from './config/index.js';
+import { readConfigObject, validateOverlayConfig, type OverlayConfig } from './config/index.js';
 import { generatePrivateKey, toBase64 } from './overlay/keys.js';
 import { VERSION } from './version.js';
 
@@ -36,8 +35,9 @@ selfTests.push(aeadSelfTest, erasureSelfTest, forwardSelfTest, nativeSelfTest);
  * @throws ConfigError naming the field
  */
 function readOverlayConfig(file: string): OverlayConfig {
-  const raw = readRuntimeConfig(file);
-  if (raw.privateKey === undefined) {
+  const raw = readConfigObject(file) as Record<string, unknown> | null;
+  // A non-mapping is left for validateOverlayConfig to refuse with the field named.
+  if (raw && typeof raw === 'object' && !Array.isArray(raw) && raw.privateKey === undefined) {
     raw.privateKey = toBase64(generatePrivateKey());
     log('runtime', 'config has no privateKey: using an ephemeral key for this boot');
   }

@@ -28,35 +28,48 @@ export function detectFormat(bytes: Uint8Array, fileName = ''): ConfigFormat {
 }
 
 /**
- * Parses and validates config bytes. Throws `ConfigError` for syntax errors
- * (field `config`, with the parser's message) and invalid fields.
+ * Parses config bytes into the object they hold, without validating it.
+ * Throws `ConfigError` (field `config`) for syntax errors, with the parser's message.
  */
-export function parseConfig(bytes: Uint8Array, format: ConfigFormat, fileName = ''): OverlayConfig {
-  let obj: unknown;
+export function parseConfigObject(bytes: Uint8Array, format: ConfigFormat, fileName = ''): unknown {
   try {
-    if (format === 'cbor') obj = decode(bytes);
-    else {
-      const text = Buffer.from(bytes).toString('utf8');
-      if (format === 'wg-quick') obj = parseWgQuick(text, fileName ? basename(fileName, extname(fileName)) : undefined);
-      else if (format === 'json') obj = JSON.parse(text);
-      else obj = parseYaml(text);
-    }
+    if (format === 'cbor') return decode(bytes);
+    const text = Buffer.from(bytes).toString('utf8');
+    if (format === 'wg-quick') return parseWgQuick(text, fileName ? basename(fileName, extname(fileName)) : undefined);
+    if (format === 'json') return JSON.parse(text);
+    return parseYaml(text);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('config', `cannot parse ${fileName || 'input'} as ${format}: ${(err as Error).message.split('\n')[0]}`);
   }
-  return validateOverlayConfig(obj);
 }
 
-/** Reads, parses and validates a config file (YAML, JSON, CBOR or wg-quick). */
-export function loadConfig(file: string): OverlayConfig {
+/**
+ * Parses and validates config bytes. Throws `ConfigError` for syntax errors
+ * (field `config`, with the parser's message) and invalid fields.
+ */
+export function parseConfig(bytes: Uint8Array, format: ConfigFormat, fileName = ''): OverlayConfig {
+  return validateOverlayConfig(parseConfigObject(bytes, format, fileName));
+}
+
+/**
+ * Reads and parses a config file (YAML, JSON, CBOR or wg-quick) without
+ * validating it, for callers that complete it first (the image runtime adds an
+ * ephemeral `privateKey` when an image carries none). Throws `ConfigError`.
+ */
+export function readConfigObject(file: string): unknown {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
   } catch (err) {
     throw new ConfigError('config', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseConfig(bytes, detectFormat(bytes, file), file);
+  return parseConfigObject(bytes, detectFormat(bytes, file), file);
+}
+
+/** Reads, parses and validates a config file (YAML, JSON, CBOR or wg-quick). */
+export function loadConfig(file: string): OverlayConfig {
+  return validateOverlayConfig(readConfigObject(file));
 }
 
 /**

@@ -20,7 +20,7 @@ import { makeProgress } from '../../images/builder/progress.js';
 import { netdevArgs, qemuCommand } from '../../images/builder/qemu.js';
 import { RootFs } from '../../images/builder/rootfs.js';
 import { loadBoard } from '../../images/builder/schema.js';
-import { readRuntimeConfig } from '../../runtime/init/runtime-config.js';
+import { readConfigObject, validateOverlayConfig } from '../../runtime/config/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tfw-image-unit-'));
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -117,10 +117,11 @@ test('the overlay config defaults, converts and names bad fields', () => {
   writeFileSync(p, 'name: wg7\nlistenPort: 4000\npeers: []\n');
   const cbor = encodeOverlayConfig(loadOverlayConfig(p));
   writeFileSync(join(tmp, 'o.cbor'), cbor);
-  assert.equal(readRuntimeConfig(join(tmp, 'o.cbor')), { name: 'wg7', listenPort: 4000, peers: [] });
+  assert.equal(readConfigObject(join(tmp, 'o.cbor')), { name: 'wg7', listenPort: 4000, peers: [] });
   writeFileSync(p, 'listenPort: 70000\n');
   assert.throws(() => loadOverlayConfig(p), /listenPort: expected a port 0-65535, got 70000/);
-  assert.throws(() => readRuntimeConfig(p), /listenPort: expected a port 0-65535, got 70000/);
+  // What the runtime does with it (runtime/main.ts): read, then validate.
+  assert.throws(() => validateOverlayConfig({ ...(readConfigObject(p) as object), privateKey: 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=' }), /listenPort: Number must be less than or equal to 65535 \(got 70000\)/);
 });
 
 /** Runs runtime/main.ts; resolves with exit code and output. */
