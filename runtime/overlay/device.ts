@@ -135,14 +135,10 @@ export class Device {
     // The handshake side, the receive path and the timers reach the device's state and steps through
     // one host, built once (handshake.ts, receive.ts, device-timers.ts); the receive path keeps direct
     // references to the state it uses per packet.
-    const dev = this;
     const host: HandshakeHost & TimersHost & ReceiveHost = {
       local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
       io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
       localDest: this.localDest,
-      get mesh() {
-        return dev.mesh;
-      },
       queueDatagram: (msg, ep) => this.queueDatagram(msg, ep),
       installKeypair: (kp, peer) => this.installKeypair(kp, peer),
       releaseKeypair: (kp) => this.releaseKeypair(kp),

@@ -2,8 +2,7 @@
  * The handshake side of the device (wireguard-go device/noise-protocol.go and
  * the handshake parts of device/receive.go): initiations sent and consumed,
  * responses created and consumed, cookie replies created under load and
- * consumed, mac1/mac2 checks, and mesh mode's retry after crossed
- * initiations. Transport data, timers and the peer table stay in device.ts;
+ * consumed, mac1/mac2 checks, and the retry after crossed initiations. Transport data, timers and the peer table stay in device.ts;
  * this class reaches them through `HandshakeHost`.
  */
 import type { Endpoint } from './conn.js';
@@ -34,8 +33,6 @@ export interface HandshakeHost {
   readonly peers: Map<string, Peer>;
   readonly drops: Drops;
   readonly indexTable: Map<number, IndexEntry>;
-  /** Mesh mode (crossed-initiation retry on). */
-  readonly mesh: boolean;
   now(): number;
   /** Queues a control message (unsealed) for the next flush. */
   queueDatagram(msg: Uint8Array, ep: Endpoint): void;
@@ -160,10 +157,11 @@ export class Handshakes {
   }
 
   /**
-   * Mesh mode's way out of simultaneous initiations: when both ends start
-   * together, each consumes the other's initiation before the other's
-   * response arrives, both responses are refused and both would wait
-   * REKEY_TIMEOUT (wireguard-go relies on retry jitter). So when we answer an
+   * The way out of simultaneous initiations (every peer, mesh or not): when
+   * both ends start together, each consumes the other's initiation before the
+   * other's response arrives, both responses are refused and both would wait
+   * REKEY_TIMEOUT (wireguard-go relies on retry jitter, which our 250 ms timer
+   * tick coarsens and slow links can outlast round after round). So when we answer an
    * initiation while ours is outstanding, the end with the greater public key
    * initiates again COLLISION_RETRY ms later (past the receiver's initiation
    * flood limit), unless the session is confirmed before (the initiations did
@@ -171,7 +169,6 @@ export class Handshakes {
    * answers, so the retry cannot cross again.
    */
   private crossedInitiations(peer: Peer, t: number): void {
-    if (!this.dev.mesh) return;
     const a = this.dev.local.publicKey, b = peer.publicKey;
     let greater = false;
     for (let i = 0; i < 32; i++) if (a[i] !== b[i]) {

@@ -165,6 +165,23 @@ test('a replayed initiation (same timestamp) is refused', () => {
   assert.is(p.b.drops.handshake, 1);
 });
 
+test('crossed initiations (both ends send at once): the greater key retries within a tick, not after REKEY_TIMEOUT', () => {
+  const p = makePair();
+  p.sendA(A_TO_B(r.bytes(20)));
+  p.sendB(B_TO_A(r.bytes(30)));
+  assert.equal(p.wire.map((d) => d.data[0]), [MESSAGE_INITIATION, MESSAGE_INITIATION]);
+  p.pump();
+  assert.is(p.a.drops.handshake + p.b.drops.handshake, 2, 'each end consumed the other\'s initiation, both responses refused');
+  for (let t = 0; t < 2; t++) {
+    p.advance(250); // the runtime's timer tick
+    p.a.tick();
+    p.b.tick();
+    p.pump();
+  }
+  assert.ok(p.a.peers.get(p.pubB)!.keypairs.current && p.b.peers.get(p.pubA)!.keypairs.current, 'a session within 500 ms');
+  assert.is(p.deliveredA.length + p.deliveredB.length, 2, 'the staged packets went through');
+});
+
 test('timers: retransmit every REKEY_TIMEOUT, give up after REKEY_ATTEMPT_TIME and drop staged packets', () => {
   const p = makePair();
   p.sendA(A_TO_B(r.bytes(10)));
