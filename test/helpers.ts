@@ -1,5 +1,7 @@
-/** Shared test helpers: deterministic randomness and environment checks. */
+/** Shared test helpers: deterministic randomness, environment checks, running the CLI. */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
 /** True when the suite runs as root (network namespaces, TUN and QEMU tests need it). */
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -42,3 +44,18 @@ export const rand = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 export const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/[\s:]/g, ''), 'hex'));
+
+/** The `tfw` CLI entry point (host-tools/bin/tfw.mjs). */
+export const tfwBin = fileURLToPath(new URL('../host-tools/bin/tfw.mjs', import.meta.url));
+
+/** Runs the `tfw` CLI with `args` in a child Node; resolves with its exit code, stdout and stderr (never rejects). */
+export function runTfw(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [tfwBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d));
+    c.stderr.on('data', (d: Buffer) => (stderr += d));
+    c.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

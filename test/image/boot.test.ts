@@ -4,7 +4,6 @@
  * (corrupted cached .deb, lock mismatch, bad board file) are refused with a
  * message naming what is wrong. Needs root (apt-get download, QEMU); skipped otherwise.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { debCacheDir, lockPath, repoRoot } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { bootImage } from '../../images/builder/qemu.js';
 import { loadBoard } from '../../images/builder/schema.js';
-import { isRoot } from '../helpers.js';
+import { isRoot, runTfw } from '../helpers.js';
 
 const BOOT_TIMEOUT = 240;
 const tmp = mkdtempSync(join(tmpdir(), 'tfw-image-'));
@@ -24,23 +23,11 @@ const quiet = makeProgress({ quiet: true });
 const skip = !isRoot;
 if (skip) console.log('  tfw: test: image tests need root (apt-get download, QEMU): skipped');
 
-/** Runs the CLI; resolves with exit code, stdout and stderr. */
-function tfw(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [join(repoRoot, 'host-tools/bin/tfw.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d));
-    c.stderr.on('data', (d: Buffer) => (stderr += d));
-    c.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 test('qemu-x86_64 3router builds and boots to ready, then powers off (tfw boot CLI)', async () => {
   if (skip) return;
   const { manifest } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: quiet });
   assert.ok(manifest.initramfs.compressedSize < 45 * 1048576, `initramfs ${manifest.initramfs.compressedSize} bytes`);
-  const r = await tfw(['boot', '--board', 'qemu-x86_64', '--role', '3router', '--no-build', '--exit-after-ready', '--timeout', String(BOOT_TIMEOUT), '--expect', 'tfw: selftest', '--json']);
+  const r = await runTfw(['boot', '--board', 'qemu-x86_64', '--role', '3router', '--no-build', '--exit-after-ready', '--timeout', String(BOOT_TIMEOUT), '--expect', 'tfw: selftest', '--json']);
   assert.is(r.code, 0, r.stderr.slice(-2000));
   const res = JSON.parse(r.stdout);
   assert.is(res.readyLine, `tfw: ready 3router x86_64 ${manifest.version}`);
@@ -62,7 +49,7 @@ test('qemu-arm64 3router builds and boots to ready, then powers off', async () =
 
 test('an --expect text that never appears fails the boot with the text named', async () => {
   if (skip) return;
-  const r = await tfw(['boot', '--no-build', '--exit-after-ready', '--timeout', String(BOOT_TIMEOUT), '--expect', 'no such line xyzzy']);
+  const r = await runTfw(['boot', '--no-build', '--exit-after-ready', '--timeout', String(BOOT_TIMEOUT), '--expect', 'no such line xyzzy']);
   assert.is.not(r.code, 0);
   assert.match(r.stderr, /tfw: boot: expected "no such line xyzzy" on the console before ready, not seen\n$/);
 });

@@ -6,7 +6,7 @@
  * initramfs segment, checked byte-wise with GNU cpio). Needs root (image build,
  * QEMU); skipped otherwise.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,24 +21,13 @@ import { makeProgress } from '../../images/builder/progress.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
 import { fromBase64, generatePrivateKey, toBase64 } from '../../runtime/overlay/keys.js';
-import { isRoot } from '../helpers.js';
+import { isRoot, runTfw } from '../helpers.js';
 
 const TIMEOUT = 300;
 const tmp = mkdtempSync(join(tmpdir(), 'tfw-demo-'));
 const skip = !isRoot;
 if (skip) console.log('  tfw: test: demo tests need root (image build, QEMU): skipped');
 const dir = join(repoRoot, 'build/images/qemu-x86_64-3router');
-
-function tfw(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [join(repoRoot, 'host-tools/bin/tfw.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d));
-    c.stderr.on('data', (d: Buffer) => (stderr += d));
-    c.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test('demo configs name each other: endpoint, allowed /64, keepalive', () => {
   const [a, b] = demoConfigs();
@@ -77,7 +66,7 @@ test('the config segment is a newc archive GNU cpio reads back, appended 4-align
 test('tfw boot --demo: both guests ping each other over the overlay, then power off', async () => {
   if (skip) return;
   buildImage({ board: 'qemu-x86_64', role: '3router', progress: makeProgress({ quiet: true }) });
-  const r = await tfw(['boot', '--demo', '--no-build', '--timeout', String(TIMEOUT), '--json']);
+  const r = await runTfw(['boot', '--demo', '--no-build', '--timeout', String(TIMEOUT), '--json']);
   assert.is(r.code, 0, r.stderr.slice(-3000));
   const d = JSON.parse(r.stdout);
   assert.is(d.ok, true);
@@ -117,12 +106,12 @@ test('tfw boot --config replaces the image config for one boot', async () => {
   if (skip) return;
   const f = join(tmp, 'node.yaml');
   writeFileSync(f, `name: tfwcfg\nprivateKey: ${toBase64(generatePrivateKey())}\nlistenPort: 51999\n`);
-  const r = await tfw(['boot', '--no-build', '--net', 'none', '--config', f, '--exit-after-ready', '--timeout', String(TIMEOUT), '--expect', 'tfw: runtime: config tfwcfg listenPort 51999 peers 0', '--json']);
+  const r = await runTfw(['boot', '--no-build', '--net', 'none', '--config', f, '--exit-after-ready', '--timeout', String(TIMEOUT), '--expect', 'tfw: runtime: config tfwcfg listenPort 51999 peers 0', '--json']);
   assert.is(r.code, 0, r.stderr.slice(-2000));
   assert.match(r.stderr, /tfw: overlay: up tfwcfg /);
   const bad = join(tmp, 'bad.yaml');
   writeFileSync(bad, 'listenPort: 70000\n');
-  const b = await tfw(['boot', '--no-build', '--config', bad, '--exit-after-ready']);
+  const b = await runTfw(['boot', '--no-build', '--config', bad, '--exit-after-ready']);
   assert.is.not(b.code, 0);
   assert.match(b.stderr, /privateKey|listenPort/);
 });

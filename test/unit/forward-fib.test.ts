@@ -10,37 +10,13 @@ import { availableBackends } from '../../runtime/kernels/backend.js';
 import { Fib, PrefixError, RouteFileError, formatAddress, parsePrefix } from '../../runtime/kernels/forward.js';
 import { Rib4 } from '../../runtime/kernels/forward-rib4.js';
 import { prng } from '../helpers.js';
-import { maskOf, randBig, text, toBytes, type Rng, type Route } from './forward-random.js';
+import { genAddresses, genTable, maskOf, text, toBytes, type Route } from './forward-random.js';
 
 // Every backend runnable here: both wasm builds, and native when the addon is built.
 const backends = availableBackends();
 
 
 /** Random prefixes where most extend an earlier one (deep nesting), lengths over the whole range. */
-function genTable(rng: Rng, bits: number, n: number): Route[] {
-  const seen = new Map<string, Route>();
-  const out: Route[] = [];
-  while (out.length < n) {
-    let value: bigint;
-    let len: number;
-    if (out.length > 0 && rng.int(10) < 7) {
-      const parent = out[rng.int(out.length)];
-      if (parent.len === bits) continue;
-      len = Math.min(bits, parent.len + 1 + rng.int(bits === 32 ? 10 : 24));
-      value = (parent.value | (randBig(rng, bits) & ~maskOf(parent.len, bits))) & maskOf(len, bits);
-    } else {
-      len = rng.int(bits + 1);
-      value = randBig(rng, bits) & maskOf(len, bits);
-    }
-    const key = `${value}/${len}`;
-    if (seen.has(key)) continue;
-    const r = { value, len, nh: rng.int(65536) };
-    seen.set(key, r);
-    out.push(r);
-  }
-  return out;
-}
-
 function reference(routes: Route[], addr: bigint, bits: number): number {
   let best = -1;
   let bestLen = -1;
@@ -51,22 +27,6 @@ function reference(routes: Route[], addr: bigint, bits: number): number {
     }
   }
   return best;
-}
-
-function genAddresses(rng: Rng, routes: Route[], bits: number, n: number): bigint[] {
-  const out: bigint[] = [];
-  for (let i = 0; i < n; i++) {
-    const k = rng.int(10);
-    if (k < 7 && routes.length) {
-      const r = routes[rng.int(routes.length)];
-      const host = ~maskOf(r.len, bits) & maskOf(bits, bits);
-      // Random host bits, or the first / last address of the prefix.
-      out.push(k === 0 ? r.value : k === 1 ? r.value | host : r.value | (randBig(rng, bits) & host));
-    } else {
-      out.push(randBig(rng, bits));
-    }
-  }
-  return out;
 }
 
 function check(fib: Fib, routes: Route[], addrs: bigint[], bits: number, what: string): void {

@@ -5,55 +5,13 @@
 // arguments. Skips with a message when the addon (or its forward kernel) is not built.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Classifier, Fib, formatAddress, parseAddress } from '../../runtime/kernels/forward.js';
+import { Classifier, Fib, formatAddress } from '../../runtime/kernels/forward.js';
 import { nativeForwardAvailable } from '../../runtime/kernels/forward-native.js';
 import { nativeForward, nativeLoadError } from '../../runtime/kernels/native.js';
 import { prng } from '../helpers.js';
-import { maskOf, randBig, text, toBytes, type Rng, type Route } from './forward-random.js';
+import { checksum, ip4 as buildIp4, ip6 as buildIp6, type V4, type V6 } from './forward-packets.js';
+import { genAddresses, genTable, packAddresses, text } from './forward-random.js';
 
-
-/** Random prefixes, 70% extending an earlier one (deep nesting); short (< /8) ones rare: a /0 rewrites all of tbl24. */
-function genTable(rng: Rng, bits: number, n: number): Route[] {
-  const seen = new Set<string>();
-  const out: Route[] = [];
-  while (out.length < n) {
-    let value: bigint;
-    let len: number;
-    if (out.length > 0 && rng.int(10) < 7) {
-      const parent = out[rng.int(out.length)];
-      if (parent.len === bits) continue;
-      len = Math.min(bits, parent.len + 1 + rng.int(bits === 32 ? 10 : 24));
-      value = (parent.value | (randBig(rng, bits) & ~maskOf(parent.len, bits))) & maskOf(len, bits);
-    } else {
-      len = rng.int(50) === 0 ? rng.int(8) : 8 + rng.int(bits - 7);
-      value = randBig(rng, bits) & maskOf(len, bits);
-    }
-    const key = `${value}/${len}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ value, len, nh: rng.int(65536) });
-  }
-  return out;
-}
-
-/** Addresses inside table prefixes (random host bits, first, last) and random ones, packed. */
-function genAddresses(rng: Rng, routes: Route[], bits: number, n: number): Uint8Array {
-  const w = bits / 8;
-  const out = new Uint8Array(n * w);
-  for (let i = 0; i < n; i++) {
-    let a: bigint;
-    const k = rng.int(10);
-    if (k < 8) {
-      const r = routes[rng.int(routes.length)];
-      const host = ~maskOf(r.len, bits) & maskOf(bits, bits);
-      a = k === 0 ? r.value : k === 1 ? r.value | host : r.value | (randBig(rng, bits) & host);
-    } else {
-      a = randBig(rng, bits);
-    }
-    out.set(toBytes(a, w), i * w);
-  }
-  return out;
-}
 
 function compare(label: string, wasm: Fib, native: Fib, addrs: Uint8Array): void {
   const w = wasm.family === 'ipv4' ? 4 : 16;
@@ -87,7 +45,7 @@ const t = skip ? test.skip : test;
 for (const [family, bits, n] of [['ipv4', 32, 3000], ['ipv6', 128, 3000]] as const) {
   t(`${family}: native lookups equal wasm on a nested table, through deletes, re-inserts and a full drain`, () => {
     const rng = prng(family === 'ipv4' ? 41 : 61);
-    const routes = genTable(rng, bits, n);
+    const routes = genTable(rng, bits, n, { rareShort: true });
     const wasm = new Fib(family, { backend: 'wasm-scalar' });
     const native = new Fib(family, { backend: 'native' });
     assert.is(native.backend, 'native');
@@ -102,7 +60,7 @@ for (const [family, bits, n] of [['ipv4', 32, 3000], ['ipv6', 128, 3000]] as con
     const bulk = routes.slice(half).map((r) => ({ prefix: text(r, bits), nextHop: r.nh }));
     wasm.insertMany(bulk);
     native.insertMany(bulk);
-    const addrs = genAddresses(rng, routes, bits, 6000);
+    const addrs = packAddresses(genAddresses(rng, routes, bits, 6000, 8), bits);
     compare('after inserts', wasm, native, addrs);
     const live = [...routes];
     for (let i = 0; i < Math.floor(n * 0.4); i++) {
@@ -131,41 +89,8 @@ for (const [family, bits, n] of [['ipv4', 32, 3000], ['ipv6', 128, 3000]] as con
 
 // ---- classifier ----
 
-function checksum(b: Uint8Array): number {
-  let s = 0;
-  for (let i = 0; i < b.length; i += 2) s += (b[i] << 8) | b[i + 1];
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-function ip4(dst: string, o: { ttl?: number; options?: number[]; frag?: number; payload?: number; extra?: number; total?: number; ihl?: number } = {}): Uint8Array {
-  const opts = o.options ?? [];
-  const hl = 20 + opts.length;
-  const payload = o.payload ?? 8;
-  const p = new Uint8Array(hl + payload + (o.extra ?? 0));
-  const total = o.total ?? hl + payload;
-  p.set([0x40 | (o.ihl ?? hl / 4), 0, total >> 8, total & 0xff, 0x12, 0x34, (o.frag ?? 0) >> 8, (o.frag ?? 0) & 0xff, o.ttl ?? 64, 17]);
-  p.set([198, 51, 100, 1], 12);
-  p.set(parseAddress('ipv4', dst), 16);
-  p.set(opts, 20);
-  for (let i = hl; i < p.length; i++) p[i] = i & 0xff;
-  const c = checksum(p.subarray(0, hl));
-  p[10] = c >> 8;
-  p[11] = c & 0xff;
-  return p;
-}
-
-function ip6(dst: string, o: { hop?: number; next?: number; ext?: number[]; payload?: number; plen?: number; extra?: number } = {}): Uint8Array {
-  const ext = o.ext ?? [];
-  const payload = o.payload ?? 8;
-  const p = new Uint8Array(40 + ext.length + payload + (o.extra ?? 0));
-  const plen = o.plen ?? ext.length + payload;
-  p.set([0x60, 0, 0, 0, plen >> 8, plen & 0xff, o.next ?? 17, o.hop ?? 64]);
-  p.set(parseAddress('ipv6', '2001:db8:ffff::1'), 8);
-  p.set(parseAddress('ipv6', dst), 24);
-  p.set(ext, 40);
-  return p;
-}
+const ip4 = (dst: string, o: V4 = {}) => buildIp4({ ...o, dst });
+const ip6 = (dst: string, o: V6 = {}) => buildIp6({ ...o, dst });
 
 function pair(): [Classifier, Classifier] {
   const cs = [new Classifier({ backend: 'wasm-scalar', poolBytes: 1 << 20, maxPackets: 8192 }), new Classifier({ backend: 'native', poolBytes: 1 << 20, maxPackets: 8192 })] as const;

@@ -2,12 +2,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { overlaySubnet } from '../../runtime/overlay/address.js';
 import { fromBase64, publicKeyFromPrivate } from '../../runtime/overlay/keys.js';
+import { tfwBin } from '../helpers.js';
 
-const bin = join(new URL('../..', import.meta.url).pathname, 'host-tools/bin/tfw.mjs');
-const tfw = (args: string[], input?: string) => spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8' });
+const tfw = (args: string[], input?: string) => spawnSync(process.execPath, [tfwBin, ...args], { input, encoding: 'utf8' });
 const hasWg = spawnSync('sh', ['-c', 'command -v wg']).status === 0;
 
 test('tfw keygen prints a clamped base64 private key; --public derives its public key', () => {
