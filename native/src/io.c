@@ -24,13 +24,9 @@ static napi_value read_batch(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int64_t fd;
   if (tfw_get_int(env, argv[0], "fd", &fd)) return NULL;
-  uint32_t nbufs = 0;
-  if (napi_get_array_length(env, argv[1], &nbufs) != napi_ok)
-    return tfw_throw(env, "ERR_INVALID_ARG_TYPE", "bufs: expected an array of Uint8Array");
   int32_t *sizes;
-  size_t nsizes;
-  if (tfw_get_i32(env, argv[2], "sizes", &sizes, &nsizes)) return NULL;
-  size_t max = nbufs < nsizes ? nbufs : nsizes;
+  size_t max;
+  if (tfw_get_batch(env, argv[1], argv[2], &sizes, &max)) return NULL;
   size_t n = 0;
   for (; n < max; n++) {
     uint8_t *p;
@@ -56,16 +52,13 @@ static napi_value write_batch(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int64_t fd, count;
   if (tfw_get_int(env, argv[0], "fd", &fd)) return NULL;
-  uint32_t nbufs = 0;
-  if (napi_get_array_length(env, argv[1], &nbufs) != napi_ok)
-    return tfw_throw(env, "ERR_INVALID_ARG_TYPE", "bufs: expected an array of Uint8Array");
   int32_t *sizes;
-  size_t nsizes;
-  if (tfw_get_i32(env, argv[2], "sizes", &sizes, &nsizes)) return NULL;
+  size_t max;
+  if (tfw_get_batch(env, argv[1], argv[2], &sizes, &max)) return NULL;
   if (tfw_get_int(env, argv[3], "count", &count)) return NULL;
-  if (count < 0 || (size_t)count > nbufs || (size_t)count > nsizes)
-    return tfw_throw(env, "ERR_OUT_OF_RANGE", "count: expected 0..%u (bufs and sizes length), got %lld",
-                     nbufs < nsizes ? nbufs : (unsigned)nsizes, (long long)count);
+  if (count < 0 || (size_t)count > max)
+    return tfw_throw(env, "ERR_OUT_OF_RANGE", "count: expected 0..%zu (bufs and sizes length), got %lld", max,
+                     (long long)count);
   int64_t i = 0;
   for (; i < count; i++) {
     uint8_t *p;

@@ -101,6 +101,18 @@ int tfw_get_buf_at(napi_env env, napi_value arr, uint32_t i, uint8_t **data, siz
   return tfw_get_bytes(env, v, "bufs[i]", data, len);
 }
 
+int tfw_get_batch(napi_env env, napi_value bufs, napi_value sizes, int32_t **sizes_out, size_t *max) {
+  uint32_t nbufs = 0;
+  if (napi_get_array_length(env, bufs, &nbufs) != napi_ok) {
+    tfw_throw(env, "ERR_INVALID_ARG_TYPE", "bufs: expected an array of Uint8Array");
+    return -1;
+  }
+  size_t nsizes;
+  if (tfw_get_i32(env, sizes, "sizes", sizes_out, &nsizes)) return -1;
+  *max = nbufs < nsizes ? nbufs : nsizes;
+  return 0;
+}
+
 int tfw_get_i32(napi_env env, napi_value v, const char *field, int32_t **data, size_t *count) {
   bool is_ta = false;
   napi_is_typedarray(env, v, &is_ta);

@@ -37,6 +37,9 @@ int tfw_get_i32(napi_env env, napi_value v, const char *field, int32_t **data, s
 int tfw_get_int(napi_env env, napi_value v, const char *field, int64_t *out);
 /* Element i of a JS array of Uint8Array (packet buffers), as tfw_get_bytes; field "bufs[i]". */
 int tfw_get_buf_at(napi_env env, napi_value arr, uint32_t i, uint8_t **data, size_t *len);
+/* A packet batch's `bufs` (array of Uint8Array) and `sizes` (Int32Array): *sizes, and *max =
+ * min(bufs.length, sizes.length). 0, or -1 with a JS exception pending. */
+int tfw_get_batch(napi_env env, napi_value bufs, napi_value sizes, int32_t **sizes_out, size_t *max);
 /* Reads an optional typed array: undefined/null give data=NULL, len=0. */
 int tfw_get_bytes_opt(napi_env env, napi_value v, const char *field, uint8_t **data, size_t *len);
 

@@ -91,25 +91,40 @@ static int if_ioctl(unsigned long req, struct ifreq *ifr) {
   return rc;
 }
 
+/* argv[0] (the interface name) into a zeroed ifreq; -1 with a JS exception pending on a bad name. */
+static int named_ifreq(napi_env env, napi_value arg, struct ifreq *ifr) {
+  char name[IFNAMSIZ] = {0};
+  if (get_name(env, arg, name)) return -1;
+  memset(ifr, 0, sizeof *ifr);
+  memcpy(ifr->ifr_name, name, strlen(name));
+  return 0;
+}
+
+/* if_ioctl(req); on failure throws "<what> <ifname><detail>: <strerror>" (set requests hint at
+ * CAP_NET_ADMIN) and returns -1. */
+static int ifreq_ioctl(napi_env env, unsigned long req, const char *what, struct ifreq *ifr, const char *detail,
+                       bool set) {
+  if (if_ioctl(req, ifr) == 0) return 0;
+  int e = errno;
+  char msg[64];
+  snprintf(msg, sizeof msg, "%s %.*s%s", what, IFNAMSIZ, ifr->ifr_name, detail);
+  tfw_throw_errno(env, CODE, msg, e, set ? perm_hint(e) : NULL);
+  return -1;
+}
+
 static napi_value tun_set_mtu(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char name[IFNAMSIZ] = {0};
-  if (get_name(env, argv[0], name)) return NULL;
+  struct ifreq ifr;
+  if (named_ifreq(env, argv[0], &ifr)) return NULL;
   int64_t mtu;
   if (tfw_get_int(env, argv[1], "mtu", &mtu)) return NULL;
   if (mtu < 68 || mtu > 65535) return tfw_throw(env, CODE, "mtu: expected 68..65535 bytes, got %lld", (long long)mtu);
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, name, strlen(name));
   ifr.ifr_mtu = (int)mtu;
-  if (if_ioctl(SIOCSIFMTU, &ifr) < 0) {
-    int e = errno;
-    char what[64];
-    snprintf(what, sizeof what, "SIOCSIFMTU %s %d", name, (int)mtu);
-    return tfw_throw_errno(env, CODE, what, e, perm_hint(e));
-  }
+  char detail[16];
+  snprintf(detail, sizeof detail, " %d", (int)mtu);
+  ifreq_ioctl(env, SIOCSIFMTU, "SIOCSIFMTU", &ifr, detail, true);
   return NULL;
 }
 
@@ -117,16 +132,8 @@ static napi_value tun_get_mtu(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char name[IFNAMSIZ] = {0};
-  if (get_name(env, argv[0], name)) return NULL;
   struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, name, strlen(name));
-  if (if_ioctl(SIOCGIFMTU, &ifr) < 0) {
-    char what[64];
-    snprintf(what, sizeof what, "SIOCGIFMTU %s", name);
-    return tfw_throw_errno(env, CODE, what, errno, NULL);
-  }
+  if (named_ifreq(env, argv[0], &ifr) || ifreq_ioctl(env, SIOCGIFMTU, "SIOCGIFMTU", &ifr, "", false)) return NULL;
   napi_value v;
   napi_create_int32(env, ifr.ifr_mtu, &v);
   return v;
@@ -136,22 +143,10 @@ static napi_value tun_up(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char name[IFNAMSIZ] = {0};
-  if (get_name(env, argv[0], name)) return NULL;
   struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, name, strlen(name));
-  char what[64];
-  if (if_ioctl(SIOCGIFFLAGS, &ifr) < 0) {
-    snprintf(what, sizeof what, "SIOCGIFFLAGS %s", name);
-    return tfw_throw_errno(env, CODE, what, errno, NULL);
-  }
+  if (named_ifreq(env, argv[0], &ifr) || ifreq_ioctl(env, SIOCGIFFLAGS, "SIOCGIFFLAGS", &ifr, "", false)) return NULL;
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (if_ioctl(SIOCSIFFLAGS, &ifr) < 0) {
-    int e = errno;
-    snprintf(what, sizeof what, "SIOCSIFFLAGS %s up", name);
-    return tfw_throw_errno(env, CODE, what, e, perm_hint(e));
-  }
+  ifreq_ioctl(env, SIOCSIFFLAGS, "SIOCSIFFLAGS", &ifr, " up", true);
   return NULL;
 }
 

@@ -195,16 +195,11 @@ static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int64_t fd;
   if (tfw_get_int(env, argv[0], "fd", &fd)) return NULL;
-  uint32_t nbufs = 0;
-  if (napi_get_array_length(env, argv[1], &nbufs) != napi_ok)
-    return tfw_throw(env, "ERR_INVALID_ARG_TYPE", "bufs: expected an array of Uint8Array");
   int32_t *sizes;
-  size_t nsizes, eplen;
+  size_t max, eplen;
   uint8_t *eps;
-  if (tfw_get_i32(env, argv[2], "sizes", &sizes, &nsizes)) return NULL;
+  if (tfw_get_batch(env, argv[1], argv[2], &sizes, &max)) return NULL;
   if (tfw_get_bytes(env, argv[3], "endpoints", &eps, &eplen)) return NULL;
-  size_t max = nbufs;
-  if (nsizes < max) max = nsizes;
   if (eplen / EP_BYTES < max) max = eplen / EP_BYTES;
 
   struct mmsghdr msgs[UDP_CHUNK];
@@ -253,17 +248,12 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int64_t fd, fam, count;
   if (tfw_get_int(env, argv[0], "fd", &fd) || tfw_get_int(env, argv[1], "family", &fam)) return NULL;
-  uint32_t nbufs = 0;
-  if (napi_get_array_length(env, argv[2], &nbufs) != napi_ok)
-    return tfw_throw(env, "ERR_INVALID_ARG_TYPE", "bufs: expected an array of Uint8Array");
   int32_t *sizes;
-  size_t nsizes, eplen;
+  size_t max, eplen;
   uint8_t *eps;
-  if (tfw_get_i32(env, argv[3], "sizes", &sizes, &nsizes)) return NULL;
+  if (tfw_get_batch(env, argv[2], argv[3], &sizes, &max)) return NULL;
   if (tfw_get_bytes(env, argv[4], "endpoints", &eps, &eplen)) return NULL;
   if (tfw_get_int(env, argv[5], "count", &count)) return NULL;
-  size_t max = nbufs;
-  if (nsizes < max) max = nsizes;
   if (eplen / EP_BYTES < max) max = eplen / EP_BYTES;
   if (count < 0 || (size_t)count > max)
     return tfw_throw(env, "ERR_OUT_OF_RANGE", "count: expected 0..%zu (bufs, sizes and endpoints length), got %lld", max,
