@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .description('Build a bootable image for a board and role')
     .option('-b, --board <board>', 'board name (board-configs/<board>.yaml) or path', 'qemu-x86_64')
     .option('-r, --role <role>', 'image role: 3router, 3node or aibox', '3router')
-    .option('-c, --config <file>', 'overlay config (YAML or JSON) baked in as /etc/tfw/config.cbor')
+    .option('-c, --config <file>', 'overlay config (YAML, JSON, CBOR or wg-quick .conf; privateKey optional) checked and baked in as /etc/tfw/config.cbor')
     .option('-o, --out <dir>', 'output folder (default build/images/<board>-<role>)')
     .option('--json', 'print the manifest as JSON on stdout')
     .option('-q, --quiet', 'no progress output')

@@ -1,5 +1,5 @@
 /** The tfw config: overlay schema, loaders (YAML/JSON/CBOR/wg-quick) and the CBOR compiler. */
-export { validateOverlayConfig, isKey32, type OverlayConfig, type OverlayConfigInput, type PeerConfig } from './schema.js';
+export { validateOverlayConfig, validateImageOverlayConfig, isKey32, type ImageOverlayConfig, type OverlayConfig, type OverlayConfigInput, type PeerConfig } from './schema.js';
 export { loadConfig, parseConfig, parseConfigObject, readConfigObject, detectFormat, compileConfig, type ConfigFormat } from './load.js';
 export { parseWgQuick, toWgQuick } from './wgquick.js';
 export { parseIp, formatIp, parseCidr, formatCidr, maskCidr, parseEndpoint, formatEndpoint, type Cidr, type Endpoint } from './ip.js';

@@ -48,6 +48,9 @@ const schema = z
   })
   .passthrough();
 
+/** The same, with privateKey optional: what an image may carry (the runtime adds an ephemeral key at boot). */
+const keylessSchema = schema.extend({ privateKey: key.optional() });
+
 /** One peer, as wg(8) names its fields. */
 export type PeerConfig = z.output<typeof peer>;
 /** The checked overlay config, defaults filled in. */
@@ -61,6 +64,8 @@ export interface OverlayConfig {
   status?: string;
   peers: PeerConfig[];
 }
+/** A checked config that may lack its private key (images; see `validateImageOverlayConfig`). */
+export type ImageOverlayConfig = Omit<OverlayConfig, 'privateKey'> & { privateKey?: string };
 /** The config as a user writes it (defaults optional). */
 export type OverlayConfigInput = z.input<typeof schema>;
 
@@ -76,6 +81,20 @@ function listify(v: unknown): unknown {
  * node's own key are refused.
  */
 export function validateOverlayConfig(input: unknown): OverlayConfig {
+  return check(input, true) as OverlayConfig;
+}
+
+/**
+ * `validateOverlayConfig` for a config baked into an image: the same checks and
+ * defaults, but `privateKey` may be missing (builds stay reproducible; the
+ * runtime generates an ephemeral key at boot when none is given).
+ * @throws ConfigError naming the dotted field
+ */
+export function validateImageOverlayConfig(input: unknown): ImageOverlayConfig {
+  return check(input, false);
+}
+
+function check(input: unknown, requireKey: boolean): ImageOverlayConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ConfigError('config', `expected an object (YAML/JSON mapping), got ${Array.isArray(input) ? 'an array' : typeof input}`);
   }
@@ -89,7 +108,7 @@ export function validateOverlayConfig(input: unknown): OverlayConfig {
       typeof p === 'object' && p !== null && 'allowedIPs' in p ? { ...p, allowedIPs: listify((p as { allowedIPs: unknown }).allowedIPs) } : p,
     );
   }
-  const res = schema.safeParse(raw);
+  const res = (requireKey ? schema : keylessSchema).safeParse(raw);
   if (!res.success) {
     const issue = res.error.issues[0];
     const field = issue.path.length ? issue.path.join('.') : 'config';
@@ -100,10 +119,11 @@ export function validateOverlayConfig(input: unknown): OverlayConfig {
     throw new ConfigError(field, `${expect} (got ${shown})`);
   }
   const d = res.data;
-  const cfg: OverlayConfig = { name: d.name, privateKey: d.privateKey, listenPort: d.listenPort, address: d.address, mtu: d.mtu, mesh: d.mesh, peers: d.peers };
+  const own = d.privateKey === undefined ? {} : { privateKey: d.privateKey };
+  const cfg: ImageOverlayConfig = { name: d.name, ...own, listenPort: d.listenPort, address: d.address, mtu: d.mtu, mesh: d.mesh, peers: d.peers };
   if (d.status !== undefined) cfg.status = d.status;
   const seen = new Map<string, number>();
-  const ownPublic = publicKeyOf(cfg.privateKey);
+  const ownPublic = cfg.privateKey === undefined ? undefined : publicKeyOf(cfg.privateKey);
   cfg.peers.forEach((p, i) => {
     const prev = seen.get(p.publicKey);
     if (prev !== undefined) throw new ConfigError(`peers.${i}.publicKey`, `duplicate peer ${p.publicKey} (already peers.${prev})`);

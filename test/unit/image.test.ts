@@ -111,17 +111,26 @@ test('a corrupted cached package is refused naming the package and both hashes',
   }
 });
 
-test('the overlay config defaults, converts and names bad fields', () => {
-  assert.equal(loadOverlayConfig(undefined), { name: 'tfw0', listenPort: 51820, peers: [] });
+test('the image overlay config: runtime schema and defaults, no key required, bad fields named', () => {
+  const defaults = { name: 'tfw0', listenPort: 51820, address: [], mtu: 1420, mesh: false, peers: [] };
+  assert.equal(loadOverlayConfig(undefined), defaults);
   const p = join(tmp, 'o.yaml');
   writeFileSync(p, 'name: wg7\nlistenPort: 4000\npeers: []\n');
   const cbor = encodeOverlayConfig(loadOverlayConfig(p));
   writeFileSync(join(tmp, 'o.cbor'), cbor);
-  assert.equal(readConfigObject(join(tmp, 'o.cbor')), { name: 'wg7', listenPort: 4000, peers: [] });
+  assert.equal(readConfigObject(join(tmp, 'o.cbor')), { ...defaults, name: 'wg7', listenPort: 4000 });
+  assert.equal(loadOverlayConfig(join(tmp, 'o.cbor')).name, 'wg7', 'a CBOR config reads back');
   writeFileSync(p, 'listenPort: 70000\n');
-  assert.throws(() => loadOverlayConfig(p), /listenPort: expected a port 0-65535, got 70000/);
-  // What the runtime does with it (runtime/main.ts): read, then validate.
-  assert.throws(() => validateOverlayConfig({ ...(readConfigObject(p) as object), privateKey: 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=' }), /listenPort: Number must be less than or equal to 65535 \(got 70000\)/);
+  assert.throws(() => loadOverlayConfig(p), /listenPort: Number must be less than or equal to 65535 \(got 70000\)/);
+  // Peers are checked at build time too, not only at boot.
+  writeFileSync(p, 'peers:\n  - publicKey: nope\n');
+  assert.throws(() => loadOverlayConfig(p), (e: Error) => (e as Error & { field?: string }).field === 'peers.0.publicKey');
+  writeFileSync(p, 'name: [\n');
+  assert.throws(() => loadOverlayConfig(p), /cannot parse .*o\.yaml as yaml/);
+  // A key given is kept, and what the runtime does with the image's config (runtime/main.ts) accepts it.
+  const key = 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=';
+  writeFileSync(p, `privateKey: ${key}\n`);
+  assert.is(validateOverlayConfig(readConfigObject(p)).privateKey, loadOverlayConfig(p).privateKey);
 });
 
 /** Runs runtime/main.ts; resolves with exit code and output. */
