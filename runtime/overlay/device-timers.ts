@@ -3,8 +3,8 @@
  * the per-peer deadlines of `PeerTimers` (timers.ts) fired on each `tick`, and
  * the timer events of a completed handshake and of any authenticated packet.
  * Time is injected (the device's `now`), so tests drive the timers by hand.
- * The peer table, send path and handshakes stay in device.ts and handshake.ts;
- * this class reaches them through `TimersHost`.
+ * The peer table, send path and handshakes stay in device.ts, send.ts and
+ * handshake.ts; this class reaches them through `TimersHost`.
  */
 import type { Drops } from './device.js';
 import type { IndexEntry } from './handshake.js';

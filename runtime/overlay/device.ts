@@ -1,34 +1,27 @@
 /**
- * The WireGuard device (wireguard-go device/device.go, send.go): the peer
- * table, cryptokey routing (routes.ts) and the send path, all batch-in /
+ * The WireGuard device (wireguard-go device/device.go): the peer table,
+ * cryptokey routing (routes.ts), key slots and roaming, all batch-in /
  * batch-out over caller-provided I/O, with time injected so tests drive the
- * timers. The receive path is receive.ts (handshake messages and cookie
- * replies go on to handshake.ts), the timers device-timers.ts; they reach the
- * device through one host object built in the constructor. Nothing from the
- * network throws out of `receive`: every bad datagram is counted in `drops`
- * by reason.
+ * timers. The send path is send.ts, the receive path receive.ts (handshake
+ * messages and cookie replies go on to handshake.ts), the timers
+ * device-timers.ts; they reach the device through one host object built in
+ * the constructor. Nothing from the network throws out of `receive`: every
+ * bad datagram is counted in `drops` by reason.
  */
 import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
 import { Endpoint } from './conn.js';
 import type { PeerConfig } from '../config/schema.js';
 import { overlayAddressBytes } from './address.js';
-import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel-link.js';
 import { Keypair } from './keypair.js';
 import { publicKeyFromPrivate, toBase64 } from './keys.js';
 import { DeviceTimers, type TimersHost } from './device-timers.js';
 import { Handshakes, type HandshakeHost, type IndexEntry } from './handshake.js';
 import { Receiver, type ReceiveHost } from './receive.js';
-import {
-  MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64,
-} from './messages.js';
 import type { LocalStatic } from './noise.js';
 import { Peer } from './peer.js';
 import { RouteTable } from './routes.js';
 import { PacketBatches, type DeviceIO } from './batches.js';
-import {
-  KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
-  REKEY_AFTER_TIME, REKEY_TIMEOUT, jitter,
-} from './timers.js';
+import { Sender, type SendHost } from './send.js';
 
 export type { DeviceIO } from './batches.js';
 
@@ -77,8 +70,6 @@ const overlaySubnetBytes = (nodeAddress: Uint8Array): Uint8Array => {
   return b;
 };
 
-const EMPTY = new Uint8Array(0);
-
 export class Device {
   readonly local: LocalStatic;
   readonly publicKeyB64: string;
@@ -107,14 +98,9 @@ export class Device {
   private readonly handshakes: Handshakes;
   private readonly batches: PacketBatches;
   private readonly batchSize: number;
+  private readonly sender: Sender;
   private readonly receiver: Receiver;
   private readonly timers: DeviceTimers;
-  // Batch route lookups on the send path.
-  private readonly sendKind: Int32Array;
-  private readonly dst4: Uint8Array;
-  private readonly dst6: Uint8Array;
-  private readonly hops4: Int32Array;
-  private readonly hops6: Int32Array;
 
   constructor(opts: DeviceOptions) {
     this.local = { privateKey: opts.privateKey, publicKey: publicKeyFromPrivate(opts.privateKey) };
@@ -127,15 +113,10 @@ export class Device {
     this.batchSize = opts.batchSize ?? 64;
     const n = this.batchSize;
     this.batches = new PacketBatches(opts.io, n, this.mtu, opts.maxKeypairs ?? 4096);
-    this.sendKind = new Int32Array(n);
-    this.dst4 = new Uint8Array(n * 4);
-    this.dst6 = new Uint8Array(n * 16);
-    this.hops4 = new Int32Array(n);
-    this.hops6 = new Int32Array(n);
-    // The handshake side, the receive path and the timers reach the device's state and steps through
-    // one host, built once (handshake.ts, receive.ts, device-timers.ts); the receive path keeps direct
-    // references to the state it uses per packet.
-    const host: HandshakeHost & TimersHost & ReceiveHost = {
+    // The handshake side, the send and receive paths and the timers reach the device's state and steps
+    // through one host, built once (handshake.ts, send.ts, receive.ts, device-timers.ts); the send and
+    // receive paths keep direct references to the state they use per packet.
+    const host: HandshakeHost & TimersHost & SendHost & ReceiveHost = {
       local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
       io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
       localDest: this.localDest,
@@ -146,14 +127,15 @@ export class Device {
       peerState: (peer, up) => this.peerState(peer, up),
       timersHandshakeComplete: (peer) => this.timers.handshakeComplete(peer),
       timersAnyAuthenticatedPacketTraversal: (peer) => this.timers.anyAuthenticatedPacketTraversal(peer),
-      sendToPeer: (peer, pkt, len) => this.sendToPeer(peer, pkt, len),
-      sendStaged: (peer) => this.sendStaged(peer),
+      sendToPeer: (peer, pkt, len) => this.sender.sendToPeer(peer, pkt, len),
+      sendStaged: (peer) => this.sender.sendStaged(peer),
       sendInitiation: (peer, isRetry) => this.sendInitiation(peer, isRetry),
       sendKeepalive: (peer) => this.sendKeepalive(peer),
       flush: () => this.flush(),
     };
     this.handshakes = new Handshakes(host, opts.forceUnderLoad ?? false);
     this.timers = new DeviceTimers(host);
+    this.sender = new Sender(host);
     this.receiver = new Receiver(host, this.handshakes);
   }
 
@@ -254,85 +236,28 @@ export class Device {
     }
   }
 
-  // ---- send path (TUN -> peers) ----------------------------------------
+  // ---- send path (send.ts) ------------------------------------------------
 
   /**
    * Encrypts and sends `count` IP packets read from the TUN: destinations are
    * looked up a batch at a time (routes.ts), sealed a batch at a time (seal.ts).
    */
   send(bufs: Uint8Array[], sizes: ArrayLike<number>, count: number): void {
-    const kind = this.sendKind;
-    for (let base = 0; base < count; base += this.batchSize) {
-      const n = Math.min(this.batchSize, count - base);
-      let n4 = 0, n6 = 0;
-      for (let i = 0; i < n; i++) {
-        const pkt = bufs[base + i], len = sizes[base + i];
-        const version = len > 0 ? pkt[0] >> 4 : 0;
-        if (version === 4 && len >= 20) {
-          for (let b = 0; b < 4; b++) this.dst4[n4 * 4 + b] = pkt[16 + b];
-          kind[i] = n4++;
-        } else if (version === 6 && len >= 40) {
-          for (let b = 0; b < 16; b++) this.dst6[n6 * 16 + b] = pkt[24 + b];
-          kind[i] = -2 - n6++;
-        } else kind[i] = -1;
-      }
-      this.routes.lookupBatch(this.dst4, n4, 4, this.hops4);
-      this.routes.lookupBatch(this.dst6, n6, 16, this.hops6);
-      for (let i = 0; i < n; i++) {
-        const k = kind[i], len = sizes[base + i];
-        if (k === -1) {
-          this.drops.malformed++;
-          continue;
-        }
-        if (len > this.mtu) {
-          this.drops.oversized++;
-          continue;
-        }
-        const via = this.routes.valueOf(k >= 0 ? this.hops4[k] : this.hops6[-2 - k]);
-        if (!via) {
-          this.drops.noRoute++;
-          continue;
-        }
-        this.sendToPeer(via.peer, bufs[base + i], len);
-      }
-    }
-    this.flush();
+    this.sender.send(bufs, sizes, count);
   }
 
-  /** Sends one plaintext (0 bytes = keepalive) to a peer, staging it if no session is up. */
-  private sendToPeer(peer: Peer, pkt: Uint8Array, len: number): void {
-    const kp = peer.keypairs.current;
-    const t = this.now();
-    if (!kp || kp.sendNonce >= REJECT_AFTER_MESSAGES || t - kp.created >= REJECT_AFTER_TIME) {
-      if (peer.staged.length >= MAX_STAGED_PACKETS) {
-        peer.staged.shift();
-        this.drops.staged++;
-      }
-      peer.staged.push(pkt.slice(0, len));
-      this.sendInitiation(peer, false);
-      return;
-    }
-    if (!peer.endpoint) {
-      this.drops.noEndpoint++;
-      return;
-    }
-    // Padding to a multiple of 16 bytes, capped by the MTU (whitepaper 5.4.6).
-    const padded = len === 0 ? 0 : Math.min((len + 15) & ~15, Math.max(this.mtu, len));
-    const b = this.batches;
-    const j = b.claimTx(peer, peer.endpoint);
-    const out = b.txBufs[j];
-    writeType(out, MESSAGE_TRANSPORT);
-    writeU32(out, TRANSPORT_RECEIVER, kp.remoteIndex);
-    writeU64(out, TRANSPORT_COUNTER, kp.sendNonce);
-    if (len) out.set(pkt.subarray(0, len), TRANSPORT_HEADER_SIZE);
-    if (padded !== len) out.fill(0, TRANSPORT_HEADER_SIZE + len, TRANSPORT_HEADER_SIZE + padded);
-    b.txPool.setPacket(j, j, padded, kp.keyIndex, kp.sendNonce, TRANSPORT_HEADER_SIZE);
-    kp.sendNonce++;
-    this.timers.anyAuthenticatedPacketTraversal(peer);
-    peer.timers.sendKeepalive = 0; // any authenticated packet sent
-    if (len > 0 && !peer.timers.newHandshake) peer.timers.newHandshake = t + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter();
-    // keepKeyFreshSending
-    if (kp.isInitiator && (kp.sendNonce > REKEY_AFTER_MESSAGES || t - kp.created > REKEY_AFTER_TIME)) this.sendInitiation(peer, false);
+  /**
+   * Sends a Babel payload to a peer inside the tunnel (babel-link.ts framing).
+   * With `stage` false and no session up, the frame is dropped (uncounted) and
+   * a handshake is started instead: Babel's periodic Hellos need no queueing.
+   */
+  sendBabel(peer: Peer, payload: Uint8Array, stage = true): void {
+    this.sender.sendBabel(peer, payload, stage);
+  }
+
+  /** Sends a keepalive (empty transport message) to a peer now. */
+  sendKeepalive(peer: Peer): void {
+    this.sender.sendKeepalive(peer);
   }
 
   private queueDatagram(msg: Uint8Array, ep: Endpoint): void {
@@ -368,36 +293,6 @@ export class Device {
   /** The receive slots (views of the AEAD pool): pass them to recvBatch so datagrams are opened where they land. */
   receiveBuffers(): Uint8Array[] {
     return this.batches.rxBufs;
-  }
-
-  /**
-   * Sends a Babel payload to a peer inside the tunnel (babel-link.ts framing).
-   * With `stage` false and no session up, the frame is dropped (uncounted) and
-   * a handshake is started instead: Babel's periodic Hellos need no queueing.
-   */
-  sendBabel(peer: Peer, payload: Uint8Array, stage = true): void {
-    const kp = peer.keypairs.current;
-    if (!stage && (!kp || kp.sendNonce >= REJECT_AFTER_MESSAGES || this.now() - kp.created >= REJECT_AFTER_TIME)) {
-      if (peer.endpoint) this.sendInitiation(peer, false);
-      this.flush();
-      return;
-    }
-    const frame = new Uint8Array(payload.length + BABEL_FRAME_OVERHEAD);
-    const n = frameBabel(this.nodeAddress, peer.nodeAddress, payload, frame);
-    this.sendToPeer(peer, frame, n);
-    this.flush();
-  }
-
-  /** Sends a keepalive (empty transport message) to a peer now. */
-  sendKeepalive(peer: Peer): void {
-    if (peer.staged.length === 0) this.sendToPeer(peer, EMPTY, 0);
-    else this.sendStaged(peer);
-  }
-
-  private sendStaged(peer: Peer): void {
-    const staged = peer.staged;
-    peer.staged = [];
-    for (const p of staged) this.sendToPeer(peer, p, p.length);
   }
 
   // ---- handshake (handshake.ts) ------------------------------------------

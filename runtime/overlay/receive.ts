@@ -5,7 +5,8 @@
  * checks -> one `open(n)` call -> replay window, session confirmation,
  * roaming, allowed-IPs check on the source -> TUN `deliver`, and mesh mode's
  * forwarding of packets for another peer (hop.ts). Peer table, send path and
- * timers stay in device.ts; this class reaches them through `ReceiveHost`.
+ * timers stay in device.ts, send.ts and device-timers.ts; this class reaches
+ * them through `ReceiveHost`.
  */
 import type { Endpoint } from './conn.js';
 import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel-link.js';

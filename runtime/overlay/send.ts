@@ -1,0 +1,185 @@
+/**
+ * The send path of the device (wireguard-go device/send.go): IP packets from
+ * the TUN a batch at a time -> destinations looked up in one `lookupBatch`
+ * call per family (routes.ts) -> staged on the peer while no session is up
+ * (at most MAX_STAGED_PACKETS, wireguard-go QueueStagedSize) and a handshake
+ * started, else header + padded plaintext (whitepaper 5.4.6) copied into a
+ * slot of the send pool -> one `seal(n)` call and the UDP batch on `flush`
+ * (batches.ts), with the send-side timer events and key freshness checks.
+ * Keepalives, staged packets and Babel frames (babel-link.ts) take the same
+ * path. Peer table, handshakes and timers stay in device.ts, handshake.ts and
+ * device-timers.ts; this class reaches them through `SendHost`.
+ */
+import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel-link.js';
+import type { PacketBatches } from './batches.js';
+import type { Drops, RouteVia } from './device.js';
+import { MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64 } from './messages.js';
+import type { Peer } from './peer.js';
+import type { RouteTable } from './routes.js';
+import {
+  KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
+  REKEY_AFTER_TIME, REKEY_TIMEOUT, jitter,
+} from './timers.js';
+
+/** The device state and steps the send path uses (device.ts provides them, once at construction). */
+export interface SendHost {
+  readonly batches: PacketBatches;
+  readonly batchSize: number;
+  readonly mtu: number;
+  /** This node's overlay address prefix::1 (address.ts). */
+  readonly nodeAddress: Uint8Array;
+  readonly drops: Drops;
+  readonly routes: RouteTable<RouteVia>;
+  now(): number;
+  sendInitiation(peer: Peer, isRetry: boolean): void;
+  timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
+  /** Sends what the batches hold (transport and control). */
+  flush(): void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Plaintext in, sealed datagrams out, for one device. Nothing throws on bad
+ * input: refused packets are counted in `drops` by reason.
+ */
+export class Sender {
+  // Hot-path state, held directly.
+  private readonly batches: PacketBatches;
+  private readonly batchSize: number;
+  private readonly mtu: number;
+  private readonly drops: Drops;
+  private readonly routes: RouteTable<RouteVia>;
+  private readonly now: () => number;
+  // Batch route lookups.
+  private readonly sendKind: Int32Array;
+  private readonly dst4: Uint8Array;
+  private readonly dst6: Uint8Array;
+  private readonly hops4: Int32Array;
+  private readonly hops6: Int32Array;
+
+  constructor(private readonly dev: SendHost) {
+    this.batches = dev.batches;
+    this.batchSize = dev.batchSize;
+    this.mtu = dev.mtu;
+    this.drops = dev.drops;
+    this.routes = dev.routes;
+    this.now = dev.now;
+    const n = this.batchSize;
+    this.sendKind = new Int32Array(n);
+    this.dst4 = new Uint8Array(n * 4);
+    this.dst6 = new Uint8Array(n * 16);
+    this.hops4 = new Int32Array(n);
+    this.hops6 = new Int32Array(n);
+  }
+
+  /**
+   * Encrypts and sends `count` IP packets read from the TUN: destinations are
+   * looked up a batch at a time (routes.ts), sealed a batch at a time (seal.ts).
+   */
+  send(bufs: Uint8Array[], sizes: ArrayLike<number>, count: number): void {
+    const kind = this.sendKind;
+    for (let base = 0; base < count; base += this.batchSize) {
+      const n = Math.min(this.batchSize, count - base);
+      let n4 = 0, n6 = 0;
+      for (let i = 0; i < n; i++) {
+        const pkt = bufs[base + i], len = sizes[base + i];
+        const version = len > 0 ? pkt[0] >> 4 : 0;
+        if (version === 4 && len >= 20) {
+          for (let b = 0; b < 4; b++) this.dst4[n4 * 4 + b] = pkt[16 + b];
+          kind[i] = n4++;
+        } else if (version === 6 && len >= 40) {
+          for (let b = 0; b < 16; b++) this.dst6[n6 * 16 + b] = pkt[24 + b];
+          kind[i] = -2 - n6++;
+        } else kind[i] = -1;
+      }
+      this.routes.lookupBatch(this.dst4, n4, 4, this.hops4);
+      this.routes.lookupBatch(this.dst6, n6, 16, this.hops6);
+      for (let i = 0; i < n; i++) {
+        const k = kind[i], len = sizes[base + i];
+        if (k === -1) {
+          this.drops.malformed++;
+          continue;
+        }
+        if (len > this.mtu) {
+          this.drops.oversized++;
+          continue;
+        }
+        const via = this.routes.valueOf(k >= 0 ? this.hops4[k] : this.hops6[-2 - k]);
+        if (!via) {
+          this.drops.noRoute++;
+          continue;
+        }
+        this.sendToPeer(via.peer, bufs[base + i], len);
+      }
+    }
+    this.dev.flush();
+  }
+
+  /** Sends one plaintext (0 bytes = keepalive) to a peer, staging it if no session is up. */
+  sendToPeer(peer: Peer, pkt: Uint8Array, len: number): void {
+    const kp = peer.keypairs.current;
+    const t = this.now();
+    if (!kp || kp.sendNonce >= REJECT_AFTER_MESSAGES || t - kp.created >= REJECT_AFTER_TIME) {
+      if (peer.staged.length >= MAX_STAGED_PACKETS) {
+        peer.staged.shift();
+        this.drops.staged++;
+      }
+      peer.staged.push(pkt.slice(0, len));
+      this.dev.sendInitiation(peer, false);
+      return;
+    }
+    if (!peer.endpoint) {
+      this.drops.noEndpoint++;
+      return;
+    }
+    // Padding to a multiple of 16 bytes, capped by the MTU (whitepaper 5.4.6).
+    const padded = len === 0 ? 0 : Math.min((len + 15) & ~15, Math.max(this.mtu, len));
+    const b = this.batches;
+    const j = b.claimTx(peer, peer.endpoint);
+    const out = b.txBufs[j];
+    writeType(out, MESSAGE_TRANSPORT);
+    writeU32(out, TRANSPORT_RECEIVER, kp.remoteIndex);
+    writeU64(out, TRANSPORT_COUNTER, kp.sendNonce);
+    if (len) out.set(pkt.subarray(0, len), TRANSPORT_HEADER_SIZE);
+    if (padded !== len) out.fill(0, TRANSPORT_HEADER_SIZE + len, TRANSPORT_HEADER_SIZE + padded);
+    b.txPool.setPacket(j, j, padded, kp.keyIndex, kp.sendNonce, TRANSPORT_HEADER_SIZE);
+    kp.sendNonce++;
+    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
+    peer.timers.sendKeepalive = 0; // any authenticated packet sent
+    if (len > 0 && !peer.timers.newHandshake) peer.timers.newHandshake = t + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter();
+    // keepKeyFreshSending
+    if (kp.isInitiator && (kp.sendNonce > REKEY_AFTER_MESSAGES || t - kp.created > REKEY_AFTER_TIME)) this.dev.sendInitiation(peer, false);
+  }
+
+  /**
+   * Sends a Babel payload to a peer inside the tunnel (babel-link.ts framing).
+   * With `stage` false and no session up, the frame is dropped (uncounted) and
+   * a handshake is started instead: Babel's periodic Hellos need no queueing.
+   */
+  sendBabel(peer: Peer, payload: Uint8Array, stage: boolean): void {
+    const kp = peer.keypairs.current;
+    if (!stage && (!kp || kp.sendNonce >= REJECT_AFTER_MESSAGES || this.now() - kp.created >= REJECT_AFTER_TIME)) {
+      if (peer.endpoint) this.dev.sendInitiation(peer, false);
+      this.dev.flush();
+      return;
+    }
+    const frame = new Uint8Array(payload.length + BABEL_FRAME_OVERHEAD);
+    const n = frameBabel(this.dev.nodeAddress, peer.nodeAddress, payload, frame);
+    this.sendToPeer(peer, frame, n);
+    this.dev.flush();
+  }
+
+  /** Sends the peer's staged packets, else a keepalive (empty transport message). */
+  sendKeepalive(peer: Peer): void {
+    if (peer.staged.length === 0) this.sendToPeer(peer, EMPTY, 0);
+    else this.sendStaged(peer);
+  }
+
+  /** Sends the peer's staged packets (after a handshake completed). */
+  sendStaged(peer: Peer): void {
+    const staged = peer.staged;
+    peer.staged = [];
+    for (const p of staged) this.sendToPeer(peer, p, p.length);
+  }
+}
