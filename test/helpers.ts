@@ -1,6 +1,7 @@
 /** Shared test helpers: deterministic randomness, environment checks, running the CLI. */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 
 /** True when the suite runs as root (network namespaces, TUN and QEMU tests need it). */
@@ -58,4 +59,29 @@ export function runTfw(args: string[]): Promise<{ code: number | null; stdout: s
     c.stderr.on('data', (d: Buffer) => (stderr += d));
     c.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** True when UDP `port` can be bound on every IPv4 address (what QEMU's mcast and dgram netdevs need). */
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => resolve(false));
+    s.bind(port, '0.0.0.0', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` consecutive free UDP ports below Linux's ephemeral range (32768+, which
+ * sockets bound to port 0 draw from, so a fixed port there can be taken by then):
+ * random blocks in 20000..32000, each port checked by binding it.
+ * @throws Error when 50 random blocks were all partly taken
+ */
+export async function freeUdpPorts(count: number): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const base = randomInt(20000, 32000 - count);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await udpPortFree(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free UDP ports in 20000..32000`);
 }

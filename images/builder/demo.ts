@@ -63,7 +63,8 @@ const PORT = 51820;
 
 /** The two guests' --net specs for a demo --net value (validated like tfw boot --net). */
 export function demoNets(net?: string): [string, string] {
-  const spec = net ?? `mcast:${randomInt(40000, 60000)}`;
+  // Below Linux's ephemeral range (32768-60999), where sockets bound to port 0 could hold it.
+  const spec = net ?? `mcast:${randomInt(20000, 32000)}`;
   netdevArgs(spec, 'virtio-net-pci', '52:54:00:00:00:01');
   const m = /^dgram:(\d+):(\d+)$/.exec(spec);
   if (m) return [spec, `dgram:${m[2]}:${m[1]}`];

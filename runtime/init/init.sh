@@ -68,12 +68,15 @@ if [ "$NET_METHOD" != none ]; then
 fi
 
 if [ -n "$PING_TARGET" ]; then
-  i=0
-  until ping -c 1 -W 1 "$PING_TARGET" >/dev/null 2>&1; do
-    i=$((i + 1))
-    [ $i -ge 90 ] && break
+  # 90 s by the clock, not 90 tries: a ping refused at once (no ARP answer yet) must not shorten it.
+  start=$(cut -d. -f1 /proc/uptime)
+  ok=0
+  while :; do
+    ping -c 1 -W 1 "$PING_TARGET" >/dev/null 2>&1 && { ok=1; break; }
+    [ $(($(cut -d. -f1 /proc/uptime) - start)) -ge 90 ] && break
+    sleep 0.5
   done
-  [ $i -lt 90 ] && log "ping $PING_TARGET ok" || log "ping $PING_TARGET failed"
+  [ $ok = 1 ] && log "ping $PING_TARGET ok" || log "ping $PING_TARGET failed"
 fi
 
 # --- runtime supervision ---------------------------------------------------

@@ -15,7 +15,7 @@ import { debCacheDir, lockPath, repoRoot } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { bootImage } from '../../images/builder/qemu.js';
 import { loadBoard } from '../../images/builder/schema.js';
-import { isRoot, runTfw } from '../helpers.js';
+import { freeUdpPorts, isRoot, runTfw } from '../helpers.js';
 
 const BOOT_TIMEOUT = 240;
 const tmp = mkdtempSync(join(tmpdir(), 'tfw-image-'));
@@ -68,16 +68,17 @@ async function pingPair(net: (me: number) => string): Promise<void> {
   assert.ok(a.ok, `guest 1: ${a.cause}\n${a.tail.join('\n')}`);
   assert.ok(b.ok, `guest 2: ${b.cause}\n${b.tail.join('\n')}`);
 }
-const basePort = 40000 + (process.pid % 5000) * 4;
 
 test('two guests on one --net mcast link (loopback multicast) reach each other', async () => {
   if (skip) return;
-  await pingPair(() => `mcast:${basePort}`);
+  const port = await freeUdpPorts(1);
+  await pingPair(() => `mcast:${port}`);
 });
 
 test('two guests wired with --net dgram reach each other', async () => {
   if (skip) return;
-  await pingPair((me) => (me === 1 ? `dgram:${basePort + 1}:${basePort + 2}` : `dgram:${basePort + 2}:${basePort + 1}`));
+  const p = await freeUdpPorts(2);
+  await pingPair((me) => (me === 1 ? `dgram:${p}:${p + 1}` : `dgram:${p + 1}:${p}`));
 });
 
 test('init restarts a failing runtime with a growing back-off', async () => {
