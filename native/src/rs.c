@@ -7,8 +7,20 @@
  * SIMD kernels use the split-nibble method: c*x = T_lo[x & 15] ^ T_hi[x >> 4],
  * each 16-entry table looked up with PSHUFB (SSSE3/AVX2) or TBL (NEON) for 16
  * or 32 bytes at once (Plank, Greenan, Miller, "Screaming Fast Galois Field
- * Arithmetic Using Intel SIMD Instructions", FAST'13). The ISA is picked at run
- * time (__builtin_cpu_supports on x86; NEON is baseline on AArch64); a scalar
+ * Arithmetic Using Intel SIMD Instructions", FAST'13).
+ *
+ * GFNI kernels (rs_x86.c) use that y = c*x is linear over GF(2) in the bits of
+ * x, whatever the field polynomial: y = A_c x for an 8x8 bit matrix A_c whose
+ * column j is c*2^j. GF2P8AFFINEQB (Intel SDM vol. 2, "GF2P8AFFINEQB -- Galois
+ * Field Affine Transformation") computes, per byte x, bit i of the result as
+ * parity(A.byte[7-i] AND x) XOR imm8.bit[i], A being the 64-bit lane of the
+ * matrix operand; so byte 7-i of A_c is row i (bit j set iff bit i of c*2^j is
+ * set) and imm8 = 0. (GFNI's GF2P8MULB multiplies modulo 0x11b, the AES
+ * polynomial, so it cannot be used for 0x11d.) One instruction multiplies 32
+ * or 64 bytes by one coefficient.
+ *
+ * The ISA is picked at run time (__builtin_cpu_supports on x86, best first:
+ * gfni-avx512, gfni-avx2, avx2, ssse3; NEON is baseline on AArch64); a scalar
  * 64 KiB product table handles tails and CPUs without SIMD.
  */
 #include "rs.h"
@@ -16,8 +28,23 @@
 #include <string.h>
 
 uint8_t tfw_gf_mul[256][256];
-static tfw_rs_kernel kernel;
-static const char *kernel_name = "scalar";
+/* One kernel choice, swapped as a whole (one pointer) so that an encode on
+ * another thread never pairs a kernel with the other kind of table. */
+struct isa {
+  const char *name;
+  tfw_rs_kernel kernel; /* NULL: scalar only */
+  int affine;           /* takes GF2P8AFFINEQB bit matrices instead of nibble tables (rs.h) */
+};
+static const struct isa ISA_SCALAR = {"scalar", NULL, 0};
+#if defined(__x86_64__) || defined(__i386__)
+static const struct isa ISA_GFNI_AVX512 = {"gfni-avx512", tfw_rs_gfni_avx512, 1};
+static const struct isa ISA_GFNI_AVX2 = {"gfni-avx2", tfw_rs_gfni_avx2, 1};
+static const struct isa ISA_AVX2 = {"avx2", tfw_rs_avx2, 0};
+static const struct isa ISA_SSSE3 = {"ssse3", tfw_rs_ssse3, 0};
+#elif defined(__aarch64__)
+static const struct isa ISA_NEON = {"neon", tfw_rs_neon, 0};
+#endif
+static const struct isa *volatile cur = &ISA_SCALAR;
 
 void tfw_rs_init(void) {
   uint8_t exp[512], log[256] = {0};
@@ -36,27 +63,37 @@ void tfw_rs_init(void) {
 
 const char *tfw_rs_set_isa(const char *name) {
   int any = strcmp(name, "auto") == 0;
-  kernel = NULL;
-  kernel_name = "scalar";
+  const struct isa *pick = &ISA_SCALAR;
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if ((any || strcmp(name, "avx2") == 0) && __builtin_cpu_supports("avx2")) {
-    kernel = tfw_rs_avx2;
-    kernel_name = "avx2";
-  } else if ((any || strcmp(name, "ssse3") == 0) && __builtin_cpu_supports("ssse3")) {
-    kernel = tfw_rs_ssse3;
-    kernel_name = "ssse3";
-  }
+  int gfni = __builtin_cpu_supports("gfni");
+  if ((any || strcmp(name, "gfni-avx512") == 0) && gfni && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512bw"))
+    pick = &ISA_GFNI_AVX512;
+  else if ((any || strcmp(name, "gfni-avx2") == 0) && gfni && __builtin_cpu_supports("avx2"))
+    pick = &ISA_GFNI_AVX2;
+  else if ((any || strcmp(name, "avx2") == 0) && __builtin_cpu_supports("avx2"))
+    pick = &ISA_AVX2;
+  else if ((any || strcmp(name, "ssse3") == 0) && __builtin_cpu_supports("ssse3"))
+    pick = &ISA_SSSE3;
 #elif defined(__aarch64__)
-  if (any || strcmp(name, "neon") == 0) {
-    kernel = tfw_rs_neon;
-    kernel_name = "neon";
-  }
+  if (any || strcmp(name, "neon") == 0) pick = &ISA_NEON;
 #endif
-  return kernel_name;
+  cur = pick;
+  return pick->name;
 }
 
-const char *tfw_rs_isa(void) { return kernel_name; }
+const char *tfw_rs_isa(void) { return cur->name; }
+
+uint64_t tfw_gf_affine(uint8_t c) {
+  uint64_t a = 0;
+  for (int j = 0; j < 8; j++) {
+    uint8_t col = tfw_gf_mul[c][1 << j]; /* column j: c * 2^j */
+    for (int i = 0; i < 8; i++)
+      if (col >> i & 1) a |= (uint64_t)1 << (8 * (7 - i) + j);
+  }
+  return a;
+}
 
 static void scalar(const uint8_t *matrix, int rows, int k, const uint8_t *const *in, uint8_t *const *out, size_t from,
                    size_t len) {
@@ -74,8 +111,13 @@ static void scalar(const uint8_t *matrix, int rows, int k, const uint8_t *const 
 
 void tfw_rs_encode(const uint8_t *matrix, int rows, int k, const uint8_t *const *in, uint8_t *const *out, size_t len,
                    uint8_t *tbl) {
+  const struct isa *isa = cur;
   size_t done = 0;
-  if (kernel && len >= 16) {
+  if (isa->kernel && len >= 16 && isa->affine) {
+    uint64_t *a = (uint64_t *)tbl;
+    for (size_t i = 0; i < (size_t)rows * k; i++) a[i] = tfw_gf_affine(matrix[i]);
+    done = isa->kernel(tbl, rows, k, in, out, len);
+  } else if (isa->kernel && len >= 16) {
     for (int r = 0; r < rows; r++) {
       for (int j = 0; j < k; j++) {
         const uint8_t *m = tfw_gf_mul[matrix[(size_t)r * k + j]];
@@ -86,7 +128,7 @@ void tfw_rs_encode(const uint8_t *matrix, int rows, int k, const uint8_t *const 
         }
       }
     }
-    done = kernel(tbl, rows, k, in, out, len);
+    done = isa->kernel(tbl, rows, k, in, out, len);
   }
   if (done < len) scalar(matrix, rows, k, in, out, done, len);
 }

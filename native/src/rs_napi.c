@@ -3,7 +3,7 @@
  *
  * JS: rsEncode(matrix, rows, inputs, outputs, len): outputs[r][0..len) =
  *       XOR_j matrix[r*k+j] * inputs[j][0..len), k = inputs.length
- *     rsIsa() -> 'avx2' | 'ssse3' | 'neon' | 'scalar'
+ *     rsIsa() -> 'gfni-avx512' | 'gfni-avx2' | 'avx2' | 'ssse3' | 'neon' | 'scalar'
  *     rsSetIsa(name) -> the ISA now in use (tests force each path; 'auto' resets)
  */
 #include "napi_util.h"
@@ -14,7 +14,8 @@
 
 #define CODE "ERR_OUT_OF_RANGE"
 
-/* Per-thread scratch for the nibble tables, grown (rarely) to the largest rows*k*32 seen. */
+/* Per-thread scratch for the nibble tables (32 bytes per coefficient; the GFNI matrices take 8 of them), grown
+ * (rarely) to the largest rows*k*32 seen. */
 static __thread uint8_t *scratch;
 static __thread size_t scratch_len;
 

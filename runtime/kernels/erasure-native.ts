@@ -1,7 +1,7 @@
 /**
  * The `native` erasure engine: the N-API addon's GF(2^8) matrix product
- * (runtime/kernels/native.ts, AVX2/SSSE3/NEON split-nibble tables chosen at run
- * time) behind the ErasureEngine contract. The addon reads and writes the
+ * (runtime/kernels/native.ts; GFNI bit matrices, or AVX2/SSSE3/NEON split-nibble
+ * tables, chosen at run time) behind the ErasureEngine contract. The addon reads and writes the
  * caller's shards in place, so there is no copy into wasm memory; verification
  * recomputes into scratch buffers of one chunk per output, allocated once.
  */
