@@ -1,7 +1,8 @@
 /**
  * AEAD throughput: ChaCha20-Poly1305 seal of 64, 1,420 and 65,536-byte messages,
  * 64 messages per timed call, for the tfw batch API (wasm-simd, wasm-scalar),
- * tfw native (when the addon is built), tfw single calls, node:crypto (createCipheriv per message, the baseline),
+ * tfw native (when the addon is built: the kernel it picks, plus a row per other
+ * kernel this CPU runs, forced with nativeAead.setIsa), tfw single calls, node:crypto (createCipheriv per message, the baseline),
  * @noble/ciphers, libsodium-wrappers and @chainsafe/as-chacha20poly1305.
  * Prints MB/s and packets/s with ratios to node:crypto; writes build/bench/aead.json.
  */
@@ -9,6 +10,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { chacha20poly1305 as nobleChaCha } from '@noble/ciphers/chacha.js';
 import { AeadPacketPool, chacha20poly1305Seal } from '../runtime/kernels/aead.js';
 import { availableBackends, wasmSimdSupported } from '../runtime/kernels/backend.js';
+import { nativeAead } from '../runtime/kernels/native.js';
 import { perCpuSecond, printTable, timeIt, writeResult, type Sample } from './lib.js';
 
 const SIZES = [64, 1420, 65536];
@@ -40,7 +42,19 @@ async function peers(): Promise<Array<[string, Runner]>> {
   };
   if (wasmSimdSupported()) out.push(['tfw wasm-simd batch', tfwBatch('wasm-simd')]);
   out.push(['tfw wasm-scalar batch', tfwBatch('wasm-scalar')]);
-  if (availableBackends().includes('native')) out.push(['tfw native batch', tfwBatch('native')]);
+  if (availableBackends().includes('native')) {
+    // Each native row sets its kernel before every timed call, so rows never inherit another's choice.
+    const withIsa = (isa: 'auto' | 'avx512' | 'avx2' | 'neon' | 'portable'): Runner => (len) => {
+      const run = tfwBatch('native')(len);
+      return run && (() => { nativeAead.setIsa(isa); run(); });
+    };
+    const auto = nativeAead.setIsa('auto');
+    out.push([`tfw native batch (${auto})`, withIsa('auto')]);
+    for (const isa of ['avx512', 'avx2', 'neon', 'portable'] as const) {
+      if (isa !== auto && nativeAead.setIsa(isa) === isa) out.push([`tfw native batch (${isa})`, withIsa(isa)]);
+    }
+    nativeAead.setIsa('auto');
+  }
   if (wasmSimdSupported()) {
     out.push(['tfw wasm-simd single', (len) => {
       const pt = new Uint8Array(randomBytes(len));

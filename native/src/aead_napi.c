@@ -8,6 +8,9 @@
  *     aeadOpenBatch(alg, keys, nonces, bufs, sizes, count) -> number verified
  *     chacha20(key, nonce12, counter, in, out); hchacha20(key, nonce16, out32);
  *     poly1305(key32, msg, out16)
+ *     aeadIsa() -> 'avx512' | 'avx2' | 'neon' | 'portable' (the kernel in use)
+ *     aeadSetIsa(name) -> the kernel now in use ('auto' = the best this CPU runs;
+ *       a kernel this CPU lacks gives 'portable'); for tests and benches
  * alg: 0 = ChaCha20-Poly1305 (12-byte nonce), 1 = XChaCha20-Poly1305 (24-byte).
  */
 #include "chacha20poly1305.h"
@@ -267,7 +270,31 @@ static napi_value aead_pool_run(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+static napi_value aead_isa(napi_env env, napi_callback_info info) {
+  napi_value v;
+  napi_create_string_utf8(env, tfw_aead_isa(), NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+static napi_value aead_set_isa(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[16] = {0};
+  size_t n;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &n) != napi_ok)
+    return tfw_throw(env, "ERR_INVALID_ARG_TYPE", "isa: expected a string");
+  static const char *const known[] = {"auto", "avx512", "avx2", "neon", "portable"};
+  int ok = 0;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(name, known[i]) == 0;
+  if (!ok) return tfw_throw(env, "ERR_INVALID_ARG_VALUE", "isa: expected auto, avx512, avx2, neon or portable, got '%s'", name);
+  napi_value v;
+  napi_create_string_utf8(env, tfw_aead_set_isa(name), NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
 napi_value tfw_init_aead(napi_env env, napi_value exports) {
+  tfw_aead_isa(); /* picks the kernel once, on the loading thread */
   tfw_export(env, exports, "aeadPoolRun", aead_pool_run);
   tfw_export(env, exports, "aeadSeal", aead_seal);
   tfw_export(env, exports, "aeadOpen", aead_open);
@@ -276,5 +303,7 @@ napi_value tfw_init_aead(napi_env env, napi_value exports) {
   tfw_export(env, exports, "chacha20", chacha20);
   tfw_export(env, exports, "hchacha20", hchacha20);
   tfw_export(env, exports, "poly1305", poly1305);
+  tfw_export(env, exports, "aeadIsa", aead_isa);
+  tfw_export(env, exports, "aeadSetIsa", aead_set_isa);
   return exports;
 }

@@ -24,4 +24,8 @@ void tfw_xaead_seal(const uint8_t key[32], const uint8_t nonce[24], const uint8_
                     size_t aadlen, uint8_t *out);
 int tfw_xaead_open(const uint8_t key[32], const uint8_t nonce[24], const uint8_t *ct, size_t len, const uint8_t *aad,
                    size_t aadlen, uint8_t *out);
+/* ChaCha20 kernel: "avx512", "avx2" (x86-64, by CPUID), "neon" (AArch64) or "portable"; "auto"
+ * picks the best this CPU runs. A name this CPU cannot run gives "portable". Returns the one in use. */
+const char *tfw_aead_set_isa(const char *name);
+const char *tfw_aead_isa(void);
 #endif

@@ -61,6 +61,9 @@ export interface NativeAddon {
   chacha20(key: Uint8Array, nonce: Uint8Array, counter: number, input: Uint8Array, out: Uint8Array): void;
   hchacha20(key: Uint8Array, nonce16: Uint8Array, out: Uint8Array): void;
   poly1305(key: Uint8Array, message: Uint8Array, out: Uint8Array): void;
+  // (absent from addons built before the AEAD kernel choice; abiVersion unchanged: nothing else changed)
+  aeadIsa?(): string;
+  aeadSetIsa?(name: string): string;
   // rs_napi.c
   rsEncode(matrix: Uint8Array, rows: number, inputs: Uint8Array[], outputs: Uint8Array[], len: number): void;
   rsIsa(): string;
@@ -222,7 +225,30 @@ export const nativeAead = {
   poly1305(key32: Uint8Array, message: Uint8Array, out: Uint8Array): void {
     requireNative('aead').poly1305(key32, message, out);
   },
+  /**
+   * Kernel the addon picked at load time: 'avx512' (ChaCha20 16 blocks in
+   * AVX-512F/VL, Poly1305 4 lanes in AVX2), 'avx2' (ChaCha20 8 blocks, Poly1305
+   * AVX2), 'neon' (AArch64, ChaCha20 4 blocks) or 'portable' (C, GCC vector
+   * extensions). Every kernel gives the same bytes (docs/native.md).
+   */
+  isa(): string {
+    return aeadIsaFns().isa();
+  },
+  /**
+   * Forces a kernel ('auto' = the best this CPU runs) for tests and benches; a
+   * kernel this CPU lacks gives 'portable'. Process-wide (all threads). Returns
+   * the one in use. Throws ERR_INVALID_ARG_VALUE for an unknown name.
+   */
+  setIsa(name: 'auto' | 'avx512' | 'avx2' | 'neon' | 'portable'): string {
+    return aeadIsaFns().setIsa(name);
+  },
 };
+
+function aeadIsaFns(): { isa(): string; setIsa(name: string): string } {
+  const a = requireNative('aead');
+  if (!a.aeadIsa || !a.aeadSetIsa) throw new BackendUnavailableError('aead: the native addon predates the AEAD kernel choice (run `make native`)');
+  return { isa: a.aeadIsa, setIsa: a.aeadSetIsa };
+}
 
 /**
  * Reed-Solomon arithmetic over GF(2^8), polynomial 0x11d (x^8+x^4+x^3+x^2+1),
@@ -232,22 +258,26 @@ export const nativeRs = {
   /**
    * outputs[r][b] = XOR over j of matrix[r*k + j] * inputs[j][b], for r < rows,
    * j < k = inputs.length, b < len (outputs overwritten). `matrix` is row-major,
-   * rows*k bytes. Uses AVX2/SSSE3 (PSHUFB) or NEON (TBL) split-nibble tables
-   * chosen at run time (Plank, Greenan, Miller, FAST'13), scalar otherwise.
+   * rows*k bytes. Uses, chosen at run time, GFNI (GF2P8AFFINEQB with one 8x8
+   * bit matrix per coefficient, Intel SDM; AVX-512 or AVX2 width), else AVX2/SSSE3
+   * (PSHUFB) or NEON (TBL) split-nibble tables (Plank, Greenan, Miller, FAST'13),
+   * scalar otherwise.
    * Throws when a shard is shorter than len or the matrix size is not rows*k.
    */
   encode(matrix: Uint8Array, rows: number, inputs: Uint8Array[], outputs: Uint8Array[], len: number): void {
     requireNative('erasure').rsEncode(matrix, rows, inputs, outputs, len);
   },
-  /** Instruction set the addon picked: 'avx2', 'ssse3', 'neon' or 'scalar'. */
+  /** Kernel the addon picked: 'gfni-avx512', 'gfni-avx2', 'avx2', 'ssse3', 'neon' or 'scalar'. */
   isa(): string {
     return requireNative('erasure').rsIsa();
   },
   /**
-   * Forces a kernel ('avx2', 'ssse3', 'neon', 'scalar'; 'auto' = best) for tests and
-   * benches; an ISA this CPU lacks falls back to scalar. Returns the one in use.
+   * Forces a kernel ('gfni-avx512' needs GFNI + AVX-512F/BW, 'gfni-avx2' GFNI +
+   * AVX2, 'avx2', 'ssse3', 'neon', 'scalar'; 'auto' = the best this CPU runs, in
+   * that order) for tests and benches; an ISA this CPU lacks falls back to scalar.
+   * Returns the one in use.
    */
-  setIsa(name: 'auto' | 'avx2' | 'ssse3' | 'neon' | 'scalar'): string {
+  setIsa(name: 'auto' | 'gfni-avx512' | 'gfni-avx2' | 'avx2' | 'ssse3' | 'neon' | 'scalar'): string {
     return requireNative('erasure').rsSetIsa(name);
   },
 };
@@ -363,5 +393,6 @@ export function selfTest(): SelfTestResult {
     ns = process.hrtime.bigint() - start;
   } while (ns < 50_000_000n);
   const mbps = (n * 1420) / (Number(ns) / 1e3);
-  return { kernel: 'native', backend: `native (rs ${a.rsIsa()})`, ok, figure: `${mbps.toFixed(0)} MB/s aead 1420 B` };
+  const aeadIsa = a.aeadIsa ? `, aead ${a.aeadIsa()}` : '';
+  return { kernel: 'native', backend: `native (rs ${a.rsIsa()}${aeadIsa})`, ok, figure: `${mbps.toFixed(0)} MB/s aead 1420 B` };
 }

@@ -3,8 +3,8 @@
  * (sysroot from native/scripts/arm64-sysroot.sh, `make native-arm64-sysroot`).
  * A plain .mjs script loads prebuilds/linux-arm64/tfw.napi.node and checks, on
  * the emulated CPU: the NEON Reed-Solomon kernel against a JS GF(2^8) product,
- * the RFC 8439 2.8.2 AEAD vector, ChaCha20-Poly1305 against the arm64 Node's
- * own node:crypto, a batched UDP round trip on loopback, and the forward
+ * the RFC 8439 2.8.2 AEAD vector, ChaCha20-Poly1305 with the NEON and the
+ * portable kernel (forced one by one) against the arm64 Node's own node:crypto, a batched UDP round trip on loopback, and the forward
  * kernel (IPv4/IPv6 lookups, one classified packet). It prints one
  * JSON line; the assertions run here. Skips with a message when the prebuild,
  * qemu or the sysroot is missing and cannot be set up.
@@ -55,15 +55,21 @@ const sealed = new Uint8Array(pt.length + 16);
 a.aeadSeal(0, Buffer.from('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f', 'hex'), Buffer.from('070000004041424344454647', 'hex'), pt, Buffer.from('50515253c0c1c2c3c4c5c6c7', 'hex'), sealed);
 out.rfcTag = hex(sealed.subarray(pt.length));
 let aeadBad = 0;
-for (const len of [0, 1, 63, 64, 65, 255, 256, 257, 1420]) {
-  const key = randomBytes(32), nonce = randomBytes(12), p = randomBytes(len), aad = randomBytes(len % 17);
-  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-  c.setAAD(aad, { plaintextLength: len });
-  const exp = Buffer.concat([c.update(p), c.final(), c.getAuthTag()]);
-  const got = new Uint8Array(len + 16);
-  a.aeadSeal(0, key, nonce, p, aad, got);
-  if (hex(got) !== hex(exp)) aeadBad++;
+out.aeadIsa = a.aeadIsa();
+out.aeadIsas = [];
+for (const isa of ['neon', 'portable']) {
+  out.aeadIsas.push(a.aeadSetIsa(isa));
+  for (const len of [0, 1, 63, 64, 65, 191, 192, 193, 255, 256, 257, 511, 512, 767, 1420, 5000]) {
+    const key = randomBytes(32), nonce = randomBytes(12), p = randomBytes(len), aad = randomBytes(len % 17);
+    const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+    c.setAAD(aad, { plaintextLength: len });
+    const exp = Buffer.concat([c.update(p), c.final(), c.getAuthTag()]);
+    const got = new Uint8Array(len + 16);
+    a.aeadSeal(0, key, nonce, p, aad, got);
+    if (hex(got) !== hex(exp)) aeadBad++;
+  }
 }
+a.aeadSetIsa('auto');
 out.aeadBad = aeadBad;
 const [fa, pa] = a.udpOpen('127.0.0.1', 0, false, 1 << 20, 1 << 20);
 const [fb, pb] = a.udpOpen('127.0.0.1', 0, false, 1 << 20, 1 << 20);
@@ -124,7 +130,9 @@ if (skip) console.log(`tfw: test: native-arm64 skipped: ${skip}`);
     assert.is(res.isa, 'neon');
     assert.is(res.rsBad, 0, 'NEON parity equals the JS GF(2^8) product');
     assert.is(res.rfcTag, '1ae10b594f09e26a7e902ecbd0600691', 'RFC 8439 2.8.2 tag');
-    assert.is(res.aeadBad, 0, 'ChaCha20-Poly1305 equals the arm64 node:crypto');
+    assert.is(res.aeadIsa, 'neon', 'AEAD kernel picked on arm64');
+    assert.equal(res.aeadIsas, ['neon', 'portable'], 'both arm64 AEAD kernels forced');
+    assert.is(res.aeadBad, 0, 'ChaCha20-Poly1305 (NEON and portable) equals the arm64 node:crypto');
     assert.is(res.sent, 16);
     assert.is(res.received, 16);
     assert.ok(res.udpOk, 'datagram contents and sender port');

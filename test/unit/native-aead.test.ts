@@ -4,9 +4,16 @@
  * draft-irtf-cfrg-xchacha-03 2.2.1 (HChaCha20), cross-checks against node:crypto
  * (ChaCha20-Poly1305, ChaCha20) and libsodium (XChaCha20-Poly1305) at every
  * length class around the 64- and 256-byte block boundaries, batch API, tamper
- * rejection and argument errors. Skips (with a message) without the addon.
+ * rejection and argument errors; then, for every kernel this CPU runs (AVX-512,
+ * AVX2, NEON, portable; `nativeAead.setIsa`, checked to have switched), the
+ * node:crypto cross-checks at the SIMD group boundaries (256/512/1,024-byte
+ * groups, the 192-byte first group of a seal, the 256-byte tail cut-over) and random lengths up to 70,000 bytes with AAD,
+ * Poly1305 against a BigInt reference on worst-case (all-ones) inputs, the
+ * counter wrap against the portable kernel, and the batch/pool entry points.
+ * Skips (with a message) without the addon.
  */
 import { createCipheriv } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import sodium from 'libsodium-wrappers';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -273,6 +280,214 @@ maybe('bad lengths are refused with the field named', () => {
   assert.throws(() => nativeAead.seal(C20, new Uint8Array(32), new Uint8Array(12), out.subarray(0, 10), null, out.subarray(1)), /out: must be the input's memory/);
   assert.throws(() => nativeAead.sealBatch(C20, new Uint8Array(32), new Uint8Array(12), [new Uint8Array(10)], new Int32Array([1]), 1), /sizes\[0\]: expected 0\.\.0/);
   assert.throws(() => nativeAead.seal(C20, 'k' as never, new Uint8Array(12), new Uint8Array(1), null, out), /key: expected a Uint8Array/);
+});
+
+// ---------------------------------------------------------------------------
+// Every kernel this CPU runs, forced one by one.
+
+const ISAS = ['avx512', 'avx2', 'neon', 'portable'] as const;
+type Isa = (typeof ISAS)[number];
+
+/** Kernels this CPU must be able to run, from /proc/cpuinfo (x86 flags) or the architecture (NEON is baseline on arm64). */
+function expectedIsas(): Isa[] {
+  const out: Isa[] = ['portable'];
+  if (process.arch === 'arm64') out.push('neon');
+  if (process.arch === 'x64') {
+    let flags = '';
+    try {
+      flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+    } catch {
+      // no /proc: only the portable kernel is required
+    }
+    const f = new Set(flags.trim().split(/\s+/));
+    if (f.has('avx2')) out.push('avx2');
+    if (f.has('avx512f')) out.push('avx512');
+  }
+  return out;
+}
+
+/** Runs fn under every kernel the addon accepts here, asserting each switch took; returns the ones run. */
+function forEachIsa(fn: (isa: Isa) => void): Isa[] {
+  const ran: Isa[] = [];
+  try {
+    for (const isa of ISAS) {
+      const got = nativeAead.setIsa(isa);
+      if (got !== isa) {
+        assert.is(got, 'portable', `${isa} unavailable falls back to portable`);
+        continue;
+      }
+      assert.is(nativeAead.isa(), isa);
+      ran.push(isa);
+      fn(isa);
+    }
+  } finally {
+    nativeAead.setIsa('auto');
+  }
+  return ran;
+}
+
+/** Poly1305 (RFC 8439 section 2.5) in BigInt, written from the RFC text: the independent reference. */
+function poly1305Ref(key: Uint8Array, msg: Uint8Array): Uint8Array {
+  const le = (b: Uint8Array): bigint => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+  const p = (1n << 130n) - 5n;
+  const r = le(key.subarray(0, 16)) & 0x0ffffffc0ffffffc0ffffffc0fffffffn;
+  let acc = 0n;
+  for (let i = 0; i < msg.length; i += 16) {
+    const block = msg.subarray(i, i + 16);
+    acc = ((acc + le(block) + (1n << BigInt(8 * block.length))) * r) % p;
+  }
+  acc = (acc + le(key.subarray(16, 32))) & ((1n << 128n) - 1n);
+  return Uint8Array.from({ length: 16 }, (_, i) => Number((acc >> BigInt(8 * i)) & 0xffn));
+}
+
+/**
+ * Lengths on both sides of: the 64-byte block; the AEAD's first 4-block group (block 0 = Poly1305 key, then
+ * 192 bytes); the 256/512/1,024-byte SIMD groups, alone (ChaCha20) and after the first group (AEAD); the
+ * 256-byte tail left to the 4-block step; the 256-byte switch to the SIMD Poly1305.
+ */
+const SIMD_LENGTHS = [
+  0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 191, 192, 193, 255, 256, 257, 319, 320, 447, 448, 449, 511, 512, 513, 575, 576,
+  703, 704, 705, 767, 768, 769, 959, 960, 961, 1023, 1024, 1025, 1087, 1088, 1215, 1216, 1217, 1280, 1281, 1420, 1471, 1472,
+  1473, 1535, 1536, 2047, 2048, 2049, 2239, 2240, 2241, 3071, 3072, 4096 + 3, 65536,
+];
+
+maybe('the kernel switch: auto picks the best, each CPU kernel can be forced, unknown names are refused', () => {
+  const want = expectedIsas();
+  const ran = forEachIsa(() => {});
+  assert.equal([...ran].sort(), [...want].sort(), `kernels run (cpu offers ${want.join(', ')})`);
+  assert.is(nativeAead.setIsa('auto'), want.includes('avx512') ? 'avx512' : want.includes('avx2') ? 'avx2' : want.includes('neon') ? 'neon' : 'portable');
+  assert.throws(() => nativeAead.setIsa('sse9' as never), /isa: expected auto, avx512, avx2, neon or portable, got 'sse9'/);
+  assert.is(nativeAead.isa(), nativeAead.setIsa('auto'), 'a refused name leaves the kernel alone');
+});
+
+maybe('every kernel: ChaCha20-Poly1305 equals node:crypto at the SIMD boundaries (AAD 0..300 B), and opens back', () => {
+  const ran = forEachIsa((isa) => {
+    for (const len of SIMD_LENGTHS) {
+      const aadLen = [0, 12, 255, 256, 300][len % 5];
+      const key = r.bytes(32), nonce = r.bytes(12), pt = r.bytes(len), aad = r.bytes(aadLen);
+      const out = seal(C20, key, nonce, pt, aadLen ? aad : null);
+      assert.is(hex(out), hex(nodeSeal(key, nonce, pt, aad)), `${isa}: len ${len} aad ${aadLen}`);
+      const back = new Uint8Array(len);
+      assert.is(nativeAead.open(C20, key, nonce, out, aad, back), len, `${isa}: open len ${len}`);
+      assert.equal(back, pt);
+      out[len >> 1] ^= 4;
+      assert.is(nativeAead.open(C20, key, nonce, out, aad, back), -1, `${isa}: tampered len ${len}`);
+    }
+  });
+  assert.ok(ran.length >= 2 || process.arch !== 'x64', `ran ${ran.join(', ')}`);
+});
+
+maybe('every kernel: 40 random lengths up to 70,000 B with random AAD equal node:crypto; XChaCha equals libsodium', async () => {
+  await sodium.ready;
+  forEachIsa((isa) => {
+    for (let i = 0; i < 40; i++) {
+      const len = r.int(70001), aadLen = r.int(600);
+      const key = r.bytes(32), nonce = r.bytes(12), pt = r.bytes(len), aad = r.bytes(aadLen);
+      assert.is(hex(seal(C20, key, nonce, pt, aad)), hex(nodeSeal(key, nonce, pt, aad)), `${isa}: len ${len} aad ${aadLen}`);
+    }
+    for (const len of [0, 200, 1024, 5000]) {
+      const key = r.bytes(32), nonce = r.bytes(24), pt = r.bytes(len), aad = r.bytes(7);
+      assert.is(hex(seal(X20, key, nonce, pt, aad)), hex(sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(pt, aad, null, nonce, key)), `${isa}: xchacha len ${len}`);
+    }
+  });
+});
+
+maybe('every kernel: ChaCha20 keystream equals node:crypto from any counter, in place too', () => {
+  forEachIsa((isa) => {
+    for (const len of SIMD_LENGTHS) {
+      const key = r.bytes(32), nonce = r.bytes(12), data = r.bytes(len), counter = r.int(1_000_000);
+      const iv = new Uint8Array(16);
+      new DataView(iv.buffer).setUint32(0, counter, true);
+      iv.set(nonce, 4);
+      const c = createCipheriv('chacha20', key, iv);
+      const exp = Buffer.concat([c.update(data), c.final()]).toString('hex');
+      const out = new Uint8Array(len);
+      nativeAead.chacha20(key, nonce, counter, data, out);
+      assert.is(hex(out), exp, `${isa}: len ${len}`);
+      nativeAead.chacha20(key, nonce, counter, data, data);
+      assert.is(hex(data), exp, `${isa}: in place len ${len}`);
+    }
+  });
+});
+
+maybe('every kernel: the 32-bit block counter wraps mod 2^32 (section 2.4) exactly as the portable kernel', () => {
+  const key = r.bytes(32), nonce = r.bytes(12), data = r.bytes(3000);
+  const want = new Map<number, string>();
+  nativeAead.setIsa('portable');
+  for (const start of [0xffffffff, 0xfffffff9, 0xfffffff0, 0xffffffe5]) {
+    const out = new Uint8Array(data.length);
+    nativeAead.chacha20(key, nonce, start, data, out);
+    want.set(start, hex(out));
+    // the block after counter 2^32-1 is block 0 (keystream = the counter-0 output XOR its input)
+    const zero = new Uint8Array(data.length);
+    nativeAead.chacha20(key, nonce, 0, data, zero);
+    const before = 2 ** 32 - start;
+    assert.is(hex(out.subarray(64 * before, 64 * before + 128)), hex(zero.subarray(0, 128).map((x, i) => x ^ data[i] ^ data[64 * before + i])), `wrap from ${start}`);
+  }
+  forEachIsa((isa) => {
+    for (const [start, exp] of want) {
+      const out = new Uint8Array(data.length);
+      nativeAead.chacha20(key, nonce, start, data, out);
+      assert.is(hex(out), exp, `${isa}: counter from ${start}`);
+    }
+  });
+});
+
+maybe('every kernel: Poly1305 equals a BigInt reference, worst-case all-ones keys and messages included', () => {
+  const ff = (n: number) => new Uint8Array(n).fill(0xff);
+  const cases: Array<[Uint8Array, Uint8Array]> = [];
+  for (const len of [0, 15, 16, 63, 64, 255, 256, 257, 511, 1024, 1040, 4099, 20000]) {
+    cases.push([ff(32), ff(len)], [r.bytes(32), r.bytes(len)], [ff(32), r.bytes(len)]);
+  }
+  const want = cases.map(([k, m]) => hex(poly1305Ref(k, m)));
+  forEachIsa((isa) => {
+    cases.forEach(([k, m], i) => {
+      const tag = new Uint8Array(16);
+      nativeAead.poly1305(k, m, tag);
+      assert.is(hex(tag), want[i], `${isa}: case ${i} len ${m.length}`);
+    });
+  });
+});
+
+maybe('every kernel: batch and packet-pool entry points equal node:crypto (1,420-byte packets and friends)', () => {
+  forEachIsa((isa) => {
+    const lens = [1420, 64, 0, 600, 1420, 3000, 191, 1024];
+    const n = lens.length;
+    const keys = r.bytes(32 * n), nonces = r.bytes(12 * n);
+    const pts = lens.map((l) => r.bytes(l));
+    const bufs = pts.map((p) => {
+      const b = new Uint8Array(p.length + 16);
+      b.set(p);
+      return b;
+    });
+    const sizes = new Int32Array(lens);
+    assert.is(nativeAead.sealBatch(C20, keys, nonces, bufs, sizes, n), n);
+    for (let i = 0; i < n; i++) {
+      const exp = nodeSeal(keys.subarray(32 * i, 32 * i + 32), nonces.subarray(12 * i, 12 * i + 12), pts[i], new Uint8Array(0));
+      assert.is(hex(bufs[i]), hex(exp), `${isa}: batch packet ${i}`);
+    }
+    assert.is(nativeAead.openBatch(C20, keys, nonces, bufs, sizes, n), n);
+    for (let i = 0; i < n; i++) assert.equal(bufs[i].subarray(0, sizes[i]), pts[i], `${isa}: batch open ${i}`);
+
+    const mem = new Uint8Array(new WebAssembly.Memory({ initial: 2 }).buffer);
+    const p = poolLayout(mem, 4096, 4, 3100, 1, 4);
+    p.key(0).set(r.bytes(32));
+    const plain = [1420, 300, 3000, 513].map((l) => r.bytes(l));
+    const aads: Uint8Array[] = [];
+    plain.forEach((pt, e) => {
+      p.slot(e).set(r.bytes(24), 0);
+      p.slot(e).set(pt, 24);
+      aads.push(p.slot(e).slice(0, 24));
+      p.nonce(e).set(r.bytes(12));
+      p.entry(e, e, 24, pt.length, 0, 24, 0);
+    });
+    assert.is(nativeAead.poolRun(mem, 4096, 4, false), 0);
+    plain.forEach((pt, e) => {
+      assert.is(hex(p.slot(e).subarray(24, 24 + p.len(e))), hex(nodeSeal(p.key(0), p.nonce(e), pt, aads[e])), `${isa}: pool entry ${e}`);
+    });
+    assert.is(nativeAead.poolRun(mem, 4096, 4, true), 0);
+    plain.forEach((pt, e) => assert.equal(p.slot(e).subarray(24, 24 + p.len(e)), pt, `${isa}: pool open ${e}`));
+  });
 });
 
 test.run();
