@@ -16,6 +16,7 @@ import { Keypair } from './keypair.js';
 import { publicKeyFromPrivate, toBase64 } from './keys.js';
 import { DeviceTimers, type TimersHost } from './device-timers.js';
 import { Handshakes, type HandshakeHost, type IndexEntry } from './handshake.js';
+import { IcmpErrors, type IcmpCounters } from './icmp.js';
 import { Receiver, type ReceiveHost } from './receive.js';
 import type { LocalStatic } from './noise.js';
 import { Peer } from './peer.js';
@@ -39,8 +40,12 @@ export interface DeviceOptions {
   maxKeypairs?: number;
 }
 
-/** Drop counters by reason (the `drops` object of GET /status). */
-export interface Drops {
+/**
+ * Drop counters by reason (the `drops` object of GET /status), and how many
+ * of the mesh forwarding drops (ttl, noRoute, oversized) were answered with an
+ * ICMP error (icmp.ts: icmpSent, icmpRateLimited, icmpNoSource).
+ */
+export interface Drops extends IcmpCounters {
   replay: number;
   auth: number;
   malformed: number;
@@ -77,7 +82,8 @@ export class Device {
   readonly nodeAddress: Uint8Array;
   readonly peers = new Map<string, Peer>();
   readonly routes = new RouteTable<RouteVia>();
-  readonly drops: Drops = { replay: 0, auth: 0, malformed: 0, noRoute: 0, allowedIPs: 0, unknownIndex: 0, expired: 0, handshake: 0, mac: 0, noEndpoint: 0, staged: 0, oversized: 0, ttl: 0 };
+  readonly drops: Drops = { replay: 0, auth: 0, malformed: 0, noRoute: 0, allowedIPs: 0, unknownIndex: 0, expired: 0, handshake: 0, mac: 0, noEndpoint: 0, staged: 0, oversized: 0, ttl: 0,
+    icmpSent: 0, icmpRateLimited: 0, icmpNoSource: 0 };
   /**
    * Called when WireGuard declares a peer unreachable (`up` false: an
    * initiation went unanswered for REKEY_TIMEOUT with nothing received
@@ -88,6 +94,8 @@ export class Device {
   onPeerState: ((peer: Peer, up: boolean) => void) | null = null;
   /** Destinations that are this node (mesh forwarding): the node /64 and the interface addresses. */
   private readonly localDest = new RouteTable<true>({ trie: true });
+  /** ICMP errors about packets mesh forwarding drops (icmp.ts; sent by receive.ts). */
+  private readonly icmp: IcmpErrors;
   private mesh = false;
 
   private readonly io: DeviceIO;
@@ -113,13 +121,14 @@ export class Device {
     this.batchSize = opts.batchSize ?? 64;
     const n = this.batchSize;
     this.batches = new PacketBatches(opts.io, n, this.mtu, opts.maxKeypairs ?? 4096);
+    this.icmp = new IcmpErrors(this.nodeAddress, this.mtu, this.drops, this.now);
     // The handshake side, the send and receive paths and the timers reach the device's state and steps
     // through one host, built once (handshake.ts, send.ts, receive.ts, device-timers.ts); the send and
     // receive paths keep direct references to the state they use per packet.
     const host: HandshakeHost & TimersHost & SendHost & ReceiveHost = {
       local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
       io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
-      localDest: this.localDest,
+      localDest: this.localDest, icmp: this.icmp,
       queueDatagram: (msg, ep) => this.queueDatagram(msg, ep),
       installKeypair: (kp, peer) => this.installKeypair(kp, peer),
       releaseKeypair: (kp) => this.releaseKeypair(kp),
@@ -223,16 +232,19 @@ export class Device {
 
   /**
    * Sets the destinations delivered to this node's TUN when forwarding: the
-   * node /64 plus each interface address (as a host route). Throws RangeError
-   * for a malformed CIDR.
+   * node /64 plus each interface address (as a host route). The first IPv4
+   * address is also the source of IPv4 ICMP errors (none without one). Throws
+   * RangeError for a malformed CIDR.
    */
   setLocal(addresses: string[]): void {
     for (const e of this.localDest.entries()) this.localDest.delete(parseCidr(e.prefix)!);
     this.localDest.insert({ bytes: overlaySubnetBytes(this.nodeAddress), bits: 64 }, true);
+    this.icmp.source4 = null;
     for (const a of addresses) {
       const c = parseCidr(a);
       if (!c) throw new RangeError(`address: expected a CIDR, got ${a}`);
       this.localDest.insert({ bytes: c.bytes, bits: c.bytes.length * 8 }, true);
+      if (c.bytes.length === 4 && !this.icmp.source4) this.icmp.source4 = c.bytes.slice();
     }
   }
 

@@ -4,7 +4,8 @@
  * messages and cookie replies go to handshake.ts) -> receiver index and age
  * checks -> one `open(n)` call -> replay window, session confirmation,
  * roaming, allowed-IPs check on the source -> TUN `deliver`, and mesh mode's
- * forwarding of packets for another peer (hop.ts). Peer table, send path and
+ * forwarding of packets for another peer (hop.ts), answering the packets it
+ * cannot forward with ICMP errors (icmp.ts). Peer table, send path and
  * timers stay in device.ts, send.ts and device-timers.ts; this class reaches
  * them through `ReceiveHost`.
  */
@@ -13,6 +14,7 @@ import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel-link.js';
 import type { Drops, RouteVia } from './device.js';
 import type { Handshakes, IndexEntry } from './handshake.js';
 import { decrementHop, HOP_EXPIRED, HOP_OK } from './hop.js';
+import { ICMP_NO_ROUTE, ICMP_TIME_EXCEEDED, ICMP_TOO_BIG, type IcmpErrors, type IcmpKind } from './icmp.js';
 import type { Keypair } from './keypair.js';
 import {
   COOKIE_REPLY_SIZE, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT,
@@ -37,6 +39,8 @@ export interface ReceiveHost {
   readonly routes: RouteTable<RouteVia>;
   /** Destinations that are this node (mesh forwarding). */
   readonly localDest: RouteTable<true>;
+  /** ICMP errors about packets forwarding drops (built there, sent from here). */
+  readonly icmp: IcmpErrors;
   now(): number;
   log(msg: string): void;
   /** Sends one plaintext to a peer, staging it if no session is up. */
@@ -75,6 +79,10 @@ export class Receiver {
   private readonly indexTable: Map<number, IndexEntry>;
   private readonly routes: RouteTable<RouteVia>;
   private readonly localDest: RouteTable<true>;
+  private readonly icmp: IcmpErrors;
+  /** One-packet delivery of an ICMP error to this node's own TUN. */
+  private readonly icmpDeliver: Uint8Array[];
+  private readonly icmpDeliverSize = new Int32Array(1);
   private readonly handshakes: Handshakes;
   private readonly now: () => number;
   private readonly log: (msg: string) => void;
@@ -90,6 +98,8 @@ export class Receiver {
     this.indexTable = dev.indexTable;
     this.routes = dev.routes;
     this.localDest = dev.localDest;
+    this.icmp = dev.icmp;
+    this.icmpDeliver = [dev.icmp.buf];
     this.handshakes = handshakes;
     this.now = dev.now;
     this.log = dev.log;
@@ -253,8 +263,9 @@ export class Receiver {
    * Mesh forwarding of a checked packet: local destinations (setLocal) go to
    * the TUN; destinations routed to a peer are sent to it after the hop
    * (TTL / hop limit) decrement; other 400::/7 destinations are dropped
-   * (noRoute); the rest goes to the TUN for the kernel. Returns the length to
-   * deliver to the TUN, or 0.
+   * (noRoute); the rest goes to the TUN for the kernel. Expired, unrouted and
+   * too-big packets are answered with an ICMP error (icmpError). Returns the
+   * length to deliver to the TUN, or 0.
    */
   private forward(pkt: Uint8Array, size: number, v4: boolean): number {
     const off = v4 ? 16 : 24, alen = v4 ? 4 : 16;
@@ -263,21 +274,51 @@ export class Receiver {
     if (!via) {
       if (!v4 && (pkt[24] & 0xfe) === 0x04) {
         this.drops.noRoute++;
+        this.icmpError(ICMP_NO_ROUTE, pkt, size, v4);
         return 0;
       }
       return size;
     }
     if (size > this.mtu) {
       this.drops.oversized++;
+      this.icmpError(ICMP_TOO_BIG, pkt, size, v4);
       return 0;
     }
     const r = decrementHop(pkt, size);
     if (r !== HOP_OK) {
-      if (r === HOP_EXPIRED) this.drops.ttl++;
-      else this.drops.malformed++;
+      if (r === HOP_EXPIRED) {
+        this.drops.ttl++;
+        this.icmpError(ICMP_TIME_EXCEEDED, pkt, size, v4);
+      } else this.drops.malformed++;
       return 0;
     }
     this.dev.sendToPeer(via.peer, pkt, size);
     return 0;
+  }
+
+  /**
+   * Answers a packet forward() dropped with an ICMP error (icmp.ts decides
+   * whether one may go, and rate-limits), sent back the way a packet to the
+   * invoking packet's source goes: to this node's TUN when that source is
+   * local, else to the peer its route names. An error with no way back counts
+   * as noRoute.
+   */
+  private icmpError(kind: IcmpKind, pkt: Uint8Array, size: number, v4: boolean): void {
+    const n = this.icmp.build(kind, pkt, size);
+    if (!n) return;
+    const e = this.icmp.buf;
+    const off = v4 ? 16 : 24, alen = v4 ? 4 : 16;
+    if (this.localDest.lookup(e, off, alen)) {
+      this.icmpDeliverSize[0] = n;
+      this.io.deliver(this.icmpDeliver, this.icmpDeliverSize, 1);
+    } else {
+      const via = this.routes.lookup(e, off, alen);
+      if (!via) {
+        this.drops.noRoute++;
+        return;
+      }
+      this.dev.sendToPeer(via.peer, e, n);
+    }
+    this.drops.icmpSent++;
   }
 }

@@ -23,7 +23,11 @@ export interface OverlayStatus {
   listenPort: number;
   peers: PeerStatus[];
   routes: { prefix: string; via: string | null; metric: number }[];
-  /** The device's drop counters, plus `babelMalformed` (malformed Babel packets) in mesh mode. */
+  /**
+   * The device's drop counters (with icmpSent / icmpRateLimited / icmpNoSource:
+   * the ICMP errors answering mesh forwarding drops, icmp.ts), plus
+   * `babelMalformed` (malformed Babel packets) in mesh mode.
+   */
   drops: Drops & { babelMalformed?: number };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The self-healing mesh (`mesh: true`): three `tfw runtime` nodes, each in its
  * own network namespace, every WireGuard link over its own veth pair. A line
- * A-B-C (B forwards inside the router), a triangle whose A-C link is cut and
+ * A-B-C (B forwards inside the router, and answers hop limit / TTL 1 with ICMP
+ * Time Exceeded from its own address), a triangle whose A-C link is cut and
  * restored (Babel reroutes through B and back), a stock wireguard-go peer
  * behind B, and injected garbage / replayed / truncated datagrams. Needs root,
  * the native addon, ping and python3 (packet capture for the replay), and
@@ -125,6 +126,10 @@ ${peers.join('')}`;
   }
 }
 
+/** `ping -c 1 -t 1` (hop limit / TTL 1) from `ns`; its output. */
+const pingTtl1 = (ns: string, addr: string, v6: boolean) =>
+  spawnSync('ip', ['netns', 'exec', ns, 'ping', v6 ? '-6' : '-4', '-c', '1', '-W', '2', '-t', '1', addr], { encoding: 'utf8' }).stdout;
+
 const ping1 = (ns: string, addr: string) => spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', addr], { stdio: 'ignore' }).status === 0;
 
 test('line A-B-C: A reaches C (overlay /64 and a Babel-routed IPv4 /32) through B, which forwards inside the router', async () => {
@@ -148,6 +153,13 @@ test('line A-B-C: A reaches C (overlay /64 and a Babel-routed IPv4 /32) through 
     assert.is(typeof stA.drops.babelMalformed, 'number');
     // B forwarded: it never delivered A's packets to its own kernel (ip_forward is off in a fresh namespace).
     assert.is(sh(['ip', 'netns', 'exec', m.ns[1], 'sysctl', '-n', 'net.ipv6.conf.all.forwarding']).trim(), '0');
+    // Hop limit / TTL 1 from A dies at B, which answers with ICMP Time Exceeded from its overlay address / first IPv4 address.
+    const te6 = pingTtl1(m.ns[0], m.addr(2), true);
+    assert.match(te6, new RegExp(`From ${m.addr(1)}.*Time exceeded`, 'i'), te6);
+    const te4 = pingTtl1(m.ns[0], '10.100.0.3', false);
+    assert.match(te4, /From 10\.100\.0\.2.*Time to live exceeded/i, te4);
+    const dB = (await m.status(1)).drops;
+    assert.ok(dB.icmpSent >= 2 && dB.ttl >= 2, JSON.stringify(dB));
     // SIGHUP on B (same config): sessions and routes stay, forwarding goes on.
     m.procs[1].child.kill('SIGHUP');
     assert.ok(await waitFor(() => m.procs[1].out().includes('reloaded'), 10_000), m.logs());

@@ -3,7 +3,8 @@
  * wire, each with its Babel router (mesh.ts) on one simulated clock. Checks the
  * router-id, the hop decrement (hop.ts) against a full checksum recomputation,
  * route learning through a line A-B-C, forwarding inside B (hop limit, TTL
- * expiry), plain-peer leaves, WireGuard's linkDown, and the status shape.
+ * expiry), B's ICMP errors (icmp.ts) arriving at A's TUN, plain-peer leaves,
+ * WireGuard's linkDown, and the status shape.
  */
 import { blake2s } from '@noble/hashes/blake2s';
 import { test } from 'uvu';
@@ -73,8 +74,8 @@ interface Node {
   delivered: Uint8Array[];
 }
 
-/** Nodes 0..n-1 on an in-memory wire (node i at 10.0.0.(i+1):(1000+i)); `links` lists peerings. */
-function makeMesh(n: number, links: [number, number][], extraPeers: (i: number) => PeerConfig[] = () => [], stagger = 150) {
+/** Nodes 0..n-1 on an in-memory wire (node i at 10.0.0.(i+1):(1000+i)); `links` lists peerings; `mtu(i)`: node i's device MTU. */
+function makeMesh(n: number, links: [number, number][], extraPeers: (i: number) => PeerConfig[] = () => [], stagger = 150, mtu: (i: number) => number | undefined = () => undefined) {
   let t = 1_700_000_000_000;
   const clock = new ManualClock();
   const wire: { data: Uint8Array; to: number; from: Endpoint }[] = [];
@@ -86,6 +87,7 @@ function makeMesh(n: number, links: [number, number][], extraPeers: (i: number) 
     const delivered: Uint8Array[] = [];
     const dev = new Device({
       privateKey: key,
+      mtu: mtu(i),
       now: () => t,
       io: {
         transmit(bufs: Uint8Array[], sizes: Int32Array, e: EndpointBatch, count: number) {
@@ -197,6 +199,89 @@ test('line A-B-C: routes are learned through B, B forwards inside the router (ho
     assert.is(st.drops.babelMalformed, 0);
     a.mesh.receive(b.pub, new Uint8Array([42, 2, 0, 40, 1]));
     assert.is(deviceStatus(a.dev, 1000, a.mesh).drops.babelMalformed, 1);
+  } finally {
+    m.stop();
+  }
+});
+
+/** RFC 1071: true when the one's-complement sum of the ICMPv6 message in IPv6 packet `p`, with its pseudo-header (RFC 8200 8.1), is 0xffff. */
+function icmp6ChecksumOk(p: Uint8Array): boolean {
+  const len = p.length - 40;
+  let s = len + 58;
+  for (let i = 8; i < 40; i += 2) s += (p[i] << 8) | p[i + 1];
+  for (let i = 40; i < p.length; i += 2) s += (p[i] << 8) | (i + 1 < p.length ? p[i + 1] : 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s === 0xffff;
+}
+
+test('line A-B-C: B answers hop-limit expiry, no route and too big with ICMP errors that reach A\'s TUN from B\'s address', () => {
+  // B's MTU is the smallest on the path, so only B can find a packet too big.
+  const m = makeMesh(3, [[0, 1], [1, 2]], () => [], 150, (i) => (i === 1 ? 1280 : 1420));
+  const [a, b, c] = m.nodes;
+  try {
+    m.advance(6000);
+    const addrA = overlayAddressBytes(publicKeyFromPrivate(a.key)), addrB = overlayAddressBytes(publicKeyFromPrivate(b.key));
+    const errorsAtA = (type: number) => a.delivered.filter((p) => p[0] >> 4 === 6 && p[6] === 58 && p[40] === type);
+    const check = (p: Uint8Array, invoking: Uint8Array) => {
+      assert.equal(p.subarray(8, 24), addrB, 'from B\'s overlay address');
+      assert.equal(p.subarray(24, 40), addrA, 'to A');
+      assert.is(p[7], 64);
+      assert.ok(icmp6ChecksumOk(p), 'ICMPv6 checksum');
+      const quoted = p.subarray(48);
+      assert.equal(quoted, invoking.subarray(0, quoted.length), 'quotes the packet as B got it');
+    };
+    // Hop limit 1: Time Exceeded (code 0).
+    const expiring = v6(a, c, 1, 21);
+    a.dev.send([expiring], [48], 1);
+    m.pump();
+    const te = errorsAtA(3);
+    assert.is(te.length, 1, 'A got a Time Exceeded');
+    assert.is(te[0][41], 0);
+    check(te[0], expiring);
+    assert.is(c.delivered.filter((p) => p[40] === 21).length, 0);
+    // An overlay destination A routes to B but B has no route for: Destination Unreachable code 0.
+    a.dev.setRoute('5ff:ee00::/24', b.pub, 1);
+    const ghost = v6(a, c, 64, 22);
+    ghost[24] = 0x05; ghost[25] = 0xff; ghost[26] = 0xee;
+    const nr = b.dev.drops.noRoute;
+    a.dev.send([ghost], [48], 1);
+    m.pump();
+    assert.is(b.dev.drops.noRoute, nr + 1);
+    const du = errorsAtA(1);
+    assert.is(du.length, 1, 'A got a Destination Unreachable');
+    assert.is(du[0][41], 0);
+    check(du[0], ghost);
+    // 1400 bytes fit A's MTU (1420) but not B's (1280): Packet Too Big carrying 1280, the quote cut at 1280 bytes in all.
+    const big = new Uint8Array(1400);
+    big.set(v6(a, c, 64, 23));
+    big[4] = (1400 - 40) >> 8; big[5] = (1400 - 40) & 0xff;
+    a.dev.send([big], [1400], 1);
+    m.pump();
+    assert.is(b.dev.drops.oversized, 1);
+    const ptb = errorsAtA(2);
+    assert.is(ptb.length, 1, 'A got a Packet Too Big');
+    assert.is(ptb[0].length, 1280);
+    assert.is(new DataView(ptb[0].buffer, ptb[0].byteOffset).getUint32(44), 1280, 'MTU');
+    check(ptb[0], big);
+    // IPv4 TTL 1 to C's 10.100.0.3: Time Exceeded from B's first IPv4 address, 10.100.0.2.
+    const v4 = new Uint8Array(28);
+    v4.set([0x45, 0, 0, 28, 0, 0, 0x40, 0, 1, 17, 0, 0, 10, 100, 0, 1, 10, 100, 0, 3]);
+    const before4 = a.delivered.length;
+    a.dev.send([v4], [28], 1);
+    m.pump();
+    const te4 = a.delivered.slice(before4).filter((p) => p[0] === 0x45 && p[9] === 1 && p[20] === 11);
+    assert.is(te4.length, 1, 'A got an IPv4 Time Exceeded');
+    assert.equal([...te4[0].subarray(12, 20)], [10, 100, 0, 2, 10, 100, 0, 1]);
+    assert.equal(te4[0].subarray(28), v4);
+    // No error about an error: an expiring ICMPv6 Time Exceeded from A gets nothing back.
+    const err = v6(a, c, 1, 0);
+    err[6] = 58; err[40] = 3;
+    a.dev.send([err], [48], 1);
+    m.pump();
+    assert.is(errorsAtA(3).length, 1);
+    assert.is(b.dev.drops.ttl, 3);
+    const st = deviceStatus(b.dev, 1000, b.mesh).drops;
+    assert.equal([st.icmpSent, st.icmpRateLimited, st.icmpNoSource], [4, 0, 0]);
   } finally {
     m.stop();
   }
