@@ -4,8 +4,10 @@
 # the kernel self-test, then powers the guest off (exit 0).
 # Host tools: QEMU (both arches), zstd, depmod (kmod), cpio (tests list archives),
 # xz-utils (xz-compressed modules), dpkg-dev-free: apt-get download and dpkg-deb
-# come with apt/dpkg.
-SYSDEPS += qemu-system-x86 qemu-system-arm ipxe-qemu zstd kmod cpio xz-utils
+# come with apt/dpkg. `tfw flash` disks: fdisk (sfdisk), dosfstools (mkfs.fat),
+# mtools (mcopy); `tfw boot --disk`: UEFI firmware ovmf (x86_64) and
+# qemu-efi-aarch64 (AAVMF, arm64).
+SYSDEPS += qemu-system-x86 qemu-system-arm ipxe-qemu zstd kmod cpio xz-utils mtools dosfstools fdisk ovmf qemu-efi-aarch64
 
 BOARD ?= qemu-x86_64
 ROLE ?= 3router

@@ -3,7 +3,8 @@
  * wait for `tfw: ready <role> <arch> <version>`; builds the image when missing.
  * `--config FILE` gives the guest another overlay config for this boot (a
  * second initramfs segment, no rebuild); `--demo` boots two guests on one link
- * that ping each other over the overlay (images/builder/demo.ts).
+ * that ping each other over the overlay (images/builder/demo.ts). `--disk FILE`
+ * boots a `tfw flash` disk image through UEFI firmware (OVMF / AAVMF) instead.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { buildImage } from '../../images/builder/image.js';
 import { imageDir } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { demoSummary, runDemo } from '../../images/builder/demo.js';
-import { bootImage } from '../../images/builder/qemu.js';
+import { bootImage, diskManifest } from '../../images/builder/qemu.js';
 import { compileConfig, loadConfig } from '../../runtime/config/load.js';
 import { loadBoard, loadRole } from '../../images/builder/schema.js';
 
@@ -31,6 +32,7 @@ interface BootFlags {
   json?: boolean;
   config?: string;
   demo?: boolean;
+  disk?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -49,13 +51,16 @@ export function register(program: Command): void {
     .option('--ip <addr/prefix>', 'static guest address on eth0 (tfw.ip=), e.g. 10.99.0.1/24')
     .option('--append <word>', 'extra kernel command-line word (repeatable)', collect, [])
     .option('--config <file>', 'overlay config (YAML, JSON or wg-quick .conf, with privateKey) replacing the image\'s for this boot')
+    .option('--disk <file>', 'boot a tfw flash disk image through UEFI firmware (OVMF / AAVMF) instead of -kernel/-initrd; --board defaults to the disk\'s')
     .option('--demo', 'boot two guests on one link, each pings the other\'s overlay address, power off, print a summary')
     .option('--no-build', 'fail instead of building a missing image')
     .option('--json', 'print the result as JSON on stdout (console goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --demo --json')
-    .action(async (f: BootFlags) => {
-      const board = loadBoard(f.board);
-      const role = loadRole(f.role);
+    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --demo --json\n  tfw flash -o disk.img && tfw boot --disk disk.img --exit-after-ready')
+    .action(async (f: BootFlags, cmd: Command) => {
+      if (f.disk && (f.demo || f.dir)) throw new TfwError('ERR_TFW_CONFIG', `--disk: boots the disk image alone; drop ${f.demo ? '--demo' : '--dir'}`);
+      const fromDisk = f.disk ? diskManifest(f.disk) : undefined;
+      const board = loadBoard(fromDisk && cmd.getOptionValueSource('board') === 'default' ? fromDisk.board : f.board);
+      const role = fromDisk ? { role: fromDisk.role } : loadRole(f.role);
       const timeout = Number(f.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) throw new TfwError('ERR_TFW_CONFIG', `--timeout: expected seconds > 0, got "${f.timeout}"`);
       if (f.demo && (f.config || f.ip || f.exitAfterReady || f.expect.length)) {
@@ -63,7 +68,7 @@ export function register(program: Command): void {
       }
       const config = f.config ? compileConfig(loadConfig(f.config)) : undefined;
       const dir = f.dir ?? imageDir(board.name, role.role);
-      if (!existsSync(join(dir, 'manifest.json'))) {
+      if (!f.disk && !existsSync(join(dir, 'manifest.json'))) {
         if (!f.build) throw new TfwError('ERR_TFW_IMAGE', `${dir} has no image; run tfw build --board ${board.name} --role ${role.role}`);
         buildImage({ board: board.name, role: role.role, outDir: dir, progress: makeProgress({ quiet: f.json }) });
       }
@@ -79,6 +84,7 @@ export function register(program: Command): void {
       const r = await bootImage({
         board,
         dir,
+        disk: f.disk,
         timeout,
         expect: f.expect,
         exitAfterReady: f.exitAfterReady,

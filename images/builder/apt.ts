@@ -28,6 +28,12 @@ export interface LockedPackage {
  * initramfs-tools, ...) are host-side boot tooling and are not followed.
  */
 export const ROOT_PACKAGES = ['busybox-static', 'nodejs'] as const;
+/**
+ * Packages pinned for `tfw flash` only (the UEFI boot loader written to the
+ * disk's EFI System Partition); resolved like the roots, never copied into the
+ * initramfs and left out of `tfw build`'s inputs.
+ */
+export const LOADER_PACKAGES = ['systemd-boot-efi'] as const;
 /** Packages never needed in the image: maintainer-script and doc helpers pulled by Depends. */
 const SKIP = new Set(['debconf', 'perl-base', 'dpkg', 'nodejs-doc', 'ca-certificates']);
 

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFile
 import { join, relative } from 'node:path';
 import { TfwError } from '../../runtime/errors.js';
 import { VERSION } from '../../runtime/version.js';
-import type { LockedPackage } from './apt.js';
+import { LOADER_PACKAGES, type LockedPackage } from './apt.js';
 import { APPLETS, checkApplets } from './busybox.js';
 import { extractDeb, indexTree, type TreeNode } from './deb.js';
 import { fetchPackages, readLock } from './lock.js';
@@ -109,7 +109,8 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
   const lock = readLock(opts.lockFile ?? lockPath());
   const kernelName = lock.kernels[board.kernel.flavour];
   if (!kernelName) throw new TfwError('ERR_TFW_LOCK', `no kernel pinned for flavour ${board.kernel.flavour}; run tfw build --update-lock`);
-  const pkgs = (lock.packages[darch] ?? []).filter((p) => !p.name.startsWith('linux-image-') || p.name === kernelName);
+  // Flash-only packages (the UEFI loader) are not image inputs.
+  const pkgs = (lock.packages[darch] ?? []).filter((p) => (!p.name.startsWith('linux-image-') || p.name === kernelName) && !(LOADER_PACKAGES as readonly string[]).includes(p.name));
   for (const name of [kernelName, ...role.packages]) {
     if (!pkgs.some((p) => p.name === name)) throw new TfwError('ERR_TFW_LOCK', `package ${name} (${darch}) is not in the lock; run tfw build --update-lock`);
   }

@@ -4,12 +4,19 @@
  * `tfw: ready <role> <arch> <version>`. Several guests can share one virtual
  * Ethernet link on loopback (`--net mcast:PORT`, QEMU's `-netdev socket,mcast=`
  * bound to 127.0.0.1) or be wired in pairs (`--net dgram:LOCAL:REMOTE`).
+ * With `disk` (a `tfw flash` disk image) the guest boots like hardware does:
+ * UEFI firmware (OVMF on x86_64, AAVMF on arm64) from pflash finds the EFI
+ * System Partition on a virtio disk and runs systemd-boot, which loads the
+ * kernel and initramfs from it; the disk is opened with snapshot=on, so a boot
+ * never writes to it.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TfwError } from '../../runtime/errors.js';
+import { ENTRY_PATH, findEsp, readEspFile, writeEspFile } from './disk.js';
 import type { Manifest } from './image.js';
 import { initrdWithConfig } from './initrd-config.js';
 import { sizeMiB, type Board } from './schema.js';
@@ -44,6 +51,15 @@ export interface BootOptions {
   /** Initramfs to pass instead of the image's (set by bootImage for `config`). */
   initrd?: string;
   /**
+   * Raw disk image made by `tfw flash` (GPT + EFI System Partition): boot it
+   * through UEFI firmware instead of -kernel/-initrd; `dir` is then unused.
+   * Extra kernel words (append, ip, exitAfterReady) and `config` go into a
+   * private copy of the disk (its loader entry and initramfs), never the disk.
+   */
+  disk?: string;
+  /** UEFI code and vars images for a disk boot (default: uefiFirmware(arch); bootImage pads them when needed). */
+  firmware?: { code: string; vars: string };
+  /**
    * Called with every console line (escape sequences removed) and a function
    * that types text on the guest console (serial input); not with interactive.
    */
@@ -68,6 +84,33 @@ export interface BootResult {
 
 const QEMU = { x86_64: 'qemu-system-x86_64', arm64: 'qemu-system-aarch64' } as const;
 
+/**
+ * UEFI firmware builds per arch (Debian packages ovmf and qemu-efi-aarch64):
+ * code and vars templates, tried in order. QEMU's arm `virt` machine maps two
+ * 64 MiB flash banks, so AAVMF images must be exactly 64 MiB (`pad`).
+ */
+const UEFI = {
+  x86_64: {
+    pkg: 'ovmf',
+    pad: 0,
+    pairs: [
+      ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd'],
+      ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
+    ],
+  },
+  arm64: { pkg: 'qemu-efi-aarch64', pad: 64 * 1048576, pairs: [['/usr/share/AAVMF/AAVMF_CODE.fd', '/usr/share/AAVMF/AAVMF_VARS.fd']] },
+} as const;
+
+/** The UEFI firmware (code, vars template, flash size to pad to) for an arch, or an error naming the package. */
+export function uefiFirmware(arch: Board['arch']): { code: string; vars: string; pad: number } {
+  const u = UEFI[arch];
+  for (const [code, vars] of u.pairs) if (existsSync(code) && existsSync(vars)) return { code, vars, pad: u.pad };
+  throw new TfwError('ERR_TFW_TOOL', `--disk: no UEFI firmware for ${arch} (${u.pairs.map((p) => p[0]).join(' or ')}); install ${u.pkg} (make sysdeps)`);
+}
+
+/** QEMU -drive option value: commas in file names are doubled. */
+const qfile = (p: string) => p.replace(/,/g, ',,');
+
 /** A locally administered MAC derived from a seed (stable per address), else random. */
 function macFor(seed?: string): string {
   const b = seed ? createHash('sha256').update(seed).digest() : randomBytes(6);
@@ -90,29 +133,115 @@ export function netdevArgs(spec: string, model: string, mac: string): string[] {
 }
 
 /** The full QEMU command line for an image. */
+/** Kernel command-line words a boot adds to the image's (append, tfw.poweroff_after_ready, tfw.ip). */
+function extraWords(o: BootOptions): string[] {
+  if (o.ip && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(o.ip)) throw new TfwError('ERR_TFW_CONFIG', `--ip: expected ADDR/PREFIX like 10.99.0.1/24, got "${o.ip}"`);
+  const words = [...(o.append ?? [])];
+  if (o.exitAfterReady) words.push('tfw.poweroff_after_ready=1');
+  if (o.ip) words.push(`tfw.ip=${o.ip}`);
+  return words;
+}
+
+/**
+ * The full QEMU command line for an image. For a disk boot, `cmdline` is only
+ * the words added to the disk's loader entry (bootImage writes them into a copy).
+ */
 export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdline: string } {
   const b = o.board;
+  const machine = ['-accel', 'tcg', '-machine', b.qemu.machine, '-cpu', b.qemu.cpu, '-m', String(Math.round(sizeMiB(b.memory))), '-nographic', '-no-reboot'];
+  const nic = netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.ip));
+  if (o.disk) {
+    if (!existsSync(o.disk)) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} does not exist; make it with tfw flash`);
+    const fw = o.firmware ?? uefiFirmware(b.arch);
+    const cmdline = extraWords(o).join(' ');
+    const args = [
+      ...machine,
+      // Firmware code read-only; the vars store takes writes into a throw-away overlay (snapshot=on).
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qfile(fw.code)}`,
+      '-drive', `if=pflash,format=raw,unit=1,snapshot=on,file=${qfile(fw.vars)}`,
+      '-drive', `if=none,id=disk0,format=raw,snapshot=on,file=${qfile(o.disk)}`,
+      '-device', 'virtio-blk-pci,drive=disk0,bootindex=0',
+      ...nic,
+    ];
+    return { cmd: QEMU[b.arch], args, cmdline };
+  }
   for (const f of ['vmlinuz', 'initramfs.cpio.zst', 'cmdline']) {
     if (!existsSync(join(o.dir, f))) throw new TfwError('ERR_TFW_IMAGE', `${join(o.dir, f)} is missing; run tfw build first`);
   }
-  if (o.ip && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(o.ip)) throw new TfwError('ERR_TFW_CONFIG', `--ip: expected ADDR/PREFIX like 10.99.0.1/24, got "${o.ip}"`);
-  const words = [readFileSync(join(o.dir, 'cmdline'), 'utf8').trim(), ...(o.append ?? [])];
-  if (o.exitAfterReady) words.push('tfw.poweroff_after_ready=1');
-  if (o.ip) words.push(`tfw.ip=${o.ip}`);
-  const cmdline = words.join(' ');
+  const cmdline = [readFileSync(join(o.dir, 'cmdline'), 'utf8').trim(), ...extraWords(o)].join(' ');
   const args = [
-    '-accel', 'tcg',
-    '-machine', b.qemu.machine,
-    '-cpu', b.qemu.cpu,
-    '-m', String(Math.round(sizeMiB(b.memory))),
-    '-nographic',
-    '-no-reboot',
+    ...machine,
     '-kernel', join(o.dir, 'vmlinuz'),
     '-initrd', o.initrd ?? join(o.dir, 'initramfs.cpio.zst'),
     '-append', cmdline,
-    ...netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.ip)),
+    ...nic,
   ];
   return { cmd: QEMU[b.arch], args, cmdline };
+}
+
+/** The manifest inside a disk's EFI System Partition (written by tfw flash). */
+export function diskManifest(disk: string): Manifest {
+  const b = readEspFile(disk, 'manifest.json');
+  if (!b) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${disk} has no manifest.json in its EFI System Partition; make it with tfw flash`);
+  try {
+    return JSON.parse(b.toString('utf8')) as Manifest;
+  } catch {
+    throw new TfwError('ERR_TFW_IMAGE', `--disk: ${disk}: manifest.json in its EFI System Partition is not JSON`);
+  }
+}
+
+/**
+ * Private files for a disk boot: firmware images padded to the flash size when
+ * the installed ones are smaller, and, when the boot adds kernel words or a
+ * config, a copy of the disk whose loader entry gets the words appended to
+ * `options` and whose initramfs gets the config segment (initrd-config.ts).
+ */
+function prepareDiskBoot(o: BootOptions): { disk: string; firmware: { code: string; vars: string }; cleanup: () => void } {
+  const words = extraWords(o);
+  const fw = uefiFirmware(o.board.arch);
+  const needPad = fw.pad > 0 && (statSync(fw.code).size < fw.pad || statSync(fw.vars).size < fw.pad);
+  if (!needPad && words.length === 0 && !o.config) return { disk: o.disk!, firmware: fw, cleanup: () => {} };
+  const tmp = mkdtempSync(join(tmpdir(), 'tfw-diskboot-'));
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  try {
+    const firmware = { code: fw.code, vars: fw.vars };
+    if (needPad) {
+      for (const k of ['code', 'vars'] as const) {
+        firmware[k] = join(tmp, `${k}.fd`);
+        copyFileSync(fw[k], firmware[k]);
+        if (statSync(firmware[k]).size < fw.pad) truncateSync(firmware[k], fw.pad);
+      }
+    }
+    let disk = o.disk!;
+    if (words.length || o.config) {
+      disk = join(tmp, 'disk.img');
+      copyFileSync(o.disk!, disk, constants.COPYFILE_FICLONE);
+      const esp = findEsp(disk);
+      const entry = readEspFile(disk, ENTRY_PATH, esp)?.toString('utf8');
+      if (entry === undefined) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} has no ${ENTRY_PATH} in its EFI System Partition; make it with tfw flash`);
+      const lines = entry.split('\n');
+      const i = lines.findIndex((l) => /^options(\s|$)/.test(l));
+      if (i >= 0) lines[i] = [lines[i].trimEnd(), ...words].join(' ');
+      else lines.splice(lines.length - 1, 0, `options ${words.join(' ')}`);
+      writeEspFile(disk, ENTRY_PATH, Buffer.from(lines.join('\n')), esp);
+      if (o.config) {
+        const initrdPath = /^initrd\s+\/?(\S+)/m.exec(entry)?.[1];
+        const initrd = initrdPath && readEspFile(disk, initrdPath, esp);
+        if (!initrd) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk}: the loader entry names no initrd in the EFI System Partition`);
+        writeFileSync(join(tmp, 'initrd'), initrd);
+        const t = initrdWithConfig(join(tmp, 'initrd'), o.config);
+        try {
+          writeEspFile(disk, initrdPath, readFileSync(t.path), esp);
+        } finally {
+          t.cleanup();
+        }
+      }
+    }
+    return { disk, firmware, cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
 }
 
 /** Reads the image manifest (for the version in the ready marker). */
@@ -131,10 +260,29 @@ export function readManifest(dir: string): Manifest {
  * cause is in the result.
  */
 export function bootImage(o: BootOptions): Promise<BootResult> {
-  const manifest = readManifest(o.dir);
-  const { cmd, args } = qemuCommand(o);
   let cleanup = () => {};
-  if (o.config) {
+  let manifest: Manifest;
+  let cmd: string;
+  let args: string[];
+  if (o.disk) {
+    if (!existsSync(o.disk)) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} does not exist; make it with tfw flash`);
+    manifest = diskManifest(o.disk);
+    if (manifest.arch !== o.board.arch) {
+      throw new TfwError('ERR_TFW_CONFIG', `--disk: ${o.disk} holds an ${manifest.arch} image (${manifest.board}-${manifest.role}), but board ${o.board.name} is ${o.board.arch}`);
+    }
+    const p = prepareDiskBoot(o);
+    cleanup = p.cleanup;
+    try {
+      ({ cmd, args } = qemuCommand({ ...o, disk: p.disk, firmware: p.firmware }));
+    } catch (err) {
+      cleanup();
+      throw err;
+    }
+  } else {
+    manifest = readManifest(o.dir);
+    ({ cmd, args } = qemuCommand(o));
+  }
+  if (o.config && !o.disk) {
     const t = initrdWithConfig(join(o.dir, 'initramfs.cpio.zst'), o.config);
     cleanup = t.cleanup;
     args[args.indexOf('-initrd') + 1] = t.path;
@@ -187,7 +335,7 @@ export function bootImage(o: BootOptions): Promise<BootResult> {
       buf += s;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).replace(/\r$/, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+        const line = buf.slice(0, nl).replace(/\r$/, '').replace(/\x1b\[[0-9;?=]*[A-Za-z]/g, '');
         buf = buf.slice(nl + 1);
         result.tail.push(line);
         if (result.tail.length > 20) result.tail.shift();

@@ -1,0 +1,333 @@
+/**
+ * Bootable raw disk images for `tfw flash` (and `tfw boot --disk`): a GPT disk
+ * with one EFI System Partition (FAT32) holding systemd-boot as the removable-
+ * media loader (EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI, UEFI 2.10 §3.5.1.1), a
+ * loader entry (Boot Loader Specification type #1: `linux`, `initrd`,
+ * `options`) and the image's kernel (Debian kernels carry the EFI stub) and
+ * initramfs. Nothing needs root or loop devices: sfdisk writes the partition
+ * table into a regular file, mkfs.fat formats the partition at its offset, and
+ * mtools copies files into it (`-i file@@offset`).
+ *
+ * Reproducible: the GPT disk GUID and partition GUID and the FAT volume ID are
+ * derived from the image manifest's sha256; mkfs.fat runs with `--invariant`
+ * (dosfstools 4.2 does not read SOURCE_DATE_EPOCH, so without it the volume
+ * label entry carries the current time) and the volume ID is then patched in
+ * the boot sector and its FAT32 backup copy; mtools 4.0.3x stamps directory
+ * entries with SOURCE_DATE_EPOCH, read in local time, so TZ=UTC is forced.
+ * Two runs with the same inputs give byte-identical disks (tested).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { TfwError } from '../../runtime/errors.js';
+import { LOADER_PACKAGES } from './apt.js';
+import { extractDeb } from './deb.js';
+import type { Manifest } from './image.js';
+import { sourceDateEpoch } from './image.js';
+import { fetchPackages, lockedPackage, readLock } from './lock.js';
+import { debCacheDir, extractCacheDir, lockPath } from './paths.js';
+import { makeProgress, type Progress } from './progress.js';
+import { debArch, type Arch } from './schema.js';
+
+/** The pinned Debian package that provides the UEFI boot loader (images/packages.lock.json). */
+export const LOADER_PACKAGE = LOADER_PACKAGES[0];
+/** GPT partition type of an EFI System Partition (UEFI 2.10 §5.3.3, table 5-7). */
+export const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+/** Logical sector size of the images (bytes). */
+const SECTOR = 512;
+const MiB = 1048576;
+/** The ESP starts at 1 MiB (LBA 2048): the usual alignment, room for the primary GPT. */
+export const ESP_OFFSET = MiB;
+/** Backup GPT at the end of the disk: 32 sectors of entries (128 x 128 bytes) + the header (UEFI 2.10 §5.3.2). */
+const GPT_BACKUP = 33 * SECTOR;
+/** Free space left in the ESP beyond its files (bytes, before rounding up to MiB). */
+const ESP_SLACK = 8 * MiB;
+/** FAT32 needs at least 65525 clusters (Microsoft FAT spec, "FAT type determination"): 32 MiB of 512-byte clusters plus FATs. */
+const ESP_MIN = 34 * MiB;
+/** Removable-media loader names per arch (UEFI 2.10 §3.5.1.1, table 3-2). */
+const BOOT_NAME: Record<Arch, string> = { x86_64: 'BOOTX64.EFI', arm64: 'BOOTAA64.EFI' };
+const LOADER_FILE: Record<Arch, string> = { x86_64: 'systemd-bootx64.efi', arm64: 'systemd-bootaa64.efi' };
+/** Image files that go into the ESP (besides the loader and its config). */
+export const DISK_INPUTS = ['vmlinuz', 'initramfs.cpio.zst', 'cmdline', 'manifest.json'];
+/** The loader entry written by flash (loader.conf `default`). */
+export const ENTRY_PATH = 'loader/entries/tfw.conf';
+
+/** Host tools and the Debian packages that provide them. */
+const TOOLS: Record<string, string> = { sfdisk: 'fdisk', 'mkfs.fat': 'dosfstools', mcopy: 'mtools', mmd: 'mtools', mdir: 'mtools', blockdev: 'util-linux' };
+
+/** The full path of a host tool (PATH plus the sbin folders), or an error naming its package. */
+export function hostTool(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'].filter(Boolean);
+  for (const d of dirs) if (existsSync(join(d, name))) return join(d, name);
+  throw new TfwError('ERR_TFW_TOOL', `${name} is not installed; install ${TOOLS[name] ?? name} (make sysdeps)`);
+}
+
+const run = (tool: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string => {
+  try {
+    return execFileSync(hostTool(tool), args, { encoding: 'utf8', input: opts.input, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 16 << 20 });
+  } catch (err) {
+    if (err instanceof TfwError) throw err;
+    const e = err as { stderr?: string; message: string };
+    throw new TfwError('ERR_TFW_DISK', `${tool} ${args.join(' ')} failed: ${(e.stderr || e.message).trim().split('\n').pop()}`);
+  }
+};
+
+/** mtools environment: fixed time zone and timestamps, no user or system drive config. */
+function mtoolsEnv(epoch: number): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, SOURCE_DATE_EPOCH: String(epoch), TZ: 'UTC', MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null', LC_ALL: 'C' };
+}
+
+/** A GUID from a hash (first 16 bytes), marked as RFC 9562 version 8 (custom), variant 10. */
+export function guidFrom(seed: string): string {
+  const b = createHash('sha256').update(seed).digest().subarray(0, 16);
+  b[6] = (b[6] & 0x0f) | 0x80;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex').toUpperCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export interface DiskLayout {
+  /** Whole disk in bytes (MiB-aligned ESP start + ESP + backup GPT). */
+  diskSize: number;
+  /** ESP size in bytes (MiB multiple). */
+  espSize: number;
+  diskGuid: string;
+  partGuid: string;
+  /** FAT volume ID (32 bits, hex). */
+  volumeId: string;
+}
+
+/** Sizes and identifiers of the disk for an image whose ESP files total `fileBytes`; `manifestSha` seeds the ids. */
+export function diskLayout(fileBytes: number, manifestSha: string, minDiskSize = 0): DiskLayout {
+  const espSize = Math.max(ESP_MIN, Math.ceil((fileBytes + ESP_SLACK) / MiB) * MiB);
+  const diskSize = Math.max(ESP_OFFSET + espSize + GPT_BACKUP, minDiskSize);
+  return {
+    diskSize,
+    espSize,
+    diskGuid: guidFrom(`tfw-disk-guid:${manifestSha}`),
+    partGuid: guidFrom(`tfw-esp-guid:${manifestSha}`),
+    volumeId: createHash('sha256').update(`tfw-esp-volume-id:${manifestSha}`).digest('hex').slice(0, 8),
+  };
+}
+
+/** loader.conf and the entry for an image (systemd-boot; Boot Loader Specification type #1). */
+export function loaderConfig(manifest: Manifest, cmdline: string): { loaderConf: string; entry: string } {
+  return {
+    loaderConf: 'default tfw.conf\ntimeout 0\neditor no\n',
+    entry: `title tfw ${manifest.version} ${manifest.board}-${manifest.role}\nlinux /vmlinuz\ninitrd /initramfs.cpio.zst\noptions ${cmdline}\n`,
+  };
+}
+
+export interface DiskResult {
+  output: string;
+  blockDevice: boolean;
+  layout: DiskLayout;
+  /** The loader package used (name, version, arch). */
+  loader: { name: string; version: string; arch: string; file: string };
+  /** ESP paths written, sorted. */
+  files: string[];
+  /** sha256 of the written image (regular files only). */
+  sha256?: string;
+}
+
+export interface DiskOptions {
+  /** Image folder (vmlinuz, initramfs.cpio.zst, cmdline, manifest.json). */
+  dir: string;
+  /** Output file (replaced atomically) or block device. */
+  output: string;
+  lockFile?: string;
+  cacheDir?: string;
+  progress?: Progress;
+}
+
+/** The image's ESP files with their sources, checking that each exists. */
+function readImage(dir: string): { manifest: Manifest; manifestBytes: Buffer; cmdline: string } {
+  for (const f of DISK_INPUTS) {
+    if (!existsSync(join(dir, f))) throw new TfwError('ERR_TFW_IMAGE', `${join(dir, f)} is missing; run tfw build first`);
+  }
+  const manifestBytes = readFileSync(join(dir, 'manifest.json'));
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
+  } catch (err) {
+    throw new TfwError('ERR_TFW_IMAGE', `${join(dir, 'manifest.json')}: not JSON (${(err as Error).message}); run tfw build again`);
+  }
+  if (manifest.arch !== 'x86_64' && manifest.arch !== 'arm64') throw new TfwError('ERR_TFW_IMAGE', `${join(dir, 'manifest.json')}: arch: expected x86_64 or arm64, got "${manifest.arch}"`);
+  return { manifest, manifestBytes, cmdline: readFileSync(join(dir, 'cmdline'), 'utf8').trim() };
+}
+
+/** The pinned systemd-boot .efi for `arch`: fetched and verified against the lock, extracted into the cache. */
+export function loaderEfi(arch: Arch, o: { lockFile?: string; cacheDir?: string; progress?: Progress } = {}): DiskResult['loader'] {
+  const lock = readLock(o.lockFile ?? lockPath());
+  const pkg = lockedPackage(lock, debArch(arch), LOADER_PACKAGE);
+  const deb = fetchPackages([pkg], o.cacheDir ?? debCacheDir(), o.progress ?? makeProgress({ quiet: true })).get(pkg.name)!;
+  const file = join(extractDeb(deb, pkg.sha256, extractCacheDir()), 'usr/lib/systemd/boot/efi', LOADER_FILE[arch]);
+  if (!existsSync(file)) throw new TfwError('ERR_TFW_IMAGE', `${pkg.name} ${pkg.version} (${pkg.arch}) has no usr/lib/systemd/boot/efi/${LOADER_FILE[arch]}`);
+  return { name: pkg.name, version: pkg.version, arch: pkg.arch, file };
+}
+
+/** Size of a block device in bytes (blockdev --getsize64). */
+function blockDeviceSize(dev: string): number {
+  return Number(run('blockdev', ['--getsize64', dev]).trim());
+}
+
+/**
+ * Writes the GPT + ESP into `file` (a regular file of the final size):
+ * partition table, FAT32 at the ESP offset, then the files.
+ */
+function writeDisk(file: string, layout: DiskLayout, epoch: number, put: Array<[string, string]>): void {
+  const espSectors = layout.espSize / SECTOR;
+  const first = ESP_OFFSET / SECTOR;
+  // sfdisk script (sfdisk(8) "INPUT FORMATS"); label-id and uuid fixed for reproducibility.
+  const script = `label: gpt\nlabel-id: ${layout.diskGuid}\nunit: sectors\nfirst-lba: ${first}\nsector-size: ${SECTOR}\n\n` +
+    `start=${first}, size=${espSectors}, type=${ESP_TYPE}, uuid=${layout.partGuid}, name="EFI System Partition"\n`;
+  run('sfdisk', ['--no-reread', '--no-tell-kernel', '--quiet', file], { input: script });
+  // FAT32 with 512-byte clusters, hidden sectors = the partition's start (FAT spec BPB_HiddSec).
+  run('mkfs.fat', ['-F', '32', '-s', '1', '-S', String(SECTOR), '-h', String(first), '-n', 'TFW', '--invariant', `--offset=${first}`, file, String(layout.espSize / 1024)], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  patchVolumeId(file, ESP_OFFSET, layout.volumeId);
+  const env = mtoolsEnv(epoch);
+  const img = `${file}@@${ESP_OFFSET}`;
+  const dirs = [...new Set(put.flatMap(([, p]) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))))].sort();
+  if (dirs.length) run('mmd', ['-i', img, ...dirs.map((d) => `::/${d}`)], { env });
+  for (const [src, dst] of put) run('mcopy', ['-i', img, src, `::/${dst}`], { env });
+}
+
+/**
+ * Sets the FAT32 volume ID (BS_VolID, offset 67 of the boot sector) in the boot
+ * sector and in its backup (BPB_BkBootSec, offset 50, normally sector 6).
+ */
+function patchVolumeId(file: string, partOffset: number, volumeId: string): void {
+  const fd = openSync(file, 'r+');
+  try {
+    const bs = Buffer.alloc(SECTOR);
+    readSync(fd, bs, 0, SECTOR, partOffset);
+    if (bs.readUInt16LE(510) !== 0xaa55 || bs.toString('latin1', 82, 90) !== 'FAT32   ') throw new TfwError('ERR_TFW_DISK', 'mkfs.fat did not write a FAT32 boot sector');
+    const id = Buffer.alloc(4);
+    id.writeUInt32LE(Number.parseInt(volumeId, 16));
+    writeSync(fd, id, 0, 4, partOffset + 67);
+    const backup = bs.readUInt16LE(50);
+    if (backup > 0 && backup < 0xffff) writeSync(fd, id, 0, 4, partOffset + backup * SECTOR + 67);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Makes the bootable disk for the image in `o.dir` and writes it to
+ * `o.output`: a regular file is written next to it and renamed into place (no
+ * partial file on failure); a block device gets the whole layout sized to the
+ * device (backup GPT at its end), written in two pieces (head with the ESP,
+ * tail with the backup GPT), then fsync'ed.
+ */
+export function makeDisk(o: DiskOptions): DiskResult {
+  const { manifest, manifestBytes, cmdline } = readImage(o.dir);
+  for (const t of ['sfdisk', 'mkfs.fat', 'mcopy', 'mmd']) hostTool(t);
+  const arch = manifest.arch;
+  const epoch = sourceDateEpoch();
+  const loader = loaderEfi(arch, o);
+  const blockDevice = existsSync(o.output) && statSync(o.output).isBlockDevice();
+  const work = mkdtempSync(join(tmpdir(), 'tfw-disk-'));
+  try {
+    const { loaderConf, entry } = loaderConfig(manifest, cmdline);
+    writeFileSync(join(work, 'loader.conf'), loaderConf);
+    writeFileSync(join(work, 'tfw.conf'), entry);
+    const put: Array<[string, string]> = [
+      [loader.file, `EFI/BOOT/${BOOT_NAME[arch]}`],
+      [join(work, 'loader.conf'), 'loader/loader.conf'],
+      [join(work, 'tfw.conf'), ENTRY_PATH],
+      [join(o.dir, 'vmlinuz'), 'vmlinuz'],
+      [join(o.dir, 'initramfs.cpio.zst'), 'initramfs.cpio.zst'],
+      [join(o.dir, 'manifest.json'), 'manifest.json'],
+    ];
+    const bytes = put.reduce((n, [src]) => n + statSync(src).size, 0);
+    const manifestSha = createHash('sha256').update(manifestBytes).digest('hex');
+    const devSize = blockDevice ? blockDeviceSize(o.output) : 0;
+    const layout = diskLayout(bytes, manifestSha, devSize);
+    if (blockDevice && devSize < ESP_OFFSET + layout.espSize + GPT_BACKUP) {
+      throw new TfwError('ERR_TFW_FLASH', `--output: ${o.output} has ${devSize} bytes; the disk needs ${ESP_OFFSET + layout.espSize + GPT_BACKUP}`);
+    }
+    const tmp = blockDevice ? join(work, 'disk.img') : `${o.output}.tmp-${process.pid}`;
+    try {
+      writeFileSync(tmp, '');
+      truncateSync(tmp, layout.diskSize); // sparse
+      writeDisk(tmp, layout, epoch, put);
+      const result: DiskResult = { output: o.output, blockDevice, layout, loader, files: put.map(([, p]) => p).sort() };
+      if (blockDevice) {
+        copyRange(tmp, o.output, 0, ESP_OFFSET + layout.espSize);
+        copyRange(tmp, o.output, layout.diskSize - GPT_BACKUP, GPT_BACKUP);
+      } else {
+        result.sha256 = createHash('sha256').update(readFileSync(tmp)).digest('hex');
+        renameSync(tmp, o.output);
+      }
+      return result;
+    } finally {
+      if (!blockDevice) rmSync(tmp, { force: true });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Copies bytes [start, start+length) of `src` to the same offsets of `dst` (a block device), then fsyncs it. */
+function copyRange(src: string, dst: string, start: number, length: number): void {
+  const i = openSync(src, 'r');
+  const o = openSync(dst, 'r+');
+  try {
+    const buf = Buffer.alloc(4 * MiB);
+    for (let off = 0; off < length; ) {
+      const n = readSync(i, buf, 0, Math.min(buf.length, length - off), start + off);
+      if (n <= 0) throw new TfwError('ERR_TFW_DISK', `short read from ${src} at ${start + off}`);
+      writeSync(o, buf, 0, n, start + off);
+      off += n;
+    }
+    fsyncSync(o);
+  } finally {
+    closeSync(i);
+    closeSync(o);
+  }
+}
+
+/** The ESP of a disk image: byte offset and size, from its GPT (sfdisk --json). */
+export function findEsp(disk: string): { offset: number; size: number } {
+  if (!existsSync(disk)) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${disk} does not exist`);
+  let table: { partitiontable?: { sectorsize?: number; partitions?: Array<{ start: number; size: number; type: string }> } };
+  try {
+    table = JSON.parse(run('sfdisk', ['--json', disk]));
+  } catch (err) {
+    if (err instanceof TfwError && err.code === 'ERR_TFW_TOOL') throw err;
+    throw new TfwError('ERR_TFW_IMAGE', `--disk: ${disk} has no readable partition table (${(err as Error).message})`);
+  }
+  const ss = table.partitiontable?.sectorsize ?? SECTOR;
+  const p = table.partitiontable?.partitions?.find((x) => x.type.toUpperCase() === ESP_TYPE);
+  if (!p) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${disk} has no EFI System Partition (GPT type ${ESP_TYPE})`);
+  return { offset: p.start * ss, size: p.size * ss };
+}
+
+/** Reads one file from a disk's ESP (mtools), or undefined when it is missing. */
+export function readEspFile(disk: string, path: string, esp = findEsp(disk)): Buffer | undefined {
+  const work = mkdtempSync(join(tmpdir(), 'tfw-esp-'));
+  try {
+    const out = join(work, 'f');
+    try {
+      execFileSync(hostTool('mcopy'), ['-n', '-i', `${disk}@@${esp.offset}`, `::/${path}`, out], { env: mtoolsEnv(sourceDateEpoch()), stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch {
+      return undefined;
+    }
+    return readFileSync(out);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Replaces (or adds) one file in a disk's ESP with `data` (mtools mcopy -o). */
+export function writeEspFile(disk: string, path: string, data: Uint8Array, esp = findEsp(disk)): void {
+  const work = mkdtempSync(join(tmpdir(), 'tfw-esp-'));
+  try {
+    writeFileSync(join(work, 'f'), data);
+    run('mcopy', ['-o', '-i', `${disk}@@${esp.offset}`, join(work, 'f'), `::/${path}`], { env: mtoolsEnv(sourceDateEpoch()) });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
