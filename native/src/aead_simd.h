@@ -14,6 +14,20 @@
 #define TFW_AEAD_SIMD_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* out[i] = in[i] ^ ks[i] for i < n (out may equal in), 8 bytes at a time: keystream tails. */
+static inline void tfw_xor_bytes(uint8_t *out, const uint8_t *in, const uint8_t *ks, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t a, b;
+    memcpy(&a, in + i, 8);
+    memcpy(&b, ks + i, 8);
+    a ^= b;
+    memcpy(out + i, &a, 8);
+  }
+  for (; i < n; i++) out[i] = in[i] ^ ks[i];
+}
 
 typedef size_t (*tfw_chacha20_kernel)(const uint32_t s[16], const uint8_t *in, uint8_t *out, size_t len);
 

@@ -22,19 +22,6 @@
 #define AVX2 __attribute__((target("avx2")))
 #define AVX512 __attribute__((target("avx512f")))
 
-/* XORs n < 64*width bytes of keystream from ks into in -> out. */
-static inline void xor_tail(uint8_t *out, const uint8_t *in, const uint8_t *ks, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t a, b;
-    memcpy(&a, in + i, 8);
-    memcpy(&b, ks + i, 8);
-    a ^= b;
-    memcpy(out + i, &a, 8);
-  }
-  for (; i < n; i++) out[i] = in[i] ^ ks[i];
-}
-
 /* ---- AVX2: 8 blocks ---- */
 
 AVX2 static inline __m256i rol16_256(__m256i x) {
@@ -109,7 +96,7 @@ AVX2 size_t tfw_chacha20_avx2(const uint32_t s[16], const uint8_t *in, uint8_t *
     uint8_t ks[512];
     blocks8(s, (uint32_t)(done / 64), x);
     emit8(x, NULL, ks);
-    xor_tail(out + done, in + done, ks, rest);
+    tfw_xor_bytes(out + done, in + done, ks, rest);
     memset(ks, 0, sizeof ks);
     done = len;
   }

@@ -89,18 +89,6 @@ static void block4(const uint32_t s[16], uint8_t out[256]) {
   }
 }
 
-static inline void xor_bytes(uint8_t *out, const uint8_t *in, const uint8_t *ks, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t a, b;
-    memcpy(&a, in + i, 8);
-    memcpy(&b, ks + i, 8);
-    a ^= b;
-    memcpy(out + i, &a, 8);
-  }
-  for (; i < n; i++) out[i] = in[i] ^ ks[i];
-}
-
 /* ---- Kernel choice (aead_simd.h): NULL = the portable code above ---- */
 static tfw_chacha20_kernel kernel;
 static tfw_chacha20_ks4 ks4 = block4;
@@ -156,7 +144,7 @@ static void chacha_xor_from(uint32_t s[16], const uint8_t *in, uint8_t *out, siz
   while (len > 64) {
     size_t n = len < 256 ? len : 256;
     ks4(s, ks);
-    xor_bytes(out, in, ks, n);
+    tfw_xor_bytes(out, in, ks, n);
     s[12] += 4;
     in += n;
     out += n;
@@ -164,7 +152,7 @@ static void chacha_xor_from(uint32_t s[16], const uint8_t *in, uint8_t *out, siz
   }
   if (len > 0) {
     block1(s, ks);
-    xor_bytes(out, in, ks, len);
+    tfw_xor_bytes(out, in, ks, len);
     s[12] += 1;
   }
   memset(ks, 0, sizeof ks);
@@ -219,7 +207,7 @@ void tfw_aead_seal(const uint8_t key[32], const uint8_t nonce[12], const uint8_t
   uint8_t ks[256];
   first_group(s, key, nonce, ks);
   size_t n = len < 192 ? len : 192;
-  xor_bytes(out, pt, ks + 64, n);
+  tfw_xor_bytes(out, pt, ks + 64, n);
   chacha_xor_from(s, pt + n, out + n, len - n);
   aead_tag(ks, aad, aadlen, out, len, out + len);
   memset(ks, 0, sizeof ks);
@@ -240,7 +228,7 @@ static int aead_open(const uint8_t key[32], const uint8_t nonce[12], const uint8
     return -1;
   }
   size_t n = len < 192 ? len : 192;
-  xor_bytes(out, ct, ks + 64, n);
+  tfw_xor_bytes(out, ct, ks + 64, n);
   chacha_xor_from(s, ct + n, out + n, len - n);
   memset(ks, 0, sizeof ks);
   return 0;

@@ -34,6 +34,31 @@ void tfw_poly_use_simd(int on) { poly_simd = on; }
 #define M44 0xfffffffffffULL
 #define M42 0x3ffffffffffULL
 
+/* Carries the 128-bit column sums d0..d2 of a product into 44/44/42-bit limbs h (the carry out of
+ * the top limb folds back times 5, as 2^130 = 5 mod 2^130-5); h[1] may reach 2^44. */
+static inline void carry44(u128 d0, u128 d1, u128 d2, uint64_t h[3]) {
+  uint64_t c = (uint64_t)(d0 >> 44);
+  h[0] = (uint64_t)d0 & M44;
+  d1 += c;
+  c = (uint64_t)(d1 >> 44);
+  h[1] = (uint64_t)d1 & M44;
+  d2 += c;
+  c = (uint64_t)(d2 >> 42);
+  h[2] = (uint64_t)d2 & M42;
+  h[0] += c * 5;
+  h[1] += h[0] >> 44;
+  h[0] &= M44;
+}
+
+/* c = a * b mod 2^130-5 on 44/44/42-bit limbs (a, b carried; c carried, c[1] may reach 2^44). */
+static void mul44(const uint64_t a[3], const uint64_t b[3], uint64_t c[3]) {
+  uint64_t s1 = b[1] * (5 << 2), s2 = b[2] * (5 << 2);
+  u128 d0 = (u128)a[0] * b[0] + (u128)a[1] * s2 + (u128)a[2] * s1;
+  u128 d1 = (u128)a[0] * b[1] + (u128)a[1] * b[0] + (u128)a[2] * s2;
+  u128 d2 = (u128)a[0] * b[2] + (u128)a[1] * b[1] + (u128)a[2] * b[0];
+  carry44(d0, d1, d2, c);
+}
+
 void tfw_poly_init(tfw_poly *p, const uint8_t key[32]) {
   uint64_t t0 = ld64(key), t1 = ld64(key + 8);
   /* r clamped per section 2.5.1 */
@@ -45,49 +70,18 @@ void tfw_poly_init(tfw_poly *p, const uint8_t key[32]) {
   p->h0 = p->h1 = p->h2 = 0;
   /* r^2 for two-block steps: h = (h + m1) * r^2 + m2 * r (same value as two Horner steps). */
   {
-    uint64_t r0 = p->r0, r1 = p->r1, r2 = p->r2, s1 = p->s1, s2 = p->s2;
-    u128 d0 = (u128)r0 * r0 + (u128)r1 * s2 + (u128)r2 * s1;
-    u128 d1 = (u128)r0 * r1 + (u128)r1 * r0 + (u128)r2 * s2;
-    u128 d2 = (u128)r0 * r2 + (u128)r1 * r1 + (u128)r2 * r0;
-    uint64_t c = (uint64_t)(d0 >> 44), q0 = (uint64_t)d0 & M44, q1, q2;
-    d1 += c;
-    c = (uint64_t)(d1 >> 44);
-    q1 = (uint64_t)d1 & M44;
-    d2 += c;
-    c = (uint64_t)(d2 >> 42);
-    q2 = (uint64_t)d2 & M42;
-    q0 += c * 5;
-    c = q0 >> 44;
-    q0 &= M44;
-    q1 += c;
-    p->q0 = q0;
-    p->q1 = q1;
-    p->q2 = q2;
-    p->t1 = q1 * (5 << 2);
-    p->t2 = q2 * (5 << 2);
+    const uint64_t r[3] = {p->r0, p->r1, p->r2};
+    uint64_t q[3];
+    mul44(r, r, q);
+    p->q0 = q[0];
+    p->q1 = q[1];
+    p->q2 = q[2];
+    p->t1 = q[1] * (5 << 2);
+    p->t2 = q[2] * (5 << 2);
   }
   p->pad0 = ld64(key + 16);
   p->pad1 = ld64(key + 24);
   p->pw_ready = 0;
-}
-
-/* c = a * b mod 2^130-5 on 44/44/42-bit limbs (a, b carried; c carried, c[1] may reach 2^44). */
-static void mul44(const uint64_t a[3], const uint64_t b[3], uint64_t c[3]) {
-  uint64_t s1 = b[1] * (5 << 2), s2 = b[2] * (5 << 2);
-  u128 d0 = (u128)a[0] * b[0] + (u128)a[1] * s2 + (u128)a[2] * s1;
-  u128 d1 = (u128)a[0] * b[1] + (u128)a[1] * b[0] + (u128)a[2] * s2;
-  u128 d2 = (u128)a[0] * b[2] + (u128)a[1] * b[1] + (u128)a[2] * b[0];
-  uint64_t k = (uint64_t)(d0 >> 44);
-  c[0] = (uint64_t)d0 & M44;
-  d1 += k;
-  k = (uint64_t)(d1 >> 44);
-  c[1] = (uint64_t)d1 & M44;
-  d2 += k;
-  k = (uint64_t)(d2 >> 42);
-  c[2] = (uint64_t)d2 & M42;
-  c[0] += k * 5;
-  c[1] += c[0] >> 44;
-  c[0] &= M44;
 }
 
 /* 44/44/42-bit limbs -> five 26-bit limbs of the same value (each under 2^27). */
@@ -138,18 +132,11 @@ void tfw_poly_blocks(tfw_poly *p, const uint8_t *m, size_t len, uint64_t hibit) 
     u128 d0 = (u128)h0 * q0 + (u128)h1 * t2 + (u128)h2 * t1 + (u128)g0 * r0 + (u128)g1 * s2 + (u128)g2 * s1;
     u128 d1 = (u128)h0 * q1 + (u128)h1 * q0 + (u128)h2 * t2 + (u128)g0 * r1 + (u128)g1 * r0 + (u128)g2 * s2;
     u128 d2 = (u128)h0 * q2 + (u128)h1 * q1 + (u128)h2 * q0 + (u128)g0 * r2 + (u128)g1 * r1 + (u128)g2 * r0;
-    uint64_t c = (uint64_t)(d0 >> 44);
-    h0 = (uint64_t)d0 & M44;
-    d1 += c;
-    c = (uint64_t)(d1 >> 44);
-    h1 = (uint64_t)d1 & M44;
-    d2 += c;
-    c = (uint64_t)(d2 >> 42);
-    h2 = (uint64_t)d2 & M42;
-    h0 += c * 5;
-    c = h0 >> 44;
-    h0 &= M44;
-    h1 += c;
+    uint64_t h[3];
+    carry44(d0, d1, d2, h);
+    h0 = h[0];
+    h1 = h[1];
+    h2 = h[2];
     m += 32;
     len -= 32;
   }
@@ -161,18 +148,11 @@ void tfw_poly_blocks(tfw_poly *p, const uint8_t *m, size_t len, uint64_t hibit) 
     u128 d0 = (u128)h0 * r0 + (u128)h1 * s2 + (u128)h2 * s1;
     u128 d1 = (u128)h0 * r1 + (u128)h1 * r0 + (u128)h2 * s2;
     u128 d2 = (u128)h0 * r2 + (u128)h1 * r1 + (u128)h2 * r0;
-    uint64_t c = (uint64_t)(d0 >> 44);
-    h0 = (uint64_t)d0 & M44;
-    d1 += c;
-    c = (uint64_t)(d1 >> 44);
-    h1 = (uint64_t)d1 & M44;
-    d2 += c;
-    c = (uint64_t)(d2 >> 42);
-    h2 = (uint64_t)d2 & M42;
-    h0 += c * 5;
-    c = h0 >> 44;
-    h0 &= M44;
-    h1 += c;
+    uint64_t h[3];
+    carry44(d0, d1, d2, h);
+    h0 = h[0];
+    h1 = h[1];
+    h2 = h[2];
     m += 16;
     len -= 16;
   }
