@@ -4,7 +4,8 @@
  * `--config FILE` gives the guest another overlay config for this boot (a
  * second initramfs segment, no rebuild); `--demo` boots two guests on one link
  * that ping each other over the overlay (images/builder/demo.ts). `--disk FILE`
- * boots a `tfw flash` disk image through UEFI firmware (OVMF / AAVMF) instead.
+ * boots a `tfw flash` disk image through UEFI firmware (OVMF / AAVMF) instead;
+ * `--pxe URL` network-boots through the NIC's iPXE ROM from a `tfw pxe` server.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ interface BootFlags {
   config?: string;
   demo?: boolean;
   disk?: string;
+  pxe?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -52,12 +54,14 @@ export function register(program: Command): void {
     .option('--append <word>', 'extra kernel command-line word (repeatable)', collect, [])
     .option('--config <file>', 'overlay config (YAML, JSON or wg-quick .conf, with privateKey) replacing the image\'s for this boot')
     .option('--disk <file>', 'boot a tfw flash disk image through UEFI firmware (OVMF / AAVMF) instead of -kernel/-initrd; --board defaults to the disk\'s')
+    .option('--pxe <url>', 'network-boot through the NIC\'s iPXE ROM from this boot.ipxe URL (tfw pxe; loopback URLs work), no -kernel/-initrd; the kernel words come from the server (tfw pxe --append)')
     .option('--demo', 'boot two guests on one link, each pings the other\'s overlay address, power off, print a summary')
     .option('--no-build', 'fail instead of building a missing image')
     .option('--json', 'print the result as JSON on stdout (console goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --demo --json\n  tfw flash -o disk.img && tfw boot --disk disk.img --exit-after-ready')
+    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --demo --json\n  tfw flash -o disk.img && tfw boot --disk disk.img --exit-after-ready\n  tfw pxe --board qemu-x86_64 --role 3router --append tfw.poweroff_after_ready=1 &\n  tfw boot --pxe http://127.0.0.1:8069/boot.ipxe --exit-after-ready')
     .action(async (f: BootFlags, cmd: Command) => {
       if (f.disk && (f.demo || f.dir)) throw new TfwError('ERR_TFW_CONFIG', `--disk: boots the disk image alone; drop ${f.demo ? '--demo' : '--dir'}`);
+      if (f.pxe && (f.demo || f.disk || f.dir || f.config)) throw new TfwError('ERR_TFW_CONFIG', `--pxe: boots what the server serves; drop ${f.demo ? '--demo' : f.disk ? '--disk' : f.dir ? '--dir' : '--config'}`);
       const fromDisk = f.disk ? diskManifest(f.disk) : undefined;
       const board = loadBoard(fromDisk && cmd.getOptionValueSource('board') === 'default' ? fromDisk.board : f.board);
       const role = fromDisk ? { role: fromDisk.role } : loadRole(f.role);
@@ -68,7 +72,7 @@ export function register(program: Command): void {
       }
       const config = f.config ? compileConfig(loadConfig(f.config)) : undefined;
       const dir = f.dir ?? imageDir(board.name, role.role);
-      if (!f.disk && !existsSync(join(dir, 'manifest.json'))) {
+      if (!f.disk && !f.pxe && !existsSync(join(dir, 'manifest.json'))) {
         if (!f.build) throw new TfwError('ERR_TFW_IMAGE', `${dir} has no image; run tfw build --board ${board.name} --role ${role.role}`);
         buildImage({ board: board.name, role: role.role, outDir: dir, progress: makeProgress({ quiet: f.json }) });
       }
@@ -85,6 +89,7 @@ export function register(program: Command): void {
         board,
         dir,
         disk: f.disk,
+        pxe: f.pxe ? { url: f.pxe } : undefined,
         timeout,
         expect: f.expect,
         exitAfterReady: f.exitAfterReady,
@@ -95,7 +100,7 @@ export function register(program: Command): void {
         consoleOut: f.json ? process.stderr : process.stdout,
         interactive: !f.exitAfterReady && !f.json && process.stdin.isTTY,
       });
-      if (f.json) process.stdout.write(`${JSON.stringify({ board: board.name, role: role.role, ...r }, null, 2)}\n`);
+      if (f.json) process.stdout.write(`${JSON.stringify({ board: board.name, role: f.pxe ? (r.readyLine?.split(' ')[2] ?? null) : role.role, ...r }, null, 2)}\n`);
       else if (r.ok && r.readySeconds !== null) process.stderr.write(`tfw: boot: ready after ${r.readySeconds.toFixed(1)} s${f.exitAfterReady ? ', powered off' : ''}\n`);
       if (!r.ok) throw new TfwError('ERR_TFW_BOOT', r.cause ?? 'boot failed');
     });

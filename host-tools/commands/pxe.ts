@@ -1,10 +1,23 @@
 /**
  * `tfw pxe`: serve an image folder over HTTP for iPXE (`chain
- * http://ADDR:PORT/boot.ipxe`). Only the image's own files are served; the
- * default address is loopback. TFTP is not provided: chain-load iPXE first.
+ * http://ADDR:PORT/boot.ipxe`; boot.ipxe names the kernel and initramfs by
+ * relative URIs, which iPXE resolves against the script's own URL). Only the
+ * image's own files are served (GET and HEAD; anything else is 404); the
+ * default address is loopback.
+ * `--tftp ADDR` also runs Debian's dnsmasq as a TFTP-only server (DNS and DHCP
+ * off, port 69, `--tftp-secure`) on ADDR for PXE ROMs that cannot do HTTP: its
+ * root is a private copy of the image files plus iPXE's loaders from Debian's
+ * ipxe package when installed (undionly.kpxe for BIOS, ipxe.efi / snponly.efi
+ * for UEFI), so a ROM can chain-load iPXE, and iPXE can fetch boot.ipxe,
+ * vmlinuz and the initramfs over TFTP too (tftp://ADDR/boot.ipxe). Handing
+ * out the boot file names is the site DHCP server's job.
+ * `--append WORD` adds kernel command-line words to the served boot.ipxe (the
+ * file on disk is unchanged), like `tfw boot --append`.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TfwError } from '../../runtime/errors.js';
@@ -25,7 +38,11 @@ interface PxeFlags {
   dir?: string;
   listen: string;
   maxRequests?: string;
+  append: string[];
+  tftp?: string;
 }
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** Parses ADDR:PORT (IPv4 or [IPv6]); throws naming --listen. */
 export function parseListen(s: string): { host: string; port: number } {
@@ -34,52 +51,252 @@ export function parseListen(s: string): { host: string; port: number } {
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
+/** One answered request: method, path, HTTP status and body bytes sent (0 for HEAD and 404). */
+export interface PxeRequest {
+  remote: string;
+  method: string;
+  path: string;
+  status: number;
+  bytes: number;
+}
+
+export interface PxeOptions {
+  /** Close the server after answering this many requests. */
+  maxRequests?: number;
+  /** Kernel command-line words added to the `kernel` line of the served boot.ipxe. */
+  append?: string[];
+  /** Called with one line per request and event (default: stderr, `tfw: pxe: ...`); null: silent. */
+  log?: ((line: string) => void) | null;
+}
+
+export interface PxeServer {
+  /** The script's URL as reachable on the listen address, e.g. http://127.0.0.1:8069/boot.ipxe. */
+  url: string;
+  port: number;
+  server: Server;
+  /** Every request answered so far, in order. */
+  requests: PxeRequest[];
+  /** Stops listening and drops open connections. */
+  close: () => void;
+  /** Resolves once the server has closed (close(), maxRequests). */
+  closed: Promise<void>;
+}
+
+/** The image's boot.ipxe with `append` words added to its `kernel` line; throws naming a bad word. */
+export function pxeScript(dir: string, append: string[] = []): Buffer {
+  const raw = readFileSync(join(dir, 'boot.ipxe'));
+  if (append.length === 0) return raw;
+  for (const w of append) {
+    // One kernel word each: no blanks or newlines (they would add iPXE commands).
+    if (!/^[\x21-\x7e]+$/.test(w)) throw new TfwError('ERR_TFW_CONFIG', `--append: expected one kernel word without blanks, got ${JSON.stringify(w)}`);
+  }
+  const lines = raw.toString('utf8').split('\n');
+  const i = lines.findIndex((l) => /^kernel\s/.test(l));
+  if (i < 0) throw new TfwError('ERR_TFW_IMAGE', `${join(dir, 'boot.ipxe')} has no kernel line; rebuild with tfw build`);
+  lines[i] = [lines[i].trimEnd(), ...append].join(' ');
+  return Buffer.from(lines.join('\n'));
+}
+
+/**
+ * Serves the image folder `dir` on `listen` (ADDR:PORT, port 0 picks a free one)
+ * and resolves once listening. Throws naming --listen for a bad address or a
+ * port that cannot be bound, and naming the folder when it has no boot.ipxe.
+ */
+export async function servePxe(dir: string, listen: string, opts: PxeOptions = {}): Promise<PxeServer> {
+  if (!existsSync(join(dir, 'boot.ipxe'))) throw new TfwError('ERR_TFW_IMAGE', `${dir} has no boot.ipxe; run tfw build first`);
+  const { host, port } = parseListen(listen);
+  const script = pxeScript(dir, opts.append);
+  const log = opts.log === undefined ? (l: string) => process.stderr.write(`tfw: pxe: ${l}\n`) : opts.log ?? (() => {});
+  const requests: PxeRequest[] = [];
+  let left = opts.maxRequests ?? Infinity;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const type = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
+    const file = join(dir, path);
+    let status = 404;
+    let bytes = 0;
+    if (!type || (req.method !== 'GET' && req.method !== 'HEAD') || !existsSync(file)) {
+      res.writeHead(404).end();
+    } else {
+      status = 200;
+      const body = path === '/boot.ipxe' ? script : undefined;
+      const size = body ? body.length : statSync(file).size;
+      bytes = req.method === 'HEAD' ? 0 : size;
+      res.writeHead(200, { 'content-type': type, 'content-length': size });
+      if (req.method === 'HEAD') res.end();
+      else if (body) res.end(body);
+      else createReadStream(file).pipe(res);
+    }
+    res.on('finish', () => {
+      requests.push({ remote: req.socket.remoteAddress ?? '', method: req.method ?? '', path, status, bytes });
+      log(`${req.socket.remoteAddress} ${req.method} ${path} ${status} ${bytes}`);
+      if (--left <= 0) close();
+    });
+  });
+  const close = () => {
+    server.close();
+    server.closeAllConnections();
+  };
+  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e) => reject(new TfwError('ERR_TFW_PXE', `--listen ${listen}: ${e.message}`)));
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address();
+  if (typeof a !== 'object' || !a) throw new TfwError('ERR_TFW_PXE', `--listen ${listen}: no address`);
+  const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/boot.ipxe`;
+  return { url, port: a.port, server, requests, close, closed };
+}
+
+/** iPXE loaders from Debian's ipxe package that `--tftp` serves when installed (BIOS, UEFI, UEFI with the firmware's NIC driver). */
+export const IPXE_LOADERS = ['/usr/lib/ipxe/undionly.kpxe', '/usr/lib/ipxe/ipxe.efi', '/usr/lib/ipxe/snponly.efi'];
+
+/** Parses --tftp: ADDR or ADDR:69 (IPv4); throws naming --tftp. */
+export function parseTftp(s: string): string {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(s);
+  if (!m) throw new TfwError('ERR_TFW_CONFIG', `--tftp: expected an IPv4 address like 192.168.1.5 (port 69), got "${s}"`);
+  if (m[2] !== undefined && m[2] !== '69') throw new TfwError('ERR_TFW_CONFIG', `--tftp: dnsmasq's TFTP server listens on port 69 only, got "${s}"`);
+  return m[1];
+}
+
+/** The uid of `nobody` (dnsmasq's default user after it drops root), from /etc/passwd. */
+function nobodyUid(): number {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'));
+  return line ? Number(line.split(':')[2]) : 65534;
+}
+
+export interface TftpServer {
+  url: string;
+  /** The files served (names in the TFTP root). */
+  files: string[];
+  /** Resolves with dnsmasq's exit code (null: killed by close()). */
+  exited: Promise<number | null>;
+  /** Stops dnsmasq and removes the TFTP root. */
+  close: () => Promise<void>;
+}
+
+/**
+ * Runs dnsmasq as a TFTP-only server on `addr` port 69 for the image in `dir`
+ * (boot.ipxe as `script`, with --append words) plus the installed iPXE loaders.
+ * Resolves once dnsmasq reports its TFTP root; throws naming the package when
+ * dnsmasq is missing, or with dnsmasq's own message when it cannot start
+ * (e.g. port 69 in use, or not root).
+ */
+export async function serveTftp(dir: string, addr: string, script: Buffer, log: (line: string) => void): Promise<TftpServer> {
+  const host = parseTftp(addr);
+  const root = mkdtempSync(join(tmpdir(), 'tfw-tftp-'));
+  chmodSync(root, 0o755);
+  const files: string[] = [];
+  // --tftp-secure: dnsmasq (root dropping to nobody) serves only files nobody owns.
+  const owner = process.getuid?.() === 0 ? nobodyUid() : undefined;
+  const add = (name: string, from: string | Buffer) => {
+    const to = join(root, name);
+    if (typeof from === 'string') copyFileSync(from, to);
+    else writeFileSync(to, from);
+    chmodSync(to, 0o444);
+    if (owner !== undefined) chownSync(to, owner, -1);
+    files.push(name);
+  };
+  try {
+    add('boot.ipxe', script);
+    for (const f of Object.keys(FILES)) if (f !== '/boot.ipxe' && existsSync(join(dir, f))) add(f.slice(1), join(dir, f));
+    for (const f of IPXE_LOADERS) if (existsSync(f)) add(f.split('/').pop()!, f);
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+  const args = [
+    '--keep-in-foreground', '--conf-file=/dev/null', '--pid-file=', '--log-facility=-',
+    '--port=0', '--no-resolv', '--no-hosts', // no DNS (and no DHCP: no --dhcp-range)
+    `--listen-address=${host}`, '--bind-interfaces',
+    '--enable-tftp', `--tftp-root=${root}`, '--tftp-secure',
+  ];
+  const child = spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let closing = false;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      rmSync(root, { recursive: true, force: true });
+      resolve(closing ? null : code);
+    });
+    child.once('error', () => {
+      rmSync(root, { recursive: true, force: true });
+      resolve(127);
+    });
+  });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    let buf = '';
+    let started = false;
+    child.stderr!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/^dnsmasq(-tftp)?(\[\d+\])?: /, '');
+        buf = buf.slice(nl + 1);
+        if (!line.trim()) continue;
+        if (!line.startsWith('compile time options')) log(`tftp: ${line}`);
+        err = line;
+        if (!started && line.startsWith('TFTP root is')) {
+          started = true;
+          resolve();
+        }
+      }
+    });
+    child.once('error', (e) => reject(new TfwError('ERR_TFW_TOOL', `--tftp: cannot start dnsmasq: ${e.message} (install dnsmasq-base: make sysdeps)`)));
+    child.once('exit', (code) => reject(new TfwError('ERR_TFW_PXE', `--tftp ${addr}: dnsmasq exited (${code}): ${err.trim()}`)));
+  });
+  return {
+    url: `tftp://${host}/boot.ipxe`,
+    files: files.sort(),
+    exited,
+    close: async () => {
+      closing = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('pxe')
-    .description('Serve an image over PXE (iPXE over HTTP/TFTP)')
+    .description('Serve an image for iPXE over HTTP (and over TFTP with --tftp, via dnsmasq)')
     .option('-b, --board <board>', 'board name', 'pc-x86_64')
     .option('-r, --role <role>', 'image role', '3node')
     .option('-d, --dir <dir>', 'image folder (default build/images/<board>-<role>)')
     .option('-l, --listen <addr:port>', 'HTTP address (port 0 picks a free one)', '127.0.0.1:8069')
-    .option('--max-requests <n>', 'exit after serving this many requests')
-    .addHelpText('after', '\nBoot a machine with iPXE and run:  chain http://ADDR:PORT/boot.ipxe')
+    .option('--append <word>', 'extra kernel command-line word in the served boot.ipxe (repeatable)', collect, [])
+    .option('--max-requests <n>', 'exit after serving this many HTTP requests')
+    .option('--tftp <addr>', 'also serve the image and iPXE\'s loaders (ipxe package) over TFTP on ADDR port 69 with dnsmasq (root)')
+    .addHelpText('after', '\nBoot a machine with iPXE and run:  chain http://ADDR:PORT/boot.ipxe\nor hand that URL out as the DHCP boot file name. Prints the URL on stdout\n(with --tftp, the tftp:// URL on a second line; a PXE ROM without HTTP gets\nundionly.kpxe (BIOS) or ipxe.efi (UEFI) by TFTP from the site DHCP server).')
     .action(async (f: PxeFlags) => {
       const dir = f.dir ?? imageDir(loadBoard(f.board).name, loadRole(f.role).role);
       if (!existsSync(join(dir, 'boot.ipxe'))) throw new TfwError('ERR_TFW_IMAGE', `${dir} has no boot.ipxe; run tfw build --board ${f.board} --role ${f.role}`);
-      const { host, port } = parseListen(f.listen);
-      let left = f.maxRequests ? Number(f.maxRequests) : Infinity;
-      const stop = () => {
-        server.close();
-        server.closeAllConnections();
-      };
-      const server = createServer((req, res) => {
-        const path = (req.url ?? '/').split('?')[0];
-        const type = FILES[path];
-        process.stderr.write(`tfw: pxe: ${req.socket.remoteAddress} ${req.method} ${path}\n`);
-        if (!type || (req.method !== 'GET' && req.method !== 'HEAD') || !existsSync(join(dir, path))) {
-          res.writeHead(404).end();
-        } else {
-          res.writeHead(200, { 'content-type': type, 'content-length': statSync(join(dir, path)).size });
-          if (req.method === 'HEAD') res.end();
-          else createReadStream(join(dir, path)).pipe(res);
+      const max = f.maxRequests === undefined ? undefined : Number(f.maxRequests);
+      if (max !== undefined && !(Number.isInteger(max) && max > 0)) throw new TfwError('ERR_TFW_CONFIG', `--max-requests: expected a count > 0, got "${f.maxRequests}"`);
+      if (f.tftp !== undefined) parseTftp(f.tftp);
+      const s = await servePxe(dir, f.listen, { maxRequests: max, append: f.append });
+      let tftp: TftpServer | undefined;
+      let tftpDied: number | null = null;
+      try {
+        tftp = f.tftp === undefined ? undefined : await serveTftp(dir, f.tftp, pxeScript(dir, f.append), (l) => process.stderr.write(`tfw: pxe: ${l}\n`));
+      } catch (err) {
+        s.close();
+        throw err;
+      }
+      process.stdout.write(`${s.url}\n${tftp ? `${tftp.url}\n` : ''}`);
+      process.stderr.write(`tfw: pxe: serving ${dir}; in iPXE: chain ${s.url}\n`);
+      if (tftp) process.stderr.write(`tfw: pxe: tftp: serving ${tftp.files.join(' ')} on ${tftp.url.replace(/\/boot\.ipxe$/, '')}\n`);
+      tftp?.exited.then((code) => {
+        if (code !== null) {
+          tftpDied = code;
+          s.close();
         }
-        res.on('finish', () => {
-          if (--left <= 0) stop();
-        });
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (e) => reject(new TfwError('ERR_TFW_PXE', `--listen ${f.listen}: ${e.message}`)));
-        server.listen(port, host, () => resolve());
-      });
-      const a = server.address();
-      const url = typeof a === 'object' && a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/boot.ipxe` : '';
-      process.stdout.write(`${url}\n`);
-      process.stderr.write(`tfw: pxe: serving ${dir}; in iPXE: chain ${url}\n`);
-      await new Promise<void>((resolve) => {
-        server.once('close', () => resolve());
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      process.once('SIGINT', s.close);
+      process.once('SIGTERM', s.close);
+      await s.closed;
+      await tftp?.close();
+      if (tftpDied !== null) throw new TfwError('ERR_TFW_PXE', `--tftp: dnsmasq exited (${tftpDied})`);
     });
 }

@@ -9,16 +9,21 @@
  * System Partition on a virtio disk and runs systemd-boot, which loads the
  * kernel and initramfs from it; the disk is opened with snapshot=on, so a boot
  * never writes to it.
+ * With `pxe` the guest boots like a PXE-booted 3Node: no -kernel/-initrd; the
+ * NIC's iPXE option ROM (Debian's ipxe-qemu) gets the script URL as the boot
+ * file name from QEMU's user-net DHCP and fetches boot.ipxe, the kernel and the
+ * initramfs over HTTP (`tfw pxe`).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TfwError } from '../../runtime/errors.js';
-import { ENTRY_PATH, findEsp, readEspFile, writeEspFile } from './disk.js';
 import type { Manifest } from './image.js';
 import { initrdWithConfig } from './initrd-config.js';
+import { diskManifest, prepareDiskBoot, uefiFirmware } from './uefi-boot.js';
+
+export { diskManifest, uefiFirmware };
 import { sizeMiB, type Board } from './schema.js';
 
 export interface BootOptions {
@@ -66,6 +71,16 @@ export interface BootOptions {
   onLine?: (line: string, send: (text: string) => void) => void;
   /** Aborting stops QEMU; the result fails with the abort reason as cause. */
   signal?: AbortSignal;
+  /**
+   * Network boot instead of -kernel/-initrd: `url` is boot.ipxe as the host
+   * reaches it (e.g. `tfw pxe`'s http://127.0.0.1:8069/boot.ipxe; loopback
+   * hosts become 10.0.2.2 for the guest, QEMU user net's alias of the host's
+   * loopback). Needs net `user`; the kernel command line is the script's, so
+   * append, ip and config are refused, and exitAfterReady needs the script to
+   * carry tfw.poweroff_after_ready=1 (`tfw pxe --append tfw.poweroff_after_ready=1`),
+   * which bootImage checks by fetching it before QEMU starts.
+   */
+  pxe?: { url: string };
 }
 
 export interface BootResult {
@@ -84,30 +99,6 @@ export interface BootResult {
 
 const QEMU = { x86_64: 'qemu-system-x86_64', arm64: 'qemu-system-aarch64' } as const;
 
-/**
- * UEFI firmware builds per arch (Debian packages ovmf and qemu-efi-aarch64):
- * code and vars templates, tried in order. QEMU's arm `virt` machine maps two
- * 64 MiB flash banks, so AAVMF images must be exactly 64 MiB (`pad`).
- */
-const UEFI = {
-  x86_64: {
-    pkg: 'ovmf',
-    pad: 0,
-    pairs: [
-      ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd'],
-      ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
-    ],
-  },
-  arm64: { pkg: 'qemu-efi-aarch64', pad: 64 * 1048576, pairs: [['/usr/share/AAVMF/AAVMF_CODE.fd', '/usr/share/AAVMF/AAVMF_VARS.fd']] },
-} as const;
-
-/** The UEFI firmware (code, vars template, flash size to pad to) for an arch, or an error naming the package. */
-export function uefiFirmware(arch: Board['arch']): { code: string; vars: string; pad: number } {
-  const u = UEFI[arch];
-  for (const [code, vars] of u.pairs) if (existsSync(code) && existsSync(vars)) return { code, vars, pad: u.pad };
-  throw new TfwError('ERR_TFW_TOOL', `--disk: no UEFI firmware for ${arch} (${u.pairs.map((p) => p[0]).join(' or ')}); install ${u.pkg} (make sysdeps)`);
-}
-
 /** QEMU -drive option value: commas in file names are doubled. */
 const qfile = (p: string) => p.replace(/,/g, ',,');
 
@@ -117,8 +108,16 @@ function macFor(seed?: string): string {
   return ['52', '54', ...[...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0'))].join(':');
 }
 
-/** QEMU -netdev arguments for a --net spec; throws naming the option for a bad spec. */
-export function netdevArgs(spec: string, model: string, mac: string): string[] {
+/**
+ * QEMU -netdev arguments for a --net spec; throws naming the option for a bad spec.
+ * With `bootfile` (a PXE boot, user net only) the NIC keeps its iPXE option ROM
+ * and QEMU's DHCP server hands the guest `bootfile` as its boot file name.
+ */
+export function netdevArgs(spec: string, model: string, mac: string, bootfile?: string): string[] {
+  if (bootfile !== undefined) {
+    if (spec !== 'user') throw new TfwError('ERR_TFW_CONFIG', `--pxe: needs --net user (QEMU's DHCP hands out the boot file), got "${spec}"`);
+    return ['-netdev', `user,id=n0,bootfile=${qfile(bootfile)}`, '-device', `${model},netdev=n0,mac=${mac}`];
+  }
   // romfile= drops the NIC's iPXE option ROM: -kernel boots directly, and probing it costs seconds.
   const dev = ['-device', `${model},netdev=n0,mac=${mac},romfile=`];
   if (spec === 'user') return ['-netdev', 'user,id=n0', ...dev];
@@ -132,7 +131,24 @@ export function netdevArgs(spec: string, model: string, mac: string): string[] {
   throw new TfwError('ERR_TFW_CONFIG', `--net: expected user, none, mcast:PORT or dgram:LOCALPORT:REMOTEPORT, got "${spec}"`);
 }
 
-/** The full QEMU command line for an image. */
+/**
+ * The URL a guest on QEMU user net uses for `url` (as the host reaches it):
+ * loopback hosts (127.0.0.0/8, localhost) become 10.0.2.2, which QEMU's user
+ * net forwards to the host's loopback; other URLs are kept. Throws naming
+ * --pxe for anything but an http:// URL.
+ */
+export function guestPxeUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TfwError('ERR_TFW_CONFIG', `--pxe: expected an http:// URL like http://127.0.0.1:8069/boot.ipxe, got "${url}"`);
+  }
+  if (u.protocol !== 'http:') throw new TfwError('ERR_TFW_CONFIG', `--pxe: expected an http:// URL like http://127.0.0.1:8069/boot.ipxe, got "${url}"`);
+  if (u.hostname === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(u.hostname)) u.hostname = '10.0.2.2';
+  return u.href;
+}
+
 /** Kernel command-line words a boot adds to the image's (append, tfw.poweroff_after_ready, tfw.ip). */
 function extraWords(o: BootOptions): string[] {
   if (o.ip && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(o.ip)) throw new TfwError('ERR_TFW_CONFIG', `--ip: expected ADDR/PREFIX like 10.99.0.1/24, got "${o.ip}"`);
@@ -149,6 +165,14 @@ function extraWords(o: BootOptions): string[] {
 export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdline: string } {
   const b = o.board;
   const machine = ['-accel', 'tcg', '-machine', b.qemu.machine, '-cpu', b.qemu.cpu, '-m', String(Math.round(sizeMiB(b.memory))), '-nographic', '-no-reboot'];
+  if (o.pxe) {
+    // SeaBIOS runs the NIC's iPXE ROM; arm64's virt machine has no firmware without -bios/pflash.
+    if (b.arch !== 'x86_64') throw new TfwError('ERR_TFW_CONFIG', `--pxe: network boots in QEMU need an x86_64 board (SeaBIOS runs the NIC's iPXE ROM); ${b.name} is ${b.arch}`);
+    const refused = [o.disk && 'disk', o.append?.length && 'append', o.ip && 'ip', o.config && 'config'].filter(Boolean);
+    if (refused.length) throw new TfwError('ERR_TFW_CONFIG', `--pxe: the kernel and its command line come from the served boot.ipxe; drop --${refused[0]} (give kernel words to tfw pxe --append)`);
+    const args = [...machine, ...netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.pxe.url), guestPxeUrl(o.pxe.url)), '-boot', 'n'];
+    return { cmd: QEMU[b.arch], args, cmdline: '' };
+  }
   const nic = netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.ip));
   if (o.disk) {
     if (!existsSync(o.disk)) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} does not exist; make it with tfw flash`);
@@ -179,71 +203,6 @@ export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdl
   return { cmd: QEMU[b.arch], args, cmdline };
 }
 
-/** The manifest inside a disk's EFI System Partition (written by tfw flash). */
-export function diskManifest(disk: string): Manifest {
-  const b = readEspFile(disk, 'manifest.json');
-  if (!b) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${disk} has no manifest.json in its EFI System Partition; make it with tfw flash`);
-  try {
-    return JSON.parse(b.toString('utf8')) as Manifest;
-  } catch {
-    throw new TfwError('ERR_TFW_IMAGE', `--disk: ${disk}: manifest.json in its EFI System Partition is not JSON`);
-  }
-}
-
-/**
- * Private files for a disk boot: firmware images padded to the flash size when
- * the installed ones are smaller, and, when the boot adds kernel words or a
- * config, a copy of the disk whose loader entry gets the words appended to
- * `options` and whose initramfs gets the config segment (initrd-config.ts).
- */
-function prepareDiskBoot(o: BootOptions): { disk: string; firmware: { code: string; vars: string }; cleanup: () => void } {
-  const words = extraWords(o);
-  const fw = uefiFirmware(o.board.arch);
-  const needPad = fw.pad > 0 && (statSync(fw.code).size < fw.pad || statSync(fw.vars).size < fw.pad);
-  if (!needPad && words.length === 0 && !o.config) return { disk: o.disk!, firmware: fw, cleanup: () => {} };
-  const tmp = mkdtempSync(join(tmpdir(), 'tfw-diskboot-'));
-  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
-  try {
-    const firmware = { code: fw.code, vars: fw.vars };
-    if (needPad) {
-      for (const k of ['code', 'vars'] as const) {
-        firmware[k] = join(tmp, `${k}.fd`);
-        copyFileSync(fw[k], firmware[k]);
-        if (statSync(firmware[k]).size < fw.pad) truncateSync(firmware[k], fw.pad);
-      }
-    }
-    let disk = o.disk!;
-    if (words.length || o.config) {
-      disk = join(tmp, 'disk.img');
-      copyFileSync(o.disk!, disk, constants.COPYFILE_FICLONE);
-      const esp = findEsp(disk);
-      const entry = readEspFile(disk, ENTRY_PATH, esp)?.toString('utf8');
-      if (entry === undefined) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} has no ${ENTRY_PATH} in its EFI System Partition; make it with tfw flash`);
-      const lines = entry.split('\n');
-      const i = lines.findIndex((l) => /^options(\s|$)/.test(l));
-      if (i >= 0) lines[i] = [lines[i].trimEnd(), ...words].join(' ');
-      else lines.splice(lines.length - 1, 0, `options ${words.join(' ')}`);
-      writeEspFile(disk, ENTRY_PATH, Buffer.from(lines.join('\n')), esp);
-      if (o.config) {
-        const initrdPath = /^initrd\s+\/?(\S+)/m.exec(entry)?.[1];
-        const initrd = initrdPath && readEspFile(disk, initrdPath, esp);
-        if (!initrd) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk}: the loader entry names no initrd in the EFI System Partition`);
-        writeFileSync(join(tmp, 'initrd'), initrd);
-        const t = initrdWithConfig(join(tmp, 'initrd'), o.config);
-        try {
-          writeEspFile(disk, initrdPath, readFileSync(t.path), esp);
-        } finally {
-          t.cleanup();
-        }
-      }
-    }
-    return { disk, firmware, cleanup };
-  } catch (err) {
-    cleanup();
-    throw err;
-  }
-}
-
 /** Reads the image manifest (for the version in the ready marker). */
 export function readManifest(dir: string): Manifest {
   try {
@@ -254,23 +213,67 @@ export function readManifest(dir: string): Manifest {
 }
 
 /**
+ * Before a PXE boot: fetches the script and manifest.json from the server (as
+ * the host reaches it) so that an unreachable server, a script without a kernel
+ * line or, with exitAfterReady, without tfw.poweroff_after_ready=1 fails at
+ * once, naming --pxe; returns the manifest (for the ready marker).
+ */
+async function pxePreflight(o: BootOptions): Promise<Manifest> {
+  const url = o.pxe!.url;
+  qemuCommand(o); // option checks first (they name the option)
+  const get = async (u: string): Promise<string> => {
+    let r: Response;
+    try {
+      r = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+    } catch (err) {
+      throw new TfwError('ERR_TFW_BOOT', `--pxe: cannot fetch ${u}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message} (is tfw pxe running?)`);
+    }
+    if (!r.ok) throw new TfwError('ERR_TFW_BOOT', `--pxe: ${u}: HTTP ${r.status}`);
+    return r.text();
+  };
+  const script = await get(url);
+  const kernel = /^kernel\s.*$/m.exec(script)?.[0];
+  if (!script.startsWith('#!ipxe') || !kernel) throw new TfwError('ERR_TFW_BOOT', `--pxe: ${url} is not an iPXE script with a kernel line`);
+  if (o.exitAfterReady && !kernel.split(/\s+/).includes('tfw.poweroff_after_ready=1')) {
+    throw new TfwError('ERR_TFW_CONFIG', `--exit-after-ready: the script at ${url} does not power the guest off; serve it with tfw pxe --append tfw.poweroff_after_ready=1`);
+  }
+  const m = new URL('manifest.json', url).href;
+  try {
+    return JSON.parse(await get(m)) as Manifest;
+  } catch (err) {
+    if (err instanceof TfwError) throw err;
+    throw new TfwError('ERR_TFW_BOOT', `--pxe: ${m} is not JSON`);
+  }
+}
+
+/**
  * Boots the image and resolves when the run is decided: with exitAfterReady,
  * after the guest powered off (ok) or on timeout/failure; otherwise when QEMU
  * exits (ok if the marker was seen). Never rejects for guest failures: the
- * cause is in the result.
+ * cause is in the result. With `pxe`, bad options and an unusable server reject.
  */
 export function bootImage(o: BootOptions): Promise<BootResult> {
+  if (o.pxe) {
+    return pxePreflight(o).then((m) => startBoot(o, m));
+  }
+  return startBoot(o);
+}
+
+function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> {
   let cleanup = () => {};
   let manifest: Manifest;
   let cmd: string;
   let args: string[];
-  if (o.disk) {
+  if (pxeManifest) {
+    manifest = pxeManifest;
+    ({ cmd, args } = qemuCommand(o));
+  } else if (o.disk) {
     if (!existsSync(o.disk)) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} does not exist; make it with tfw flash`);
     manifest = diskManifest(o.disk);
     if (manifest.arch !== o.board.arch) {
       throw new TfwError('ERR_TFW_CONFIG', `--disk: ${o.disk} holds an ${manifest.arch} image (${manifest.board}-${manifest.role}), but board ${o.board.name} is ${o.board.arch}`);
     }
-    const p = prepareDiskBoot(o);
+    const p = prepareDiskBoot(o, extraWords(o));
     cleanup = p.cleanup;
     try {
       ({ cmd, args } = qemuCommand({ ...o, disk: p.disk, firmware: p.firmware }));
@@ -282,7 +285,7 @@ export function bootImage(o: BootOptions): Promise<BootResult> {
     manifest = readManifest(o.dir);
     ({ cmd, args } = qemuCommand(o));
   }
-  if (o.config && !o.disk) {
+  if (o.config && !o.disk && !o.pxe) {
     const t = initrdWithConfig(join(o.dir, 'initramfs.cpio.zst'), o.config);
     cleanup = t.cleanup;
     args[args.indexOf('-initrd') + 1] = t.path;
