@@ -7,20 +7,12 @@
  * the link addresses Babel's Hello/IHU and next-hop fields carry. This is the
  * one place that defines the framing.
  */
+import { ipv6UpperChecksum } from './checksum.js';
+
 export const BABEL_PORT = 6696;
 const IPV6_HEADER = 40;
 const UDP_HEADER = 8;
 export const BABEL_FRAME_OVERHEAD = IPV6_HEADER + UDP_HEADER;
-
-/** Internet checksum over the IPv6 pseudo-header and the UDP datagram (RFC 8200 section 8.1). */
-function udp6Checksum(pkt: Uint8Array, udpLen: number): number {
-  let sum = udpLen + 17;
-  for (let i = 8; i < 40; i += 2) sum += (pkt[i] << 8) | pkt[i + 1];
-  const end = IPV6_HEADER + udpLen;
-  for (let i = IPV6_HEADER; i < end; i += 2) sum += (pkt[i] << 8) | (i + 1 < end ? pkt[i + 1] : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
 
 /**
  * Writes an IPv6+UDP frame carrying `payload` from `src` to `dst` (16 bytes
@@ -40,7 +32,7 @@ export function frameBabel(src: Uint8Array, dst: Uint8Array, payload: Uint8Array
   out[42] = BABEL_PORT >> 8; out[43] = BABEL_PORT & 0xff;
   out[44] = udpLen >> 8; out[45] = udpLen & 0xff;
   out.set(payload, BABEL_FRAME_OVERHEAD);
-  const ck = udp6Checksum(out, udpLen) || 0xffff;
+  const ck = ipv6UpperChecksum(out, 17, udpLen) || 0xffff;
   out[46] = ck >> 8; out[47] = ck & 0xff;
   return IPV6_HEADER + udpLen;
 }
@@ -63,7 +55,7 @@ export function parseBabel(pkt: Uint8Array, len: number, src: Uint8Array, dst: U
   if (!equal16(pkt, 8, src) || !equal16(pkt, 24, dst)) return -1;
   const ck = (pkt[46] << 8) | pkt[47];
   pkt[46] = pkt[47] = 0;
-  const want = udp6Checksum(pkt, udpLen) || 0xffff;
+  const want = ipv6UpperChecksum(pkt, 17, udpLen) || 0xffff;
   pkt[46] = ck >> 8; pkt[47] = ck & 0xff;
   return ck === want ? udpLen - UDP_HEADER : -1;
 }

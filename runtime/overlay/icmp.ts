@@ -21,6 +21,8 @@
  * holds the message being sent; the builders write into a caller's buffer.
  */
 
+import { foldChecksum, ipv6UpperChecksum, onesSum } from './checksum.js';
+
 /** Largest IPv6 ICMP error, bytes: the IPv6 minimum MTU (RFC 4443 section 2.4(c)). */
 export const ICMP6_ERROR_MAX = 1280;
 /** Largest IPv4 ICMP error, bytes (RFC 1812 section 4.3.2.3). */
@@ -48,25 +50,6 @@ export const ICMP_TIME_EXCEEDED = 0;
 export const ICMP_NO_ROUTE = 1;
 export const ICMP_TOO_BIG = 2;
 export type IcmpKind = typeof ICMP_TIME_EXCEEDED | typeof ICMP_NO_ROUTE | typeof ICMP_TOO_BIG;
-
-/**
- * RFC 1071 one's-complement sum of the 16-bit big-endian words of
- * buf[off..off+len) (an odd last byte is padded with zero), added to `sum`;
- * unfolded (fold with `foldChecksum`).
- */
-export function onesSum(buf: Uint8Array, off: number, len: number, sum = 0): number {
-  const end = off + len;
-  let i = off;
-  for (; i + 1 < end; i += 2) sum += (buf[i] << 8) | buf[i + 1];
-  if (i < end) sum += buf[i] << 8;
-  return sum;
-}
-
-/** The checksum field for an unfolded one's-complement sum: ~(folded sum) & 0xffff. */
-export function foldChecksum(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
-}
 
 const isIcmp4Error = (type: number) => type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
 
@@ -148,11 +131,7 @@ export function buildIcmp6Error(out: Uint8Array, type: number, code: number, wor
   out[42] = out[43] = 0;
   writeWord(out, 44, word);
   out.set(pkt.subarray(0, quote), 48);
-  // Pseudo-header (RFC 8200 section 8.1): source, destination, upper-layer length (32 bits), 3 zero bytes, next header.
-  let sum = onesSum(out, 8, 32);
-  sum += plen + PROTO_ICMP6;
-  sum = onesSum(out, 40, plen, sum);
-  const c = foldChecksum(sum);
+  const c = ipv6UpperChecksum(out, PROTO_ICMP6, plen);
   out[42] = c >> 8;
   out[43] = c & 0xff;
   return total;
