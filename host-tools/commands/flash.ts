@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfwError } from '../../runtime/errors.js';
-import { makeDisk } from '../../images/builder/disk.js';
+import { DISK_INPUTS, makeDisk } from '../../images/builder/disk.js';
 import { imageDir } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { loadBoard, loadRole } from '../../images/builder/schema.js';
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .action((f: FlashFlags) => {
       if (!(FORMATS as readonly string[]).includes(f.format)) throw new TfwError('ERR_TFW_CONFIG', `--format: expected disk or tar, got "${f.format}"`);
       const dir = f.dir ?? imageDir(loadBoard(f.board).name, loadRole(f.role).role);
-      const need = f.format === 'tar' ? BUNDLE : ['vmlinuz', 'initramfs.cpio.zst', 'cmdline', 'manifest.json'];
+      const need = f.format === 'tar' ? BUNDLE : DISK_INPUTS;
       for (const n of need) if (!existsSync(join(dir, n))) throw new TfwError('ERR_TFW_IMAGE', `${join(dir, n)} is missing; run tfw build first`);
       const out = resolve(f.output);
       if (existsSync(out) && !statSync(out).isBlockDevice() && !f.force) {

@@ -76,6 +76,8 @@ export interface PxeServer {
   server: Server;
   /** Every request answered so far, in order. */
   requests: PxeRequest[];
+  /** The boot.ipxe served (the image's, with the --append words). */
+  script: Buffer;
   /** Stops listening and drops open connections. */
   close: () => void;
   /** Resolves once the server has closed (close(), maxRequests). */
@@ -145,7 +147,7 @@ export async function servePxe(dir: string, listen: string, opts: PxeOptions = {
   const a = server.address();
   if (typeof a !== 'object' || !a) throw new TfwError('ERR_TFW_PXE', `--listen ${listen}: no address`);
   const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/boot.ipxe`;
-  return { url, port: a.port, server, requests, close, closed };
+  return { url, port: a.port, server, requests, script, close, closed };
 }
 
 /** iPXE loaders from Debian's ipxe package that `--tftp` serves when installed (BIOS, UEFI, UEFI with the firmware's NIC driver). */
@@ -279,7 +281,7 @@ export function register(program: Command): void {
       let tftp: TftpServer | undefined;
       let tftpDied: number | null = null;
       try {
-        tftp = f.tftp === undefined ? undefined : await serveTftp(dir, f.tftp, pxeScript(dir, f.append), (l) => process.stderr.write(`tfw: pxe: ${l}\n`));
+        tftp = f.tftp === undefined ? undefined : await serveTftp(dir, f.tftp, s.script, (l) => process.stderr.write(`tfw: pxe: ${l}\n`));
       } catch (err) {
         s.close();
         throw err;
