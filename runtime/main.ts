@@ -1,10 +1,13 @@
 /**
  * The image runtime entry (bundled to build/runtime/tfw-runtime.mjs):
- * `node tfw-runtime.mjs [--config FILE] [--role R] [--no-overlay]`.
+ * `node tfw-runtime.mjs [--config FILE] [--role R] [--no-overlay] [--data DIR] [--esp DIR]`.
  * Reads the overlay config (CBOR in images, YAML, JSON or wg-quick on a host),
- * prints the kernel self-test, starts the overlay router, then prints the ready
- * marker `tfw: ready <role> <arch> <version>` that `tfw boot` waits for, and
- * keeps running until SIGTERM or SIGINT (exit 0). SIGHUP re-reads the config and
+ * loads or creates the node's identity on the data partition (`--data`, where
+ * the guest init mounted `tfw-data`), prints the kernel self-test, starts the
+ * overlay router and the device API (`api:`; 0.0.0.0:80 in images), then
+ * prints the ready marker `tfw: ready <role> <arch> <version>` that `tfw boot`
+ * waits for, and marks the booted slot good (`--esp`, device/slots.ts). Keeps
+ * running until SIGTERM or SIGINT (exit 0). SIGHUP re-reads the config and
  * applies the peers without dropping sessions. A bad config exits 1 with the
  * field named. Runs on Node >= 18.
  */
@@ -17,7 +20,9 @@ import { selfTest as erasureSelfTest } from './kernels/erasure.js';
 import { selfTest as forwardSelfTest } from './kernels/forward.js';
 import { selfTest as nativeSelfTest } from './kernels/native.js';
 import { readConfigObject, validateOverlayConfig, type OverlayConfig } from './config/index.js';
-import { generatePrivateKey, toBase64 } from './overlay/keys.js';
+import { isKey32 } from './config/schema.js';
+import { DeviceState } from './device/device.js';
+import { loadIdentity, type Identity } from './device/identity.js';
 import { VERSION } from './version.js';
 
 const log = (component: string, msg: string) => process.stderr.write(`tfw: ${component}: ${msg}\n`);
@@ -25,21 +30,23 @@ const log = (component: string, msg: string) => process.stderr.write(`tfw: ${com
 /** tfw's arch names: x86_64 or arm64 (Node says x64 / arm64). */
 const tfwArch = (a: string = process.arch): string => (a === 'x64' ? 'x86_64' : a);
 
+/** True under the image's init (which exports TFW_IMAGE=1): the device API then listens by default. */
+const inImage = process.env.TFW_IMAGE === '1';
+
 selfTests.push(aeadSelfTest, erasureSelfTest, forwardSelfTest, nativeSelfTest);
 
 /**
- * Reads and validates the overlay config. Images are built without a private key
- * (builds are reproducible), so a config without `privateKey` gets an ephemeral
- * one generated here, for this boot only; give the image a key with
- * `tfw build --config` for a stable identity.
+ * Reads and validates the overlay config, with the node's identity as its
+ * private key when the config gives none (images are built without one, so
+ * builds stay reproducible).
  * @throws ConfigError naming the field
  */
-function readOverlayConfig(file: string): OverlayConfig {
+function readOverlayConfig(file: string, identity: (configKey: unknown) => Identity): OverlayConfig {
   const raw = readConfigObject(file) as Record<string, unknown> | null;
   // A non-mapping is left for validateOverlayConfig to refuse with the field named.
-  if (raw && typeof raw === 'object' && !Array.isArray(raw) && raw.privateKey === undefined) {
-    raw.privateKey = toBase64(generatePrivateKey());
-    log('runtime', 'config has no privateKey: using an ephemeral key for this boot');
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+    if (raw.privateKey === undefined) raw.privateKey = identity(undefined).privateKey;
+    else identity(raw.privateKey);
   }
   return validateOverlayConfig(raw);
 }
@@ -50,10 +57,38 @@ async function main(): Promise<number> {
       config: { type: 'string' },
       role: { type: 'string', default: process.env.TFW_ROLE ?? 'host' },
       'no-overlay': { type: 'boolean', default: false },
+      data: { type: 'string' },
+      esp: { type: 'string' },
     },
   });
+  const version = process.env.TFW_VERSION ?? VERSION;
+  const device = new DeviceState({
+    board: process.env.TFW_BOARD ?? 'host',
+    role: values.role!,
+    arch: tfwArch(),
+    version,
+    dataDir: values.data,
+    esp: values.esp,
+    log,
+  });
+  // The identity is made (or read) once per run: a SIGHUP reload keeps it.
+  let identity: Identity | undefined;
+  const getIdentity = (configKey: unknown): Identity => {
+    if (identity) return identity;
+    const key = typeof configKey === 'string' && isKey32(configKey) ? configKey : undefined;
+    try {
+      identity = loadIdentity({ dataDir: values.data, configKey: key });
+    } catch (err) {
+      // A damaged key file is kept for its owner to look at; the device stays reachable meanwhile.
+      log('identity', `${(err as Error).message}; using an ephemeral key for this boot`);
+      identity = loadIdentity({ configKey: key });
+    }
+    if (identity.source === 'ephemeral') log('identity', `ephemeral ${identity.publicKey} (no tfw-data partition: a new key every boot)`);
+    else log('identity', `${identity.source} ${identity.publicKey}`);
+    return identity;
+  };
   const file = values.config;
-  const config = file ? readOverlayConfig(file) : undefined;
+  const config = file ? readOverlayConfig(file, getIdentity) : undefined;
   if (config) log('runtime', `config ${config.name} listenPort ${config.listenPort} peers ${config.peers.length}`);
   const { selfTest } = await import('./selftest.js');
   for (const line of await selfTest()) log('selftest', line);
@@ -71,18 +106,44 @@ async function main(): Promise<number> {
     overlay = await startOverlay(config, { log: (m: string) => log('overlay', m) });
     process.on('SIGHUP', () => {
       try {
-        overlay!.reload(readOverlayConfig(file!)).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));
+        overlay!.reload(readOverlayConfig(file!, getIdentity)).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));
       } catch (err) {
         log('overlay', `reload failed, keeping the running config: ${(err as Error).message}`);
       }
     });
   }
 
-  console.log(`tfw: ready ${values.role} ${tfwArch()} ${VERSION}`);
+  const apiListen = config?.api ?? (inImage ? '0.0.0.0:80' : undefined);
+  let api: Awaited<ReturnType<typeof import('./api/server.js').startApi>> | undefined;
+  if (apiListen) {
+    const { startApi } = await import('./api/server.js');
+    api = await startApi({
+      listen: apiListen,
+      device,
+      log,
+      status: () => ({ identity: identity ? { publicKey: identity.publicKey, source: identity.source } : null, overlay: overlay?.status() ?? null }),
+      // Under the image init, SIGUSR1 to PID 1 stops the runtime, syncs, unmounts and reboots.
+      reboot: () => (inImage ? process.kill(1, 'SIGUSR1') : log('api', 'reboot requested (not under the image init: ignored)')),
+    });
+    log('api', `listening on ${apiListen}`);
+  }
+
+  console.log(`tfw: ready ${values.role} ${tfwArch()} ${version}`);
   // The guest init watches this file for tfw.poweroff_after_ready.
   if (process.env.TFW_READY_FILE) writeFileSync(process.env.TFW_READY_FILE, `${process.pid}\n`);
+  // Healthy: ready, and the overlay up when one is configured. The init's
+  // health deadline reboots a slot on trial that never gets here.
+  if (!config || overlay) {
+    try {
+      device.markHealthy();
+    } catch (err) {
+      log('slot', `cannot mark ${device.slot} good: ${(err as Error).message}`);
+    }
+    if (process.env.TFW_HEALTHY_FILE) writeFileSync(process.env.TFW_HEALTHY_FILE, `${process.pid}\n`);
+  }
 
   await stopped;
+  await api?.close();
   await overlay?.stop();
   clearInterval(keepAlive);
   log('runtime', 'stopped');

@@ -44,6 +44,8 @@ const schema = z
     mtu: z.number().int().min(1280).max(9000).default(1420),
     mesh: z.boolean().default(false),
     status: z.string().min(1).optional(),
+    /** The device API's address (runtime/api/server.ts); images listen on 0.0.0.0:80 without it. */
+    api: endpoint.optional(),
     peers: z.array(peer).default([]),
   })
   .passthrough();
@@ -62,6 +64,8 @@ export interface OverlayConfig {
   mtu: number;
   mesh: boolean;
   status?: string;
+  /** Device API address "ADDR:PORT". */
+  api?: string;
   peers: PeerConfig[];
 }
 /** A checked config that may lack its private key (images; see `validateImageOverlayConfig`). */
@@ -122,6 +126,7 @@ function check(input: unknown, requireKey: boolean): ImageOverlayConfig {
   const own = d.privateKey === undefined ? {} : { privateKey: d.privateKey };
   const cfg: ImageOverlayConfig = { name: d.name, ...own, listenPort: d.listenPort, address: d.address, mtu: d.mtu, mesh: d.mesh, peers: d.peers };
   if (d.status !== undefined) cfg.status = d.status;
+  if (d.api !== undefined) cfg.api = d.api;
   const seen = new Map<string, number>();
   const ownPublic = cfg.privateKey === undefined ? undefined : publicKeyOf(cfg.privateKey);
   cfg.peers.forEach((p, i) => {
