@@ -35,6 +35,8 @@ interface BootFlags {
   demo?: boolean;
   disk?: string;
   pxe?: string;
+  forward: string[];
+  snapshot?: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -53,13 +55,16 @@ export function register(program: Command): void {
     .option('--ip <addr/prefix>', 'static guest address on eth0 (tfw.ip=), e.g. 10.99.0.1/24')
     .option('--append <word>', 'extra kernel command-line word (repeatable)', collect, [])
     .option('--config <file>', 'overlay config (YAML, JSON or wg-quick .conf, with privateKey) replacing the image\'s for this boot')
-    .option('--disk <file>', 'boot a tfw flash disk image through UEFI firmware (OVMF / AAVMF) instead of -kernel/-initrd; --board defaults to the disk\'s')
+    .option('--disk <file>', 'boot a tfw flash disk image through UEFI firmware (OVMF / AAVMF) instead of -kernel/-initrd; the guest writes to it like to its own disk (identity, settings, upgrades) and reboots inside the run; --board defaults to the disk\'s')
+    .option('--snapshot', 'with --disk: discard the guest\'s writes to the disk when QEMU exits')
+    .option('--forward <hostport:guestport>', 'forward TCP 127.0.0.1:HOSTPORT to the guest\'s GUESTPORT (user net; repeatable), e.g. 8080:80 for the device API', collect, [])
     .option('--pxe <url>', 'network-boot through the NIC\'s iPXE ROM from this boot.ipxe URL (tfw pxe; loopback URLs work), no -kernel/-initrd; the kernel words come from the server (tfw pxe --append)')
     .option('--demo', 'boot two guests on one link, each pings the other\'s overlay address, power off, print a summary')
     .option('--no-build', 'fail instead of building a missing image')
     .option('--json', 'print the result as JSON on stdout (console goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --demo --json\n  tfw flash -o disk.img && tfw boot --disk disk.img --exit-after-ready\n  tfw pxe --board qemu-x86_64 --role 3router --append tfw.poweroff_after_ready=1 &\n  tfw boot --pxe http://127.0.0.1:8069/boot.ipxe --exit-after-ready')
+    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --demo --json\n  tfw flash -o disk.img && tfw boot --disk disk.img --exit-after-ready\n  tfw boot --disk disk.img --forward 8080:80   # then: tfw upgrade --device http://127.0.0.1:8080 X.tfwup\n  tfw pxe --board qemu-x86_64 --role 3router --append tfw.poweroff_after_ready=1 &\n  tfw boot --pxe http://127.0.0.1:8069/boot.ipxe --exit-after-ready')
     .action(async (f: BootFlags, cmd: Command) => {
+      if (f.snapshot && !f.disk) throw new TfwError('ERR_TFW_CONFIG', '--snapshot: goes with --disk');
       if (f.disk && (f.demo || f.dir)) throw new TfwError('ERR_TFW_CONFIG', `--disk: boots the disk image alone; drop ${f.demo ? '--demo' : '--dir'}`);
       if (f.pxe && (f.demo || f.disk || f.dir || f.config)) throw new TfwError('ERR_TFW_CONFIG', `--pxe: boots what the server serves; drop ${f.demo ? '--demo' : f.disk ? '--disk' : f.dir ? '--dir' : '--config'}`);
       const fromDisk = f.disk ? diskManifest(f.disk) : undefined;
@@ -90,6 +95,8 @@ export function register(program: Command): void {
         dir,
         disk: f.disk,
         pxe: f.pxe ? { url: f.pxe } : undefined,
+        snapshot: f.snapshot,
+        forward: f.forward,
         timeout,
         expect: f.expect,
         exitAfterReady: f.exitAfterReady,

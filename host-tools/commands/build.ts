@@ -18,7 +18,11 @@ interface BuildFlags {
   json?: boolean;
   updateLock?: boolean;
   quiet?: boolean;
+  trust: string[];
+  imageVersion?: string;
 }
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function register(program: Command): void {
   program
@@ -28,10 +32,12 @@ export function register(program: Command): void {
     .option('-r, --role <role>', 'image role: 3router, 3node or aibox', '3router')
     .option('-c, --config <file>', 'overlay config (YAML, JSON, CBOR or wg-quick .conf; privateKey optional) checked and baked in as /etc/tfw/config.cbor')
     .option('-o, --out <dir>', 'output folder (default build/images/<board>-<role>)')
+    .option('--trust <file>', 'minisign public key (tfw keygen --signing makes one) whose signed releases the image installs (repeatable)', collect, [])
+    .option('--image-version <version>', 'release version of the image, e.g. 1.2.0 (default: the tfw version); devices refuse to upgrade to an older one')
     .option('--json', 'print the manifest as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--update-lock', 'resolve the package closure again and rewrite images/packages.lock.json')
-    .addHelpText('after', '\nExample:\n  tfw build --board qemu-arm64 --role 3node\n  tfw build --update-lock')
+    .addHelpText('after', '\nExamples:\n  tfw build --board qemu-arm64 --role 3node\n  tfw build --trust release.key.pub --image-version 1.1.0\n  tfw build --update-lock')
     .action((f: BuildFlags) => {
       const progress = makeProgress({ quiet: f.quiet || f.json });
       if (f.updateLock) {
@@ -40,7 +46,7 @@ export function register(program: Command): void {
         if (f.json) process.stdout.write(`${JSON.stringify(lock, null, 2)}\n`);
         return;
       }
-      const { outDir, manifest } = buildImage({ board: f.board, role: f.role, config: f.config, outDir: f.out, progress });
+      const { outDir, manifest } = buildImage({ board: f.board, role: f.role, config: f.config, outDir: f.out, progress, trust: f.trust, version: f.imageVersion });
       if (f.json) process.stdout.write(`${JSON.stringify({ outDir, ...manifest }, null, 2)}\n`);
       else if (!f.quiet) for (const o of manifest.outputs) process.stdout.write(`${o.sha256}  ${outDir}/${o.path} (${o.size} bytes)\n`);
     });

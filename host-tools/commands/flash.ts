@@ -29,6 +29,7 @@ interface FlashFlags {
   format: string;
   force?: boolean;
   json?: boolean;
+  dataSize?: string;
 }
 
 export function register(program: Command): void {
@@ -41,13 +42,16 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <file|device>', 'disk image file or block device (or the tar file with --format tar)')
     .option('--format <format>', 'disk (raw GPT disk, UEFI boot) or tar (bundle of the image files)', 'disk')
     .option('-f, --force', 'overwrite an existing file that is not a block device')
+    .option('--data-size <size>', 'size of the tfw-data partition in a disk image file, e.g. 256M or 2G (default 256M; a block device gets the rest of the device)')
     .option('--json', 'print what was written as JSON on stdout')
     .addHelpText(
       'after',
-      '\nThe disk is a raw GPT image with one EFI System Partition (FAT32): EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI\n' +
-        '(systemd-boot, pinned in images/packages.lock.json), loader/loader.conf, loader/entries/tfw.conf, vmlinuz,\n' +
-        'initramfs.cpio.zst and manifest.json. Write it with dd (dd if=disk.img of=/dev/sdX bs=4M conv=fsync) or\n' +
-        'give the device as --output; boot it in QEMU with tfw boot --disk FILE. Same inputs, same bytes.\n' +
+      '\nThe disk is a raw GPT image with an EFI System Partition (FAT32): EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI\n' +
+        '(systemd-boot, pinned in images/packages.lock.json), loader/loader.conf, boot slot a (a/vmlinuz,\n' +
+        'a/initramfs.cpio.zst, a/manifest.json, loader/entries/tfw-a.conf; slot b is filled by the first upgrade)\n' +
+        'and manifest.json; and tfw-data (ext4), the device\'s persistent state (identity, settings).\n' +
+        'Write it with dd (dd if=disk.img of=/dev/sdX bs=4M conv=fsync) or give the device as --output;\n' +
+        'boot it in QEMU with tfw boot --disk FILE. Same inputs, same bytes.\n' +
         'The tar bundle is sorted, owners 0:0, mtime SOURCE_DATE_EPOCH.\n\n' +
         'Examples:\n  tfw flash --board pc-x86_64 --role 3node -o 3node.img\n  tfw flash --board qemu-arm64 -o /dev/sdX\n  tfw flash --format tar -o bundle.tar',
     )
@@ -68,13 +72,19 @@ export function register(program: Command): void {
         process.stderr.write(`tfw: flash: wrote ${out} (tar: ${BUNDLE.join(', ')})\n`);
         return;
       }
-      const d = makeDisk({ dir, output: out, progress: makeProgress({ quiet: f.json }) });
+      let dataSize: number | undefined;
+      if (f.dataSize !== undefined) {
+        const m = /^(\d+)([MG])$/.exec(f.dataSize);
+        if (!m || Number(m[1]) === 0) throw new TfwError('ERR_TFW_CONFIG', `--data-size: expected a size like 256M or 2G, got "${f.dataSize}"`);
+        dataSize = Number(m[1]) * (m[2] === 'G' ? 1024 : 1) * 1048576;
+      }
+      const d = makeDisk({ dir, output: out, dataSize, progress: makeProgress({ quiet: f.json }) });
       const l = d.layout;
       if (f.json) process.stdout.write(`${JSON.stringify({ format: 'disk', ...d }, null, 2)}\n`);
       process.stderr.write(
         `tfw: flash: wrote ${out}${d.blockDevice ? ' (block device)' : ''}: GPT disk ${mib(l.diskSize)} (disk GUID ${l.diskGuid}), ` +
           `EFI System Partition ${mib(l.espSize)} FAT32 at 1 MiB (partition GUID ${l.partGuid}, volume ID ${l.volumeId}) with ` +
-          `${d.files.join(', ')}; loader ${d.loader.name} ${d.loader.version} (${d.loader.arch})${d.sha256 ? `; sha256 ${d.sha256}` : ''}\n`,
+          `${d.files.join(', ')}; tfw-data ext4 ${mib(l.dataSize)} at ${mib(l.dataOffset)}; loader ${d.loader.name} ${d.loader.version} (${d.loader.arch})${d.sha256 ? `; sha256 ${d.sha256}` : ''}\n`,
       );
     });
 }

@@ -3,10 +3,14 @@
  * (base64, like `wg genkey`), `tfw keygen --public` reads a private key on stdin
  * and prints its public key (like `wg pubkey`), `--json` prints
  * `{ privateKey, publicKey, address }` with the node's overlay /64.
+ * `tfw keygen --signing -o release.key` writes a release signing key pair in
+ * minisign's format (`release.key`, mode 0600, and `release.key.pub`), as
+ * `minisign -G -W` would.
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../../runtime/errors.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ConfigError, TfwError } from '../../runtime/errors.js';
+import { formatPublicKey, formatSecretKey, generateSigningKey, keyIdHex } from '../../runtime/device/minisign.js';
 import { isKey32 } from '../../runtime/config/schema.js';
 import { overlaySubnet } from '../../runtime/overlay/address.js';
 import { fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/keys.js';
@@ -24,7 +28,25 @@ export function register(program: Command): void {
     .description('Generate an overlay key pair (like wg genkey / wg pubkey)')
     .option('--public', 'read a private key on stdin and print its public key (like wg pubkey)')
     .option('--json', 'print { privateKey, publicKey, address } (with --public: of the key read on stdin)')
-    .action((opts: { public?: boolean; json?: boolean }) => {
+    .option('--signing', 'make a release signing key pair (minisign format) instead: needs -o FILE; writes FILE (secret, 0600) and FILE.pub')
+    .option('-o, --output <file>', 'with --signing: the secret key file')
+    .option('-f, --force', 'with --signing: overwrite existing key files')
+    .addHelpText('after', '\nExamples:\n  tfw keygen > node.key && tfw keygen --public < node.key\n  tfw keygen --signing -o release.key      # release.key + release.key.pub for tfw release / tfw build --trust')
+    .action((opts: { public?: boolean; json?: boolean; signing?: boolean; output?: string; force?: boolean }) => {
+      if (opts.signing) {
+        if (!opts.output) throw new TfwError('ERR_TFW_CONFIG', '--signing: needs -o FILE for the secret key (the public key goes to FILE.pub)');
+        if (opts.public) throw new TfwError('ERR_TFW_CONFIG', '--signing: makes a new pair; drop --public');
+        for (const f of [opts.output, `${opts.output}.pub`]) {
+          if (existsSync(f) && !opts.force) throw new TfwError('ERR_TFW_CONFIG', `--output: ${f} exists; pass --force to overwrite it`);
+        }
+        const k = generateSigningKey();
+        writeFileSync(opts.output, formatSecretKey(k), { mode: 0o600 });
+        writeFileSync(`${opts.output}.pub`, formatPublicKey(k));
+        if (opts.json) process.stdout.write(`${JSON.stringify({ keyId: keyIdHex(k.keyId), secretKey: opts.output, publicKey: `${opts.output}.pub` })}\n`);
+        else process.stderr.write(`tfw: keygen: signing key ${keyIdHex(k.keyId)}: ${opts.output} (secret, keep it offline) and ${opts.output}.pub (give it to tfw build --trust)\n`);
+        return;
+      }
+      if (opts.output) throw new TfwError('ERR_TFW_CONFIG', '--output: goes with --signing');
       let priv: string | undefined;
       if (opts.public) {
         priv = readFileSync(0, 'utf8').trim();

@@ -1,20 +1,34 @@
 /**
  * Bootable raw disk images for `tfw flash` (and `tfw boot --disk`): a GPT disk
- * with one EFI System Partition (FAT32) holding systemd-boot as the removable-
- * media loader (EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI, UEFI 2.10 §3.5.1.1), a
- * loader entry (Boot Loader Specification type #1: `linux`, `initrd`,
- * `options`) and the image's kernel (Debian kernels carry the EFI stub) and
- * initramfs. Nothing needs root or loop devices: sfdisk writes the partition
- * table into a regular file, mkfs.fat formats the partition at its offset, and
- * mtools copies files into it (`-i file@@offset`).
+ * with two partitions.
  *
- * Reproducible: the GPT disk GUID and partition GUID and the FAT volume ID are
- * derived from the image manifest's sha256; mkfs.fat runs with `--invariant`
- * (dosfstools 4.2 does not read SOURCE_DATE_EPOCH, so without it the volume
- * label entry carries the current time) and the volume ID is then patched in
- * the boot sector and its FAT32 backup copy; mtools 4.0.3x stamps directory
- * entries with SOURCE_DATE_EPOCH, read in local time, so TZ=UTC is forced.
- * Two runs with the same inputs give byte-identical disks (tested).
+ * 1. The EFI System Partition (FAT32) holding systemd-boot as the removable-
+ *    media loader (EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI, UEFI 2.10 §3.5.1.1)
+ *    and two boot slots (runtime/device/slots.ts): slot `a` written here
+ *    (`/a/vmlinuz`, `/a/initramfs.cpio.zst`, `/a/manifest.json` and the loader
+ *    entry `loader/entries/tfw-a.conf`, Boot Loader Specification type #1),
+ *    slot `b` left empty for the first upgrade. The ESP is sized for two slots
+ *    of three times today's kernel + initramfs, so later releases fit.
+ * 2. `tfw-data` (ext4, GPT name and file system label), the device's persistent
+ *    state (identity, settings, staged uploads) mounted at /data by the guest
+ *    init. A file gets DATA_SIZE (or --data-size); a block device gets the rest
+ *    of the device.
+ *
+ * Nothing needs root or loop devices: sfdisk writes the partition table into a
+ * regular file, mkfs.fat formats the ESP at its offset, mtools copies files
+ * into it (`-i file@@offset`), and mke2fs formats the data partition at its
+ * offset (`-E offset=`).
+ *
+ * Reproducible: the GPT disk and partition GUIDs, the FAT volume ID and the
+ * ext4 UUID and directory hash seed are derived from the image manifest's
+ * sha256; mkfs.fat runs with `--invariant` (dosfstools 4.2 does not read
+ * SOURCE_DATE_EPOCH, so without it the volume label entry carries the current
+ * time) and the volume ID is then patched in the boot sector and its FAT32
+ * backup copy; mtools 4.0.3x stamps directory entries with SOURCE_DATE_EPOCH,
+ * read in local time, so TZ=UTC is forced; mke2fs takes its clock from
+ * E2FSPROGS_FAKE_TIME. Two runs with the same inputs give byte-identical disks
+ * (tested). Two devices flashed from one disk still get different identities:
+ * the node key is created on first boot (runtime/device/identity.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -29,12 +43,22 @@ import { sourceDateEpoch } from './image.js';
 import { fetchPackages, lockedPackage, readLock } from './lock.js';
 import { debCacheDir, extractCacheDir, lockPath } from './paths.js';
 import { makeProgress, type Progress } from './progress.js';
+import { slotManifest } from './release.js';
 import { debArch, type Arch } from './schema.js';
+import { ENTRIES_DIR, LOADER_CONF, entryFileName, slotEntry } from '../../runtime/device/slots.js';
 
 /** The pinned Debian package that provides the UEFI boot loader (images/packages.lock.json). */
 export const LOADER_PACKAGE = LOADER_PACKAGES[0];
 /** GPT partition type of an EFI System Partition (UEFI 2.10 §5.3.3, table 5-7). */
 export const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+/** GPT partition type "Linux filesystem data" (Discoverable Partitions Specification). */
+export const LINUX_DATA_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
+/** GPT partition name and ext4 label of the persistent partition (the guest init finds it by this name). */
+export const DATA_LABEL = 'tfw-data';
+/** Default size of the data partition in a disk image file (bytes); a block device gets the rest of the device. */
+export const DATA_SIZE = 256 * 1048576;
+/** Smallest data partition (bytes): ext4 with a journal needs a few MiB. */
+const DATA_MIN = 16 * 1048576;
 /** Logical sector size of the images (bytes). */
 const SECTOR = 512;
 const MiB = 1048576;
@@ -51,11 +75,11 @@ const BOOT_NAME: Record<Arch, string> = { x86_64: 'BOOTX64.EFI', arm64: 'BOOTAA6
 const LOADER_FILE: Record<Arch, string> = { x86_64: 'systemd-bootx64.efi', arm64: 'systemd-bootaa64.efi' };
 /** Image files that go into the ESP (besides the loader and its config). */
 export const DISK_INPUTS = ['vmlinuz', 'initramfs.cpio.zst', 'cmdline', 'manifest.json'];
-/** The loader entry written by flash (loader.conf `default`). */
-export const ENTRY_PATH = 'loader/entries/tfw.conf';
+/** Slot a's loader entry, written by flash. */
+export const ENTRY_PATH = `${ENTRIES_DIR}/${entryFileName('a')}`;
 
 /** Host tools and the Debian packages that provide them. */
-const TOOLS: Record<string, string> = { sfdisk: 'fdisk', 'mkfs.fat': 'dosfstools', mcopy: 'mtools', mmd: 'mtools', mdir: 'mtools', blockdev: 'util-linux' };
+const TOOLS: Record<string, string> = { sfdisk: 'fdisk', 'mkfs.fat': 'dosfstools', mcopy: 'mtools', mmd: 'mtools', mdir: 'mtools', blockdev: 'util-linux', mke2fs: 'e2fsprogs' };
 
 /** The full path of a host tool (PATH plus the sbin folders), or an error naming its package. */
 export function hostTool(name: string): string {
@@ -89,35 +113,48 @@ export function guidFrom(seed: string): string {
 }
 
 export interface DiskLayout {
-  /** Whole disk in bytes (MiB-aligned ESP start + ESP + backup GPT). */
+  /** Whole disk in bytes (MiB-aligned ESP start + ESP + data partition + backup GPT). */
   diskSize: number;
   /** ESP size in bytes (MiB multiple). */
   espSize: number;
+  /** Data partition offset and size in bytes (MiB multiples). */
+  dataOffset: number;
+  dataSize: number;
   diskGuid: string;
   partGuid: string;
+  dataGuid: string;
+  /** ext4 file system UUID (also its directory hash seed). */
+  dataUuid: string;
   /** FAT volume ID (32 bits, hex). */
   volumeId: string;
 }
 
-/** Sizes and identifiers of the disk for an image whose ESP files total `fileBytes`; `manifestSha` seeds the ids. */
-export function diskLayout(fileBytes: number, manifestSha: string, minDiskSize = 0): DiskLayout {
-  const espSize = Math.max(ESP_MIN, Math.ceil((fileBytes + ESP_SLACK) / MiB) * MiB);
-  const diskSize = Math.max(ESP_OFFSET + espSize + GPT_BACKUP, minDiskSize);
+/**
+ * Sizes and identifiers of the disk for an image whose slot files total
+ * `slotBytes`; `manifestSha` seeds the ids. `deviceSize` (a block device) makes
+ * the data partition fill the device; otherwise it is `dataSize` bytes.
+ */
+export function diskLayout(slotBytes: number, manifestSha: string, o: { deviceSize?: number; dataSize?: number } = {}): DiskLayout {
+  const espSize = Math.max(ESP_MIN, Math.ceil((3 * slotBytes + ESP_SLACK) / MiB) * MiB);
+  const dataOffset = ESP_OFFSET + espSize;
+  const dataSize = o.deviceSize ? Math.floor((o.deviceSize - dataOffset - GPT_BACKUP) / MiB) * MiB : Math.ceil((o.dataSize ?? DATA_SIZE) / MiB) * MiB;
+  const uuid = guidFrom(`tfw-data-fs:${manifestSha}`).toLowerCase();
   return {
-    diskSize,
+    diskSize: o.deviceSize ?? dataOffset + dataSize + GPT_BACKUP,
     espSize,
+    dataOffset,
+    dataSize,
     diskGuid: guidFrom(`tfw-disk-guid:${manifestSha}`),
     partGuid: guidFrom(`tfw-esp-guid:${manifestSha}`),
+    dataGuid: guidFrom(`tfw-data-guid:${manifestSha}`),
+    dataUuid: uuid,
     volumeId: createHash('sha256').update(`tfw-esp-volume-id:${manifestSha}`).digest('hex').slice(0, 8),
   };
 }
 
-/** loader.conf and the entry for an image (systemd-boot; Boot Loader Specification type #1). */
+/** loader.conf and slot a's entry for an image (systemd-boot; Boot Loader Specification type #1; slots.ts). */
 export function loaderConfig(manifest: Manifest, cmdline: string): { loaderConf: string; entry: string } {
-  return {
-    loaderConf: 'default tfw.conf\ntimeout 0\neditor no\n',
-    entry: `title tfw ${manifest.version} ${manifest.board}-${manifest.role}\nlinux /vmlinuz\ninitrd /initramfs.cpio.zst\noptions ${cmdline}\n`,
-  };
+  return { loaderConf: LOADER_CONF, entry: slotEntry({ slot: 'a', generation: 1, title: `tfw ${manifest.version} ${manifest.board}-${manifest.role}`, cmdline }) };
 }
 
 export interface DiskResult {
@@ -137,6 +174,8 @@ export interface DiskOptions {
   dir: string;
   /** Output file (replaced atomically) or block device. */
   output: string;
+  /** Data partition size in bytes for a file output (default DATA_SIZE); a block device gets the rest of the device. */
+  dataSize?: number;
   lockFile?: string;
   cacheDir?: string;
   progress?: Progress;
@@ -182,7 +221,8 @@ function writeDisk(file: string, layout: DiskLayout, epoch: number, put: Array<[
   const first = ESP_OFFSET / SECTOR;
   // sfdisk script (sfdisk(8) "INPUT FORMATS"); label-id and uuid fixed for reproducibility.
   const script = `label: gpt\nlabel-id: ${layout.diskGuid}\nunit: sectors\nfirst-lba: ${first}\nsector-size: ${SECTOR}\n\n` +
-    `start=${first}, size=${espSectors}, type=${ESP_TYPE}, uuid=${layout.partGuid}, name="EFI System Partition"\n`;
+    `start=${first}, size=${espSectors}, type=${ESP_TYPE}, uuid=${layout.partGuid}, name="EFI System Partition"\n` +
+    `start=${layout.dataOffset / SECTOR}, size=${layout.dataSize / SECTOR}, type=${LINUX_DATA_TYPE}, uuid=${layout.dataGuid}, name="${DATA_LABEL}"\n`;
   run('sfdisk', ['--no-reread', '--no-tell-kernel', '--quiet', file], { input: script });
   // FAT32 with 512-byte clusters, hidden sectors = the partition's start (FAT spec BPB_HiddSec).
   run('mkfs.fat', ['-F', '32', '-s', '1', '-S', String(SECTOR), '-h', String(first), '-n', 'TFW', '--invariant', `--offset=${first}`, file, String(layout.espSize / 1024)], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
@@ -192,6 +232,17 @@ function writeDisk(file: string, layout: DiskLayout, epoch: number, put: Array<[
   const dirs = [...new Set(put.flatMap(([, p]) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))))].sort();
   if (dirs.length) run('mmd', ['-i', img, ...dirs.map((d) => `::/${d}`)], { env });
   for (const [src, dst] of put) run('mcopy', ['-i', img, src, `::/${dst}`], { env });
+}
+
+/**
+ * Formats the data partition of `target` (a disk file or block device) as ext4
+ * labelled tfw-data, at its offset, with a fixed UUID, hash seed and clock.
+ */
+function formatData(target: string, layout: DiskLayout, epoch: number): void {
+  if (layout.dataSize < DATA_MIN) throw new TfwError('ERR_TFW_DISK', `the data partition would have ${layout.dataSize} bytes; it needs at least ${DATA_MIN}`);
+  run('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', '-L', DATA_LABEL, '-U', layout.dataUuid, '-E', `hash_seed=${layout.dataUuid},offset=${layout.dataOffset},root_owner=0:0,nodiscard`, target, String(layout.dataSize / 4096)], {
+    env: { PATH: process.env.PATH, LC_ALL: 'C', E2FSPROGS_FAKE_TIME: String(epoch) },
+  });
 }
 
 /**
@@ -223,7 +274,7 @@ function patchVolumeId(file: string, partOffset: number, volumeId: string): void
  */
 export function makeDisk(o: DiskOptions): DiskResult {
   const { manifest, manifestBytes, cmdline } = readImage(o.dir);
-  for (const t of ['sfdisk', 'mkfs.fat', 'mcopy', 'mmd']) hostTool(t);
+  for (const t of ['sfdisk', 'mkfs.fat', 'mcopy', 'mmd', 'mke2fs']) hostTool(t);
   const arch = manifest.arch;
   const epoch = sourceDateEpoch();
   const loader = loaderEfi(arch, o);
@@ -232,21 +283,23 @@ export function makeDisk(o: DiskOptions): DiskResult {
   try {
     const { loaderConf, entry } = loaderConfig(manifest, cmdline);
     writeFileSync(join(work, 'loader.conf'), loaderConf);
-    writeFileSync(join(work, 'tfw.conf'), entry);
+    writeFileSync(join(work, 'tfw-a.conf'), entry);
+    writeFileSync(join(work, 'slot-manifest.json'), `${JSON.stringify(slotManifest(o.dir), null, 2)}\n`);
     const put: Array<[string, string]> = [
       [loader.file, `EFI/BOOT/${BOOT_NAME[arch]}`],
       [join(work, 'loader.conf'), 'loader/loader.conf'],
-      [join(work, 'tfw.conf'), ENTRY_PATH],
-      [join(o.dir, 'vmlinuz'), 'vmlinuz'],
-      [join(o.dir, 'initramfs.cpio.zst'), 'initramfs.cpio.zst'],
+      [join(work, 'tfw-a.conf'), ENTRY_PATH],
+      [join(o.dir, 'vmlinuz'), 'a/vmlinuz'],
+      [join(o.dir, 'initramfs.cpio.zst'), 'a/initramfs.cpio.zst'],
+      [join(work, 'slot-manifest.json'), 'a/manifest.json'],
       [join(o.dir, 'manifest.json'), 'manifest.json'],
     ];
-    const bytes = put.reduce((n, [src]) => n + statSync(src).size, 0);
+    const slotBytes = statSync(join(o.dir, 'vmlinuz')).size + statSync(join(o.dir, 'initramfs.cpio.zst')).size;
     const manifestSha = createHash('sha256').update(manifestBytes).digest('hex');
     const devSize = blockDevice ? blockDeviceSize(o.output) : 0;
-    const layout = diskLayout(bytes, manifestSha, devSize);
-    if (blockDevice && devSize < ESP_OFFSET + layout.espSize + GPT_BACKUP) {
-      throw new TfwError('ERR_TFW_FLASH', `--output: ${o.output} has ${devSize} bytes; the disk needs ${ESP_OFFSET + layout.espSize + GPT_BACKUP}`);
+    const layout = diskLayout(slotBytes, manifestSha, blockDevice ? { deviceSize: devSize } : { dataSize: o.dataSize });
+    if (blockDevice && layout.dataSize < DATA_MIN) {
+      throw new TfwError('ERR_TFW_FLASH', `--output: ${o.output} has ${devSize} bytes; the disk needs ${layout.dataOffset + DATA_MIN + GPT_BACKUP}`);
     }
     const tmp = blockDevice ? join(work, 'disk.img') : `${o.output}.tmp-${process.pid}`;
     try {
@@ -257,7 +310,9 @@ export function makeDisk(o: DiskOptions): DiskResult {
       if (blockDevice) {
         copyRange(tmp, o.output, 0, ESP_OFFSET + layout.espSize);
         copyRange(tmp, o.output, layout.diskSize - GPT_BACKUP, GPT_BACKUP);
+        formatData(o.output, layout, epoch);
       } else {
+        formatData(tmp, layout, epoch);
         result.sha256 = createHash('sha256').update(readFileSync(tmp)).digest('hex');
         renameSync(tmp, o.output);
       }

@@ -22,6 +22,17 @@ import { makeProgress, type Progress } from './progress.js';
 import { RootFs } from './rootfs.js';
 import { debArch, loadBoard, loadRole, type Board, type Role } from './schema.js';
 import { addWithLibraries } from './shlibs.js';
+import { formatPublicKey, keyIdHex, parsePublicKey } from '../../runtime/device/minisign.js';
+import { TRUSTED_DIR } from '../../runtime/device/device.js';
+
+/**
+ * Modules every image loads for the device lifecycle (whatever the board):
+ * ext4 for the tfw-data partition (crc32c_generic: ext4's metadata checksums
+ * ask the crypto API for "crc32c", a soft dependency modprobe does not follow
+ * here), vfat with code page 437 and the ascii charset (the kernel's FAT
+ * defaults) for the EFI System Partition that holds the boot slots.
+ */
+export const DEVICE_MODULES = ['crc32c_generic', 'ext4', 'nls_cp437', 'nls_ascii', 'vfat'];
 
 export interface BuildOptions {
   board: string;
@@ -31,6 +42,10 @@ export interface BuildOptions {
   outDir?: string;
   lockFile?: string;
   cacheDir?: string;
+  /** Release version of the image (default: the tfw package version); upgrades compare it. */
+  version?: string;
+  /** minisign public key files whose signatures the image's upgrades accept (`tfw build --trust`). */
+  trust?: string[];
   /** zstd level (default 15); part of the reproducible inputs. */
   zstdLevel?: number;
   progress?: Progress;
@@ -104,6 +119,16 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
   const epoch = sourceDateEpoch();
   const level = opts.zstdLevel ?? 15;
   const outDir = opts.outDir ?? imageDir(board.name, role.role);
+  const version = opts.version ?? VERSION;
+  if (!/^\d+(\.\d+)*(-[0-9A-Za-z.-]+)?$/.test(version)) throw new TfwError('ERR_TFW_CONFIG', `--version: expected a version like 1.2.3, got ${JSON.stringify(version)}`);
+  const trusted = (opts.trust ?? []).map((f) => {
+    if (!existsSync(f)) throw new TfwError('ERR_TFW_CONFIG', `--trust: ${f} does not exist; make a key with tfw keygen --signing -o release.key`);
+    try {
+      return parsePublicKey(readFileSync(f, 'utf8'));
+    } catch (err) {
+      throw new TfwError('ERR_TFW_CONFIG', `--trust: ${f}: ${(err as Error).message}`);
+    }
+  });
 
   // 1. Pinned packages: the closure for this arch, with this board's kernel flavour.
   const lock = readLock(opts.lockFile ?? lockPath());
@@ -143,8 +168,11 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
   const who = new Map<string, string>();
   for (const m of board.nic.modules) who.set(m, `board-configs/${board.name}.yaml: nic.modules`);
   for (const m of role.modules) who.set(m, `images/${role.role}.yaml: modules`);
+  for (const m of board.storage.modules) who.set(m, `board-configs/${board.name}.yaml: storage.modules`);
+  for (const m of board.qemu.modules) who.set(m, `board-configs/${board.name}.yaml: qemu.modules`);
+  for (const m of DEVICE_MODULES) who.set(m, 'images/builder/image.ts: DEVICE_MODULES');
   progress.step(`kernel ${kver}: resolving ${who.size} modules`);
-  const mods = addModules(kernelIndex, kver, [...board.nic.modules, ...role.modules], who, fs);
+  const mods = addModules(kernelIndex, kver, [...board.nic.modules, ...board.storage.modules, ...board.qemu.modules, ...DEVICE_MODULES, ...role.modules], who, fs);
 
   // 4. Userland: busybox + applets, node + its library closure, node's JS dependencies.
   const busybox = fs.fromIndex(index, '/usr/bin/busybox');
@@ -171,7 +199,11 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
   const cbor = encodeOverlayConfig(overlay);
   fs.file('/etc/tfw/config.cbor', cbor, 0o600);
   inputs.push(fileInfo(opts.config ? '--config' : '(default overlay config)', cbor));
-  fs.file('/etc/tfw/release', `TFW_ROLE=${role.role}\nTFW_BOARD=${board.name}\nTFW_ARCH=${arch}\nTFW_VERSION=${VERSION}\nTFW_KERNEL=${kver}\n`);
+  fs.file('/etc/tfw/release', `TFW_ROLE=${role.role}\nTFW_BOARD=${board.name}\nTFW_ARCH=${arch}\nTFW_VERSION=${version}\nTFW_KERNEL=${kver}\n`);
+  for (const k of trusted) {
+    fs.file(`${TRUSTED_DIR}/${keyIdHex(k.keyId)}.pub`, formatPublicKey(k));
+    inputs.push(fileInfo(`--trust ${keyIdHex(k.keyId)}`, Buffer.from(formatPublicKey(k))));
+  }
   fs.file('/etc/tfw/modules', mods.load.map((m) => `${m}\n`).join(''));
   const net = board.network;
   fs.file('/etc/tfw/network', `NET_INTERFACE=${net.interface}\nNET_METHOD=${net.method}\nNET_ADDRESS=${net.address ?? ''}\nNET_GATEWAY=${net.gateway ?? ''}\n`);
@@ -197,7 +229,7 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
     initrd = execFileSync('zstd', [`-${level}`, '-q', '-c', '-T0', '--no-progress'], { input: cpio, maxBuffer: 1 << 30 });
   }
   const cmdline = kernelCmdline(board, role);
-  const ipxe = `#!ipxe\n# tfw ${VERSION} ${board.name}-${role.role}\nkernel vmlinuz initrd=initramfs.cpio.zst ${cmdline}\ninitrd initramfs.cpio.zst\nboot\n`;
+  const ipxe = `#!ipxe\n# tfw ${version} ${board.name}-${role.role}\nkernel vmlinuz initrd=initramfs.cpio.zst ${cmdline}\ninitrd initramfs.cpio.zst\nboot\n`;
   const outputs: Array<[string, Uint8Array]> = [
     ['vmlinuz', vmlinuz],
     ['initramfs.cpio.zst', initrd],
@@ -210,7 +242,7 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
     board: board.name,
     role: role.role,
     arch,
-    version: VERSION,
+    version,
     sourceDateEpoch: epoch,
     kernel: { package: kernelName, version: kpkg.version, release: kver },
     cmdline,

@@ -7,8 +7,13 @@
  * With `disk` (a `tfw flash` disk image) the guest boots like hardware does:
  * UEFI firmware (OVMF on x86_64, AAVMF on arm64) from pflash finds the EFI
  * System Partition on a virtio disk and runs systemd-boot, which loads the
- * kernel and initramfs from it; the disk is opened with snapshot=on, so a boot
- * never writes to it.
+ * kernel and initramfs of the first slot in its order; the guest writes to the
+ * disk as it would to its own (identity and settings on tfw-data, boot
+ * counting and upgrades on the ESP) unless `snapshot` is set, and reboots stay
+ * inside the one QEMU run (no -no-reboot), so an upgrade can be followed to its
+ * end. Extra kernel words and a config for the boot go through QEMU's fw_cfg
+ * (`opt/tfw/cmdline`, `opt/tfw/config.cbor`, read by the guest init), so the
+ * disk itself is never rewritten to carry them.
  * With `pxe` the guest boots like a PXE-booted 3Node: no -kernel/-initrd; the
  * NIC's iPXE option ROM (Debian's ipxe-qemu) gets the script URL as the boot
  * file name from QEMU's user-net DHCP and fetches boot.ipxe, the kernel and the
@@ -64,6 +69,12 @@ export interface BootOptions {
   disk?: string;
   /** UEFI code and vars images for a disk boot (default: uefiFirmware(arch); bootImage pads them when needed). */
   firmware?: { code: string; vars: string };
+  /** Disk boots: open the disk with snapshot=on, so the guest's writes are discarded when QEMU exits. */
+  snapshot?: boolean;
+  /** Config file handed to a disk boot through fw_cfg (set by bootImage from `config`). */
+  configFile?: string;
+  /** "HOSTPORT:GUESTPORT" TCP forwards from the host's 127.0.0.1 to the guest (QEMU user net hostfwd). */
+  forward?: string[];
   /**
    * Called with every console line (escape sequences removed) and a function
    * that types text on the guest console (serial input); not with interactive.
@@ -113,14 +124,20 @@ function macFor(seed?: string): string {
  * With `bootfile` (a PXE boot, user net only) the NIC keeps its iPXE option ROM
  * and QEMU's DHCP server hands the guest `bootfile` as its boot file name.
  */
-export function netdevArgs(spec: string, model: string, mac: string, bootfile?: string): string[] {
+export function netdevArgs(spec: string, model: string, mac: string, bootfile?: string, forward: string[] = []): string[] {
+  const fwd = forward.map((f) => {
+    const m = /^(\d{1,5}):(\d{1,5})$/.exec(f);
+    if (!m || [m[1], m[2]].some((p) => Number(p) < 1 || Number(p) > 65535)) throw new TfwError('ERR_TFW_CONFIG', `--forward: expected HOSTPORT:GUESTPORT like 8080:80, got "${f}"`);
+    return `,hostfwd=tcp:127.0.0.1:${m[1]}-:${m[2]}`;
+  });
+  if (fwd.length && spec !== 'user') throw new TfwError('ERR_TFW_CONFIG', `--forward: needs --net user (QEMU's user net forwards the ports), got "${spec}"`);
   if (bootfile !== undefined) {
     if (spec !== 'user') throw new TfwError('ERR_TFW_CONFIG', `--pxe: needs --net user (QEMU's DHCP hands out the boot file), got "${spec}"`);
-    return ['-netdev', `user,id=n0,bootfile=${qfile(bootfile)}`, '-device', `${model},netdev=n0,mac=${mac}`];
+    return ['-netdev', `user,id=n0,bootfile=${qfile(bootfile)}${fwd.join('')}`, '-device', `${model},netdev=n0,mac=${mac}`];
   }
   // romfile= drops the NIC's iPXE option ROM: -kernel boots directly, and probing it costs seconds.
   const dev = ['-device', `${model},netdev=n0,mac=${mac},romfile=`];
-  if (spec === 'user') return ['-netdev', 'user,id=n0', ...dev];
+  if (spec === 'user') return ['-netdev', `user,id=n0${fwd.join('')}`, ...dev];
   if (spec === 'none') return ['-nic', 'none'];
   let m = /^mcast:(\d{1,5})$/.exec(spec);
   if (m && Number(m[1]) > 0 && Number(m[1]) < 65536) return ['-netdev', `socket,id=n0,mcast=230.0.0.1:${m[1]},localaddr=127.0.0.1`, ...dev];
@@ -164,28 +181,32 @@ function extraWords(o: BootOptions): string[] {
  */
 export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdline: string } {
   const b = o.board;
-  const machine = ['-accel', 'tcg', '-machine', b.qemu.machine, '-cpu', b.qemu.cpu, '-m', String(Math.round(sizeMiB(b.memory))), '-nographic', '-no-reboot'];
+  // Disk boots reboot like hardware (upgrades, the health deadline); the others stop QEMU on a guest reboot.
+  const machine = ['-accel', 'tcg', '-machine', b.qemu.machine, '-cpu', b.qemu.cpu, '-m', String(Math.round(sizeMiB(b.memory))), '-nographic', ...(o.disk ? [] : ['-no-reboot'])];
   if (o.pxe) {
     // SeaBIOS runs the NIC's iPXE ROM; arm64's virt machine has no firmware without -bios/pflash.
     if (b.arch !== 'x86_64') throw new TfwError('ERR_TFW_CONFIG', `--pxe: network boots in QEMU need an x86_64 board (SeaBIOS runs the NIC's iPXE ROM); ${b.name} is ${b.arch}`);
     const refused = [o.disk && 'disk', o.append?.length && 'append', o.ip && 'ip', o.config && 'config'].filter(Boolean);
     if (refused.length) throw new TfwError('ERR_TFW_CONFIG', `--pxe: the kernel and its command line come from the served boot.ipxe; drop --${refused[0]} (give kernel words to tfw pxe --append)`);
-    const args = [...machine, ...netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.pxe.url), guestPxeUrl(o.pxe.url)), '-boot', 'n'];
+    const args = [...machine, ...netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.pxe.url), guestPxeUrl(o.pxe.url), o.forward), '-boot', 'n'];
     return { cmd: QEMU[b.arch], args, cmdline: '' };
   }
-  const nic = netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.ip));
+  const nic = netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.ip ?? o.disk), undefined, o.forward);
   if (o.disk) {
     if (!existsSync(o.disk)) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} does not exist; make it with tfw flash`);
     const fw = o.firmware ?? uefiFirmware(b.arch);
     const cmdline = extraWords(o).join(' ');
+    if (/,/.test(cmdline)) throw new TfwError('ERR_TFW_CONFIG', `--append: kernel words for a disk boot cannot hold a comma (QEMU -fw_cfg string), got "${cmdline}"`);
     const args = [
       ...machine,
       // Firmware code read-only; the vars store takes writes into a throw-away overlay (snapshot=on).
       '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qfile(fw.code)}`,
       '-drive', `if=pflash,format=raw,unit=1,snapshot=on,file=${qfile(fw.vars)}`,
-      '-drive', `if=none,id=disk0,format=raw,snapshot=on,file=${qfile(o.disk)}`,
+      '-drive', `if=none,id=disk0,format=raw,${o.snapshot ? 'snapshot=on,' : ''}file=${qfile(o.disk)}`,
       '-device', 'virtio-blk-pci,drive=disk0,bootindex=0',
       ...nic,
+      ...(cmdline ? ['-fw_cfg', `name=opt/tfw/cmdline,string=${cmdline}`] : []),
+      ...(o.configFile ? ['-fw_cfg', `name=opt/tfw/config.cbor,file=${qfile(o.configFile)}`] : []),
     ];
     return { cmd: QEMU[b.arch], args, cmdline };
   }
@@ -273,10 +294,10 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
     if (manifest.arch !== o.board.arch) {
       throw new TfwError('ERR_TFW_CONFIG', `--disk: ${o.disk} holds an ${manifest.arch} image (${manifest.board}-${manifest.role}), but board ${o.board.name} is ${o.board.arch}`);
     }
-    const p = prepareDiskBoot(o, extraWords(o));
+    const p = prepareDiskBoot(o);
     cleanup = p.cleanup;
     try {
-      ({ cmd, args } = qemuCommand({ ...o, disk: p.disk, firmware: p.firmware }));
+      ({ cmd, args } = qemuCommand({ ...o, firmware: p.firmware, configFile: p.configFile }));
     } catch (err) {
       cleanup();
       throw err;

@@ -74,6 +74,8 @@ export const boardSchema = z
         type: z.enum(['none', 'disk', 'virtio']),
         device: z.string().regex(/^\/dev\/\S+$/, 'expected a device path like /dev/sda').optional(),
         size: size.optional(),
+        /** Block and storage drivers the guest loads to find its disk (the tfw-data partition and the ESP). */
+        modules: z.array(moduleName).default([]),
       })
       .strict(),
     boot: z.enum(['qemu', 'pxe', 'usb']),
@@ -81,6 +83,8 @@ export const boardSchema = z
       .object({
         machine: z.string().regex(/^[a-z0-9.,=-]+$/, 'expected a QEMU machine like q35 or virt'),
         cpu: z.string().regex(/^[a-z0-9.,=-]+$/, 'expected a QEMU CPU like cortex-a57'),
+        /** Modules the guest loads when it runs under QEMU (qemu_fw_cfg: `tfw boot --disk` passes kernel words and a config through fw_cfg). */
+        modules: z.array(moduleName).default([]),
       })
       .strict(),
   })

@@ -1,17 +1,15 @@
 /**
  * UEFI disk boots (`tfw boot --disk`, a `tfw flash` disk): the firmware per
  * arch (OVMF, AAVMF), the manifest inside the disk's EFI System Partition, and
- * the private copies a boot needs (firmware padded to the flash size; a disk
- * copy whose loader entry and initramfs carry the boot's extra words and
- * config). qemu.ts builds the QEMU command and runs it.
+ * the private files a boot needs (firmware padded to the flash size, the
+ * boot's config for fw_cfg). qemu.ts builds the QEMU command and runs it.
  */
-import { constants, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TfwError } from '../../runtime/errors.js';
-import { ENTRY_PATH, findEsp, readEspFile, writeEspFile } from './disk.js';
+import { readEspFile } from './disk.js';
 import type { Manifest } from './image.js';
-import { initrdWithConfig } from './initrd-config.js';
 import type { BootOptions } from './qemu.js';
 import type { Board } from './schema.js';
 
@@ -52,14 +50,14 @@ export function diskManifest(disk: string): Manifest {
 
 /**
  * Private files for a disk boot: firmware images padded to the flash size when
- * the installed ones are smaller, and, when the boot adds kernel words or a
- * config, a copy of the disk whose loader entry gets the words appended to
- * `options` (`words`) and whose initramfs gets the config segment (initrd-config.ts).
+ * the installed ones are smaller, and the boot's config as a file for QEMU's
+ * fw_cfg (the guest init reads `opt/tfw/config.cbor`). The disk is used as it
+ * is: extra kernel words go through fw_cfg too (qemu.ts).
  */
-export function prepareDiskBoot(o: BootOptions, words: string[]): { disk: string; firmware: { code: string; vars: string }; cleanup: () => void } {
+export function prepareDiskBoot(o: BootOptions): { firmware: { code: string; vars: string }; configFile?: string; cleanup: () => void } {
   const fw = uefiFirmware(o.board.arch);
   const needPad = fw.pad > 0 && (statSync(fw.code).size < fw.pad || statSync(fw.vars).size < fw.pad);
-  if (!needPad && words.length === 0 && !o.config) return { disk: o.disk!, firmware: fw, cleanup: () => {} };
+  if (!needPad && !o.config) return { firmware: fw, cleanup: () => {} };
   const tmp = mkdtempSync(join(tmpdir(), 'tfw-diskboot-'));
   const cleanup = () => rmSync(tmp, { recursive: true, force: true });
   try {
@@ -71,32 +69,12 @@ export function prepareDiskBoot(o: BootOptions, words: string[]): { disk: string
         if (statSync(firmware[k]).size < fw.pad) truncateSync(firmware[k], fw.pad);
       }
     }
-    let disk = o.disk!;
-    if (words.length || o.config) {
-      disk = join(tmp, 'disk.img');
-      copyFileSync(o.disk!, disk, constants.COPYFILE_FICLONE);
-      const esp = findEsp(disk);
-      const entry = readEspFile(disk, ENTRY_PATH, esp)?.toString('utf8');
-      if (entry === undefined) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} has no ${ENTRY_PATH} in its EFI System Partition; make it with tfw flash`);
-      const lines = entry.split('\n');
-      const i = lines.findIndex((l) => /^options(\s|$)/.test(l));
-      if (i >= 0) lines[i] = [lines[i].trimEnd(), ...words].join(' ');
-      else lines.splice(lines.length - 1, 0, `options ${words.join(' ')}`);
-      writeEspFile(disk, ENTRY_PATH, Buffer.from(lines.join('\n')), esp);
-      if (o.config) {
-        const initrdPath = /^initrd\s+\/?(\S+)/m.exec(entry)?.[1];
-        const initrd = initrdPath && readEspFile(disk, initrdPath, esp);
-        if (!initrd) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk}: the loader entry names no initrd in the EFI System Partition`);
-        writeFileSync(join(tmp, 'initrd'), initrd);
-        const t = initrdWithConfig(join(tmp, 'initrd'), o.config);
-        try {
-          writeEspFile(disk, initrdPath, readFileSync(t.path), esp);
-        } finally {
-          t.cleanup();
-        }
-      }
+    let configFile: string | undefined;
+    if (o.config) {
+      configFile = join(tmp, 'config.cbor');
+      writeFileSync(configFile, o.config, { mode: 0o600 });
     }
-    return { disk, firmware, cleanup };
+    return { firmware, configFile, cleanup };
   } catch (err) {
     cleanup();
     throw err;

@@ -22,14 +22,28 @@ exec 0</dev/console 1>/dev/console 2>/dev/console
 . /etc/tfw/release
 . /etc/tfw/network
 
+for m in $(cat /etc/tfw/modules); do
+  modprobe "$m" 2>/dev/null || log "cannot load module $m"
+done
+
+# Extra kernel words and a config for this boot from QEMU's fw_cfg (`tfw boot
+# --disk` passes them there, so a flashed disk is never rewritten to carry them).
+FWCFG=/sys/firmware/qemu_fw_cfg/by_name/opt/tfw
+EXTRA_WORDS=
+[ -r "$FWCFG/cmdline/raw" ] && EXTRA_WORDS=$(cat "$FWCFG/cmdline/raw")
+
 # Kernel command-line overrides: tfw.ip=ADDR/PREFIX, tfw.gw=ADDR, tfw.poweroff_after_ready=1,
 # tfw.ping=ADDR (link check used by tests: ping ADDR for up to 90 s before the runtime starts),
 # tfw.config=PATH (another overlay config, e.g. on a disk the role mounts),
+# tfw.slot=a|b (the boot slot, written into each slot's loader entry by tfw flash / upgrades),
+# tfw.health_deadline=SECONDS (a slot on trial that is not healthy by then reboots; default 120),
 # tfw.demo_ping=ADDR (`tfw boot --demo`: once the runtime is ready, ping ADDR over
 # the overlay for up to 60 s, report, then obey `tfw-demo-poweroff` typed on the console).
 POWEROFF_AFTER_READY=0
-TFW_CONFIG=/etc/tfw/config.cbor
-for arg in $(cat /proc/cmdline); do
+TFW_CONFIG=
+SLOT=
+HEALTH_DEADLINE=120
+for arg in $(cat /proc/cmdline) $EXTRA_WORDS; do
   case "$arg" in
     tfw.ip=*) NET_METHOD=static; NET_ADDRESS="${arg#tfw.ip=}" ;;
     tfw.gw=*) NET_GATEWAY="${arg#tfw.gw=}" ;;
@@ -37,14 +51,66 @@ for arg in $(cat /proc/cmdline); do
     tfw.role=*) TFW_ROLE="${arg#tfw.role=}" ;;
     tfw.ping=*) PING_TARGET="${arg#tfw.ping=}" ;;
     tfw.config=*) TFW_CONFIG="${arg#tfw.config=}" ;;
+    tfw.slot=a|tfw.slot=b) SLOT="${arg#tfw.slot=}" ;;
+    tfw.health_deadline=*) HEALTH_DEADLINE="${arg#tfw.health_deadline=}" ;;
     tfw.demo_ping=*) DEMO_PING="${arg#tfw.demo_ping=}" ;;
   esac
 done
 log "booting $TFW_ROLE on $TFW_BOARD ($TFW_ARCH, tfw $TFW_VERSION, kernel $(uname -r))"
+mkdir -p /run/tfw
 
-for m in $(cat /etc/tfw/modules); do
-  modprobe "$m" || log "cannot load module $m"
-done
+# --- storage: the tfw-data partition at /data, the EFI System Partition at /boot/efi
+# Found by GPT partition name (PARTNAME in sysfs uevent); the ESP is partition 1
+# of the same disk. Both are optional: PXE and -kernel boots run RAM-only.
+DATA_DEV=
+ESP_DEV=
+find_partitions() {
+  for u in /sys/class/block/*/uevent; do
+    grep -qx 'PARTNAME=tfw-data' "$u" 2>/dev/null || continue
+    DATA_DEV=/dev/$(sed -n 's/^DEVNAME=//p' "$u")
+    for p in "$(readlink -f "${u%/uevent}/..")"/*/partition; do
+      [ "$(cat "$p")" = 1 ] && ESP_DEV=/dev/$(sed -n 's/^DEVNAME=//p' "${p%/partition}/uevent")
+    done
+    return
+  done
+}
+# A slot boot comes from a disk, whose partitions appear shortly after its driver loads: wait up to 3 s.
+i=0
+while find_partitions; [ -z "$DATA_DEV" ] && [ -n "$SLOT" ] && [ $i -lt 30 ]; do i=$((i + 1)); sleep 0.1; done
+DATA_DIR=
+ESP_DIR=
+if [ -n "$DATA_DEV" ] && mkdir -p /data && mount -t ext4 -o noatime "$DATA_DEV" /data; then
+  DATA_DIR=/data
+  log "data: $DATA_DEV mounted on /data (ext4)"
+else
+  log "data: no tfw-data partition, running RAM-only (identity and settings last until power off)"
+fi
+if [ -n "$ESP_DEV" ] && mkdir -p /boot/efi && mount -t vfat -o ro,shortname=mixed,codepage=437,iocharset=ascii "$ESP_DEV" /boot/efi; then
+  ESP_DIR=/boot/efi
+fi
+
+# --- slot: which one booted, and whether it is on trial (systemd-boot's counter in its entry name)
+if [ -n "$SLOT" ]; then
+  echo "tfw: slot: booted $SLOT" > /dev/console
+  if [ -n "$ESP_DIR" ] && ls "$ESP_DIR/loader/entries/" 2>/dev/null | grep -q "^tfw-$SLOT+"; then
+    log "slot: $SLOT is on trial: it must be healthy within ${HEALTH_DEADLINE} s"
+    ( end=$(( $(cut -d. -f1 /proc/uptime) + HEALTH_DEADLINE ))
+      while [ ! -e /run/tfw/healthy ] && [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do sleep 1; done
+      if [ ! -e /run/tfw/healthy ]; then
+        echo "tfw: slot: $SLOT not healthy after ${HEALTH_DEADLINE} s, rebooting" > /dev/console
+        kill -USR1 1
+      fi ) &
+  fi
+fi
+
+# --- config: tfw.config= > this boot's (fw_cfg) > the one kept on /data > the image's
+if [ -z "$TFW_CONFIG" ]; then
+  TFW_CONFIG=/etc/tfw/config.cbor
+  for c in /data/tfw/config.json /data/tfw/config.yaml; do [ -n "$DATA_DIR" ] && [ -e "$c" ] && TFW_CONFIG=$c && break; done
+  if [ -r "$FWCFG/config.cbor/raw" ]; then
+    (umask 077; cat "$FWCFG/config.cbor/raw" > /run/tfw/config.cbor) && TFW_CONFIG=/run/tfw/config.cbor
+  fi
+fi
 
 hostname "tfw-$TFW_ROLE"
 ip link set lo up
@@ -82,6 +148,9 @@ fi
 # --- runtime supervision ---------------------------------------------------
 child=
 stopping=0
+# Stops the runtime (TERM, then KILL after 5 s), syncs and unmounts /data and
+# the ESP, then powers off (USR2, TERM, INT) or reboots (USR1: upgrades, the
+# health deadline).
 shutdown() {
   stopping=1
   log "stopping"
@@ -92,11 +161,17 @@ shutdown() {
     kill -KILL "$child" 2>/dev/null
   fi
   sync
+  [ -n "$DATA_DIR" ] && umount /data 2>/dev/null
+  [ -n "$ESP_DIR" ] && umount /boot/efi 2>/dev/null
+  if [ "$1" = reboot ]; then
+    log "reboot"
+    reboot -f
+  fi
   log "power off"
   poweroff -f
 }
-trap shutdown USR2 TERM INT
-trap 'stopping=1; reboot -f' USR1
+trap 'shutdown poweroff' USR2 TERM INT
+trap 'shutdown reboot' USR1
 
 if [ "$POWEROFF_AFTER_READY" = 1 ]; then
   ( while [ ! -e /run/tfw/ready ]; do sleep 0.2; done; kill -USR2 1 ) &
@@ -135,11 +210,12 @@ if [ -n "$DEMO_PING" ]; then
     done < /dev/console ) &
 fi
 
-mkdir -p /run/tfw
 delay=1
 while [ "$stopping" = 0 ]; do
   started=$(cut -d. -f1 /proc/uptime)
-  TFW_READY_FILE=/run/tfw/ready node /usr/lib/tfw/runtime/tfw-runtime.mjs --config "$TFW_CONFIG" --role "$TFW_ROLE" &
+  TFW_IMAGE=1 TFW_BOARD="$TFW_BOARD" TFW_VERSION="$TFW_VERSION" TFW_READY_FILE=/run/tfw/ready TFW_HEALTHY_FILE=/run/tfw/healthy \
+    node /usr/lib/tfw/runtime/tfw-runtime.mjs --config "$TFW_CONFIG" --role "$TFW_ROLE" \
+    ${DATA_DIR:+--data "$DATA_DIR"} ${ESP_DIR:+--esp "$ESP_DIR"} &
   child=$!
   wait "$child"
   rc=$?
