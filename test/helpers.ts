@@ -40,6 +40,20 @@ export function prng(seed = Number(process.env.TFW_TEST_SEED ?? 0x7f4a7c15)) {
   };
 }
 
+/**
+ * Resolves with the message of `p`'s rejection (uvu has no assert.rejects);
+ * rejects with an assertion error when `p` resolves.
+ */
+export async function rejection(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const { Assertion } = await import('uvu/assert');
+  throw new Assertion({ message: 'expected a rejection', operator: 'rejects', expects: 'rejection', actual: 'resolved' });
+}
+
 /** Cryptographically random bytes (for cross-checks where any input must work). */
 export const rand = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 

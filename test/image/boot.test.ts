@@ -33,6 +33,10 @@ test('qemu-x86_64 3router builds and boots to ready, then powers off (tfw boot C
   assert.is(res.readyLine, `tfw: ready 3router x86_64 ${manifest.version}`);
   assert.is(res.expect['tfw: selftest'], true);
   assert.match(r.stderr, /tfw: init: network: eth0 10\.0\.2\.15\/24 \(dhcp\)/);
+  // A -kernel boot has no tfw-data partition: it says so and keeps its key for this boot only.
+  assert.match(r.stderr, /tfw: init: data: no tfw-data partition, running RAM-only/);
+  assert.match(r.stderr, /tfw: identity: ephemeral \S+ \(no tfw-data partition: a new key every boot\)/);
+  assert.match(r.stderr, /tfw: api: listening on 0\.0\.0\.0:80/);
   console.log(`  x86_64 boot-to-ready ${res.readySeconds.toFixed(1)} s under TCG`);
 });
 

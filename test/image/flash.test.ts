@@ -19,35 +19,20 @@ import * as assert from 'uvu/assert';
 import { DATA_SIZE, ESP_TYPE, LINUX_DATA_TYPE, findEsp, guidFrom, loaderEfi, makeDisk, readEspFile } from '../../images/builder/disk.js';
 import { buildImage } from '../../images/builder/image.js';
 import { makeProgress } from '../../images/builder/progress.js';
-import { bootImage, qemuCommand, uefiFirmware } from '../../images/builder/qemu.js';
+import { bootImage, qemuCommand } from '../../images/builder/qemu.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { compileConfig } from '../../runtime/config/load.js';
 import { generatePrivateKey, toBase64 } from '../../runtime/overlay/keys.js';
 import { isRoot, runTfw } from '../helpers.js';
+import { diskToolsMissing, mtoolsEnv } from './guest.js';
 
 const TIMEOUT = 240;
 const tmp = mkdtempSync(join(tmpdir(), 'tfw-flash-'));
 const quiet = makeProgress({ quiet: true });
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
-const mtoolsEnv = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };
 
-/** Host tools and firmware the tests need; a missing one is reported by name. */
-function missingTools(): string[] {
-  const miss: string[] = [];
-  for (const [t, pkg] of [['sfdisk', 'fdisk'], ['mkfs.fat', 'dosfstools'], ['mcopy', 'mtools'], ['mdir', 'mtools'], ['fsck.fat', 'dosfstools']]) {
-    if (spawnSync('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${t}`]).status !== 0) miss.push(`${t} (${pkg})`);
-  }
-  for (const a of ['x86_64', 'arm64'] as const) {
-    try {
-      uefiFirmware(a);
-    } catch (e) {
-      miss.push((e as Error).message);
-    }
-  }
-  return miss;
-}
 
-const missing = isRoot ? missingTools() : [];
+const missing = isRoot ? diskToolsMissing() : [];
 const skip = !isRoot || missing.length > 0;
 if (!isRoot) console.log('  tfw: test: flash tests need root (apt-get download, QEMU): skipped');
 else if (missing.length) console.log(`  tfw: test: flash tests skipped, missing (make sysdeps installs them): ${missing.join('; ')}`);
@@ -179,7 +164,7 @@ test('tfw boot --disk --snapshot boots the x86_64 disk through OVMF to ready and
   assert.match(res.readyLine, /^tfw: ready 3router x86_64 /);
   assert.is(res.qemuExitCode, 0);
   assert.match(r.stderr, /BdsDxe: starting Boot\d+ .*PciRoot/); // OVMF's boot manager started the disk's loader
-  assert.match(r.stderr, /tfw: slot: booted a\n/);
+  assert.match(r.stderr, /tfw: slot: booted a\r?\n/);
   assert.match(r.stderr, /tfw: init: data: \/dev\/vda2 mounted on \/data \(ext4\)/);
   assert.is(sha(diskA), before);
   console.log(`  x86_64 UEFI disk boot-to-ready ${res.readySeconds.toFixed(1)} s (whole run ${((Date.now() - t0) / 1000).toFixed(1)} s) under TCG`);

@@ -5,9 +5,10 @@
  * will. Shared by the scenario tests that follow one guest through several
  * checks.
  */
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootImage, type BootOptions, type BootResult } from '../../images/builder/qemu.js';
+import { bootImage, uefiFirmware, type BootOptions, type BootResult } from '../../images/builder/qemu.js';
 import { repoRoot } from '../../images/builder/paths.js';
 
 export class Guest {
@@ -87,4 +88,27 @@ export class Guest {
     this.abort.abort(new Error('stopped by the test'));
     await this.done;
   }
+}
+
+/** mtools' environment for reading a disk's ESP in tests (no user config, no checks). */
+export const mtoolsEnv = { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' };
+
+/**
+ * What flashing and booting disks needs on the host and is missing (tool and
+ * its Debian package, UEFI firmware), for a test to report before skipping.
+ */
+export function diskToolsMissing(): string[] {
+  const miss: string[] = [];
+  const tools = [['sfdisk', 'fdisk'], ['mkfs.fat', 'dosfstools'], ['fsck.fat', 'dosfstools'], ['mcopy', 'mtools'], ['mdir', 'mtools'], ['mke2fs', 'e2fsprogs'], ['e2fsck', 'e2fsprogs'], ['minisign', 'minisign']];
+  for (const [t, pkg] of tools) {
+    if (spawnSync('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${t}`]).status !== 0) miss.push(`${t} (${pkg})`);
+  }
+  for (const a of ['x86_64', 'arm64'] as const) {
+    try {
+      uefiFirmware(a);
+    } catch (e) {
+      miss.push((e as Error).message);
+    }
+  }
+  return miss;
 }

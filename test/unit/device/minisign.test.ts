@@ -14,17 +14,8 @@ import * as assert from 'uvu/assert';
 import {
   formatPublicKey, formatSecretKey, generateSigningKey, keyIdHex, parsePublicKey, parseSecretKey, parseSignature, signFile, verifyFile,
 } from '../../../runtime/device/minisign.js';
-import { prng } from '../../helpers.js';
+import { prng, rejection } from '../../helpers.js';
 
-/** Resolves with the rejection's message (uvu has no assert.rejects). */
-async function rejection(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new assert.Assertion({ message: 'expected a rejection', operator: 'rejects', expects: 'rejection', actual: 'resolved' });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tfw-minisign-'));
 const haveMinisign = spawnSync('minisign', ['-v']).status === 0;

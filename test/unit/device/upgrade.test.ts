@@ -17,7 +17,7 @@ import { formatPublicKey, formatSecretKey, generateSigningKey, parsePublicKey } 
 import { ENTRIES_DIR, LOADER_CONF, listEntries, slotEntry } from '../../../runtime/device/slots.js';
 import { installBundle, type InstallOptions } from '../../../runtime/device/upgrade.js';
 import { makeRelease } from '../../../images/builder/release.js';
-import { prng } from '../../helpers.js';
+import { prng, rejection } from '../../helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tfw-upgrade-'));
 const rnd = prng(11);
@@ -61,14 +61,6 @@ function snapshot(d: string): Record<string, string> {
   return out;
 }
 
-async function rejection(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new assert.Assertion({ message: 'expected a rejection', operator: 'rejects', expects: 'rejection', actual: 'resolved' });
-}
 
 const device = { board: 'qemu-x86_64', arch: 'x86_64', version: '1.0.0', slot: 'a' as const };
 const v11 = image('v11', '1.1.0');
