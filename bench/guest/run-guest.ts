@@ -70,6 +70,8 @@ export async function runGuest(o: GuestRunOptions): Promise<BenchTarget> {
   const t = initrdWithBench(join(o.dir, 'initramfs.cpio.zst'), o.bundle);
   const started = Date.now();
   let done = false;
+  // An image built before the init hook boots its runtime instead: stop at its ready marker.
+  const stop = new AbortController();
   try {
     const r = await bootImage({
       board: o.board,
@@ -79,8 +81,13 @@ export async function runGuest(o: GuestRunOptions): Promise<BenchTarget> {
       timeout: o.timeout,
       net: 'user',
       consoleOut: o.consoleOut ?? null,
+      signal: stop.signal,
       onLine: (line) => {
         const e = parseEventLine(line);
+        if (!e && /tfw: ready \S+ \S+ /.test(line) && !stop.signal.aborted) {
+          stop.abort(new Error(`${o.dir} has no bench hook in its init (built before it?); rebuild it with tfw build --board ${o.board.name}`));
+          return;
+        }
         if (!e) {
           if (/tfw: init: bench: (exited with status [1-9]|no payload)/.test(line)) target.errors.push(line.trim());
           return;
