@@ -70,7 +70,30 @@ function rows(run: BenchRun, kernel: KernelName): Row[] {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const COLORS = { scheme: 'tableau10' };
+
+/**
+ * One colour per implementation, the same in every chart of every report:
+ * blues for wasm, warm colours for the native kernels, greys/browns for peers.
+ */
+export function colorFor(impl: string): string {
+  const fixed: Record<string, string> = {
+    'tfw wasm-simd': '#4c78a8',
+    'tfw wasm-scalar': '#72b7b2',
+    'tfw native': '#f58518',
+    'tfw native (avx512)': '#e45756',
+    'tfw native (avx2)': '#f58518',
+    'tfw native (neon)': '#54a24b',
+    'tfw native (portable)': '#eeca3b',
+    'node:crypto': '#b279a2',
+  };
+  return fixed[impl] ?? (impl.startsWith('tfw') ? '#ff9da6' : '#9d755d');
+}
+
+/** The colour scale for the implementations in `data`. */
+function colors(data: Row[]): { domain: string[]; range: string[] } {
+  const domain = [...new Set(data.map((d) => d.impl))];
+  return { domain, range: domain.map(colorFor) };
+}
 
 /**
  * Dot plot: one row per implementation (tfw backends first), the figure on a
@@ -96,7 +119,7 @@ function dots(kernel: KernelName, data: Row[], field: 'value' | 'ratio', xTitle:
           encoding: {
             y: { field: 'impl', type: 'nominal', title: null, sort: impls, axis: { labelLimit: 200 } },
             x: { field, type: 'quantitative', title: xTitle, scale: { type: 'log' }, axis: { grid: true } },
-            color: { field: 'impl', type: 'nominal', legend: null, scale: COLORS, sort: impls },
+            color: { field: 'impl', type: 'nominal', legend: null, scale: colors(data) },
             shape: { field: 'kind', type: 'nominal', title: 'kind', scale: { domain: ['tfw', 'peer'], range: ['circle', 'square'] } },
           },
         },
@@ -126,7 +149,7 @@ export function chartsFor(run: BenchRun): Chart[] {
     charts.push({
       name: `ratio-${kernel}`,
       title: `${kernel}: ratio to ${peerName[kernel]}, per arch and backend`,
-      caption: `Each implementation's figure divided by ${peerName[kernel]} measured in the same machine and run (dashed line = 1). This is the figure that carries over between machines.`,
+      caption: `Each implementation's figure divided by ${peerName[kernel]} measured in the same machine and run (dashed line = 1): the figure to compare across targets, with the TCG caveat above.`,
       spec: dots(kernel, data, 'ratio', `x ${peerName[kernel]} (log)`, targets),
     });
   }
@@ -147,8 +170,8 @@ export function chartsFor(run: BenchRun): Chart[] {
           encoding: {
             x: { field: 'routes', type: 'quantitative', title: 'routes in the FIB', scale: { type: 'log' } },
             y: { field: 'value', type: 'quantitative', title: 'M lookups/s', scale: { type: 'log' } },
-            color: { field: 'impl', type: 'nominal', title: 'implementation', scale: COLORS, legend: { orient: 'bottom', columns: 3 } },
-            strokeDash: { field: 'family', type: 'nominal', title: 'family' },
+            color: { field: 'impl', type: 'nominal', title: 'implementation', scale: colors(fwd), legend: { orient: 'bottom', columns: 4 } },
+            strokeDash: { field: 'family', type: 'nominal', title: 'family', legend: { symbolType: 'stroke', symbolStrokeColor: '#444', symbolStrokeWidth: 2 } },
             detail: { field: 'family' },
           },
         },
@@ -175,7 +198,7 @@ export function chartsFor(run: BenchRun): Chart[] {
           encoding: {
             x: { field: 'size', type: 'quantitative', title: 'shard bytes', scale: { type: 'log' } },
             y: { field: 'value', type: 'quantitative', title: 'MB/s', scale: { type: 'log' } },
-            color: { field: 'impl', type: 'nominal', title: 'implementation', scale: COLORS, legend: { orient: 'bottom', columns: 4 } },
+            color: { field: 'impl', type: 'nominal', title: 'implementation', scale: colors(rs), legend: { orient: 'bottom', columns: 4 } },
           },
         },
       } as vl.TopLevelSpec,

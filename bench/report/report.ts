@@ -99,7 +99,7 @@ function runLines(run: BenchRun): string[] {
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1560px;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd}.note{background:#fff6d6;border-left:4px solid #e0b000;padding:.6em 1em}
 table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}figure{margin:1.2em 0;overflow-x:auto}figcaption{color:#555;margin-top:.3em}.errors{color:#a00}`;
+th{background:#f4f4f4}figure{margin:1.2em 0;overflow-x:auto;width:fit-content;max-width:100%}figcaption{color:#555;margin-top:.3em}.errors{color:#a00}`;
 
 /**
  * Renders every chart and writes report.html, report.md and charts/*.svg into
