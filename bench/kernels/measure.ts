@@ -24,7 +24,7 @@ export interface MeasureOptions {
 }
 
 /** Quick runs (`--quick`, the tests): one small size per kernel, short rounds. */
-export const QUICK: MeasureOptions = { rounds: 3, roundMs: 40, warmupMs: 40 };
+export const QUICK: MeasureOptions = { rounds: 3, roundMs: 40, warmupMs: 80 };
 /** Full runs (the report). */
 export const FULL: MeasureOptions = { rounds: 5, roundMs: 150, warmupMs: 100 };
 
