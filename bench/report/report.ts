@@ -61,7 +61,9 @@ function resultTables(run: BenchRun): Array<{ kernel: KernelName; case: string; 
   const cases = [...new Map(all.map(({ r }) => [`${r.kernel}\0${r.case}`, r])).values()];
   for (const c of cases) {
     const targets = run.targets.filter((t) => t.results.some((r) => r.kernel === c.kernel && r.case === c.case));
-    const impls = [...new Set(all.filter(({ r }) => r.kernel === c.kernel && r.case === c.case).map(({ r }) => r.impl))];
+    // tfw rows first (in the order measured), then the peers.
+    const inCase = all.filter(({ r }) => r.kernel === c.kernel && r.case === c.case).map(({ r }) => r);
+    const impls = [...new Set([...inCase.filter((r) => r.backend), ...inCase.filter((r) => !r.backend)].map((r) => r.impl))];
     const rows = [['implementation', ...targets.map((t) => t.label)]];
     for (const impl of impls) {
       rows.push([
