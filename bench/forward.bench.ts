@@ -11,7 +11,7 @@ import { Classifier } from '../runtime/kernels/forward.js';
 import { nativeForwardAvailable } from '../runtime/kernels/forward-native.js';
 import { BinaryTrieBaseline } from './forward-baseline.js';
 import { genAddrs, genTable } from './forward-tables.js';
-import { printTable, timeIt, writeResult, type Sample } from './lib.js';
+import { printTable, progress, timeItRounds, writeResult, type Sample } from './lib.js';
 
 const BASELINE = 'JS binary trie (baseline)';
 const BATCH = 8192;
@@ -32,6 +32,7 @@ export default async function (): Promise<void> {
   for (const [bits, n] of cases) {
     const fam = bits === 32 ? 'ipv4' : 'ipv6';
     const label = `${fam} ${n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : n}`;
+    progress(`forward ${label}: building the table, then ${backends.length + 1} implementations x 2 patterns x 4 rounds`);
     const t = genTable(bits, n, 0x1234 + n + bits);
     const addrs = { random: genAddrs(t, naddr, 'random', 99), repeated: genAddrs(t, naddr, 'repeated', 98) };
     const out = new Int32Array(BATCH);
@@ -45,12 +46,12 @@ export default async function (): Promise<void> {
     for (const pattern of ['random', 'repeated'] as const) {
       const a = addrs[pattern];
       let off = 0;
-      const ops = timeIt(() => {
+      const rounds = timeItRounds(() => {
         if (bits === 32) for (let i = 0; i < BATCH; i++) out[i] = base.lookup4(a.words[off + i]);
         else for (let i = 0; i < BATCH; i++) out[i] = base.lookup6(a.words, (off + i) * 4);
         off = (off + BATCH) % naddr;
       }, { minMs: 150, warmupMs: 50, rounds: 4 });
-      samples.push({ name: BASELINE, case: `${label} ${pattern}`, opsPerSec: ops * BATCH });
+      samples.push({ name: BASELINE, case: `${label} ${pattern}`, opsPerSec: Math.max(...rounds) * BATCH, extra: { lookupsPerSecRounds: rounds.map((x) => x * BATCH) } });
     }
     if (bits === 32) for (let i = 0; i < naddr; i++) check[i] = base.lookup4(addrs.random.words[i]);
     else for (let i = 0; i < naddr; i++) check[i] = base.lookup6(addrs.random.words, i * 4);
@@ -71,11 +72,11 @@ export default async function (): Promise<void> {
       for (const pattern of ['random', 'repeated'] as const) {
         const a = addrs[pattern].bytes;
         let off = 0;
-        const ops = timeIt(() => {
+        const rounds = timeItRounds(() => {
           fib.lookupBatch(a.subarray(off * width, (off + BATCH) * width), out);
           off = (off + BATCH) % naddr;
         }, { minMs: 150, warmupMs: 50, rounds: 4 });
-        samples.push({ name: `tfw ${backend}`, case: `${label} ${pattern}`, opsPerSec: ops * BATCH });
+        samples.push({ name: `tfw ${backend}`, case: `${label} ${pattern}`, opsPerSec: Math.max(...rounds) * BATCH, extra: { lookupsPerSecRounds: rounds.map((x) => x * BATCH) } });
       }
       tables.push({ table: label, impl: `tfw ${backend}`, buildMs: build, bytes: fib.memoryBytes, prefixes: fib.size });
     }
@@ -92,6 +93,7 @@ export default async function (): Promise<void> {
 
 /** Classifier packets/s: 1024 packets of 64 B (3/4 IPv4, 1/4 IPv6), pool refilled before each call. */
 function classifierBench(backends: ConcreteBackend[]): Sample[] {
+  progress(`forward classifier: ${backends.length} backends x 4 rounds`);
   const out: Sample[] = [];
   const t4 = genTable(32, 100_000, 7);
   const t6 = genTable(128, 20_000, 8);
@@ -129,11 +131,11 @@ function classifierBench(backends: ConcreteBackend[]): Sample[] {
     c.classify(1024);
     const fwd = Array.from({ length: 1024 }, (_, i) => c.verdict(i)).filter((v) => v.action === 'forward').length;
     if (fwd !== 1024) throw new Error(`tfw: bench: classifier forwarded ${fwd} of 1024`);
-    const ops = timeIt(() => {
+    const rounds = timeItRounds(() => {
       pool.set(template);
       c.classify(1024);
     }, { minMs: 150, warmupMs: 50, rounds: 4 });
-    out.push({ name: `tfw ${backend}`, case: 'classify 64 B (100k v4 / 20k v6 routes)', opsPerSec: ops * 1024 });
+    out.push({ name: `tfw ${backend}`, case: 'classify 64 B (100k v4 / 20k v6 routes)', opsPerSec: Math.max(...rounds) * 1024, extra: { packetsPerSecRounds: rounds.map((x) => x * 1024) } });
   }
   for (const s of out) console.log(`\nforward: classifier ${s.name}: ${(s.opsPerSec / 1e6).toFixed(1)} M packets/s (${s.case}, includes refilling the pool)`);
   return out;
