@@ -11,7 +11,7 @@ import { chacha20poly1305 as nobleChaCha } from '@noble/ciphers/chacha.js';
 import { AeadPacketPool, chacha20poly1305Seal } from '../runtime/kernels/aead.js';
 import { availableBackends, wasmSimdSupported } from '../runtime/kernels/backend.js';
 import { nativeAead } from '../runtime/kernels/native.js';
-import { perCpuSecond, printTable, timeIt, writeResult, type Sample } from './lib.js';
+import { perCpuSecond, printTable, progress, timeIt, writeResult, type Sample } from './lib.js';
 
 const SIZES = [64, 1420, 65536];
 /**
@@ -109,17 +109,20 @@ export default async function run(): Promise<void> {
     // load from other processes on this shared machine hits every peer alike.
     const fns = runners.map(([name, make]) => [name, make(len)] as const);
     const best = new Map<string, number>();
+    const all = new Map<string, number[]>();
+    progress(`aead ${len} B: ${fns.length} implementations x ${rounds} rounds`);
     for (let r = 0; r < rounds; r++) {
       for (const [name, fn] of fns) {
         if (!fn) continue;
         if (r === 0) timeIt(fn, { minMs: 20, warmupMs: 80, rounds: 1 });
         const callsPerSec = CPU_CLOCK ? perCpuSecond(fn, minMs) : timeIt(fn, { minMs, warmupMs: 0, rounds: 1 });
         best.set(name, Math.max(best.get(name) ?? 0, callsPerSec));
+        all.set(name, [...(all.get(name) ?? []), callsPerSec * BATCH]);
       }
     }
     for (const [name, callsPerSec] of best) {
       const pps = callsPerSec * BATCH;
-      samples.push({ name, case: `${len} B`, opsPerSec: pps, bytesPerSec: pps * len, extra: { batch: BATCH, rounds, minMs, clock: CPU_CLOCK ? 'cpu' : 'wall' } });
+      samples.push({ name, case: `${len} B`, opsPerSec: pps, bytesPerSec: pps * len, extra: { batch: BATCH, rounds, minMs, clock: CPU_CLOCK ? 'cpu' : 'wall', packetsPerSecRounds: all.get(name) } });
     }
   }
   const clock = CPU_CLOCK ? ', CPU time' : '';

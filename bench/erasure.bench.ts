@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReedSolomonErasure } from '@digitaldefiance/reed-solomon-erasure.wasm';
-import { printTable, writeResult, type Sample } from './lib.js';
+import { printTable, progress, writeResult, type Sample } from './lib.js';
 import { availableBackends } from '../runtime/kernels/backend.js';
 import '../runtime/kernels/native.js'; // sets the native probe when the addon loads
 import { ReedSolomon, type Shards } from '../runtime/kernels/erasure.js';
@@ -121,14 +121,16 @@ export default async function (): Promise<void> {
   /** [cpu, wall] samples per (implementation, op, shape). */
   const cpuSamples: Sample[] = [];
   const wallSamples: Sample[] = [];
-  const add = (name: string, op: string, k: number, m: number, size: number, cpuBps: number, wallBps: number) => {
+  /** `rounds`: every timed round's bytes per CPU and per wall second (JS rows; Go reports its best). */
+  type Round = { wall: number; cpu: number };
+  const add = (name: string, op: string, k: number, m: number, size: number, cpuBps: number, wallBps: number, rounds?: Round[]) => {
     const c = `${op} ${label(k, m, size)}`;
-    const extra = { op, k, m, size, bytesPerCpuSec: cpuBps, bytesPerWallSec: wallBps };
+    const extra = { op, k, m, size, bytesPerCpuSec: cpuBps, bytesPerWallSec: wallBps, ...(rounds ? { rounds } : {}) };
     cpuSamples.push({ name, case: c, opsPerSec: cpuBps / (k * size), bytesPerSec: cpuBps, extra });
     wallSamples.push({ name, case: c, opsPerSec: wallBps / (k * size), bytesPerSec: wallBps, extra });
   };
 
-  const js: Array<[string, string, number, number, number, number, number]> = [];
+  const js: Array<[string, string, number, number, number, number, number, Round[]]> = [];
   for (const [k, m, size] of SHAPES) {
     const cells: Array<{ name: string; op: string; fn: () => void }> = [];
     for (const backend of backends) {
@@ -171,7 +173,9 @@ export default async function (): Promise<void> {
       },
     });
     // Round-robin: every implementation is timed in each round, best round kept.
-    const best = new Map<string, { wall: number; cpu: number }>();
+    const best = new Map<string, Round>();
+    const all = new Map<string, Round[]>();
+    progress(`erasure ${label(k, m, size)}: ${cells.filter((c) => c.op !== 'check').length} cells x ${ROUNDS} rounds`);
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of cells) {
         if (c.op === 'check') {
@@ -182,12 +186,13 @@ export default async function (): Promise<void> {
         const r = measure(c.fn, ROUND_MS);
         const b = best.get(key) ?? { wall: 0, cpu: 0 };
         best.set(key, { wall: Math.max(b.wall, r.wall), cpu: Math.max(b.cpu, r.cpu) });
+        all.set(key, [...(all.get(key) ?? []), { wall: r.wall * k * size, cpu: r.cpu * k * size }]);
       }
     }
     for (const c of cells) {
       if (c.op === 'check') continue;
       const b = best.get(`${c.name}\0${c.op}`)!;
-      js.push([c.name, c.op, k, m, size, b.cpu * k * size, b.wall * k * size]);
+      js.push([c.name, c.op, k, m, size, b.cpu * k * size, b.wall * k * size, all.get(`${c.name}\0${c.op}`)!]);
     }
   }
   if (go) {

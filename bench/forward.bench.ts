@@ -10,99 +10,11 @@ import { availableBackends, type ConcreteBackend } from '../runtime/kernels/back
 import { Classifier } from '../runtime/kernels/forward.js';
 import { nativeForwardAvailable } from '../runtime/kernels/forward-native.js';
 import { BinaryTrieBaseline } from './forward-baseline.js';
-import { printTable, timeIt, writeResult, type Sample } from './lib.js';
+import { genAddrs, genTable } from './forward-tables.js';
+import { printTable, progress, timeItRounds, writeResult, type Sample } from './lib.js';
 
 const BASELINE = 'JS binary trie (baseline)';
 const BATCH = 8192;
-
-/** xorshift32: deterministic and cheap. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
-
-/** IPv4 length mix: ~60% /24, ~35% /16-/23, ~2% /8-/15, ~3% /25-/32. */
-function len4(r: () => number): number {
-  const k = r() % 100;
-  if (k < 60) return 24;
-  if (k < 95) return 16 + (r() % 8);
-  if (k < 97) return 8 + (r() % 8);
-  return 25 + (r() % 8);
-}
-/** IPv6 length mix: ~50% /48, ~30% /32, rest /29-/64 (/29, /36, /40, /44, /56, /64). */
-function len6(r: () => number): number {
-  const k = r() % 100;
-  if (k < 50) return 48;
-  if (k < 80) return 32;
-  return [29, 36, 40, 44, 56, 64][r() % 6];
-}
-
-interface Table {
-  bits: 32 | 128;
-  words: Uint32Array; // per prefix: 1 or 4 words
-  lens: Uint8Array;
-  nhs: Uint16Array;
-  text: string[];
-}
-
-function genTable(bits: 32 | 128, n: number, seed: number): Table {
-  const r = rng(seed);
-  const w = bits / 32;
-  const words = new Uint32Array(n * w);
-  const lens = new Uint8Array(n);
-  const nhs = new Uint16Array(n);
-  const text: string[] = [];
-  const seen = new Set<string>();
-  for (let i = 0; i < n; ) {
-    const len = bits === 32 ? len4(r) : len6(r);
-    const v = new Uint32Array(w);
-    for (let j = 0; j < w; j++) v[j] = r();
-    if (bits === 32) v[0] = ((1 + (v[0] % 223)) << 24 | (v[0] & 0xffffff)) >>> 0; // 1.0.0.0 - 223.255.255.255
-    else v[0] = (0x20000000 | (v[0] & 0x1fffffff)) >>> 0; // 2000::/3
-    for (let j = 0; j < w; j++) {
-      const keep = Math.max(0, Math.min(32, len - 32 * j));
-      v[j] = keep === 0 ? 0 : (v[j] & (0xffffffff << (32 - keep))) >>> 0;
-    }
-    const t = bits === 32
-      ? `${v[0] >>> 24}.${(v[0] >>> 16) & 255}.${(v[0] >>> 8) & 255}.${v[0] & 255}/${len}`
-      : `${Array.from(v, (x) => `${(x >>> 16).toString(16)}:${(x & 0xffff).toString(16)}`).join(':')}/${len}`;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    words.set(v, i * w);
-    lens[i] = len;
-    nhs[i] = r() & 0xffff;
-    text.push(t);
-    i++;
-  }
-  return { bits, words, lens, nhs, text };
-}
-
-/** Destinations: `random` inside random table prefixes (random host bits), `repeated` 256 of them cycled. */
-function genAddrs(t: Table, n: number, pattern: 'random' | 'repeated', seed: number): { bytes: Uint8Array; words: Uint32Array } {
-  const r = rng(seed);
-  const w = t.bits / 32;
-  const words = new Uint32Array(n * w);
-  const distinct = pattern === 'random' ? n : 256;
-  for (let i = 0; i < distinct; i++) {
-    const p = r() % t.lens.length;
-    const len = t.lens[p];
-    for (let j = 0; j < w; j++) {
-      const keep = Math.max(0, Math.min(32, len - 32 * j));
-      const mask = keep === 0 ? 0 : (0xffffffff << (32 - keep)) >>> 0;
-      words[i * w + j] = ((t.words[p * w + j] & mask) | (r() & ~mask)) >>> 0;
-    }
-  }
-  for (let i = distinct; i < n; i++) words.copyWithin(i * w, (i % distinct) * w, (i % distinct) * w + w);
-  const bytes = new Uint8Array(n * w * 4);
-  const dv = new DataView(bytes.buffer);
-  for (let i = 0; i < words.length; i++) dv.setUint32(i * 4, words[i], false);
-  return { bytes, words };
-}
 
 function ms(fn: () => void): number {
   const t0 = process.hrtime.bigint();
@@ -120,6 +32,7 @@ export default async function (): Promise<void> {
   for (const [bits, n] of cases) {
     const fam = bits === 32 ? 'ipv4' : 'ipv6';
     const label = `${fam} ${n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : n}`;
+    progress(`forward ${label}: building the table, then ${backends.length + 1} implementations x 2 patterns x 4 rounds`);
     const t = genTable(bits, n, 0x1234 + n + bits);
     const addrs = { random: genAddrs(t, naddr, 'random', 99), repeated: genAddrs(t, naddr, 'repeated', 98) };
     const out = new Int32Array(BATCH);
@@ -133,12 +46,12 @@ export default async function (): Promise<void> {
     for (const pattern of ['random', 'repeated'] as const) {
       const a = addrs[pattern];
       let off = 0;
-      const ops = timeIt(() => {
+      const rounds = timeItRounds(() => {
         if (bits === 32) for (let i = 0; i < BATCH; i++) out[i] = base.lookup4(a.words[off + i]);
         else for (let i = 0; i < BATCH; i++) out[i] = base.lookup6(a.words, (off + i) * 4);
         off = (off + BATCH) % naddr;
       }, { minMs: 150, warmupMs: 50, rounds: 4 });
-      samples.push({ name: BASELINE, case: `${label} ${pattern}`, opsPerSec: ops * BATCH });
+      samples.push({ name: BASELINE, case: `${label} ${pattern}`, opsPerSec: Math.max(...rounds) * BATCH, extra: { lookupsPerSecRounds: rounds.map((x) => x * BATCH) } });
     }
     if (bits === 32) for (let i = 0; i < naddr; i++) check[i] = base.lookup4(addrs.random.words[i]);
     else for (let i = 0; i < naddr; i++) check[i] = base.lookup6(addrs.random.words, i * 4);
@@ -159,11 +72,11 @@ export default async function (): Promise<void> {
       for (const pattern of ['random', 'repeated'] as const) {
         const a = addrs[pattern].bytes;
         let off = 0;
-        const ops = timeIt(() => {
+        const rounds = timeItRounds(() => {
           fib.lookupBatch(a.subarray(off * width, (off + BATCH) * width), out);
           off = (off + BATCH) % naddr;
         }, { minMs: 150, warmupMs: 50, rounds: 4 });
-        samples.push({ name: `tfw ${backend}`, case: `${label} ${pattern}`, opsPerSec: ops * BATCH });
+        samples.push({ name: `tfw ${backend}`, case: `${label} ${pattern}`, opsPerSec: Math.max(...rounds) * BATCH, extra: { lookupsPerSecRounds: rounds.map((x) => x * BATCH) } });
       }
       tables.push({ table: label, impl: `tfw ${backend}`, buildMs: build, bytes: fib.memoryBytes, prefixes: fib.size });
     }
@@ -180,6 +93,7 @@ export default async function (): Promise<void> {
 
 /** Classifier packets/s: 1024 packets of 64 B (3/4 IPv4, 1/4 IPv6), pool refilled before each call. */
 function classifierBench(backends: ConcreteBackend[]): Sample[] {
+  progress(`forward classifier: ${backends.length} backends x 4 rounds`);
   const out: Sample[] = [];
   const t4 = genTable(32, 100_000, 7);
   const t6 = genTable(128, 20_000, 8);
@@ -217,11 +131,11 @@ function classifierBench(backends: ConcreteBackend[]): Sample[] {
     c.classify(1024);
     const fwd = Array.from({ length: 1024 }, (_, i) => c.verdict(i)).filter((v) => v.action === 'forward').length;
     if (fwd !== 1024) throw new Error(`tfw: bench: classifier forwarded ${fwd} of 1024`);
-    const ops = timeIt(() => {
+    const rounds = timeItRounds(() => {
       pool.set(template);
       c.classify(1024);
     }, { minMs: 150, warmupMs: 50, rounds: 4 });
-    out.push({ name: `tfw ${backend}`, case: 'classify 64 B (100k v4 / 20k v6 routes)', opsPerSec: ops * 1024 });
+    out.push({ name: `tfw ${backend}`, case: 'classify 64 B (100k v4 / 20k v6 routes)', opsPerSec: Math.max(...rounds) * 1024, extra: { packetsPerSecRounds: rounds.map((x) => x * 1024) } });
   }
   for (const s of out) console.log(`\nforward: classifier ${s.name}: ${(s.opsPerSec / 1e6).toFixed(1)} M packets/s (${s.case}, includes refilling the pool)`);
   return out;

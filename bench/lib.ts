@@ -19,10 +19,11 @@ export interface Sample {
 }
 
 /**
- * Runs `fn` repeatedly for at least `minMs` milliseconds (after `warmupMs` of
- * warm-up) and returns calls per second, taking the best of `rounds` rounds.
+ * Runs `fn` repeatedly for at least `minMs` milliseconds per round (after
+ * `warmupMs` of warm-up) and returns calls per second of every round, in order
+ * (the raw samples the JSON output keeps).
  */
-export function timeIt(fn: () => void, { minMs = 300, warmupMs = 100, rounds = 3 } = {}): number {
+export function timeItRounds(fn: () => void, { minMs = 300, warmupMs = 100, rounds = 3 } = {}): number[] {
   const run = (ms: number) => {
     let calls = 0;
     const start = process.hrtime.bigint();
@@ -36,9 +37,19 @@ export function timeIt(fn: () => void, { minMs = 300, warmupMs = 100, rounds = 3
     return calls / (Number(elapsed) / 1e9);
   };
   run(warmupMs);
-  let best = 0;
-  for (let r = 0; r < rounds; r++) best = Math.max(best, run(minMs));
-  return best;
+  const out: number[] = [];
+  for (let r = 0; r < rounds; r++) out.push(run(minMs));
+  return out;
+}
+
+/** The best round of timeItRounds: calls per second. */
+export function timeIt(fn: () => void, opts: { minMs?: number; warmupMs?: number; rounds?: number } = {}): number {
+  return Math.max(...timeItRounds(fn, opts));
+}
+
+/** One progress line on stderr while a benchmark runs: `tfw: bench: <message>`. */
+export function progress(message: string): void {
+  process.stderr.write(`tfw: bench: ${message}\n`);
 }
 
 /**

@@ -145,6 +145,18 @@ if [ -n "$PING_TARGET" ]; then
   [ $ok = 1 ] && log "ping $PING_TARGET ok" || log "ping $PING_TARGET failed"
 fi
 
+# --- bench hook (tfw bench --board, docs/bench.md) -------------------------
+# Kernel word tfw.bench=1 with the payload segment present: run the kernel
+# benchmarks instead of the runtime (JSON lines on the console), then power off.
+case " $(cat /proc/cmdline) " in *" tfw.bench=1 "*)
+  if [ -f /usr/lib/tfw/bench/guest.mjs ]; then
+    node /usr/lib/tfw/bench/guest.mjs --from-cmdline
+    log "bench: exited with status $?"
+  else log "bench: no payload /usr/lib/tfw/bench/guest.mjs"; fi
+  sync; poweroff -f ;;
+esac
+# --- end bench hook ----------------------------------------------------------
+
 # --- runtime supervision ---------------------------------------------------
 child=
 stopping=0
