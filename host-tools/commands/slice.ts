@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .description('AIBox GPU slices: up to 8 VMs with 0, 1 or 2 GPUs each, no oversubscription')
     .addHelpText(
       'after',
-      '\nExamples:\n  tfw slice inventory --json\n  tfw slice create train --gpus 2 --vcpus 16 --memory 128G --disk 200G\n  tfw slice create dev --gpus 0 --vcpus 2 --memory 4G --dry-run\n  tfw slice start train\n  tfw slice list --json\n  tfw slice stop train && tfw slice delete train\n  tfw slice inventory --sysfs test-fixture/sys --state /tmp/slices',
+      '\nExamples:\n  tfw slice inventory --json\n  tfw slice create train --gpus 2 --vcpus 16 --memory 128G --disk 200G\n  tfw slice create dev --gpus 0 --vcpus 2 --memory 4G --dry-run\n  tfw slice start train\n  tfw slice list --json\n  tfw slice stop train && tfw slice delete train\n  tfw slice start train --dry-run --accel kvm',
     );
 
   common(slice.command('inventory').description('List GPUs (with IOMMU groups and companion functions), CPUs and memory').option('--json', 'print { gpus, cpus, numaNodes, memory }'))
