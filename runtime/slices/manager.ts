@@ -261,17 +261,23 @@ export class SliceManager {
     });
     child.unref();
     this.update(name, { pid, desired: 'running' });
-    // Up means QMP listens; an early exit (bad option, vfio refusal) is reported with QEMU's last line.
+    // Up means QMP answers, which QEMU's main loop only does once every device is realised;
+    // an early exit (bad option, a vfio device QEMU cannot open) is reported with QEMU's last line.
+    const sock = join(dir, 'qmp.sock');
     const end = Date.now() + (opts.readyTimeoutMs ?? 10_000);
-    while (!existsSync(join(dir, 'qmp.sock'))) {
+    for (;;) {
       if (child.exitCode !== null || !sliceProcessRunning(pid, name)) {
         await sleep(50);
         this.update(name, { pid: null });
         const tail = readFileSync(join(dir, 'qemu.log'), 'utf8').trim().split('\n').pop() ?? '';
         throw new SliceLaunchError(`${name}: QEMU exited at start${tail ? `: ${tail}` : ''} (see ${join(dir, 'qemu.log')})`);
       }
-      if (Date.now() > end) break;
-      await sleep(50);
+      if (existsSync(sock) && (await qmpCommand(sock, 'query-status', undefined, 2000).then(() => true, () => false))) break;
+      if (Date.now() > end) {
+        this.log(`${name}: QMP not answering after ${opts.readyTimeoutMs ?? 10_000} ms; leaving QEMU (pid ${pid}) to come up`);
+        break;
+      }
+      await sleep(100);
     }
     this.log(`started ${name}: pid ${pid}, ${this.accel()}, host cpus ${slice.hostCpus.join(',')}${slice.functions.length ? `, vfio ${slice.functions.join(' ')}` : ''}`);
     return { slice: { ...slice, pid, desired: 'running' }, command, pid };
