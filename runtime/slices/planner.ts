@@ -11,7 +11,8 @@
  *   off) cannot be passed through;
  * - every vCPU is pinned to its own host logical CPU, held by no other slice
  *   and not among the host's reserved CPUs (the first physical core by
- *   default); CPUs on the GPUs' NUMA node are taken first, whole cores first;
+ *   default); CPUs on the GPUs' NUMA node are taken first, whole cores first,
+ *   and a core another slice has a thread of only when no clean core is left;
  * - memory is reserved, never overcommitted (VFIO pins all guest RAM anyway):
  *   the slices' sum stays within total RAM minus hugepage pools minus the
  *   host reserve (2 GiB by default).
@@ -187,9 +188,20 @@ export function planSlice(inv: Inventory, slices: Slice[], req: SliceRequest, po
   const gpus = units.flat();
   const node = gpus[0]?.numaNode ?? null;
   const byId = new Map(inv.cpus.map((c) => [c.id, c]));
+  // Physical cores another slice (or the host) already has a thread of: their free siblings come last,
+  // so slices share a core only when no clean one is left.
+  const coreKey = (c: { package: number; core: number }) => `${c.package}:${c.core}`;
+  const pinned = new Set([...u.cpus.host, ...slices.flatMap((s) => s.hostCpus)]);
+  const sharedCores = new Set(inv.cpus.filter((c) => pinned.has(c.id)).map(coreKey));
+  const rank = (c: (typeof inv.cpus)[number]) => [Number(node !== null && c.node !== node), Number(sharedCores.has(coreKey(c))), c.node, c.package, c.core, c.id];
   const hostCpus = u.cpus.free
     .map((id) => byId.get(id)!)
-    .sort((a, b) => Number(node !== null && a.node !== node) - Number(node !== null && b.node !== node) || a.node - b.node || a.package - b.package || a.core - b.core || a.id - b.id)
+    .sort((a, b) => {
+      const ra = rank(a);
+      const rb = rank(b);
+      for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i] - rb[i];
+      return 0;
+    })
     .slice(0, req.vcpus)
     .map((c) => c.id)
     .sort((a, b) => a - b);

@@ -117,6 +117,19 @@ test('too little memory: refused with what is free once the host reserve and hug
   assert.is(usage(inv, ok).memory.freeMiB, 0);
 });
 
+test('slices share no physical core while clean cores are left: odd vCPU counts do not put two slices on SMT siblings', () => {
+  const inv = inventoryOf(audioGpuServer()); // 8 cores x 2 threads: cpu n and n+8 are siblings; core 0 (0, 8) is the host's
+  let slices = add(inv, [], { name: 'a', vcpus: 1, memoryMiB: 512 });
+  slices = add(inv, slices, { name: 'b', vcpus: 1, memoryMiB: 512 });
+  slices = add(inv, slices, { name: 'c', vcpus: 2, memoryMiB: 512 });
+  assert.equal(slices.map((s) => s.hostCpus), [[1], [2], [3, 11]], 'b does not take 9 (a\'s sibling); c takes a whole core');
+  // Once the clean cores are gone (4..7: 8 CPUs), the free siblings 9 and 10 are used.
+  slices = add(inv, slices, { name: 'd', vcpus: 8, memoryMiB: 512 });
+  assert.equal(slices[3].hostCpus, [4, 5, 6, 7, 12, 13, 14, 15]);
+  slices = add(inv, slices, { name: 'e', vcpus: 2, memoryMiB: 512 });
+  assert.equal(slices[4].hostCpus, [9, 10]);
+});
+
 test('several short resources are named in one line; vCPUs beyond the free host CPUs are refused', () => {
   const inv = inventoryOf(littleMemoryServer());
   // 4 CPUs, 1 kept for the host.
