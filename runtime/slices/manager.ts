@@ -14,6 +14,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rm
 import { dirname, join } from 'node:path';
 import { SliceLaunchError, SliceNotFoundError, SliceRefusedError } from './errors.js';
 import { readInventory, type Inventory } from './inventory.js';
+import { pciDevicePath } from './pci.js';
 import { DEFAULT_POLICY, planSlice, usage, type PlannerPolicy, type SliceRequest, type Usage } from './planner.js';
 import { qmpCommand } from './qmp.js';
 import { kvmUsable, sliceCommand, type Accel } from './qemu.js';
@@ -230,9 +231,8 @@ export class SliceManager {
     if (opts.dryRun) return { slice, command, pid: null };
     if (sliceProcessRunning(slice.pid, name)) return { slice, command, pid: slice.pid };
 
-    const inv = this.inventory();
-    const present = new Set(inv.gpus.flatMap((g) => g.functions));
-    const missing = slice.functions.filter((f) => !present.has(f));
+    // By address, not through the GPU filter: a vendor list given at create need not be given again.
+    const missing = slice.functions.filter((f) => !existsSync(pciDevicePath(this.sysfs, f)));
     if (missing.length) throw new SliceLaunchError(`${name}: PCI function(s) ${missing.join(', ')} not found under ${this.sysfs}; the GPU was removed or moved`);
     for (const f of ['vmlinuz', 'initramfs.cpio.zst']) {
       if (!existsSync(join(this.imageDir, f))) throw new SliceLaunchError(`image: ${join(this.imageDir, f)} missing; put a slice-role image there (tfw build --role slice) or pass --image DIR`);

@@ -158,6 +158,23 @@ test('reconcile after a reboot: GPUs rebound to vfio-pci, running slices restart
   }
 });
 
+test('a slice whose GPU left the host is reported by reconcile in one line, not started', async () => {
+  const e = env();
+  try {
+    withImage(e);
+    e.m.create({ name: 'gone', gpus: 1, gpuAddresses: ['0000:02:00.0'], vcpus: 1, memoryMiB: 256, diskMiB: 64 });
+    const s = new SliceStore(e.state);
+    s.write({ version: 1, slices: s.read().slices.map((x) => ({ ...x, desired: 'running' as const })) });
+    rmSync(join(e.root, 'bus/pci/devices/0000:02:00.0'));
+    const r = await e.m.reconcile();
+    assert.equal(r.map((x) => [x.name, x.action]), [['gone', 'failed']]);
+    assert.match(r[0].cause!, /^gone: PCI function\(s\) 0000:02:00\.0 not found under .*; the GPU was removed or moved$/);
+    assert.ok(e.logs.some((l) => l.startsWith('gone: not reconciled: ')));
+  } finally {
+    e.cleanup();
+  }
+});
+
 test('a guest that ignores the power button is terminated after the timeout', async () => {
   const e = env();
   try {
