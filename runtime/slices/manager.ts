@@ -279,8 +279,23 @@ export class SliceManager {
       }
       await sleep(100);
     }
-    this.log(`started ${name}: pid ${pid}, ${this.accel()}, host cpus ${slice.hostCpus.join(',')}${slice.functions.length ? `, vfio ${slice.functions.join(' ')}` : ''}`);
+    const pinned = await this.pinVcpus(sock, slice.hostCpus).catch((err: Error) => `vCPU threads not pinned one to one (${err.message.split('\n')[0]})`);
+    this.log(`started ${name}: pid ${pid}, ${this.accel()}, host cpus ${slice.hostCpus.join(',')}${slice.functions.length ? `, vfio ${slice.functions.join(' ')}` : ''}; ${pinned}`);
     return { slice: { ...slice, pid, desired: 'running' }, command, pid };
+  }
+
+  /**
+   * Pins vCPU n's thread to host CPU `hostCpus[n]` (QMP `query-cpus-fast`
+   * gives the thread ids; `taskset -p -c`). Needs one thread per vCPU (KVM,
+   * multi-threaded TCG); otherwise the VM stays confined to the whole set.
+   * @returns a log phrase
+   */
+  private async pinVcpus(sock: string, hostCpus: number[]): Promise<string> {
+    const cpus = (await qmpCommand(sock, 'query-cpus-fast', undefined, 2000)) as { 'cpu-index': number; 'thread-id': number }[];
+    const tids = new Set(cpus.map((c) => c['thread-id']));
+    if (!Array.isArray(cpus) || cpus.length !== hostCpus.length || tids.size !== cpus.length) return 'vCPUs share threads: confined to the set';
+    for (const c of cpus) execFileSync('taskset', ['-p', '-c', String(hostCpus[c['cpu-index']]), String(c['thread-id'])], { stdio: 'ignore' });
+    return `vCPU threads pinned ${cpus.map((c) => `${c['cpu-index']}->${hostCpus[c['cpu-index']]}`).join(' ')}`;
   }
 
   /** Binds every function of `slice` to vfio-pci. */

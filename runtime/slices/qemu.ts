@@ -8,8 +8,8 @@
  *   TCG keeps 0-GPU slices and tests working on any host).
  * - CPUs: QEMU runs under `taskset -c <hostCpus>` (util-linux or busybox), so
  *   the VM's threads stay on the host CPUs the planner pinned to it, which no
- *   other slice holds. `debug-threads=on` names the vCPU threads (`CPU n/KVM`)
- *   for tools that pin them one to one.
+ *   other slice holds. `debug-threads=on` names the vCPU threads (`CPU n/KVM`);
+ *   the manager then pins each one to its own CPU over QMP.
  * - GPUs: one `pcie-root-port` per physical slot of the passed functions and
  *   `-device vfio-pci,host=BDF` per function on it, keeping the function
  *   number, with `multifunction=on` on function 0 when the slot has several

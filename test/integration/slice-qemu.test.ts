@@ -72,6 +72,8 @@ test('a 0-GPU slice runs under real QEMU on a tap on its bridge; a GPU the host 
     assert.equal(r.taps, ['tfwsl0'], 'QEMU made the tap and the ifup script put it on tfwbr0');
     assert.is(r.status, 'running');
     assert.is(r.vcpus, 1);
+    assert.equal(r.vcpuAffinity, ['1'], 'the vCPU thread is pinned to the slice\'s host CPU');
+    assert.is(r.vcpuThreadIsMain, false);
     assert.ok(r.pci.includes('1af4:1001') || r.pci.includes('1af4:1042'), `virtio-blk in ${r.pci}`);
     assert.ok(r.pci.includes('1af4:1000') || r.pci.includes('1af4:1041'), `virtio-net in ${r.pci}`);
     assert.equal(r.blockFiles, [join(state, 'vm0', 'disk.raw')]);

@@ -39,7 +39,9 @@ net.createServer((c) => {
     buf += d;
     for (let i; (i = buf.indexOf('\\n')) >= 0; ) {
       const m = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1);
-      c.write(JSON.stringify({ return: {} }) + '\\n');
+      // One vCPU whose thread is this process's main thread.
+      const ret = m.execute === 'query-cpus-fast' ? [{ 'cpu-index': 0, 'thread-id': process.pid }] : {};
+      c.write(JSON.stringify({ return: ret }) + '\\n');
       if (m.execute === 'system_powerdown' && !name.startsWith('deaf')) setTimeout(() => process.exit(0), 50);
     }
   });
@@ -103,6 +105,7 @@ test('create, start, stop, delete: vfio binding, sparse disk, tap script, QMP po
     assert.equal(argv, r.command.slice(4), 'QEMU got exactly the planned argv (after taskset -c 1 <qemu>)');
     assert.equal(r.command.slice(0, 3), ['taskset', '-c', '1']);
     assert.is(readFileSync(`/proc/${r.pid}/status`, 'utf8').match(/Cpus_allowed_list:\s+(\S+)/)![1], '1', 'the VM process is confined to its pinned host CPU');
+    assert.ok(e.logs.some((l) => l.startsWith('started gpu1: ') && l.endsWith('; vCPU threads pinned 0->1')), e.logs.join('\n'));
     assert.is(readPciFunction(e.root, '0000:01:00.0').driver, 'vfio-pci');
     assert.is(readPciFunction(e.root, '0000:01:00.1').driver, 'vfio-pci');
     assert.is(readPciFunction(e.root, '0000:02:00.0').driver, 'nvidia', 'the other GPU is not touched');
