@@ -1,5 +1,6 @@
 /** The AIBox slice manager: inventory, planner, state, vfio binding, VM launcher. */
-export { SliceManager, sliceMac, sliceProcessRunning, ipHostNet, type SliceManagerOptions, type SliceStatus, type ReconcileEntry, type HostNet } from './manager.js';
+export { SliceManager, sliceMac, type SliceManagerOptions, type SliceStatus, type ReconcileEntry } from './manager.js';
+export { sliceProcessRunning, ipHostNet, powerOff, type HostNet } from './vm.js';
 export { readInventory, parseCpuList, type Inventory, type Gpu, type Cpu, type NumaNode, type HugepagePool } from './inventory.js';
 export { planSlice, usage, validateRequest, hostReservedCpus, DEFAULT_POLICY, type SliceRequest, type PlannerPolicy, type Plan, type Usage } from './planner.js';
 export { SliceStore, MAX_SLICES, type Slice, type SliceState } from './state.js';

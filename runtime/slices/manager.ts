@@ -8,37 +8,20 @@
  * Every change is planned first and written in one atomic state update under
  * the state lock; a refusal throws before anything is written or started.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SliceLaunchError, SliceNotFoundError, SliceRefusedError } from './errors.js';
 import { readInventory, type Inventory } from './inventory.js';
 import { pciDevicePath } from './pci.js';
 import { DEFAULT_POLICY, planSlice, usage, type PlannerPolicy, type SliceRequest, type Usage } from './planner.js';
-import { qmpCommand } from './qmp.js';
 import { kvmUsable, sliceCommand, type Accel } from './qemu.js';
 import { formatMiB } from './size.js';
 import { SliceStore, type Slice } from './state.js';
 import { bindToVfio, sysfsWriter, type BindResult, type SysfsIo } from './vfio.js';
+import { ipHostNet, makeSparseDisk, pinVcpus, powerOff, sliceProcessRunning, spawnVm, waitForQmp, writeIfupScript, type HostNet } from './vm.js';
 
-/** Host-side network plumbing; tests replace it. */
-export interface HostNet {
-  /** Creates bridge `name` when missing and sets it up. */
-  ensureBridge(name: string): void;
-}
-
-/** iproute2 / busybox `ip` on the live host. */
-export const ipHostNet: HostNet = {
-  ensureBridge(name) {
-    try {
-      if (!existsSync(join('/sys/class/net', name))) execFileSync('ip', ['link', 'add', 'name', name, 'type', 'bridge'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      execFileSync('ip', ['link', 'set', name, 'up'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (err) {
-      throw new SliceLaunchError(`bridge ${name}: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim().split('\n')[0]}`);
-    }
-  },
-};
+export { ipHostNet, sliceProcessRunning, type HostNet };
 
 export interface SliceManagerOptions {
   /** sysfs root (default /sys). */
@@ -79,20 +62,6 @@ const DEFAULT_DISK_MIB = 20 * 1024;
 /** MAC for a slice's NIC: QEMU's 52:54 prefix and 4 bytes of sha256 of its name (stable across restarts). */
 export const sliceMac = (name: string): string =>
   ['52', '54', ...[...createHash('sha256').update(`tfw-slice:${name}`).digest().subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
-
-/** True when `pid` is a live (not zombie) process whose command line names slice `name`. */
-export function sliceProcessRunning(pid: number | null, name: string): boolean {
-  if (pid === null) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith(`slice-${name},`) || a === `slice-${name}`);
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SliceManager {
   readonly sysfs: string;
@@ -240,62 +209,23 @@ export class SliceManager {
     this.bind(slice);
     const dir = join(this.stateDir, name);
     mkdirSync(dir, { recursive: true });
-    const disk = join(dir, 'disk.raw');
-    if (!existsSync(disk)) {
-      closeSync(openSync(disk, 'w', 0o600));
-      // Sparse: blocks are allocated as the guest writes (checkDisk counts what is still promised).
-      truncateSync(disk, slice.diskMiB * 1048576);
-    }
-    const ifup = join(this.stateDir, `ifup-${this.bridge}`);
-    writeFileSync(ifup, `#!/bin/sh\n# QEMU runs this with the tap's name once it has made the tap (-netdev tap,script=).\nip link set "$1" master ${this.bridge} && ip link set "$1" up\n`);
-    chmodSync(ifup, 0o755);
+    makeSparseDisk(join(dir, 'disk.raw'), slice.diskMiB);
+    writeIfupScript(join(this.stateDir, `ifup-${this.bridge}`), this.bridge);
     (this.o.hostNet ?? ipHostNet).ensureBridge(this.bridge);
-    rmSync(join(dir, 'qmp.sock'), { force: true });
-
-    const out = openSync(join(dir, 'qemu.log'), 'a');
-    const child = spawn(command[0], command.slice(1), { detached: true, stdio: ['ignore', out, out] });
-    closeSync(out);
-    const pid = await new Promise<number>((resolve, reject) => {
-      child.once('spawn', () => resolve(child.pid!));
-      child.once('error', (err) => reject(new SliceLaunchError(`${name}: cannot run ${command[0]}: ${err.message} (install util-linux's taskset and qemu-system-x86)`)));
-    });
-    child.unref();
-    this.update(name, { pid, desired: 'running' });
-    // Up means QMP answers, which QEMU's main loop only does once every device is realised;
-    // an early exit (bad option, a vfio device QEMU cannot open) is reported with QEMU's last line.
     const sock = join(dir, 'qmp.sock');
-    const end = Date.now() + (opts.readyTimeoutMs ?? 10_000);
-    for (;;) {
-      if (child.exitCode !== null || !sliceProcessRunning(pid, name)) {
-        await sleep(50);
-        this.update(name, { pid: null });
-        const tail = readFileSync(join(dir, 'qemu.log'), 'utf8').trim().split('\n').pop() ?? '';
-        throw new SliceLaunchError(`${name}: QEMU exited at start${tail ? `: ${tail}` : ''} (see ${join(dir, 'qemu.log')})`);
-      }
-      if (existsSync(sock) && (await qmpCommand(sock, 'query-status', undefined, 2000).then(() => true, () => false))) break;
-      if (Date.now() > end) {
-        this.log(`${name}: QMP not answering after ${opts.readyTimeoutMs ?? 10_000} ms; leaving QEMU (pid ${pid}) to come up`);
-        break;
-      }
-      await sleep(100);
+    rmSync(sock, { force: true });
+    const vm = await spawnVm(name, command, join(dir, 'qemu.log'));
+    this.update(name, { pid: vm.pid, desired: 'running' });
+    const pid = vm.pid;
+    try {
+      if (!(await waitForQmp(vm, name, sock, opts.readyTimeoutMs ?? 10_000))) this.log(`${name}: QMP not answering yet; leaving QEMU (pid ${pid}) to come up`);
+    } catch (err) {
+      this.update(name, { pid: null });
+      throw err;
     }
-    const pinned = await this.pinVcpus(sock, slice.hostCpus).catch((err: Error) => `vCPU threads not pinned one to one (${err.message.split('\n')[0]})`);
+    const pinned = await pinVcpus(sock, slice.hostCpus).catch((err: Error) => `vCPU threads not pinned one to one (${err.message.split('\n')[0]})`);
     this.log(`started ${name}: pid ${pid}, ${this.accel()}, host cpus ${slice.hostCpus.join(',')}${slice.functions.length ? `, vfio ${slice.functions.join(' ')}` : ''}; ${pinned}`);
     return { slice: { ...slice, pid, desired: 'running' }, command, pid };
-  }
-
-  /**
-   * Pins vCPU n's thread to host CPU `hostCpus[n]` (QMP `query-cpus-fast`
-   * gives the thread ids; `taskset -p -c`). Needs one thread per vCPU (KVM,
-   * multi-threaded TCG); otherwise the VM stays confined to the whole set.
-   * @returns a log phrase
-   */
-  private async pinVcpus(sock: string, hostCpus: number[]): Promise<string> {
-    const cpus = (await qmpCommand(sock, 'query-cpus-fast', undefined, 2000)) as { 'cpu-index': number; 'thread-id': number }[];
-    const tids = new Set(cpus.map((c) => c['thread-id']));
-    if (!Array.isArray(cpus) || cpus.length !== hostCpus.length || tids.size !== cpus.length) return 'vCPUs share threads: confined to the set';
-    for (const c of cpus) execFileSync('taskset', ['-p', '-c', String(hostCpus[c['cpu-index']]), String(c['thread-id'])], { stdio: 'ignore' });
-    return `vCPU threads pinned ${cpus.map((c) => `${c['cpu-index']}->${hostCpus[c['cpu-index']]}`).join(' ')}`;
   }
 
   /** Binds every function of `slice` to vfio-pci. */
@@ -316,29 +246,7 @@ export class SliceManager {
     const slice = this.find(this.store.read().slices, name);
     const pid = slice.pid;
     if (pid !== null && sliceProcessRunning(pid, name)) {
-      const gone = async (ms: number) => {
-        const end = Date.now() + ms;
-        while (sliceProcessRunning(pid, name)) {
-          if (Date.now() > end) return false;
-          await sleep(100);
-        }
-        return true;
-      };
-      let how = 'powered down';
-      try {
-        await qmpCommand(join(this.stateDir, name, 'qmp.sock'), 'system_powerdown');
-      } catch {
-        how = 'terminated (no QMP)';
-      }
-      if (!(await gone(how === 'powered down' ? opts.timeoutMs ?? 30_000 : 0))) {
-        if (how === 'powered down') how = 'terminated (guest ignored the power button)';
-        process.kill(pid, 'SIGTERM');
-        if (!(await gone(5000))) {
-          process.kill(pid, 'SIGKILL');
-          how = 'killed';
-          await gone(5000);
-        }
-      }
+      const how = await powerOff(name, pid, join(this.stateDir, name, 'qmp.sock'), opts.timeoutMs ?? 30_000);
       this.log(`stopped ${name}: ${how}`);
     }
     this.update(name, { pid: null, desired: 'stopped' });
