@@ -148,7 +148,7 @@ fi
 # --- bench hook (tfw bench --board, docs/bench.md) -------------------------
 # Kernel word tfw.bench=1 with the payload segment present: run the kernel
 # benchmarks instead of the runtime (JSON lines on the console), then power off.
-case " $(cat /proc/cmdline) " in *" tfw.bench=1 "*)
+case " $(cat /proc/cmdline) $EXTRA_WORDS " in *" tfw.bench=1 "*)
   if [ -f /usr/lib/tfw/bench/guest.mjs ]; then
     node /usr/lib/tfw/bench/guest.mjs --from-cmdline
     log "bench: exited with status $?"

@@ -1,0 +1,299 @@
+/**
+ * `SliceManager`: the AIBox's slices as one object (create, list, delete,
+ * start, stop, reconcile) over a sysfs root, a state folder and a slice image.
+ * `tfw slice` drives it; the device API and the aibox role's service will call
+ * the same methods (`reconcile()` at boot restarts the slices that were
+ * running and rebinds their GPUs to vfio-pci).
+ *
+ * Every change is planned first and written in one atomic state update under
+ * the state lock; a refusal throws before anything is written or started.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SliceLaunchError, SliceNotFoundError, SliceRefusedError } from './errors.js';
+import { readInventory, type Inventory } from './inventory.js';
+import { pciDevicePath } from './pci.js';
+import { DEFAULT_POLICY, planSlice, usage, type PlannerPolicy, type SliceRequest, type Usage } from './planner.js';
+import { kvmUsable, sliceCommand, type Accel } from './qemu.js';
+import { formatMiB } from './size.js';
+import { SliceStore, type Slice } from './state.js';
+import { bindToVfio, sysfsWriter, type BindResult, type SysfsIo } from './vfio.js';
+import { ipHostNet, makeSparseDisk, pinVcpus, powerOff, sliceProcessRunning, spawnVm, waitForQmp, writeIfupScript, type HostNet } from './vm.js';
+
+export { ipHostNet, sliceProcessRunning, type HostNet };
+
+export interface SliceManagerOptions {
+  /** sysfs root (default /sys). */
+  sysfs?: string;
+  /** State folder (default /data/slices). */
+  stateDir?: string;
+  /** Folder of the `slice` role image: vmlinuz, initramfs.cpio.zst, cmdline (default <stateDir>/image). */
+  image?: string;
+  /** auto (default): kvm when /dev/kvm opens read-write, else tcg. */
+  accel?: 'auto' | Accel;
+  /** Bridge the slices' taps join (default tfwbr0). */
+  bridge?: string;
+  /** QEMU binary (default qemu-system-x86_64). */
+  qemu?: string;
+  /** GPU vendor ids (default NVIDIA, AMD). */
+  gpuVendors?: readonly number[];
+  policy?: Partial<PlannerPolicy>;
+  /** sysfs writes for vfio binding (default plain writes). */
+  io?: SysfsIo;
+  hostNet?: HostNet;
+  /** Log sink (default: `tfw: slice: ...` lines on stderr). */
+  log?: (message: string) => void;
+}
+
+/** A slice with its live state. */
+export interface SliceStatus extends Slice {
+  running: boolean;
+}
+
+export interface ReconcileEntry {
+  name: string;
+  action: 'started' | 'running' | 'stopped' | 'failed';
+  cause?: string;
+}
+
+const DEFAULT_DISK_MIB = 20 * 1024;
+
+/** MAC for a slice's NIC: QEMU's 52:54 prefix and 4 bytes of sha256 of its name (stable across restarts). */
+export const sliceMac = (name: string): string =>
+  ['52', '54', ...[...createHash('sha256').update(`tfw-slice:${name}`).digest().subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+
+export class SliceManager {
+  readonly sysfs: string;
+  readonly stateDir: string;
+  readonly imageDir: string;
+  readonly bridge: string;
+  readonly policy: PlannerPolicy;
+  private readonly store: SliceStore;
+  private readonly o: SliceManagerOptions;
+  private readonly log: (m: string) => void;
+
+  constructor(opts: SliceManagerOptions = {}) {
+    this.o = opts;
+    this.sysfs = opts.sysfs ?? '/sys';
+    this.stateDir = opts.stateDir ?? '/data/slices';
+    this.imageDir = opts.image ?? join(this.stateDir, 'image');
+    this.bridge = opts.bridge ?? 'tfwbr0';
+    this.policy = { ...DEFAULT_POLICY, ...opts.policy };
+    this.store = new SliceStore(this.stateDir);
+    this.log = opts.log ?? ((m) => process.stderr.write(`tfw: slice: ${m}\n`));
+  }
+
+  /** The host's GPUs, CPUs and memory (throws SysfsError naming a missing file). */
+  inventory(): Inventory {
+    return readInventory(this.sysfs, { gpuVendors: this.o.gpuVendors });
+  }
+
+  /** Stored slices with whether each VM runs, by slot. */
+  list(): SliceStatus[] {
+    return this.store
+      .read()
+      .slices.map((s) => ({ ...s, running: sliceProcessRunning(s.pid, s.name) }))
+      .sort((a, b) => a.slot - b.slot);
+  }
+
+  /** Free and used resources. */
+  usage(): Usage {
+    return usage(this.inventory(), this.store.read().slices, this.policy);
+  }
+
+  /** The acceleration a start uses now. */
+  accel(): Accel {
+    const a = this.o.accel ?? 'auto';
+    return a === 'auto' ? (kvmUsable() ? 'kvm' : 'tcg') : a;
+  }
+
+  /** The argv that starts `slice` (program first). */
+  command(slice: Slice): string[] {
+    const cmdlineFile = join(this.imageDir, 'cmdline');
+    return sliceCommand(slice, {
+      dir: join(this.stateDir, slice.name),
+      image: {
+        kernel: join(this.imageDir, 'vmlinuz'),
+        initrd: join(this.imageDir, 'initramfs.cpio.zst'),
+        cmdline: existsSync(cmdlineFile) ? readFileSync(cmdlineFile, 'utf8') : '',
+      },
+      accel: this.accel(),
+      ifupScript: join(this.stateDir, `ifup-${this.bridge}`),
+      qemu: this.o.qemu,
+    });
+  }
+
+  /**
+   * Plans and stores a new slice (stopped); with dryRun only plans it.
+   * @param req name, gpus (0-2), optional gpuAddresses, vcpus, memoryMiB, diskMiB (default 20G)
+   * @returns the slice and the QEMU argv it would start with
+   * @throws SliceRefusedError naming what is short (nothing is written); TfwError ERR_TFW_CONFIG for bad values
+   */
+  create(req: Omit<SliceRequest, 'diskMiB'> & { diskMiB?: number }, opts: { dryRun?: boolean } = {}): { slice: Slice; command: string[] } {
+    const full: SliceRequest = { ...req, diskMiB: req.diskMiB ?? DEFAULT_DISK_MIB };
+    const plan = (slices: Slice[]) => {
+      const p = planSlice(this.inventory(), slices, full, this.policy);
+      this.checkDisk(slices, full.diskMiB);
+      const slice: Slice = {
+        name: full.name, slot: p.slot, gpus: p.gpus, functions: p.functions, iommuGroups: p.iommuGroups,
+        vcpus: full.vcpus, hostCpus: p.hostCpus, memoryMiB: full.memoryMiB, diskMiB: full.diskMiB,
+        mac: sliceMac(full.name), desired: 'stopped', pid: null, createdAt: new Date().toISOString(),
+      };
+      return slice;
+    };
+    if (opts.dryRun) {
+      const slice = plan(this.store.read().slices);
+      return { slice, command: this.command(slice) };
+    }
+    const slice = this.store.withLock(() => {
+      const st = this.store.read();
+      const s = plan(st.slices);
+      this.store.write({ ...st, slices: [...st.slices, s] });
+      return s;
+    });
+    this.log(`created ${slice.name}: ${slice.gpus.length ? `gpus ${slice.gpus.join(' ')}` : 'no gpus'}, vcpus ${slice.vcpus} on host cpus ${slice.hostCpus.join(',')}, memory ${formatMiB(slice.memoryMiB)}, disk ${formatMiB(slice.diskMiB)}`);
+    return { slice, command: this.command(slice) };
+  }
+
+  /** Refuses a disk the state filesystem cannot hold beside the other slices' unwritten disk space. */
+  private checkDisk(slices: Slice[], diskMiB: number): void {
+    let dir = this.stateDir;
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    const fs = statfsSync(dir);
+    const freeMiB = Math.floor((fs.bavail * fs.bsize) / 1048576);
+    const promised = slices.reduce((sum, s) => {
+      const file = join(this.stateDir, s.name, 'disk.raw');
+      const written = existsSync(file) ? Math.floor((statSync(file).blocks * 512) / 1048576) : 0;
+      return sum + Math.max(0, s.diskMiB - written);
+    }, 0);
+    if (diskMiB > freeMiB - promised) {
+      throw new SliceRefusedError('disk', `${formatMiB(diskMiB)} asked, ${formatMiB(Math.max(0, freeMiB - promised))} free on ${dir} (${formatMiB(freeMiB)} free, ${formatMiB(promised)} promised to other slices' disks)`);
+    }
+  }
+
+  private find(slices: Slice[], name: string): Slice {
+    const s = slices.find((x) => x.name === name);
+    if (!s) throw new SliceNotFoundError(name, slices.map((x) => x.name));
+    return s;
+  }
+
+  private update(name: string, patch: Partial<Slice>): void {
+    this.store.withLock(() => {
+      const st = this.store.read();
+      this.find(st.slices, name);
+      this.store.write({ ...st, slices: st.slices.map((s) => (s.name === name ? { ...s, ...patch } : s)) });
+    });
+  }
+
+  /**
+   * Starts slice `name`: binds its GPUs' functions to vfio-pci, makes its disk,
+   * puts the bridge and tap script in place, and runs QEMU detached (console in
+   * `<state>/<name>/console.log`, QEMU's own output in qemu.log). A running slice
+   * is left alone. With dryRun only returns the argv.
+   * @returns the argv and QEMU's pid (null for dryRun)
+   * @throws SliceNotFoundError; SliceLaunchError when a GPU is gone, the image is missing or QEMU exits at once; VfioBindError
+   */
+  async start(name: string, opts: { dryRun?: boolean; readyTimeoutMs?: number } = {}): Promise<{ slice: Slice; command: string[]; pid: number | null }> {
+    const slice = this.find(this.store.read().slices, name);
+    const command = this.command(slice);
+    if (opts.dryRun) return { slice, command, pid: null };
+    if (sliceProcessRunning(slice.pid, name)) return { slice, command, pid: slice.pid };
+
+    // By address, not through the GPU filter: a vendor list given at create need not be given again.
+    const missing = slice.functions.filter((f) => !existsSync(pciDevicePath(this.sysfs, f)));
+    if (missing.length) throw new SliceLaunchError(`${name}: PCI function(s) ${missing.join(', ')} not found under ${this.sysfs}; the GPU was removed or moved`);
+    for (const f of ['vmlinuz', 'initramfs.cpio.zst']) {
+      if (!existsSync(join(this.imageDir, f))) throw new SliceLaunchError(`image: ${join(this.imageDir, f)} missing; put a slice-role image there (tfw build --role slice) or pass --image DIR`);
+    }
+    this.bind(slice);
+    const dir = join(this.stateDir, name);
+    mkdirSync(dir, { recursive: true });
+    makeSparseDisk(join(dir, 'disk.raw'), slice.diskMiB);
+    writeIfupScript(join(this.stateDir, `ifup-${this.bridge}`), this.bridge);
+    (this.o.hostNet ?? ipHostNet).ensureBridge(this.bridge);
+    const sock = join(dir, 'qmp.sock');
+    rmSync(sock, { force: true });
+    const vm = await spawnVm(name, command, join(dir, 'qemu.log'));
+    this.update(name, { pid: vm.pid, desired: 'running' });
+    const pid = vm.pid;
+    try {
+      if (!(await waitForQmp(vm, name, sock, opts.readyTimeoutMs ?? 10_000))) this.log(`${name}: QMP not answering yet; leaving QEMU (pid ${pid}) to come up`);
+    } catch (err) {
+      this.update(name, { pid: null });
+      throw err;
+    }
+    const pinned = await pinVcpus(sock, slice.hostCpus).catch((err: Error) => `vCPU threads not pinned one to one (${err.message.split('\n')[0]})`);
+    this.log(`started ${name}: pid ${pid}, ${this.accel()}, host cpus ${slice.hostCpus.join(',')}${slice.functions.length ? `, vfio ${slice.functions.join(' ')}` : ''}; ${pinned}`);
+    return { slice: { ...slice, pid, desired: 'running' }, command, pid };
+  }
+
+  /** Binds every function of `slice` to vfio-pci. */
+  private bind(slice: Slice): BindResult[] {
+    if (!slice.functions.length) return [];
+    const r = bindToVfio(this.sysfs, slice.functions, this.o.io ?? sysfsWriter);
+    const changed = r.filter((x) => x.changed);
+    if (changed.length) this.log(`${slice.name}: bound ${changed.map((x) => `${x.address} (from ${x.from ?? 'none'})`).join(', ')} to vfio-pci`);
+    return r;
+  }
+
+  /**
+   * Stops slice `name`: QMP system_powerdown, then SIGTERM after `timeoutMs`
+   * (default 30 s), SIGKILL 5 s later; marks it stopped so reconcile leaves it.
+   * @throws SliceNotFoundError
+   */
+  async stop(name: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const slice = this.find(this.store.read().slices, name);
+    const pid = slice.pid;
+    if (pid !== null && sliceProcessRunning(pid, name)) {
+      const how = await powerOff(name, pid, join(this.stateDir, name, 'qmp.sock'), opts.timeoutMs ?? 30_000);
+      this.log(`stopped ${name}: ${how}`);
+    }
+    this.update(name, { pid: null, desired: 'stopped' });
+  }
+
+  /**
+   * Deletes slice `name`: stops it, removes it from the state and deletes its
+   * folder (disk included). Its GPUs stay on vfio-pci for the next slice.
+   * @throws SliceNotFoundError
+   */
+  async delete(name: string): Promise<void> {
+    await this.stop(name);
+    this.store.withLock(() => {
+      const st = this.store.read();
+      this.find(st.slices, name);
+      this.store.write({ ...st, slices: st.slices.filter((s) => s.name !== name) });
+    });
+    rmSync(join(this.stateDir, name), { recursive: true, force: true });
+    this.log(`deleted ${name}`);
+  }
+
+  /**
+   * Brings the host in line with the state, as at boot: every slice's GPU
+   * functions are bound to vfio-pci again, slices meant to run and not running
+   * are started, stale pids of stopped ones are cleared. A failing slice is
+   * reported and the others still go ahead.
+   */
+  async reconcile(): Promise<ReconcileEntry[]> {
+    const out: ReconcileEntry[] = [];
+    for (const s of this.list()) {
+      try {
+        if (s.running) {
+          out.push({ name: s.name, action: 'running' });
+        } else if (s.desired === 'running') {
+          await this.start(s.name);
+          out.push({ name: s.name, action: 'started' });
+        } else {
+          if (s.pid !== null) this.update(s.name, { pid: null });
+          this.bind(s);
+          out.push({ name: s.name, action: 'stopped' });
+        }
+      } catch (err) {
+        const cause = (err as Error).message.split('\n')[0];
+        this.log(`${s.name}: not reconciled: ${cause}`);
+        out.push({ name: s.name, action: 'failed', cause });
+      }
+    }
+    return out;
+  }
+}
