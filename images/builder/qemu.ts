@@ -1,6 +1,7 @@
 /**
- * Booting an image in QEMU (TCG only) with the serial console on stdio, and
- * watching the console for the runtime's ready marker
+ * Booting an image in QEMU (TCG by default; KVM on request for the host's
+ * own arch) with the serial console on stdio, and watching the console for
+ * the runtime's ready marker
  * `tfw: ready <role> <arch> <version>`. Several guests can share one virtual
  * Ethernet link on loopback (`--net mcast:PORT`, QEMU's `-netdev socket,mcast=`
  * bound to 127.0.0.1) or be wired in pairs (`--net dgram:LOCAL:REMOTE`).
@@ -37,6 +38,8 @@ export interface BootOptions {
   dir: string;
   /** Seconds to wait for the ready marker (default 240). */
   timeout?: number;
+  /** QEMU accelerator (default tcg). kvm runs the host's own arch only, with `-cpu host`; callers check /dev/kvm. */
+  accel?: 'tcg' | 'kvm';
   /** Texts that must appear on the console before the ready marker. */
   expect?: string[];
   /** Power the guest off once ready (kernel flag tfw.poweroff_after_ready=1). */
@@ -182,7 +185,8 @@ function extraWords(o: BootOptions): string[] {
 export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdline: string } {
   const b = o.board;
   // Disk boots reboot like hardware (upgrades, the health deadline); the others stop QEMU on a guest reboot.
-  const machine = ['-accel', 'tcg', '-machine', b.qemu.machine, '-cpu', b.qemu.cpu, '-m', String(Math.round(sizeMiB(b.memory))), '-nographic', ...(o.disk ? [] : ['-no-reboot'])];
+  const kvm = o.accel === 'kvm';
+  const machine = ['-accel', kvm ? 'kvm' : 'tcg', '-machine', b.qemu.machine, '-cpu', kvm ? 'host' : b.qemu.cpu, '-m', String(Math.round(sizeMiB(b.memory))), '-nographic', ...(o.disk ? [] : ['-no-reboot'])];
   if (o.pxe) {
     // SeaBIOS runs the NIC's iPXE ROM; arm64's virt machine has no firmware without -bios/pflash.
     if (b.arch !== 'x86_64') throw new TfwError('ERR_TFW_CONFIG', `--pxe: network boots in QEMU need an x86_64 board (SeaBIOS runs the NIC's iPXE ROM); ${b.name} is ${b.arch}`);
