@@ -13,12 +13,12 @@ import { Endpoint } from './conn.js';
 import type { PeerConfig } from '../config/schema.js';
 import { overlayAddressBytes } from './address.js';
 import { Keypair } from './keypair.js';
-import { publicKeyFromPrivate, toBase64 } from './keys.js';
+import { toBase64 } from './keys.js';
 import { DeviceTimers, type TimersHost } from './device-timers.js';
 import { Handshakes, type HandshakeHost, type IndexEntry } from './handshake.js';
 import { IcmpErrors, type IcmpCounters } from './icmp.js';
 import { Receiver, type ReceiveHost } from './receive.js';
-import type { LocalStatic } from './noise.js';
+import { localStatic, type LocalStatic } from './noise.js';
 import { Peer } from './peer.js';
 import { RouteTable } from './routes.js';
 import { PacketBatches, type DeviceIO } from './batches.js';
@@ -38,6 +38,16 @@ export interface DeviceOptions {
   forceUnderLoad?: boolean;
   /** Key slots in the AEAD pools (3 per peer at most, plus a few in flight; default 4096). */
   maxKeypairs?: number;
+  /**
+   * Runs handshake work off the data path: called (once until it runs) with a
+   * function to call soon, e.g. `setImmediate`, when handshake messages were
+   * queued by `receive`. Unset: they are handled at the end of `receive`.
+   */
+  scheduleHandshakes?: (run: () => void) => void;
+  /** Wall time (ms) the scheduled handshake work may take per run before yielding (default 2). */
+  handshakeBudgetMs?: number;
+  /** Handshake queue capacity (default QUEUE_HANDSHAKE_SIZE, 1024). */
+  handshakeQueueSize?: number;
 }
 
 /**
@@ -55,6 +65,12 @@ export interface Drops extends IcmpCounters {
   expired: number;
   handshake: number;
   mac: number;
+  /** Handshake messages answered with a cookie reply (under load, no valid mac2) instead of processed. */
+  cookieReplies: number;
+  /** Handshake messages with a valid mac2 over the per-source rate limit (under load; ratelimiter.ts). */
+  rateLimited: number;
+  /** Handshake messages dropped because the handshake queue was full (handshake-queue.ts). */
+  handshakeQueueFull: number;
   noEndpoint: number;
   staged: number;
   oversized: number;
@@ -82,7 +98,7 @@ export class Device {
   readonly nodeAddress: Uint8Array;
   readonly peers = new Map<string, Peer>();
   readonly routes = new RouteTable<RouteVia>();
-  readonly drops: Drops = { replay: 0, auth: 0, malformed: 0, noRoute: 0, allowedIPs: 0, unknownIndex: 0, expired: 0, handshake: 0, mac: 0, noEndpoint: 0, staged: 0, oversized: 0, ttl: 0,
+  readonly drops: Drops = { replay: 0, auth: 0, malformed: 0, noRoute: 0, allowedIPs: 0, unknownIndex: 0, expired: 0, handshake: 0, mac: 0, cookieReplies: 0, rateLimited: 0, handshakeQueueFull: 0, noEndpoint: 0, staged: 0, oversized: 0, ttl: 0,
     icmpSent: 0, icmpRateLimited: 0, icmpNoSource: 0 };
   /**
    * Called when WireGuard declares a peer unreachable (`up` false: an
@@ -109,9 +125,12 @@ export class Device {
   private readonly sender: Sender;
   private readonly receiver: Receiver;
   private readonly timers: DeviceTimers;
+  private readonly scheduleHandshakes: ((run: () => void) => void) | null;
+  private readonly handshakeBudgetMs: number;
+  private handshakesScheduled = false;
 
   constructor(opts: DeviceOptions) {
-    this.local = { privateKey: opts.privateKey, publicKey: publicKeyFromPrivate(opts.privateKey) };
+    this.local = localStatic(opts.privateKey);
     this.publicKeyB64 = toBase64(this.local.publicKey);
     this.nodeAddress = overlayAddressBytes(this.local.publicKey);
     this.io = opts.io;
@@ -142,7 +161,9 @@ export class Device {
       sendKeepalive: (peer) => this.sendKeepalive(peer),
       flush: () => this.flush(),
     };
-    this.handshakes = new Handshakes(host, opts.forceUnderLoad ?? false);
+    this.handshakes = new Handshakes(host, opts.forceUnderLoad ?? false, opts.handshakeQueueSize);
+    this.scheduleHandshakes = opts.scheduleHandshakes ?? null;
+    this.handshakeBudgetMs = opts.handshakeBudgetMs ?? 2;
     this.timers = new DeviceTimers(host);
     this.sender = new Sender(host);
     this.receiver = new Receiver(host, this.handshakes);
@@ -340,7 +361,35 @@ export class Device {
    */
   receive(bufs: Uint8Array[], sizes: ArrayLike<number>, eps: ArrayLike<Endpoint>, count: number): void {
     this.receiver.receive(bufs, sizes, eps, count);
+    if (!this.handshakes.pending) return;
+    if (!this.scheduleHandshakes) this.processHandshakes(Infinity);
+    else if (!this.handshakesScheduled) {
+      this.handshakesScheduled = true;
+      this.scheduleHandshakes(this.runHandshakes);
+    }
   }
+
+  /**
+   * Handles queued handshake messages for up to `budgetMs` of wall time and
+   * sends the replies; returns how many are still queued.
+   */
+  processHandshakes(budgetMs = this.handshakeBudgetMs): number {
+    const left = this.handshakes.process(budgetMs);
+    this.flush();
+    return left;
+  }
+
+  private readonly runHandshakes = (): void => {
+    this.handshakesScheduled = false;
+    try {
+      if (this.processHandshakes() > 0 && this.scheduleHandshakes) {
+        this.handshakesScheduled = true;
+        this.scheduleHandshakes(this.runHandshakes);
+      }
+    } catch (err) {
+      this.log(`handshakes: ${(err as Error).message}`);
+    }
+  };
 
   // ---- timers (device-timers.ts) ------------------------------------------
 

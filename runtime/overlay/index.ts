@@ -122,6 +122,8 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     privateKey: fromBase64(cfg.privateKey),
     mtu: cfg.mtu,
     log,
+    // Handshakes after the data of each wake-up, a few ms at a time (handshake.ts).
+    scheduleHandshakes: (run) => void setImmediate(run),
     io: {
       transmit: (bufs, sizes, eps, count) => {
         udp?.sendBatch(bufs, sizes, eps, count);
