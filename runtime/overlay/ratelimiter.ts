@@ -44,7 +44,7 @@ export class RateLimiter {
     }
     b.tokens = Math.min(MAX_TOKENS, b.tokens + (t - b.lastTime));
     b.lastTime = t;
-    if (b.tokens > PACKET_COST) {
+    if (b.tokens >= PACKET_COST) {
       b.tokens -= PACKET_COST;
       return true;
     }
