@@ -33,3 +33,10 @@ export class AuthenticationError extends TfwError {
     super('ERR_TFW_AEAD_AUTH', message);
   }
 }
+
+/** Thrown when kernel routes cannot be programmed (runtime/overlay/kernel-routes.ts), or for a malformed route. */
+export class RouteError extends TfwError {
+  constructor(message: string) {
+    super('ERR_TFW_ROUTE', message);
+  }
+}

@@ -26,15 +26,19 @@ export interface OverlayStatus {
   /**
    * The device's drop counters (with icmpSent / icmpRateLimited / icmpNoSource:
    * the ICMP errors answering mesh forwarding drops, icmp.ts), plus
-   * `babelMalformed` (malformed Babel packets) in mesh mode.
+   * `babelMalformed` (malformed Babel packets) and `babelPrefixLimit`
+   * (Updates for new prefixes ignored: the neighbour reached its cap of
+   * learned prefixes) in mesh mode.
    */
-  drops: Drops & { babelMalformed?: number };
+  drops: Drops & { babelMalformed?: number; babelPrefixLimit?: number };
 }
 
 /** What the status needs from mesh mode (mesh.ts). */
 export interface MeshStatusSource {
   routes(): { prefix: string; via: string | null; metric: number }[];
   readonly malformed: number;
+  /** Updates ignored because their neighbour reached the cap of learned prefixes. */
+  readonly prefixLimit: number;
 }
 
 /**
@@ -54,7 +58,7 @@ export function deviceStatus(device: Device, listenPort: number, mesh: MeshStatu
       txBytes: p.txBytes,
     })),
     routes: mesh ? mesh.routes() : device.routes.entries().map((e) => ({ prefix: e.prefix, via: e.value.peer.publicKeyB64, metric: e.value.metric })),
-    drops: mesh ? { ...device.drops, babelMalformed: mesh.malformed } : { ...device.drops },
+    drops: mesh ? { ...device.drops, babelMalformed: mesh.malformed, babelPrefixLimit: mesh.prefixLimit } : { ...device.drops },
   };
 }
 
