@@ -23,6 +23,7 @@ import { Peer } from './peer.js';
 import { RouteTable } from './routes.js';
 import { PacketBatches, type DeviceIO } from './batches.js';
 import { Sender, type SendHost } from './send.js';
+import { HANDSHAKE_BUSY_MS } from './timers.js';
 
 export type { DeviceIO } from './batches.js';
 
@@ -48,6 +49,12 @@ export interface DeviceOptions {
   handshakeBudgetMs?: number;
   /** Handshake queue capacity (default QUEUE_HANDSHAKE_SIZE, 1024). */
   handshakeQueueSize?: number;
+  /**
+   * Wall time (ms) handshake messages may take in one second before the
+   * device counts as under load (default HANDSHAKE_BUSY_MS with
+   * `scheduleHandshakes`; unlimited without, where the caller drives handshakes).
+   */
+  handshakeBusyMs?: number;
 }
 
 /**
@@ -161,7 +168,11 @@ export class Device {
       sendKeepalive: (peer) => this.sendKeepalive(peer),
       flush: () => this.flush(),
     };
-    this.handshakes = new Handshakes(host, opts.forceUnderLoad ?? false, opts.handshakeQueueSize);
+    this.handshakes = new Handshakes(host, {
+      forceUnderLoad: opts.forceUnderLoad ?? false,
+      queueSize: opts.handshakeQueueSize,
+      busyMs: opts.handshakeBusyMs ?? (opts.scheduleHandshakes ? HANDSHAKE_BUSY_MS : Infinity),
+    });
     this.scheduleHandshakes = opts.scheduleHandshakes ?? null;
     this.handshakeBudgetMs = opts.handshakeBudgetMs ?? 2;
     this.timers = new DeviceTimers(host);

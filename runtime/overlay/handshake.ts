@@ -74,11 +74,20 @@ export class Handshakes {
   private busyMs = 0;
   private busyWindowStart = 0;
 
-  /** `forceUnderLoad`: cookie replies to every handshake without a valid mac2 (tests). */
-  constructor(private readonly dev: HandshakeHost, private readonly forceUnderLoad: boolean, queueSize = QUEUE_HANDSHAKE_SIZE) {
+  private readonly forceUnderLoad: boolean;
+  private readonly busyLimitMs: number;
+
+  /**
+   * `forceUnderLoad`: cookie replies to every handshake without a valid mac2
+   * (tests); `queueSize`: the queue's capacity; `busyMs`: wall time (ms) a
+   * second of handshake work that puts the device under load.
+   */
+  constructor(private readonly dev: HandshakeHost, opts: { forceUnderLoad?: boolean; queueSize?: number; busyMs?: number } = {}) {
     this.cookieChecker = new CookieChecker(dev.local.publicKey, dev.now);
-    this.queue = new HandshakeQueue(queueSize);
+    this.queue = new HandshakeQueue(opts.queueSize ?? QUEUE_HANDSHAKE_SIZE);
     this.limiter = new RateLimiter(dev.now);
+    this.forceUnderLoad = opts.forceUnderLoad ?? false;
+    this.busyLimitMs = opts.busyMs ?? HANDSHAKE_BUSY_MS;
   }
 
   /** Handshake messages waiting for `process`. */
@@ -153,7 +162,7 @@ export class Handshakes {
   private underLoad(): boolean {
     if (this.forceUnderLoad) return true;
     const t = this.dev.now();
-    const busy = performance.now() - this.busyWindowStart <= 1000 && this.busyMs > HANDSHAKE_BUSY_MS;
+    const busy = performance.now() - this.busyWindowStart <= 1000 && this.busyMs > this.busyLimitMs;
     if (busy || this.queue.length >= this.queue.capacity / 8) {
       this.underLoadUntil = t + UNDER_LOAD_AFTER_TIME;
       return true;

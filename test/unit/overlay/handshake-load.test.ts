@@ -88,6 +88,14 @@ test('queue depth >= 128 puts the device under load: every initiation is answere
   assert.ok(p.wire.every((d) => d.data[0] === MESSAGE_COOKIE_REPLY));
 });
 
+test('time spent on handshakes puts the device under load: past the budget, initiations get cookies', () => {
+  const p = makePair({ b: { handshakeBusyMs: 0 } });
+  const flood = unknownInitiations(p.b.local.publicKey, 4);
+  p.b.receive(flood, flood.map((x) => x.length), flood.map(() => p.epA), flood.length);
+  assert.is(p.b.drops.handshake, 1, 'the first one was worked on');
+  assert.is(p.b.drops.cookieReplies, 3, 'then the budget was spent');
+});
+
 test('a full handshake queue drops new messages and counts them', () => {
   const p = makePair({ b: { handshakeQueueSize: 16 } });
   const runs: (() => void)[] = [];
