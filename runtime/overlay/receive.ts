@@ -154,11 +154,11 @@ export class Receiver {
       this.drops.expired++;
       return;
     }
-    const counter = readU64(buf, TRANSPORT_COUNTER);
-    if (counter > Number.MAX_SAFE_INTEGER) {
-      this.drops.replay++;
-      return;
-    }
+    // A counter past 2^53 (never reached by a real sender) is opened with its exact
+    // 64-bit nonce all the same: garbage then counts as `auth`, and an authentic
+    // one as `replay` (past the reject limit), in wireguard-go's order.
+    let counter: number | bigint = readU64(buf, TRANSPORT_COUNTER);
+    if (counter > Number.MAX_SAFE_INTEGER) counter = (BigInt(readU32(buf, TRANSPORT_COUNTER + 4)) << 32n) | BigInt(readU32(buf, TRANSPORT_COUNTER));
     this.batches.queueOpen(slotIndex, len - TRANSPORT_HEADER_SIZE, kp, entry.peer, counter);
   }
 
