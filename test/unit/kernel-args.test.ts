@@ -9,6 +9,7 @@ import { AEAD_STATUS_INVALID, AEAD_STATUS_OK, AeadPacketPool, chacha20poly1305Op
 import { isDetached } from '../../runtime/kernels/args.js';
 import { availableBackends } from '../../runtime/kernels/backend.js';
 import { Fib } from '../../runtime/kernels/forward-fib.js';
+import { ReedSolomon } from '../../runtime/kernels/erasure.js';
 import { rand } from '../helpers.js';
 import { aeadBackends } from '../vectors/aead-fixtures.js';
 
@@ -99,6 +100,17 @@ for (const backend of forwardBackends) {
     const out = new Int32Array(2);
     fib.lookupBatch(addrs, out);
     assert.equal(Array.from(out), [3, -1]);
+  });
+}
+
+for (const backend of availableBackends()) {
+  test(`${backend}: ReedSolomon refuses detached data and shards with coded errors`, () => {
+    const rs = new ReedSolomon(2, 1, { backend });
+    assert.throws(() => rs.split(detached()), coded('ERR_TFW_ARG_TYPE', TypeError, /^data: .*detached/));
+    const shards = rs.split(rand(64));
+    shards[1] = detached();
+    assert.throws(() => rs.encode(shards), (e: Error & { code?: string }) => e.code === 'ERR_TFW_SHARD_SIZE' && /shards\[1\]: its ArrayBuffer is detached/.test(e.message));
+    assert.throws(() => new ReedSolomon(0, 1, { backend }), coded('ERR_TFW_ARG_RANGE', RangeError, /^dataShards/));
   });
 }
 
