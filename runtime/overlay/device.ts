@@ -23,7 +23,6 @@ import { Peer } from './peer.js';
 import { RouteTable } from './routes.js';
 import { PacketBatches, type DeviceIO } from './batches.js';
 import { Sender, type SendHost } from './send.js';
-import { HANDSHAKE_BUSY_MS } from './timers.js';
 
 export type { DeviceIO } from './batches.js';
 
@@ -132,9 +131,6 @@ export class Device {
   private readonly sender: Sender;
   private readonly receiver: Receiver;
   private readonly timers: DeviceTimers;
-  private readonly scheduleHandshakes: ((run: () => void) => void) | null;
-  private readonly handshakeBudgetMs: number;
-  private handshakesScheduled = false;
 
   constructor(opts: DeviceOptions) {
     this.local = localStatic(opts.privateKey);
@@ -169,12 +165,12 @@ export class Device {
       flush: () => this.flush(),
     };
     this.handshakes = new Handshakes(host, {
-      forceUnderLoad: opts.forceUnderLoad ?? false,
+      forceUnderLoad: opts.forceUnderLoad,
       queueSize: opts.handshakeQueueSize,
-      busyMs: opts.handshakeBusyMs ?? (opts.scheduleHandshakes ? HANDSHAKE_BUSY_MS : Infinity),
+      busyMs: opts.handshakeBusyMs,
+      schedule: opts.scheduleHandshakes,
+      budgetMs: opts.handshakeBudgetMs,
     });
-    this.scheduleHandshakes = opts.scheduleHandshakes ?? null;
-    this.handshakeBudgetMs = opts.handshakeBudgetMs ?? 2;
     this.timers = new DeviceTimers(host);
     this.sender = new Sender(host);
     this.receiver = new Receiver(host, this.handshakes);
@@ -372,35 +368,8 @@ export class Device {
    */
   receive(bufs: Uint8Array[], sizes: ArrayLike<number>, eps: ArrayLike<Endpoint>, count: number): void {
     this.receiver.receive(bufs, sizes, eps, count);
-    if (!this.handshakes.pending) return;
-    if (!this.scheduleHandshakes) this.processHandshakes(Infinity);
-    else if (!this.handshakesScheduled) {
-      this.handshakesScheduled = true;
-      this.scheduleHandshakes(this.runHandshakes);
-    }
+    this.handshakes.afterReceive();
   }
-
-  /**
-   * Handles queued handshake messages for up to `budgetMs` of wall time and
-   * sends the replies; returns how many are still queued.
-   */
-  processHandshakes(budgetMs = this.handshakeBudgetMs): number {
-    const left = this.handshakes.process(budgetMs);
-    this.flush();
-    return left;
-  }
-
-  private readonly runHandshakes = (): void => {
-    this.handshakesScheduled = false;
-    try {
-      if (this.processHandshakes() > 0 && this.scheduleHandshakes) {
-        this.handshakesScheduled = true;
-        this.scheduleHandshakes(this.runHandshakes);
-      }
-    } catch (err) {
-      this.log(`handshakes: ${(err as Error).message}`);
-    }
-  };
 
   // ---- timers (device-timers.ts) ------------------------------------------
 

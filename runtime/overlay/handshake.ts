@@ -57,6 +57,20 @@ export interface HandshakeHost {
   timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
   /** Sends staged data, else a keepalive, to the peer. */
   sendKeepalive(peer: Peer): void;
+  /** Sends what the batches hold (the replies handshakes queued). */
+  flush(): void;
+  log(msg: string): void;
+}
+
+/** How the handshake work is run (DeviceOptions has the same fields, documented there). */
+export interface HandshakeOptions {
+  forceUnderLoad?: boolean;
+  queueSize?: number;
+  /** Default HANDSHAKE_BUSY_MS with `schedule`, unlimited without. */
+  busyMs?: number;
+  schedule?: (run: () => void) => void;
+  /** Wall time per scheduled run (ms, default 2). */
+  budgetMs?: number;
 }
 
 /**
@@ -76,19 +90,48 @@ export class Handshakes {
 
   private readonly forceUnderLoad: boolean;
   private readonly busyLimitMs: number;
+  private readonly schedule: ((run: () => void) => void) | null;
+  private readonly budgetMs: number;
+  private scheduled = false;
 
-  /**
-   * `forceUnderLoad`: cookie replies to every handshake without a valid mac2
-   * (tests); `queueSize`: the queue's capacity; `busyMs`: wall time (ms) a
-   * second of handshake work that puts the device under load.
-   */
-  constructor(private readonly dev: HandshakeHost, opts: { forceUnderLoad?: boolean; queueSize?: number; busyMs?: number } = {}) {
+  constructor(private readonly dev: HandshakeHost, opts: HandshakeOptions = {}) {
     this.cookieChecker = new CookieChecker(dev.local.publicKey, dev.now);
     this.queue = new HandshakeQueue(opts.queueSize ?? QUEUE_HANDSHAKE_SIZE);
     this.limiter = new RateLimiter(dev.now);
     this.forceUnderLoad = opts.forceUnderLoad ?? false;
-    this.busyLimitMs = opts.busyMs ?? HANDSHAKE_BUSY_MS;
+    this.schedule = opts.schedule ?? null;
+    this.busyLimitMs = opts.busyMs ?? (this.schedule ? HANDSHAKE_BUSY_MS : Infinity);
+    this.budgetMs = opts.budgetMs ?? 2;
   }
+
+  /** After a receive batch: handles the queued messages now (no scheduler), or schedules a run. */
+  afterReceive(): void {
+    if (!this.queue.length) return;
+    if (!this.schedule) this.run(Infinity);
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      this.schedule(this.scheduledRun);
+    }
+  }
+
+  /** Handles queued messages for up to `budgetMs` of wall time and sends the replies; returns how many are left. */
+  run(budgetMs = this.budgetMs): number {
+    const left = this.process(budgetMs);
+    this.dev.flush();
+    return left;
+  }
+
+  private readonly scheduledRun = (): void => {
+    this.scheduled = false;
+    try {
+      if (this.run() > 0) {
+        this.scheduled = true;
+        this.schedule!(this.scheduledRun);
+      }
+    } catch (err) {
+      this.dev.log(`handshakes: ${(err as Error).message}`);
+    }
+  };
 
   /** Handshake messages waiting for `process`. */
   get pending(): number {

@@ -14,6 +14,7 @@ import { MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE } from '../.
 import { createInitiation, Handshake, localStatic } from '../../../runtime/overlay/noise.js';
 import { PACKETS_BURSTABLE, PACKETS_PER_SECOND, RateLimiter } from '../../../runtime/overlay/ratelimiter.js';
 import { COOKIE_RETRY } from '../../../runtime/overlay/timers.js';
+import type { DeviceOptions } from '../../../runtime/overlay/device.js';
 import { prng } from '../../helpers.js';
 import { A_TO_B, makePair } from './pair.js';
 
@@ -44,13 +45,22 @@ test('rate limiter: burst of 5 per source address, then 20/s; ports share a buck
   assert.is(rl.size, 1, 'idle sources are forgotten');
 });
 
+/** A pair whose B schedules handshake work by pushing it to `runs` (the runtime passes setImmediate). */
+function scheduledPair(runs: (() => void)[], b: Partial<DeviceOptions> = {}) {
+  return makePair({ b: { scheduleHandshakes: (run) => void runs.push(run), ...b } });
+}
+
 test('handshakes wait behind data: a batch of data and initiations delivers the data before any DH', () => {
-  const p = makePair();
+  const runs: (() => void)[] = [];
+  const p = scheduledPair(runs);
   p.sendA(A_TO_B(r.bytes(10)));
   p.pump();
+  while (runs.length) {
+    runs.shift()!();
+    p.pump();
+  }
   p.deliveredB.length = 0;
-  const runs: (() => void)[] = [];
-  const { b } = makePairScheduled(p, runs);
+  const { b } = p;
   const flood = unknownInitiations(b.local.publicKey, 8);
   p.sendA(A_TO_B(r.bytes(50)));
   const data = p.wire.splice(0)[0];
@@ -63,17 +73,9 @@ test('handshakes wait behind data: a batch of data and initiations delivers the 
   assert.is(b.drops.handshake, flood.length, 'each unknown-key initiation refused, later');
 });
 
-/** Re-targets the pair's B at a scheduler that collects runs (the runtime uses setImmediate). */
-function makePairScheduled(p: ReturnType<typeof makePair>, runs: (() => void)[]) {
-  const b = p.b as unknown as { scheduleHandshakes: unknown };
-  b.scheduleHandshakes = (run: () => void) => void runs.push(run);
-  return p;
-}
-
 test('queue depth >= 128 puts the device under load: every initiation is answered with a counted cookie, no DH', () => {
-  const p = makePair();
   const runs: (() => void)[] = [];
-  makePairScheduled(p, runs);
+  const p = scheduledPair(runs);
   const flood = unknownInitiations(p.b.local.publicKey, 8);
   const many = Array.from({ length: 300 }, (_, i) => flood[i % flood.length]);
   for (let i = 0; i < many.length; i += 50) {
@@ -97,9 +99,8 @@ test('time spent on handshakes puts the device under load: past the budget, init
 });
 
 test('a full handshake queue drops new messages and counts them', () => {
-  const p = makePair({ b: { handshakeQueueSize: 16 } });
   const runs: (() => void)[] = [];
-  makePairScheduled(p, runs);
+  const p = scheduledPair(runs, { handshakeQueueSize: 16 });
   const flood = unknownInitiations(p.b.local.publicKey, 8);
   const many = Array.from({ length: 20 }, (_, i) => flood[i % flood.length]);
   p.b.receive(many, many.map((x) => x.length), many.map(() => p.epA), many.length);
