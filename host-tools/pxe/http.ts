@@ -173,7 +173,8 @@ export async function serveHttp(dir: string, listen: string, script: Buffer, opt
     answer(req, res, path, record).catch((err) => {
       record.status = 500;
       record.bytes = 0;
-      log(`${record.remote} ${record.method} ${path}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`.replace(/: {2}/, ': '));
+      const code = (err as NodeJS.ErrnoException).code, msg = (err as Error).message;
+      log(`${record.remote} ${record.method} ${path}: ${code && !msg.startsWith(code) ? `${code} ` : ''}${msg}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error: see the tfw pxe log\n');
       else res.destroy();
     });

@@ -5,13 +5,14 @@
  * and Range requests are honoured (206, 416) byte-exact.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { get, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRange, servePxe, type PxeServer } from '../../host-tools/commands/pxe.js';
+import { isRoot } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfw-pxe-srv-'));
 const kernel = randomBytes(300_000);
@@ -121,6 +122,45 @@ test('a served file replaced by a directory is answered 500 and logged; the serv
     assert.is((await fetch(s, '/cmdline')).status, 404, 'a file gone is 404');
     for (let t = 0; t < 40 && openFds() > before; t++) await sleep(50);
     assert.ok(openFds() <= before, `the directory handle was closed: ${before} fds before, ${openFds()} after`);
+  } finally {
+    s.close();
+    await s.closed;
+  }
+});
+
+/**
+ * Makes `path` a file whose open fails with EACCES: a mode-000 file, or as
+ * root (who reads any file) a link to a write-only procfs entry. False when
+ * this system gives no such file.
+ */
+function unreadable(path: string): boolean {
+  if (isRoot) symlinkSync('/proc/sys/vm/compact_memory', path);
+  else {
+    writeFileSync(path, 'x');
+    chmodSync(path, 0);
+  }
+  try {
+    closeSync(openSync(path, 'r'));
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES';
+  }
+}
+
+test('a served file that cannot be read (EACCES) is answered 500 and logged, not a crash', async () => {
+  const d3 = mkdtempSync(join(dir, 'img-'));
+  writeFileSync(join(d3, 'boot.ipxe'), '#!ipxe\n');
+  writeFileSync(join(d3, 'vmlinuz'), kernel);
+  if (!unreadable(join(d3, 'initramfs.cpio.zst'))) {
+    console.log('  skip EACCES case: no unreadable file can be made here');
+    return;
+  }
+  const lines: string[] = [];
+  const s = await servePxe(d3, '127.0.0.1:0', { log: (l) => lines.push(l) });
+  try {
+    for (let i = 0; i < 3; i++) assert.is((await fetch(s, '/initramfs.cpio.zst')).status, 500);
+    assert.is(lines.filter((l) => /GET \/initramfs\.cpio\.zst: EACCES: permission denied/.test(l)).length, 3, lines.join('\n'));
+    assert.ok((await fetch(s, '/vmlinuz')).body.equals(kernel), 'still serving');
   } finally {
     s.close();
     await s.closed;
