@@ -33,3 +33,33 @@ export class AuthenticationError extends TfwError {
     super('ERR_TFW_AEAD_AUTH', message);
   }
 }
+
+/** Thrown when kernel routes cannot be programmed (runtime/overlay/kernel-routes.ts), or for a malformed route. */
+export class RouteError extends TfwError {
+  constructor(message: string) {
+    super('ERR_TFW_ROUTE', message);
+  }
+}
+
+/**
+ * A kernel API argument of the wrong type (a non-Uint8Array, a view of a
+ * detached buffer, a wrong output array type). A TypeError, as Node's own
+ * ERR_INVALID_ARG_TYPE is, so the documented `instanceof TypeError` contract
+ * of tfw/aead holds, with a stable code on top.
+ */
+export class ArgumentTypeError extends TypeError {
+  readonly code = 'ERR_TFW_ARG_TYPE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgumentTypeError';
+  }
+}
+
+/** A kernel API argument out of range (size, index, count): a RangeError with a stable code, as ArgumentTypeError. */
+export class ArgumentRangeError extends RangeError {
+  readonly code = 'ERR_TFW_ARG_RANGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgumentRangeError';
+  }
+}

@@ -1,9 +1,7 @@
 /**
- * `tfw pxe`: serve an image folder over HTTP for iPXE (`chain
- * http://ADDR:PORT/boot.ipxe`; boot.ipxe names the kernel and initramfs by
- * relative URIs, which iPXE resolves against the script's own URL). Only the
- * image's own files are served (GET and HEAD; anything else is 404); the
- * default address is loopback.
+ * `tfw pxe`: serve an image folder over HTTP for iPXE (host-tools/pxe/http.ts:
+ * `chain http://ADDR:PORT/boot.ipxe`, only the image's own files, Range
+ * honoured, read errors answered 500); the default address is loopback.
  * `--tftp ADDR` also runs Debian's dnsmasq as a TFTP-only server (DNS and DHCP
  * off, port 69, `--tftp-secure`) on ADDR for PXE ROMs that cannot do HTTP: its
  * root is a private copy of the image files plus iPXE's loaders from Debian's
@@ -15,22 +13,16 @@
  * file on disk is unchanged), like `tfw boot --append`.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TfwError } from '../../runtime/errors.js';
 import { imageDir } from '../../images/builder/paths.js';
 import { loadBoard, loadRole } from '../../images/builder/schema.js';
+import { PXE_FILES, serveHttp, type PxeHttpOptions, type PxeServer } from '../pxe/http.js';
 
-const FILES: Record<string, string> = {
-  '/boot.ipxe': 'text/plain',
-  '/vmlinuz': 'application/octet-stream',
-  '/initramfs.cpio.zst': 'application/octet-stream',
-  '/cmdline': 'text/plain',
-  '/manifest.json': 'application/json',
-};
+export { parseListen, parseRange, PXE_FILES, serveHttp, type PxeRequest, type PxeServer } from '../pxe/http.js';
 
 interface PxeFlags {
   board: string;
@@ -44,44 +36,9 @@ interface PxeFlags {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** Parses ADDR:PORT (IPv4 or [IPv6]); throws naming --listen. */
-export function parseListen(s: string): { host: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):(\d{1,5})$/.exec(s);
-  if (!m || Number(m[2]) > 65535) throw new TfwError('ERR_TFW_CONFIG', `--listen: expected ADDR:PORT like 127.0.0.1:8069, got "${s}"`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
-
-/** One answered request: method, path, HTTP status and body bytes sent (0 for HEAD and 404). */
-export interface PxeRequest {
-  remote: string;
-  method: string;
-  path: string;
-  status: number;
-  bytes: number;
-}
-
-export interface PxeOptions {
-  /** Close the server after answering this many requests. */
-  maxRequests?: number;
+export interface PxeOptions extends PxeHttpOptions {
   /** Kernel command-line words added to the `kernel` line of the served boot.ipxe. */
   append?: string[];
-  /** Called with one line per request and event (default: stderr, `tfw: pxe: ...`); null: silent. */
-  log?: ((line: string) => void) | null;
-}
-
-export interface PxeServer {
-  /** The script's URL as reachable on the listen address, e.g. http://127.0.0.1:8069/boot.ipxe. */
-  url: string;
-  port: number;
-  server: Server;
-  /** Every request answered so far, in order. */
-  requests: PxeRequest[];
-  /** The boot.ipxe served (the image's, with the --append words). */
-  script: Buffer;
-  /** Stops listening and drops open connections. */
-  close: () => void;
-  /** Resolves once the server has closed (close(), maxRequests). */
-  closed: Promise<void>;
 }
 
 /** The image's boot.ipxe with `append` words added to its `kernel` line; throws naming a bad word. */
@@ -106,48 +63,7 @@ export function pxeScript(dir: string, append: string[] = []): Buffer {
  */
 export async function servePxe(dir: string, listen: string, opts: PxeOptions = {}): Promise<PxeServer> {
   if (!existsSync(join(dir, 'boot.ipxe'))) throw new TfwError('ERR_TFW_IMAGE', `${dir} has no boot.ipxe; run tfw build first`);
-  const { host, port } = parseListen(listen);
-  const script = pxeScript(dir, opts.append);
-  const log = opts.log === undefined ? (l: string) => process.stderr.write(`tfw: pxe: ${l}\n`) : opts.log ?? (() => {});
-  const requests: PxeRequest[] = [];
-  let left = opts.maxRequests ?? Infinity;
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const type = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
-    const file = join(dir, path);
-    let status = 404;
-    let bytes = 0;
-    if (!type || (req.method !== 'GET' && req.method !== 'HEAD') || !existsSync(file)) {
-      res.writeHead(404).end();
-    } else {
-      status = 200;
-      const body = path === '/boot.ipxe' ? script : undefined;
-      const size = body ? body.length : statSync(file).size;
-      bytes = req.method === 'HEAD' ? 0 : size;
-      res.writeHead(200, { 'content-type': type, 'content-length': size });
-      if (req.method === 'HEAD') res.end();
-      else if (body) res.end(body);
-      else createReadStream(file).pipe(res);
-    }
-    res.on('finish', () => {
-      requests.push({ remote: req.socket.remoteAddress ?? '', method: req.method ?? '', path, status, bytes });
-      log(`${req.socket.remoteAddress} ${req.method} ${path} ${status} ${bytes}`);
-      if (--left <= 0) close();
-    });
-  });
-  const close = () => {
-    server.close();
-    server.closeAllConnections();
-  };
-  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new TfwError('ERR_TFW_PXE', `--listen ${listen}: ${e.message}`)));
-    server.listen(port, host, () => resolve());
-  });
-  const a = server.address();
-  if (typeof a !== 'object' || !a) throw new TfwError('ERR_TFW_PXE', `--listen ${listen}: no address`);
-  const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/boot.ipxe`;
-  return { url, port: a.port, server, requests, script, close, closed };
+  return serveHttp(dir, listen, pxeScript(dir, opts.append), opts);
 }
 
 /** iPXE loaders from Debian's ipxe package that `--tftp` serves when installed (BIOS, UEFI, UEFI with the firmware's NIC driver). */
@@ -201,7 +117,7 @@ export async function serveTftp(dir: string, addr: string, script: Buffer, log: 
   };
   try {
     add('boot.ipxe', script);
-    for (const f of Object.keys(FILES)) if (f !== '/boot.ipxe' && existsSync(join(dir, f))) add(f.slice(1), join(dir, f));
+    for (const f of Object.keys(PXE_FILES)) if (f !== '/boot.ipxe' && existsSync(join(dir, f))) add(f.slice(1), join(dir, f));
     for (const f of IPXE_LOADERS) if (existsSync(f)) add(f.split('/').pop()!, f);
   } catch (err) {
     rmSync(root, { recursive: true, force: true });

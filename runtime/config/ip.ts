@@ -118,3 +118,18 @@ export function parseEndpoint(text: string): Endpoint | null {
 
 /** Formats an endpoint as wg(8) shows it: `a.b.c.d:p` or `[v6]:p`. */
 export const formatEndpoint = (e: Endpoint): string => (e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`);
+
+/** Where a server listens: a TCP host and port, or a Unix socket path. */
+export type ListenAddress = { host: string; port: number } | { path: string };
+
+/**
+ * Parses a listen address: `host:port`, `[v6]:port`, `:port` or `port`
+ * (host 127.0.0.1), or a Unix socket path starting with `/` or `.`.
+ * Returns null for anything else, a port above 65535 included.
+ */
+export function parseListenAddress(text: string): ListenAddress | null {
+  if (text.startsWith('/') || text.startsWith('.')) return { path: text };
+  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):)?(\d{1,5})$/.exec(text);
+  if (!m || Number(m[3]) > 65535) return null;
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
+}

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { parseCidr, parseEndpoint } from './ip.js';
+import { parseCidr, parseEndpoint, parseListenAddress } from './ip.js';
+import { suggestKey, TOP_LEVEL_KEYS, unknownTopLevelKeys } from './top-level.js';
 import { publicKeyFromPrivate } from '../overlay/keys.js';
 
 /** True when `s` is standard base64 (with padding) of exactly 32 bytes, as `wg genkey` prints. */
@@ -43,12 +44,15 @@ const schema = z
     address: z.array(cidr).default([]),
     mtu: z.number().int().min(1280).max(9000).default(1420),
     mesh: z.boolean().default(false),
-    status: z.string().min(1).optional(),
+    status: z
+      .string()
+      .refine((s) => parseListenAddress(s) !== null, { message: 'expected host:port, :port or port (port 0-65535), or a Unix socket path starting with / or .' })
+      .optional(),
     /** The device API's address (runtime/api/server.ts); images listen on 0.0.0.0:80 without it. */
     api: endpoint.optional(),
     peers: z.array(peer).default([]),
   })
-  .passthrough();
+  .strict();
 
 /** The same, with privateKey optional: what an image may carry (the runtime adds an ephemeral key at boot). */
 const keylessSchema = schema.extend({ privateKey: key.optional() });
@@ -103,9 +107,13 @@ function check(input: unknown, requireKey: boolean): ImageOverlayConfig {
     throw new ConfigError('config', `expected an object (YAML/JSON mapping), got ${Array.isArray(input) ? 'an array' : typeof input}`);
   }
   const raw = { ...(input as Record<string, unknown>) };
-  // An image config may nest the overlay under `overlay:`.
+  for (const k of unknownTopLevelKeys(raw)) {
+    const hint = suggestKey(k);
+    throw new ConfigError(k, `unknown top-level field${hint ? `; did you mean ${hint}?` : ''} (expected one of ${Object.keys(TOP_LEVEL_KEYS).join(', ')})`);
+  }
+  // An image config may nest the overlay under `overlay:`; the other sections are checked by their own schemas.
   if (typeof raw.overlay === 'object' && raw.overlay !== null && !('privateKey' in raw)) Object.assign(raw, raw.overlay);
-  delete raw.overlay;
+  for (const k of Object.keys(raw)) if (TOP_LEVEL_KEYS[k] !== 'overlay') delete raw[k];
   if ('address' in raw) raw.address = listify(raw.address);
   if (Array.isArray(raw.peers)) {
     raw.peers = raw.peers.map((p) =>

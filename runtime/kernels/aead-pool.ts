@@ -30,6 +30,8 @@
 import { resolveBackend, type BackendOptions } from './backend.js';
 import { KEY_BYTES, NONCE_BYTES, TAG_BYTES, type PoolMemory } from './aead-engine.js';
 import { engineFor } from './aead-registry.js';
+import { bytesArg, intArg } from './args.js';
+import { ArgumentRangeError } from '../errors.js';
 
 export const AEAD_STATUS_OK = 0;
 export const AEAD_STATUS_AUTH = 1;
@@ -47,13 +49,10 @@ export interface AeadPacketPoolOptions extends BackendOptions {
 }
 
 const align16 = (n: number) => (n + 15) & ~15;
+/** A slot index no pool has (slots <= 65536): the kernels answer it with status 2. */
+const INVALID_INDEX = 0xffffffff;
 
-function intIn(name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${String(v)}`);
-  }
-  return v;
-}
+const intIn = intArg;
 
 export class AeadPacketPool {
   readonly slots: number;
@@ -96,7 +95,7 @@ export class AeadPacketPool {
     rel.status = rel.nonce + align16(n * NONCE_BYTES);
     rel.slots = rel.status + align16(n);
     rel.total = rel.slots + this.slots * this.slotBytes;
-    if (rel.total > 1 << 30) throw new RangeError(`slots x slotBytes: expected at most 1 GiB in total, got ${rel.total} bytes`);
+    if (rel.total > 1 << 30) throw new ArgumentRangeError(`slots x slotBytes: expected at most 1 GiB in total, got ${rel.total} bytes`);
 
     const backend = resolveBackend(opts, 'aead');
     this.backend = backend;
@@ -131,8 +130,7 @@ export class AeadPacketPool {
   /** Stores a 32-byte key in key slot `k` (0..keys-1). @throws RangeError / TypeError */
   setKey(k: number, key: Uint8Array): void {
     intIn('key index', k, 0, this.keys - 1);
-    if (!(key instanceof Uint8Array)) throw new TypeError('key: expected a Uint8Array');
-    if (key.length !== KEY_BYTES) throw new RangeError(`key: expected ${KEY_BYTES} bytes, got ${key.length}`);
+    bytesArg('key', key, KEY_BYTES);
     this.keyTable.set(key, k * KEY_BYTES);
   }
 
@@ -147,12 +145,18 @@ export class AeadPacketPool {
    * with key slot `key` and the WireGuard-style nonce 4 zero bytes || le64(counter).
    * AAD is reset to empty (see setAad). On seal, `length` is the plaintext length
    * (offset + length + 16 must fit the slot); on open, the sealed length with tag.
+   * A slot, key, length or offset that is not an integer in [0, 2^32-1]
+   * (negative, fractional, NaN, 2^32 and above, which a Uint32Array would
+   * wrap to a valid index) marks the entry invalid: status 2 on every
+   * backend, as slot and key indexes past the pool's and packet ranges that
+   * do not fit are (checked by the kernel).
    * @param counter 0..2^64-1 as a bigint, or a safe integer number
-   * @throws RangeError for an index or counter out of range (packet ranges are
-   *         checked by the kernel and reported as status 2)
+   * @throws ArgumentRangeError (ERR_TFW_ARG_RANGE) for an entry index or counter out of range
    */
   setPacket(i: number, slot: number, length: number, key: number, counter: number | bigint, offset = 0): void {
     if (!(i >= 0 && i < this.entries && Number.isInteger(i))) intIn('entry', i, 0, this.entries - 1);
+    // (x >>> 0) === x holds exactly for integers in [0, 2^32-1].
+    if ((slot >>> 0) !== slot || (key >>> 0) !== key || (length >>> 0) !== length || (offset >>> 0) !== offset) slot = INVALID_INDEX;
     this.slotIndex[i] = slot;
     this.offsets[i] = offset;
     this.lengths[i] = length;
@@ -163,12 +167,12 @@ export class AeadPacketPool {
     this.nonceWords[w] = 0;
     if (typeof counter === 'number') {
       if (!(counter >= 0 && counter <= Number.MAX_SAFE_INTEGER && Number.isInteger(counter))) {
-        throw new RangeError(`counter: expected a safe integer >= 0 or a bigint, got ${counter}`);
+        throw new ArgumentRangeError(`counter: expected a safe integer >= 0 or a bigint, got ${counter}`);
       }
       this.nonceWords[w + 1] = counter >>> 0;
       this.nonceWords[w + 2] = Math.floor(counter / 4294967296);
     } else {
-      if (counter < 0n || counter >= 1n << 64n) throw new RangeError(`counter: expected 0..2^64-1, got ${counter}`);
+      if (counter < 0n || counter >= 1n << 64n) throw new ArgumentRangeError(`counter: expected 0..2^64-1, got ${counter}`);
       this.nonceWords[w + 1] = Number(counter & 0xffffffffn);
       this.nonceWords[w + 2] = Number(counter >> 32n);
     }
@@ -177,8 +181,7 @@ export class AeadPacketPool {
   /** Replaces entry `i`'s nonce with an arbitrary 12-byte nonce. @throws RangeError / TypeError */
   setNonce(i: number, nonce12: Uint8Array): void {
     intIn('entry', i, 0, this.entries - 1);
-    if (!(nonce12 instanceof Uint8Array)) throw new TypeError('nonce: expected a Uint8Array');
-    if (nonce12.length !== NONCE_BYTES) throw new RangeError(`nonce: expected ${NONCE_BYTES} bytes, got ${nonce12.length}`);
+    bytesArg('nonce', nonce12, NONCE_BYTES);
     this.nonces.set(nonce12, i * NONCE_BYTES);
   }
 

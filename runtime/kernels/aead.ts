@@ -8,8 +8,10 @@
  * ('auto' | 'wasm' | 'native' | 'wasm-simd' | 'wasm-scalar', default
  * TFW_BACKEND or 'auto'); all backends give byte-identical results.
  *
- * Errors: TypeError for a non-Uint8Array argument; RangeError naming the
- * argument and the expected size; AuthenticationError (code ERR_TFW_AEAD_AUTH)
+ * Errors: TypeError (ArgumentTypeError, code ERR_TFW_ARG_TYPE) for a
+ * non-Uint8Array argument or one whose buffer is detached, on every backend;
+ * RangeError (ArgumentRangeError, ERR_TFW_ARG_RANGE) naming the argument and
+ * the expected size; AuthenticationError (code ERR_TFW_AEAD_AUTH)
  * when a tag does not verify; BackendUnavailableError when the backend cannot load.
  *
  * Single calls copy the inputs into a scratch area in the kernel's linear memory,
@@ -21,6 +23,8 @@ import { registerCalibration, resolveBackend, type BackendOptions } from './back
 import { AuthenticationError, HNONCE_BYTES, KEY_BYTES, NONCE_BYTES, TAG_BYTES, XNONCE_BYTES, type AeadEngine } from './aead-engine.js';
 import { engineFor } from './aead-registry.js';
 import { AeadPacketPool } from './aead-pool.js';
+import { bytesArg } from './args.js';
+import { ArgumentRangeError } from '../errors.js';
 import type { SelfTestResult } from '../selftest.js';
 
 export { AuthenticationError, KEY_BYTES, NONCE_BYTES, XNONCE_BYTES, TAG_BYTES } from './aead-engine.js';
@@ -30,12 +34,7 @@ export { AeadPacketPool, AEAD_STATUS_OK, AEAD_STATUS_AUTH, AEAD_STATUS_INVALID, 
 
 const MAX_MESSAGE = 1 << 30;
 
-function bytes(name: string, v: unknown, len?: number): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`${name}: expected a Uint8Array, got ${v === null ? 'null' : typeof v}`);
-  if (len !== undefined && v.length !== len) throw new RangeError(`${name}: expected ${len} bytes, got ${v.length}`);
-  if (v.length > MAX_MESSAGE) throw new RangeError(`${name}: expected at most ${MAX_MESSAGE} bytes, got ${v.length}`);
-  return v;
-}
+const bytes = (name: string, v: unknown, len?: number): Uint8Array => bytesArg(name, v, len, MAX_MESSAGE);
 
 const EMPTY = new Uint8Array(0);
 
@@ -75,7 +74,7 @@ export function chacha20poly1305Open(key: Uint8Array, nonce12: Uint8Array, seale
   bytes('key', key, KEY_BYTES);
   bytes('nonce', nonce12, NONCE_BYTES);
   bytes('sealed', sealed);
-  if (sealed.length < TAG_BYTES) throw new RangeError(`sealed: expected at least ${TAG_BYTES} bytes (the tag), got ${sealed.length}`);
+  if (sealed.length < TAG_BYTES) throw new ArgumentRangeError(`sealed: expected at least ${TAG_BYTES} bytes (the tag), got ${sealed.length}`);
   const [a, e] = tail(aad, opts);
   const out = e.open(key, nonce12, sealed, a);
   if (!out) throw new AuthenticationError();
@@ -105,7 +104,7 @@ export function xchacha20poly1305Open(key: Uint8Array, nonce24: Uint8Array, seal
   bytes('key', key, KEY_BYTES);
   bytes('nonce', nonce24, XNONCE_BYTES);
   bytes('sealed', sealed);
-  if (sealed.length < TAG_BYTES) throw new RangeError(`sealed: expected at least ${TAG_BYTES} bytes (the tag), got ${sealed.length}`);
+  if (sealed.length < TAG_BYTES) throw new ArgumentRangeError(`sealed: expected at least ${TAG_BYTES} bytes (the tag), got ${sealed.length}`);
   const [a, e] = tail(aad, opts);
   const out = e.xopen(key, nonce24, sealed, a);
   if (!out) throw new AuthenticationError();
@@ -122,11 +121,11 @@ export function chacha20(key: Uint8Array, nonce12: Uint8Array, counter: number, 
   bytes('key', key, KEY_BYTES);
   bytes('nonce', nonce12, NONCE_BYTES);
   if (typeof counter !== 'number' || !Number.isInteger(counter) || counter < 0 || counter > 0xffffffff) {
-    throw new RangeError(`counter: expected an integer in [0, 4294967295], got ${String(counter)}`);
+    throw new ArgumentRangeError(`counter: expected an integer in [0, 4294967295], got ${String(counter)}`);
   }
   bytes('data', data);
   const blocks = Math.ceil(data.length / 64);
-  if (counter + blocks > 0x100000000) throw new RangeError(`data: ${data.length} bytes from block ${counter} run past the 32-bit block counter`);
+  if (counter + blocks > 0x100000000) throw new ArgumentRangeError(`data: ${data.length} bytes from block ${counter} run past the 32-bit block counter`);
   return engineFor(resolveBackend(opts, 'aead')).chacha20(key, nonce12, counter, data);
 }
 

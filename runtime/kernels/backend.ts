@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BackendUnavailableError } from '../errors.js';
+import { ArgumentRangeError, BackendUnavailableError } from '../errors.js';
 
 export type BackendName = 'auto' | 'wasm' | 'native' | 'wasm-simd' | 'wasm-scalar';
 export type ConcreteBackend = 'wasm-simd' | 'wasm-scalar' | 'native';
@@ -160,7 +160,7 @@ export function setNativeProbe(probe: () => boolean): void {
 export function resolveBackend(opts?: BackendOptions, kernel?: string): ConcreteBackend {
   const requested = opts?.backend ?? (process.env.TFW_BACKEND as BackendName | undefined) ?? 'auto';
   if (!BACKENDS.includes(requested)) {
-    throw new RangeError(`backend: expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(requested)}`);
+    throw new ArgumentRangeError(`backend: expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(requested)}`);
   }
   switch (requested) {
     case 'native':

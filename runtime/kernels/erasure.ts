@@ -17,6 +17,8 @@ import { createEngine, type CodingMatrix, type ErasureEngine } from './erasure-e
 import './erasure-native.js'; // registers the native engine (used only when the addon loads)
 import { ShardCountError, ShardSizeError, ShortDataError, TooFewShardsError } from './erasure-errors.js';
 import { encodingMatrix, matInvert, matMul } from './erasure-gf.js';
+import { bytesArg, isDetached } from './args.js';
+import { ArgumentRangeError } from '../errors.js';
 import type { SelfTestResult } from '../selftest.js';
 
 export { ShardCountError, ShardSizeError, ShortDataError, TooFewShardsError } from './erasure-errors.js';
@@ -57,14 +59,14 @@ export class ReedSolomon {
    */
   constructor(dataShards: number, parityShards: number, options: ReedSolomonOptions = {}) {
     if (!Number.isInteger(dataShards) || dataShards < 1 || dataShards > 255) {
-      throw new RangeError(`dataShards: expected an integer in [1, 255], got ${dataShards}`);
+      throw new ArgumentRangeError(`dataShards: expected an integer in [1, 255], got ${dataShards}`);
     }
     if (!Number.isInteger(parityShards) || parityShards < 1 || dataShards + parityShards > 256) {
-      throw new RangeError(`parityShards: expected an integer >= 1 with dataShards + parityShards <= 256, got ${parityShards} (dataShards ${dataShards})`);
+      throw new ArgumentRangeError(`parityShards: expected an integer >= 1 with dataShards + parityShards <= 256, got ${parityShards} (dataShards ${dataShards})`);
     }
     const chunk = options.chunkBytes;
     if (chunk !== undefined && (!Number.isInteger(chunk) || chunk % 64 !== 0 || chunk < 1024 || chunk > 1 << 20)) {
-      throw new RangeError(`chunkBytes: expected a multiple of 64 in [1024, 1048576], got ${chunk}`);
+      throw new ArgumentRangeError(`chunkBytes: expected a multiple of 64 in [1024, 1048576], got ${chunk}`);
     }
     this.dataShards = dataShards;
     this.parityShards = parityShards;
@@ -127,7 +129,7 @@ export class ReedSolomon {
    * @throws ShortDataError when data is empty
    */
   split(data: Uint8Array): Uint8Array[] {
-    if (!(data instanceof Uint8Array)) throw new TypeError('data: expected a Uint8Array');
+    bytesArg('data', data);
     if (data.length === 0) throw new ShortDataError('data: 0 bytes, expected at least 1 byte to split');
     const per = Math.ceil(data.length / this.dataShards);
     const buf = new Uint8Array(per * this.totalShards);
@@ -147,7 +149,7 @@ export class ReedSolomon {
     if (!Array.isArray(shards) || shards.length < this.dataShards) {
       throw new ShardCountError(`shards: ${Array.isArray(shards) ? shards.length : typeof shards} given, expected at least ${this.dataShards} (the data shards)`);
     }
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`size: expected a non-negative integer, got ${size}`);
+    if (!Number.isSafeInteger(size) || size < 0) throw new ArgumentRangeError(`size: expected a non-negative integer, got ${size}`);
     const out = new Uint8Array(size);
     let have = 0;
     for (let i = 0; i < this.dataShards && have < size; i++) {
@@ -174,7 +176,7 @@ export class ReedSolomon {
       const s = shards[i];
       if (s === null || s === undefined) continue;
       if (!(s instanceof Uint8Array)) throw new ShardSizeError(i, `expected a Uint8Array or null, got ${typeof s}`);
-      if (s.length === 0) throw new ShardSizeError(i, 'empty (0 bytes); shards need at least 1 byte');
+      if (s.length === 0) throw new ShardSizeError(i, isDetached(s) ? 'its ArrayBuffer is detached; expected a live Uint8Array' : 'empty (0 bytes); shards need at least 1 byte');
       if (size < 0) {
         size = s.length;
         first = i;

@@ -5,7 +5,7 @@
  * FIB, decrements TTL / hop limit (patching the IPv4 checksum per RFC 1624 eqn. 3)
  * and writes an 8-byte verdict. The encoding is in docs/forward.md and below.
  */
-import { TfwError } from '../errors.js';
+import { ArgumentRangeError, TfwError } from '../errors.js';
 import { resolveBackend, type BackendOptions } from './backend.js';
 import { createEngine, type ForwardEngine } from './forward-engine.js';
 import { ENGINE, Fib } from './forward-fib.js';
@@ -87,10 +87,10 @@ export class Classifier {
     const poolBytes = options.poolBytes ?? 1 << 20;
     const maxPackets = options.maxPackets ?? 1024;
     if (!Number.isInteger(poolBytes) || poolBytes < 64 || poolBytes > 1 << 30) {
-      throw new RangeError(`poolBytes: expected an integer 64..2^30, got ${poolBytes}`);
+      throw new ArgumentRangeError(`poolBytes: expected an integer 64..2^30, got ${poolBytes}`);
     }
     if (!Number.isInteger(maxPackets) || maxPackets < 1 || maxPackets > 1 << 20) {
-      throw new RangeError(`maxPackets: expected an integer 1..2^20, got ${maxPackets}`);
+      throw new ArgumentRangeError(`maxPackets: expected an integer 1..2^20, got ${maxPackets}`);
     }
     this.engine = createEngine(resolveBackend(options, 'forward'));
     this.engine.reservePool(poolBytes, maxPackets);
@@ -163,7 +163,7 @@ export class Classifier {
    */
   classify(count: number): void {
     if (!Number.isInteger(count) || count < 0 || count > this.maxPackets) {
-      throw new RangeError(`count: expected an integer 0..${this.maxPackets}, got ${count}`);
+      throw new ArgumentRangeError(`count: expected an integer 0..${this.maxPackets}, got ${count}`);
     }
     this.engine.classify(count);
   }

@@ -6,7 +6,8 @@
  * (forward-rib4.ts); for IPv6 a key set here and the prefixes in the engine.
  */
 import { readFileSync } from 'node:fs';
-import { TfwError } from '../errors.js';
+import { ArgumentRangeError, TfwError } from '../errors.js';
+import { bytesArg, int32ArrayArg } from './args.js';
 import { resolveBackend, type BackendOptions, type ConcreteBackend } from './backend.js';
 import { createEngine, type ForwardEngine } from './forward-engine.js';
 import { checkNextHop, formatAddress, parseAddress, parsePrefix, parsePrefix4, PrefixError, type Family, type Prefix } from './forward-prefix.js';
@@ -198,13 +199,16 @@ export class Fib {
    * Batch lookup: `addresses` packs `n` addresses in network order (4 bytes each
    * for IPv4, 16 for IPv6); `out[i]` receives address i's next hop or -1. No
    * allocation per call once the engine's batch buffer fits `n`.
-   * @throws RangeError when `addresses.length` is not a multiple of the width or `out` is shorter than `n`
+   * @throws ArgumentTypeError (ERR_TFW_ARG_TYPE) when `addresses` is not a Uint8Array or `out` not an
+   *         Int32Array (or either is detached), on every backend; ArgumentRangeError (ERR_TFW_ARG_RANGE)
+   *         when `addresses.length` is not a multiple of the width or `out` is shorter than `n`
    */
   lookupBatch(addresses: Uint8Array, out: Int32Array): void {
     const width = this.family === 'ipv4' ? 4 : 16;
-    if (addresses.length % width !== 0) throw new RangeError(`addresses: expected a multiple of ${width} bytes, got ${addresses.length}`);
+    bytesArg('addresses', addresses);
+    if (addresses.length % width !== 0) throw new ArgumentRangeError(`addresses: expected a multiple of ${width} bytes, got ${addresses.length}`);
     const n = addresses.length / width;
-    if (out.length < n) throw new RangeError(`out: expected at least ${n} entries, got ${out.length}`);
+    int32ArrayArg('out', out, n);
     if (this.family === 'ipv4') this.engine.v4LookupBatch(addresses, n, out);
     else this.engine.v6LookupBatch(addresses, n, out);
   }

@@ -128,14 +128,17 @@ export class PacketBatches {
     }
   }
 
-  /** Queues transport message in receive slot `slot` (sealed part `len` bytes after the header) for the batch open. */
-  queueOpen(slot: number, len: number, kp: Keypair, peer: Peer, counter: number): void {
+  /**
+   * Queues transport message in receive slot `slot` (sealed part `len` bytes after the header) for the batch open.
+   * `counter` past 2^53 comes as a bigint (exact nonce); the replay check then sees it as past the limit.
+   */
+  queueOpen(slot: number, len: number, kp: Keypair, peer: Peer, counter: number | bigint): void {
     const e = this.rxEntries++;
     this.rxPool.setPacket(e, slot, len, kp.keyIndex, counter, TRANSPORT_HEADER_SIZE);
     this.rxEntrySlot[e] = slot;
     this.rxEntryKeypair[e] = kp;
     this.rxEntryPeer[e] = peer;
-    this.rxEntryCounter[e] = counter;
+    this.rxEntryCounter[e] = Number(counter);
   }
 
   /** Gives a keypair a key slot in both pools; false when none is free. */

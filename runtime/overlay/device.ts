@@ -13,12 +13,12 @@ import { Endpoint } from './conn.js';
 import type { PeerConfig } from '../config/schema.js';
 import { overlayAddressBytes } from './address.js';
 import { Keypair } from './keypair.js';
-import { publicKeyFromPrivate, toBase64 } from './keys.js';
+import { toBase64 } from './keys.js';
 import { DeviceTimers, type TimersHost } from './device-timers.js';
 import { Handshakes, type HandshakeHost, type IndexEntry } from './handshake.js';
 import { IcmpErrors, type IcmpCounters } from './icmp.js';
 import { Receiver, type ReceiveHost } from './receive.js';
-import type { LocalStatic } from './noise.js';
+import { localStatic, type LocalStatic } from './noise.js';
 import { Peer } from './peer.js';
 import { RouteTable } from './routes.js';
 import { PacketBatches, type DeviceIO } from './batches.js';
@@ -38,6 +38,22 @@ export interface DeviceOptions {
   forceUnderLoad?: boolean;
   /** Key slots in the AEAD pools (3 per peer at most, plus a few in flight; default 4096). */
   maxKeypairs?: number;
+  /**
+   * Runs handshake work off the data path: called (once until it runs) with a
+   * function to call soon, e.g. `setImmediate`, when handshake messages were
+   * queued by `receive`. Unset: they are handled at the end of `receive`.
+   */
+  scheduleHandshakes?: (run: () => void) => void;
+  /** Wall time (ms) the scheduled handshake work may take per run before yielding (default 2). */
+  handshakeBudgetMs?: number;
+  /** Handshake queue capacity (default QUEUE_HANDSHAKE_SIZE, 1024). */
+  handshakeQueueSize?: number;
+  /**
+   * Wall time (ms) handshake messages may take in one second before the
+   * device counts as under load (default HANDSHAKE_BUSY_MS with
+   * `scheduleHandshakes`; unlimited without, where the caller drives handshakes).
+   */
+  handshakeBusyMs?: number;
 }
 
 /**
@@ -55,6 +71,12 @@ export interface Drops extends IcmpCounters {
   expired: number;
   handshake: number;
   mac: number;
+  /** Handshake messages answered with a cookie reply (under load, no valid mac2) instead of processed. */
+  cookieReplies: number;
+  /** Handshake messages with a valid mac2 over the per-source rate limit (under load; ratelimiter.ts). */
+  rateLimited: number;
+  /** Handshake messages dropped because the handshake queue was full (handshake-queue.ts). */
+  handshakeQueueFull: number;
   noEndpoint: number;
   staged: number;
   oversized: number;
@@ -82,7 +104,7 @@ export class Device {
   readonly nodeAddress: Uint8Array;
   readonly peers = new Map<string, Peer>();
   readonly routes = new RouteTable<RouteVia>();
-  readonly drops: Drops = { replay: 0, auth: 0, malformed: 0, noRoute: 0, allowedIPs: 0, unknownIndex: 0, expired: 0, handshake: 0, mac: 0, noEndpoint: 0, staged: 0, oversized: 0, ttl: 0,
+  readonly drops: Drops = { replay: 0, auth: 0, malformed: 0, noRoute: 0, allowedIPs: 0, unknownIndex: 0, expired: 0, handshake: 0, mac: 0, cookieReplies: 0, rateLimited: 0, handshakeQueueFull: 0, noEndpoint: 0, staged: 0, oversized: 0, ttl: 0,
     icmpSent: 0, icmpRateLimited: 0, icmpNoSource: 0 };
   /**
    * Called when WireGuard declares a peer unreachable (`up` false: an
@@ -111,7 +133,7 @@ export class Device {
   private readonly timers: DeviceTimers;
 
   constructor(opts: DeviceOptions) {
-    this.local = { privateKey: opts.privateKey, publicKey: publicKeyFromPrivate(opts.privateKey) };
+    this.local = localStatic(opts.privateKey);
     this.publicKeyB64 = toBase64(this.local.publicKey);
     this.nodeAddress = overlayAddressBytes(this.local.publicKey);
     this.io = opts.io;
@@ -142,7 +164,13 @@ export class Device {
       sendKeepalive: (peer) => this.sendKeepalive(peer),
       flush: () => this.flush(),
     };
-    this.handshakes = new Handshakes(host, opts.forceUnderLoad ?? false);
+    this.handshakes = new Handshakes(host, {
+      forceUnderLoad: opts.forceUnderLoad,
+      queueSize: opts.handshakeQueueSize,
+      busyMs: opts.handshakeBusyMs,
+      schedule: opts.scheduleHandshakes,
+      budgetMs: opts.handshakeBudgetMs,
+    });
     this.timers = new DeviceTimers(host);
     this.sender = new Sender(host);
     this.receiver = new Receiver(host, this.handshakes);
@@ -340,6 +368,7 @@ export class Device {
    */
   receive(bufs: Uint8Array[], sizes: ArrayLike<number>, eps: ArrayLike<Endpoint>, count: number): void {
     this.receiver.receive(bufs, sizes, eps, count);
+    this.handshakes.afterReceive();
   }
 
   // ---- timers (device-timers.ts) ------------------------------------------

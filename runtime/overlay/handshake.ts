@@ -4,19 +4,30 @@
  * responses created and consumed, cookie replies created under load and
  * consumed, mac1/mac2 checks, and the retry after crossed initiations. Transport data, timers and the peer table stay in device.ts;
  * this class reaches them through `HandshakeHost`.
+ *
+ * Off the data path, as wireguard-go's RoutineHandshake: the receive path
+ * only queues initiations and responses (handshake-queue.ts, bounded);
+ * `process` handles them later within a time budget. The device is "under
+ * load" while the queue holds QUEUE_HANDSHAKE_SIZE / 8 messages or more, or
+ * handshakes took more than HANDSHAKE_BUSY_MS of the last second, and for
+ * UNDER_LOAD_AFTER_TIME after either: then a message without a valid mac2 is
+ * answered by a cookie reply (no DH), and one with a valid mac2 passes the
+ * per-source rate limit (ratelimiter.ts) before its DH.
  */
 import type { Endpoint } from './conn.js';
 import { CookieChecker } from './cookie.js';
 import type { Drops } from './device.js';
+import { HandshakeQueue, QUEUE_HANDSHAKE_SIZE } from './handshake-queue.js';
 import { Keypair } from './keypair.js';
 import { toBase64 } from './keys.js';
-import { COOKIE_RECEIVER, INIT_SENDER, RESP_SENDER, readU32 } from './messages.js';
+import { COOKIE_RECEIVER, INIT_SENDER, INITIATION_SIZE, RESP_SENDER, readU32 } from './messages.js';
 import {
   beginSymmetricSession, consumeInitiation, consumeResponse, createInitiation, createResponse, HandshakeState, randomIndex,
   type Handshake, type LocalStatic,
 } from './noise.js';
 import type { Peer } from './peer.js';
-import { REJECT_AFTER_TIME, REKEY_TIMEOUT, UNDER_LOAD_HANDSHAKES_PER_SECOND, jitter } from './timers.js';
+import { RateLimiter } from './ratelimiter.js';
+import { COOKIE_RETRY, HANDSHAKE_BUSY_MS, REJECT_AFTER_TIME, REKEY_TIMEOUT, UNDER_LOAD_AFTER_TIME, jitter } from './timers.js';
 
 /** What a receiver index (the index table's key) stands for: a handshake in progress or a keypair. */
 export type IndexEntry = { peer: Peer; handshake?: Handshake; keypair?: Keypair };
@@ -46,6 +57,20 @@ export interface HandshakeHost {
   timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
   /** Sends staged data, else a keepalive, to the peer. */
   sendKeepalive(peer: Peer): void;
+  /** Sends what the batches hold (the replies handshakes queued). */
+  flush(): void;
+  log(msg: string): void;
+}
+
+/** How the handshake work is run (DeviceOptions has the same fields, documented there). */
+export interface HandshakeOptions {
+  forceUnderLoad?: boolean;
+  queueSize?: number;
+  /** Default HANDSHAKE_BUSY_MS with `schedule`, unlimited without. */
+  busyMs?: number;
+  schedule?: (run: () => void) => void;
+  /** Wall time per scheduled run (ms, default 2). */
+  budgetMs?: number;
 }
 
 /**
@@ -55,13 +80,97 @@ export interface HandshakeHost {
  */
 export class Handshakes {
   private readonly cookieChecker: CookieChecker;
-  private handshakeCount = 0;
-  private handshakeWindowStart = 0;
+  private readonly queue: HandshakeQueue;
+  private readonly limiter: RateLimiter;
+  /** Device clock (ms) until which the device counts as under load. */
+  private underLoadUntil = 0;
+  /** Wall time (performance.now(), ms) spent on handshake messages since `busyWindowStart`. */
+  private busyMs = 0;
+  private busyWindowStart = 0;
 
-  /** `forceUnderLoad`: cookie replies to every handshake without a valid mac2 (tests). */
-  constructor(private readonly dev: HandshakeHost, private readonly forceUnderLoad: boolean) {
+  private readonly forceUnderLoad: boolean;
+  private readonly busyLimitMs: number;
+  private readonly schedule: ((run: () => void) => void) | null;
+  private readonly budgetMs: number;
+  private scheduled = false;
+
+  constructor(private readonly dev: HandshakeHost, opts: HandshakeOptions = {}) {
     this.cookieChecker = new CookieChecker(dev.local.publicKey, dev.now);
+    this.queue = new HandshakeQueue(opts.queueSize ?? QUEUE_HANDSHAKE_SIZE);
+    this.limiter = new RateLimiter(dev.now);
+    this.forceUnderLoad = opts.forceUnderLoad ?? false;
+    this.schedule = opts.schedule ?? null;
+    this.busyLimitMs = opts.busyMs ?? (this.schedule ? HANDSHAKE_BUSY_MS : Infinity);
+    this.budgetMs = opts.budgetMs ?? 2;
   }
+
+  /** After a receive batch: handles the queued messages now (no scheduler), or schedules a run. */
+  afterReceive(): void {
+    if (!this.queue.length) return;
+    if (!this.schedule) this.run(Infinity);
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      this.schedule(this.scheduledRun);
+    }
+  }
+
+  /** Handles queued messages for up to `budgetMs` of wall time and sends the replies; returns how many are left. */
+  run(budgetMs = this.budgetMs): number {
+    const left = this.process(budgetMs);
+    this.dev.flush();
+    return left;
+  }
+
+  private readonly scheduledRun = (): void => {
+    this.scheduled = false;
+    try {
+      if (this.run() > 0) {
+        this.scheduled = true;
+        this.schedule!(this.scheduledRun);
+      }
+    } catch (err) {
+      this.dev.log(`handshakes: ${(err as Error).message}`);
+    }
+  };
+
+  /** Handshake messages waiting for `process`. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Queues an initiation (type 1, 148 bytes) or response (type 2, 92 bytes)
+   * for `process`; a full queue drops it (`drops.handshakeQueueFull`).
+   */
+  enqueue(msg: Uint8Array, len: number, from: Endpoint): void {
+    if (!this.queue.push(msg, len, from)) this.dev.drops.handshakeQueueFull++;
+  }
+
+  /**
+   * Handles queued handshake messages, oldest first, until the queue is empty
+   * or `budgetMs` of wall time went by; returns how many are left. Replies are
+   * queued on the device (the caller flushes).
+   */
+  process(budgetMs = Infinity): number {
+    const start = performance.now();
+    let t = start;
+    while (this.queue.length && t - start < budgetMs) {
+      this.queue.shift(this.handle);
+      const after = performance.now();
+      if (after - this.busyWindowStart > 1000) {
+        this.busyWindowStart = after;
+        this.busyMs = 0;
+      }
+      this.busyMs += after - t;
+      t = after;
+    }
+    return this.queue.length;
+  }
+
+  private readonly handle = (msg: Uint8Array, from: Endpoint): void => {
+    if (msg.length === INITIATION_SIZE) this.receiveInitiation(msg, from);
+    else this.receiveResponse(msg, from);
+  };
 
   /** Sends a handshake initiation to `peer` unless one went out less than REKEY_TIMEOUT ago. */
   sendInitiation(peer: Peer, isRetry: boolean): void {
@@ -74,6 +183,7 @@ export class Handshakes {
       return;
     }
     hs.lastSentHandshake = t;
+    if (!isRetry) hs.cookieRetried = false;
     if (hs.localIndex) this.dev.indexTable.delete(hs.localIndex);
     const index = this.newIndex({ peer, handshake: hs });
     const msg = createInitiation(hs, index, t);
@@ -91,17 +201,22 @@ export class Handshakes {
     return i;
   }
 
+  /** wireguard-go Device.IsUnderLoad, with the time spent on handshakes as a second signal. */
   private underLoad(): boolean {
     if (this.forceUnderLoad) return true;
     const t = this.dev.now();
-    if (t - this.handshakeWindowStart > 1000) {
-      this.handshakeWindowStart = t;
-      this.handshakeCount = 0;
+    const busy = performance.now() - this.busyWindowStart <= 1000 && this.busyMs > this.busyLimitMs;
+    if (busy || this.queue.length >= this.queue.capacity / 8) {
+      this.underLoadUntil = t + UNDER_LOAD_AFTER_TIME;
+      return true;
     }
-    return ++this.handshakeCount > UNDER_LOAD_HANDSHAKES_PER_SECOND;
+    return this.underLoadUntil > t;
   }
 
-  /** mac1 and (under load) mac2 checks; false = handled (dropped or answered with a cookie). */
+  /**
+   * mac1 and (under load) mac2 and rate-limit checks; false = handled
+   * (counted: `mac`, `cookieReplies` or `rateLimited`).
+   */
   private checkMacs(msg: Uint8Array, from: Endpoint, senderIndexOffset: number): boolean {
     if (!this.cookieChecker.checkMac1(msg)) {
       this.dev.drops.mac++;
@@ -111,6 +226,11 @@ export class Handshakes {
       const src = endpointBytes(from);
       if (!this.cookieChecker.checkMac2(msg, src)) {
         this.dev.queueDatagram(this.cookieChecker.createReply(msg, readU32(msg, senderIndexOffset), src), from);
+        this.dev.drops.cookieReplies++;
+        return false;
+      }
+      if (!this.limiter.allow(from)) {
+        this.dev.drops.rateLimited++;
         return false;
       }
     }
@@ -118,7 +238,7 @@ export class Handshakes {
   }
 
   /** Handles a 148-byte initiation (type 1): macs, consume, answer with a response; the new keypair waits in `next`. */
-  receiveInitiation(msg: Uint8Array, from: Endpoint): void {
+  private receiveInitiation(msg: Uint8Array, from: Endpoint): void {
     if (!this.checkMacs(msg, from, INIT_SENDER)) return;
     const t = this.dev.now();
     let initiating = false;
@@ -181,7 +301,7 @@ export class Handshakes {
   }
 
   /** Handles a 92-byte response (type 2): macs, consume, the new keypair becomes current, then a keepalive confirms it. */
-  receiveResponse(msg: Uint8Array, from: Endpoint): void {
+  private receiveResponse(msg: Uint8Array, from: Endpoint): void {
     if (!this.checkMacs(msg, from, RESP_SENDER)) return;
     const hs = consumeResponse(this.dev.local, msg, (i) => this.dev.indexTable.get(i)?.handshake);
     if (!hs) {
@@ -217,9 +337,24 @@ export class Handshakes {
     this.dev.sendKeepalive(peer);
   }
 
-  /** Handles a 64-byte cookie reply (type 3) for one of our outstanding handshakes (whitepaper 5.4.7). */
+  /**
+   * Handles a 64-byte cookie reply (type 3) for one of our outstanding
+   * handshakes (whitepaper 5.4.7): stores the cookie, and sends the
+   * initiation again (now with mac2) COOKIE_RETRY ms later instead of after
+   * REKEY_TIMEOUT, so a peer under load is rejoined in well under a second.
+   * Once per initiation: the retry's own reply waits for the normal timer.
+   */
   receiveCookieReply(msg: Uint8Array): void {
     const entry = this.dev.indexTable.get(readU32(msg, COOKIE_RECEIVER));
-    if (!entry || !entry.peer.cookieGenerator.consumeReply(msg)) this.dev.drops.handshake++;
+    if (!entry || !entry.peer.cookieGenerator.consumeReply(msg)) {
+      this.dev.drops.handshake++;
+      return;
+    }
+    const peer = entry.peer, hs = peer.handshake;
+    if (entry.handshake !== hs || hs.state !== HandshakeState.InitiationCreated || hs.cookieRetried) return;
+    hs.cookieRetried = true;
+    const t = this.dev.now();
+    hs.lastSentHandshake = Math.min(hs.lastSentHandshake, t - REKEY_TIMEOUT + COOKIE_RETRY);
+    peer.timers.retransmitHandshake = t + COOKIE_RETRY;
   }
 }

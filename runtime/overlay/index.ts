@@ -13,13 +13,14 @@ import type { Server } from 'node:http';
 import { isIP } from 'node:net';
 import { formatEndpoint as formatEndpointText, parseCidr, parseEndpoint } from '../config/ip.js';
 import type { OverlayConfig } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RouteError } from '../errors.js';
 import { overlayAddress, overlaySubnet } from './address.js';
 import { bindUdp, EndpointBatch, type UdpBind } from './conn.js';
 import { Device } from './device.js';
 import { fromBase64 } from './keys.js';
 import { Mesh } from './mesh.js';
-import { addAddress, addRoute, deleteRoute } from './netlink.js';
+import { KernelRoutes } from './kernel-routes.js';
+import { addAddress } from './netlink.js';
 import type { Peer } from './peer.js';
 import { deviceStatus, serveStatus, type OverlayStatus } from './status.js';
 import { openTun, type TunDevice } from './tun.js';
@@ -122,6 +123,8 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     privateKey: fromBase64(cfg.privateKey),
     mtu: cfg.mtu,
     log,
+    // Handshakes after the data of each wake-up, a few ms at a time (handshake.ts).
+    scheduleHandshakes: (run) => void setImmediate(run),
     io: {
       transmit: (bufs, sizes, eps, count) => {
         udp?.sendBatch(bufs, sizes, eps, count);
@@ -141,14 +144,18 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     if (c.mesh) s.add('400::/7');
     return s;
   };
+  // Kernel routes to the TUN go out in batches (kernel-routes.ts), never one blocking `ip` per route.
+  let kernel: KernelRoutes | null = null;
+  /** The static routes of the current config (allowed IPs, 400::/7 in mesh mode). */
+  let wanted = new Set<string>();
   const syncRoutes = (c: OverlayConfig) => {
-    const want = wantedRoutes(c);
+    const want = (wanted = wantedRoutes(c));
     for (const r of routed) if (!want.has(r) && !babelKernel.has(r)) {
-      deleteRoute(c.name, r);
+      kernel!.delete(r);
       routed.delete(r);
     }
     for (const r of want) if (!routed.has(r)) {
-      if (addRoute(c.name, r)) routed.add(r);
+      if (kernel!.add(r)) routed.add(r);
       else log(`not routing ${r} to ${c.name} (default routes are left to the system)`);
     }
   };
@@ -158,6 +165,7 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     mesh = null;
     if (timer) clearInterval(timer);
     timer = null;
+    kernel?.close();
     tun?.close();
     tun = null;
     udp?.close();
@@ -170,7 +178,10 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     tun = openTun(cfg.name, { mtu: cfg.mtu });
     addAddress(tun.name, `${overlayAddress(device.local.publicKey)}/64`);
     for (const a of cfg.address) addAddress(tun.name, a);
+    kernel = new KernelRoutes(tun.name, { log: (m) => log(`routes: ${m}`) });
     syncRoutes(cfg);
+    const r = await kernel.settled();
+    if (r.failures.length) throw new RouteError(`${r.failures[0]}${r.failures.length > 1 ? ` (and ${r.failures.length - 1} more)` : ''}`);
     udp = bindUdp({ port: cfg.listenPort });
     if (cfg.status) server = await serveStatus(cfg.status, () => deviceStatus(device, udp?.port ?? cfg.listenPort, mesh));
   } catch (err) {
@@ -245,15 +256,15 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     setRoute(prefix, peerKey, metric) {
       device.setRoute(prefix, peerKey, metric);
       // 400::/7 is routed to the TUN as a whole; other prefixes get their own kernel route.
-      if (!inOverlayRange(prefix) && !routed.has(prefix) && addRoute(t.name, prefix)) {
+      if (!inOverlayRange(prefix) && !routed.has(prefix) && kernel?.add(prefix)) {
         routed.add(prefix);
         babelKernel.add(prefix);
       }
     },
     deleteRoute(prefix) {
       device.deleteRoute(prefix);
-      if (babelKernel.delete(prefix) && !wantedRoutes(cfg).has(prefix)) {
-        deleteRoute(t.name, prefix);
+      if (babelKernel.delete(prefix) && !wanted.has(prefix)) {
+        kernel?.delete(prefix);
         routed.delete(prefix);
       }
     },

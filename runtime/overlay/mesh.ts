@@ -212,6 +212,11 @@ export class Mesh {
     return s.badHeader + s.truncated + s.malformedTlv;
   }
 
+  /** Updates for new prefixes ignored: their neighbour reached the cap of learned prefixes (MAX_PREFIXES_PER_NEIGHBOUR). */
+  get prefixLimit(): number {
+    return this.router.stats.prefixLimit;
+  }
+
   /** Stops the router and removes the installed routes. */
   stop(): void {
     if (this.stopped) return;

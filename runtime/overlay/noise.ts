@@ -6,8 +6,8 @@
  * mac1/mac2 are added and checked by cookie.ts; this file only builds and
  * consumes the Noise payloads.
  */
-import { randomBytes } from 'node:crypto';
-import { dh, generatePrivateKey, privateKeyObject, publicKeyFromPrivate } from './keys.js';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { dh, generateEphemeral, privateKeyObject, publicKeyFromPrivate, publicKeyObject } from './keys.js';
 import {
   INIT_EPHEMERAL, INIT_SENDER, INIT_STATIC, INIT_TIMESTAMP, INITIATION_SIZE, MESSAGE_INITIATION, MESSAGE_RESPONSE,
   RESP_EMPTY, RESP_EPHEMERAL, RESP_RECEIVER, RESP_SENDER, RESPONSE_SIZE, readU32, writeType, writeU32,
@@ -38,10 +38,17 @@ export const enum HandshakeState {
   ResponseConsumed = 4,
 }
 
-/** This node's static identity. */
+/** This node's static identity; the private key is imported once (keys.ts: DER import costs ~0.4 ms). */
 export interface LocalStatic {
   privateKey: Uint8Array;
   publicKey: Uint8Array;
+  privateKeyObject: KeyObject;
+}
+
+/** The LocalStatic of a raw 32-byte private key. @throws RangeError when it is not 32 bytes */
+export function localStatic(privateKey: Uint8Array): LocalStatic {
+  const privateKeyObj = privateKeyObject(privateKey);
+  return { privateKey, publicKey: publicKeyFromPrivate(privateKeyObj), privateKeyObject: privateKeyObj };
 }
 
 /** Per-peer handshake state (wireguard-go device.Handshake). */
@@ -49,7 +56,8 @@ export class Handshake {
   state = HandshakeState.Zeroed;
   hash: Uint8Array = new Uint8Array(32);
   chainKey: Uint8Array = new Uint8Array(32);
-  localEphemeral: Uint8Array = new Uint8Array(32);
+  /** Our ephemeral private key while a handshake is in progress. */
+  localEphemeral: KeyObject | null = null;
   remoteEphemeral: Uint8Array = new Uint8Array(32);
   localIndex = 0;
   remoteIndex = 0;
@@ -59,15 +67,20 @@ export class Handshake {
   lastInitiationConsumption = 0;
   /** When (ms) we last sent an initiation. */
   lastSentHandshake = 0;
+  /** A cookie reply already advanced the retry of the current initiation (handshake.ts receiveCookieReply). */
+  cookieRetried = false;
   /** DH(S_priv_local, S_pub_remote), fixed for the peer's lifetime. */
   readonly precomputedStaticStatic: Uint8Array;
+  /** The peer's static public key as a KeyObject, imported once. */
+  readonly remoteStaticKey: KeyObject;
 
   constructor(
     readonly local: LocalStatic,
     readonly remoteStatic: Uint8Array,
     public presharedKey: Uint8Array = ZERO32,
   ) {
-    this.precomputedStaticStatic = dh(local.privateKey, remoteStatic);
+    this.remoteStaticKey = publicKeyObject(remoteStatic);
+    this.precomputedStaticStatic = dh(local.privateKeyObject, this.remoteStaticKey);
   }
 
   /** Forgets the ephemeral and chaining state (not the timestamps). */
@@ -75,7 +88,7 @@ export class Handshake {
     this.state = HandshakeState.Zeroed;
     this.hash.fill(0);
     this.chainKey.fill(0);
-    this.localEphemeral.fill(0);
+    this.localEphemeral = null;
     this.remoteEphemeral.fill(0);
     this.localIndex = this.remoteIndex = 0;
   }
@@ -100,13 +113,14 @@ export function createInitiation(hs: Handshake, localIndex: number, nowMs = Date
   writeU32(msg, INIT_SENDER, localIndex);
   let h = HASH(INITIAL_HASH, hs.remoteStatic);
   let c = INITIAL_CHAIN_KEY;
-  hs.localEphemeral = generatePrivateKey();
-  const ePub = publicKeyFromPrivate(hs.localEphemeral);
+  const e = generateEphemeral();
+  hs.localEphemeral = e.privateKey;
+  const ePub = e.publicKey;
   msg.set(ePub, INIT_EPHEMERAL);
   c = KDF1(c, ePub);
   h = HASH(h, ePub);
   let k: Uint8Array;
-  [c, k] = KDF2(c, dh(hs.localEphemeral, hs.remoteStatic));
+  [c, k] = KDF2(c, dh(e.privateKey, hs.remoteStaticKey));
   const encStatic = aeadSeal(k, ZERO_NONCE, hs.local.publicKey, h);
   msg.set(encStatic, INIT_STATIC);
   h = HASH(h, encStatic);
@@ -142,7 +156,7 @@ export function consumeInitiation(
     c = KDF1(c, ePub);
     h = HASH(h, ePub);
     let k: Uint8Array;
-    [c, k] = KDF2(c, dh(local.privateKey, ePub));
+    [c, k] = KDF2(c, dh(local.privateKeyObject, ePub));
     const encStatic = msg.subarray(INIT_STATIC, INIT_STATIC + 48);
     const remoteStatic = aeadOpen(k, ZERO_NONCE, encStatic, h);
     h = HASH(h, encStatic);
@@ -177,14 +191,13 @@ export function createResponse(hs: Handshake, localIndex: number): Uint8Array {
   writeU32(msg, RESP_RECEIVER, hs.remoteIndex);
   let h = hs.hash;
   let c = hs.chainKey;
-  hs.localEphemeral = generatePrivateKey();
-  const ePub = publicKeyFromPrivate(hs.localEphemeral);
+  const e = generateEphemeral();
+  const ePub = e.publicKey;
   msg.set(ePub, RESP_EPHEMERAL);
   c = KDF1(c, ePub);
   h = HASH(h, ePub);
-  const eObj = privateKeyObject(hs.localEphemeral);
-  c = KDF1(c, dh(eObj, hs.remoteEphemeral));
-  c = KDF1(c, dh(eObj, hs.remoteStatic));
+  c = KDF1(c, dh(e.privateKey, hs.remoteEphemeral));
+  c = KDF1(c, dh(e.privateKey, hs.remoteStaticKey));
   let tau: Uint8Array, k: Uint8Array;
   [c, tau, k] = KDF3(c, hs.presharedKey);
   h = HASH(h, tau);
@@ -216,8 +229,9 @@ export function consumeResponse(
     const ePub = msg.subarray(RESP_EPHEMERAL, RESP_EPHEMERAL + 32);
     c = KDF1(c, ePub);
     h = HASH(h, ePub);
-    c = KDF1(c, dh(hs.localEphemeral, ePub));
-    c = KDF1(c, dh(local.privateKey, ePub));
+    const eObj = publicKeyObject(ePub);
+    c = KDF1(c, dh(hs.localEphemeral!, eObj));
+    c = KDF1(c, dh(local.privateKeyObject, eObj));
     let tau: Uint8Array, k: Uint8Array;
     [c, tau, k] = KDF3(c, hs.presharedKey);
     h = HASH(h, tau);

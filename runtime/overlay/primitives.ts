@@ -6,7 +6,7 @@
  * as nonce (4 zero bytes || little-endian counter), XAEAD = XChaCha20-Poly1305.
  * Handshake-rate code only; the per-packet transport AEAD lives in seal.ts.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { blake2s } from '@noble/hashes/blake2s';
 import { AuthenticationError } from '../kernels/aead-engine.js';
 
@@ -23,22 +23,16 @@ export function HASH(...parts: Uint8Array[]): Uint8Array {
 /** MAC(key, input) = keyed BLAKE2s with a 16-byte output (whitepaper 5.4). */
 export const MAC = (key: Uint8Array, input: Uint8Array): Uint8Array => blake2s(input, { key, dkLen: 16 });
 
-const BLOCK = 64;
-const ipadKey = new Uint8Array(BLOCK);
-const opadKey = new Uint8Array(BLOCK);
-
-/** HMAC-BLAKE2s(key, input) -> 32 bytes (RFC 2104; key <= 64 bytes as WireGuard uses it). */
+/**
+ * HMAC-BLAKE2s(key, input) -> 32 bytes (RFC 2104 with BLAKE2s-256's 64-byte
+ * block, as WireGuard uses it): node:crypto's HMAC over OpenSSL's BLAKE2s256,
+ * about twice as fast as the JavaScript one on the handshake path.
+ */
 export function HMAC(key: Uint8Array, ...input: Uint8Array[]): Uint8Array {
-  const k = key.length > BLOCK ? HASH(key) : key;
-  ipadKey.fill(0x36);
-  opadKey.fill(0x5c);
-  for (let i = 0; i < k.length; i++) {
-    ipadKey[i] ^= k[i];
-    opadKey[i] ^= k[i];
-  }
-  const inner = blake2s.create({}).update(ipadKey);
-  for (const p of input) inner.update(p);
-  return blake2s.create({}).update(opadKey).update(inner.digest()).digest();
+  const h = createHmac('blake2s256', key);
+  for (const p of input) h.update(p);
+  const d = h.digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.length);
 }
 
 const ONE = Uint8Array.of(1);

@@ -1,7 +1,7 @@
 /**
  * The transport-data receive path of the device (wireguard-go
  * device/receive.go): datagrams a batch at a time -> type dispatch (handshake
- * messages and cookie replies go to handshake.ts) -> receiver index and age
+ * messages are queued for handshake.ts, cookie replies handled there at once) -> receiver index and age
  * checks -> one `open(n)` call -> replay window, session confirmation,
  * roaming, allowed-IPs check on the source -> TUN `deliver`, and mesh mode's
  * forwarding of packets for another peer (hop.ts), answering the packets it
@@ -137,8 +137,7 @@ export class Receiver {
   private receiveDatagram(slotIndex: number, buf: Uint8Array, len: number, from: Endpoint): void {
     const type = len >= 4 ? readU32(buf, 0) : 0;
     if (type === MESSAGE_TRANSPORT && len >= TRANSPORT_MIN_SIZE) this.queueTransport(slotIndex, buf, len);
-    else if (type === MESSAGE_INITIATION && len === INITIATION_SIZE) this.handshakes.receiveInitiation(buf.slice(0, len), from);
-    else if (type === MESSAGE_RESPONSE && len === RESPONSE_SIZE) this.handshakes.receiveResponse(buf.slice(0, len), from);
+    else if ((type === MESSAGE_INITIATION && len === INITIATION_SIZE) || (type === MESSAGE_RESPONSE && len === RESPONSE_SIZE)) this.handshakes.enqueue(buf, len, from);
     else if (type === MESSAGE_COOKIE_REPLY && len === COOKIE_REPLY_SIZE) this.handshakes.receiveCookieReply(buf.subarray(0, len));
     else this.drops.malformed++;
   }
@@ -155,11 +154,11 @@ export class Receiver {
       this.drops.expired++;
       return;
     }
-    const counter = readU64(buf, TRANSPORT_COUNTER);
-    if (counter > Number.MAX_SAFE_INTEGER) {
-      this.drops.replay++;
-      return;
-    }
+    // A counter past 2^53 (never reached by a real sender) is opened with its exact
+    // 64-bit nonce all the same: garbage then counts as `auth`, and an authentic
+    // one as `replay` (past the reject limit), in wireguard-go's order.
+    let counter: number | bigint = readU64(buf, TRANSPORT_COUNTER);
+    if (counter > Number.MAX_SAFE_INTEGER) counter = (BigInt(readU32(buf, TRANSPORT_COUNTER + 4)) << 32n) | BigInt(readU32(buf, TRANSPORT_COUNTER));
     this.batches.queueOpen(slotIndex, len - TRANSPORT_HEADER_SIZE, kp, entry.peer, counter);
   }
 

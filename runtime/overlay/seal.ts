@@ -20,7 +20,8 @@ export interface TransportPool {
   slot(i: number): Uint8Array;
   setKey(k: number, key: Uint8Array): void;
   clearKey(k: number): void;
-  setPacket(i: number, slot: number, length: number, key: number, counter: number, offset?: number): void;
+  /** `counter`: a number up to 2^53 - 1, or a bigint up to 2^64 - 1. */
+  setPacket(i: number, slot: number, length: number, key: number, counter: number | bigint, offset?: number): void;
   seal(count: number): Uint8Array;
   open(count: number): Uint8Array;
 }
@@ -36,6 +37,8 @@ export class NodeCryptoPool implements TransportPool {
   private readonly offsets: Uint32Array;
   private readonly keyOf: Uint32Array;
   private readonly counters: Float64Array;
+  /** Counters past 2^53 (bigint), else null. */
+  private readonly bigCounters: (bigint | null)[];
   private readonly nonce = new Uint8Array(12);
 
   constructor(slots: number, slotBytes: number, keys: number) {
@@ -47,6 +50,16 @@ export class NodeCryptoPool implements TransportPool {
     this.offsets = new Uint32Array(slots);
     this.keyOf = new Uint32Array(slots);
     this.counters = new Float64Array(slots);
+    this.bigCounters = new Array<bigint | null>(slots).fill(null);
+  }
+
+  /** Entry i's nonce: 4 zero bytes || LE64(counter). */
+  private nonceOf(i: number): Uint8Array {
+    const big = this.bigCounters[i];
+    if (big === null) return counterNonce(this.counters[i], this.nonce);
+    new DataView(this.nonce.buffer).setBigUint64(4, big, true);
+    this.nonce.fill(0, 0, 4);
+    return this.nonce;
   }
 
   slot(i: number): Uint8Array {
@@ -58,17 +71,18 @@ export class NodeCryptoPool implements TransportPool {
   clearKey(k: number): void {
     this.keys[k].fill(0);
   }
-  setPacket(i: number, slot: number, length: number, key: number, counter: number, offset = 0): void {
+  setPacket(i: number, slot: number, length: number, key: number, counter: number | bigint, offset = 0): void {
     this.slotOf[i] = slot;
     this.lengths[i] = length;
     this.keyOf[i] = key;
-    this.counters[i] = counter;
+    this.counters[i] = Number(counter);
+    this.bigCounters[i] = typeof counter === 'bigint' ? counter : null;
     this.offsets[i] = offset;
   }
   seal(count: number): Uint8Array {
     for (let i = 0; i < count; i++) {
       const buf = this.slots[this.slotOf[i]], off = this.offsets[i], len = this.lengths[i];
-      const c = createCipheriv('chacha20-poly1305', this.keys[this.keyOf[i]], counterNonce(this.counters[i], this.nonce), { authTagLength: 16 });
+      const c = createCipheriv('chacha20-poly1305', this.keys[this.keyOf[i]], this.nonceOf(i), { authTagLength: 16 });
       if (len) c.update(buf.subarray(off, off + len)).copy(buf, off);
       c.final();
       c.getAuthTag().copy(buf, off + len);
@@ -84,7 +98,7 @@ export class NodeCryptoPool implements TransportPool {
       if (len < 16) continue;
       const n = len - 16;
       try {
-        const d = createDecipheriv('chacha20-poly1305', this.keys[this.keyOf[i]], counterNonce(this.counters[i], this.nonce), { authTagLength: 16 });
+        const d = createDecipheriv('chacha20-poly1305', this.keys[this.keyOf[i]], this.nonceOf(i), { authTagLength: 16 });
         d.setAuthTag(buf.subarray(off + n, off + len));
         const body = n ? d.update(buf.subarray(off, off + n)) : null;
         d.final();

@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
+import { parseListenAddress } from '../config/ip.js';
 import { ConfigError } from '../errors.js';
 import type { Device, Drops } from './device.js';
 
@@ -26,15 +27,19 @@ export interface OverlayStatus {
   /**
    * The device's drop counters (with icmpSent / icmpRateLimited / icmpNoSource:
    * the ICMP errors answering mesh forwarding drops, icmp.ts), plus
-   * `babelMalformed` (malformed Babel packets) in mesh mode.
+   * `babelMalformed` (malformed Babel packets) and `babelPrefixLimit`
+   * (Updates for new prefixes ignored: the neighbour reached its cap of
+   * learned prefixes) in mesh mode.
    */
-  drops: Drops & { babelMalformed?: number };
+  drops: Drops & { babelMalformed?: number; babelPrefixLimit?: number };
 }
 
 /** What the status needs from mesh mode (mesh.ts). */
 export interface MeshStatusSource {
   routes(): { prefix: string; via: string | null; metric: number }[];
   readonly malformed: number;
+  /** Updates ignored because their neighbour reached the cap of learned prefixes. */
+  readonly prefixLimit: number;
 }
 
 /**
@@ -54,7 +59,7 @@ export function deviceStatus(device: Device, listenPort: number, mesh: MeshStatu
       txBytes: p.txBytes,
     })),
     routes: mesh ? mesh.routes() : device.routes.entries().map((e) => ({ prefix: e.prefix, via: e.value.peer.publicKeyB64, metric: e.value.metric })),
-    drops: mesh ? { ...device.drops, babelMalformed: mesh.malformed } : { ...device.drops },
+    drops: mesh ? { ...device.drops, babelMalformed: mesh.malformed, babelPrefixLimit: mesh.prefixLimit } : { ...device.drops },
   };
 }
 
@@ -76,17 +81,17 @@ export async function serveStatus(address: string, status: () => OverlayStatus):
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new ConfigError('status', `cannot listen on ${address}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
-    if (address.startsWith('/') || address.startsWith('.')) {
-      if (existsSync(address)) unlinkSync(address);
-      server.listen(address, resolve);
-      return;
-    }
-    const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):)?(\d{1,5})$/.exec(address);
-    if (!m || Number(m[3]) > 65535) {
+    const a = parseListenAddress(address);
+    if (!a) {
       reject(new ConfigError('status', `expected host:port, :port, port or a Unix socket path, got ${JSON.stringify(address)}`));
       return;
     }
-    server.listen(Number(m[3]), m[1] ?? (m[2] || '127.0.0.1'), resolve);
+    if ('path' in a) {
+      if (existsSync(a.path)) unlinkSync(a.path);
+      server.listen(a.path, resolve);
+      return;
+    }
+    server.listen(a.port, a.host, resolve);
   });
   return server;
 }

@@ -26,8 +26,16 @@ export const HANDSHAKE_INITIATION_RATE = 20;
 export const REKEY_TIMEOUT_JITTER_MAX = 334;
 /** Staged outgoing packets per peer while a handshake is pending (wireguard-go QueueStagedSize). */
 export const MAX_STAGED_PACKETS = 128;
-/** Handshake messages per second above which the device is "under load" and answers with cookies. */
-export const UNDER_LOAD_HANDSHAKES_PER_SECOND = 1000;
+/** The device stays "under load" this long after the last sign of it (wireguard-go UnderLoadAfterTime). */
+export const UNDER_LOAD_AFTER_TIME = 1000;
+/**
+ * Wall time (ms) handshake messages may take in one second before the device
+ * is under load: a quarter of a core, so a flood the queue keeps up with
+ * (one initiation costs ~0.1 ms) still cannot take the event loop.
+ */
+export const HANDSHAKE_BUSY_MS = 250;
+/** After a cookie reply, the initiation is sent again (with mac2) this much later (ms), not REKEY_TIMEOUT. */
+export const COOKIE_RETRY = 100;
 
 /**
  * Per-peer deadlines (ms since epoch, 0 = not armed) of the five timers of

@@ -447,4 +447,23 @@ test('stop() silences the router', () => {
   net.stop();
 });
 
+test('a neighbour announcing more prefixes than maxPrefixesPerNeighbour: the excess is ignored and counted, and freed room is used again', () => {
+  const net = new SimNetwork();
+  const many = Array.from({ length: 8 }, (_, i) => `10.${i}.0.0/16`);
+  net.addNode('A', { prefixes: [P.A], maxPrefixesPerNeighbour: 5 });
+  net.addNode('B', { prefixes: [P.B, ...many] });
+  net.connect('A', 'B');
+  net.clock.advance(10_000);
+  const a = net.node('A');
+  const learned = () => a.routes().filter((r) => r.via === 'B').length;
+  assert.is(learned(), 5);
+  assert.ok(a.stats.prefixLimit >= 4, `prefixLimit ${a.stats.prefixLimit}`);
+  assert.ok(net.route('A', P.B), 'the cap left room for routes announced first');
+  // B withdraws most of them: once the retractions are flushed, the rest fits.
+  for (const p of many.slice(0, 6)) net.node('B').removeLocalPrefix(p);
+  net.clock.advance(120_000);
+  assert.is(learned(), 3, 'P.B and the two prefixes left');
+  net.stop();
+});
+
 test.run();

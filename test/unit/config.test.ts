@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'cbor-x';
 import { compileConfig, detectFormat, loadConfig, parseConfig, parseWgQuick, toWgQuick, validateOverlayConfig } from '../../runtime/config/index.js';
-import { formatIp, parseCidr, parseEndpoint, parseIp } from '../../runtime/config/ip.js';
+import { formatIp, parseCidr, parseEndpoint, parseIp, parseListenAddress } from '../../runtime/config/ip.js';
+import { suggestKey, TOP_LEVEL_KEYS } from '../../runtime/config/top-level.js';
+import { runTfw } from '../helpers.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { keygen } from '../../host-tools/commands/keygen.js';
 
@@ -147,6 +149,40 @@ test('IP, CIDR and endpoint parsing', () => {
   assert.equal(parseEndpoint('node.example:51820'), { host: 'node.example', port: 51820 });
   assert.is(parseEndpoint('[10.0.0.1]:5'), null);
   assert.is(parseEndpoint('10.0.0.1:65536'), null);
+});
+
+test('unknown top-level keys are refused with the closest known key suggested; api (and image keys) are accepted', () => {
+  const base = { privateKey: A.privateKey };
+  throwsField(() => validateOverlayConfig({ ...base, peer: [{ publicKey: B.publicKey }] }), 'peer', /unknown top-level field; did you mean peers\?/);
+  throwsField(() => validateOverlayConfig({ ...base, listenport: 5 }), 'listenport', /did you mean listenPort\?/);
+  throwsField(() => validateOverlayConfig({ ...base, adress: [] }), 'adress', /did you mean address\?/);
+  throwsField(() => validateOverlayConfig({ ...base, zzzzzzzzz: 1 }), 'zzzzzzzzz', /^zzzzzzzzz: unknown top-level field \(expected one of name, privateKey/);
+  throwsField(() => loadConfig(file('peer.yaml', `privateKey: ${A.privateKey}\npeer:\n  - publicKey: ${B.publicKey}\n`)), 'peer', /did you mean peers/);
+  const c = validateOverlayConfig({ ...base, api: '0.0.0.0:80', role: '3router' });
+  assert.not.ok('api' in c, 'other sections are left to their own schemas');
+  for (const k of Object.keys(TOP_LEVEL_KEYS)) assert.is(suggestKey(k), k);
+});
+
+test('status: the listen address is checked when the config is (port > 65535 refused)', () => {
+  const base = { privateKey: A.privateKey };
+  throwsField(() => validateOverlayConfig({ ...base, status: '127.0.0.1:99999' }), 'status', /port 0-65535.*"127\.0\.0\.1:99999"/);
+  throwsField(() => validateOverlayConfig({ ...base, status: 'tfw.sock' }), 'status', /Unix socket path/);
+  for (const ok of ['127.0.0.1:9595', ':9595', '9595', '[::1]:9595', '/run/tfw.sock', './s.sock']) {
+    assert.is(validateOverlayConfig({ ...base, status: ok }).status, ok);
+  }
+  assert.equal(parseListenAddress('[::1]:80'), { host: '::1', port: 80 });
+  assert.equal(parseListenAddress(':80'), { host: '127.0.0.1', port: 80 });
+  assert.equal(parseListenAddress('/x'), { path: '/x' });
+  assert.is(parseListenAddress('1.2.3.4:65536'), null);
+});
+
+test('tfw runtime --check refuses status: 127.0.0.1:99999 and peer: with the field named', async () => {
+  const r1 = await runTfw(['runtime', '--check', '--config', file('st.yaml', `privateKey: ${A.privateKey}\nstatus: 127.0.0.1:99999\n`)]);
+  assert.is(r1.code, 1, r1.stderr);
+  assert.match(r1.stderr, /^tfw: runtime: status: expected host:port/m);
+  const r2 = await runTfw(['runtime', '--check', '--config', file('pe.yaml', `privateKey: ${A.privateKey}\npeer: []\n`)]);
+  assert.is(r2.code, 1, r2.stderr);
+  assert.match(r2.stderr, /peer: unknown top-level field; did you mean peers\?/);
 });
 
 test.run();

@@ -75,3 +75,9 @@ export const SEQNO_REQUEST_HOP_COUNT = 64;
 export const NOMINAL_LINK_COST = 96;
 /** Babel packets travel inside WireGuard: IPv6 minimum MTU (1280) minus IPv6 (40) and UDP (8) headers. */
 export const MAX_PACKET_SIZE = 1232;
+/**
+ * Routes learned from one neighbour at most (a local policy, not RFC 8966: the
+ * RFC leaves resource limits to implementations, section 3.5.3 "MAY ignore").
+ * Above 10,000 so a large mesh still fits; below what would stall the node.
+ */
+export const MAX_PREFIXES_PER_NEIGHBOUR = 16384;

@@ -25,6 +25,8 @@ export class Neighbour {
   cost = INFINITY;
   /** The rxcost we last sent in an IHU. */
   sentRxcost = -1;
+  /** Routes in the route table learned from this neighbour (capped: BabelRouterOptions.maxPrefixesPerNeighbour). */
+  routeCount = 0;
   helloTimer: TimerHandle | null = null;
   helloTimeout: TimerHandle | null = null;
   ihuTimer: TimerHandle | null = null;

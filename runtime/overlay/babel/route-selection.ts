@@ -50,6 +50,8 @@ export interface SelectionHost extends RouterState {
   readonly updateInterval: number;
   /** Do not advertise a route back to the neighbour it was learned from (§3.7.4). */
   readonly splitHorizon: boolean;
+  /** Routes learned from one neighbour at most (further new prefixes: stats.prefixLimit). */
+  readonly maxPrefixesPerNeighbour: number;
   /** Tells the route listeners about a selected-route change. */
   emit(e: RouteEvent): void;
   /** Sends a seqno request for FD seqno + 1 to the given neighbours (§3.8.2, explicit-requests.ts). */
@@ -126,7 +128,12 @@ export class RouteSelection {
     let r = entry?.routes.get(n.id);
     if (!r) {
       if (u.metric >= INFINITY) return; // retraction of a route we never had
+      if (n.routeCount >= this.router.maxPrefixesPerNeighbour) {
+        this.router.stats.prefixLimit++;
+        return;
+      }
       entry ??= this.entryFor(key, prefix);
+      n.routeCount++;
       r = { neighbour: n.id, routerId: u.routerId, rid, seqno: u.seqno, advMetric: u.metric, metric: INFINITY, nextHop: u.nextHop ?? null, interval, expiresAt: 0 };
       entry.routes.set(n.id, r); // unfeasible routes are kept: requests are sent along them (§3.8.2)
     } else if (entry!.selected === r && !feasible && rid === r.rid) {
@@ -191,6 +198,8 @@ export class RouteSelection {
           r.expiresAt = now + ROUTE_EXPIRY_FACTOR * r.interval;
         } else {
           entry.routes.delete(id);
+          const n = this.router.neighbours.get(id);
+          if (n) n.routeCount--;
         }
       }
       if (changed) this.select(entry);

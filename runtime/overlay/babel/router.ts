@@ -10,7 +10,7 @@
  * and IHU is unicast to the one neighbour of its link. The public interface
  * is documented in index.ts.
  */
-import { AE, HELLO_INTERVAL, IHU_INTERVAL_FACTOR, INFINITY, MAX_PACKET_SIZE, NOMINAL_LINK_COST, UPDATE_INTERVAL_FACTOR } from './constants.js';
+import { AE, HELLO_INTERVAL, IHU_INTERVAL_FACTOR, INFINITY, MAX_PACKET_SIZE, MAX_PREFIXES_PER_NEIGHBOUR, NOMINAL_LINK_COST, UPDATE_INTERVAL_FACTOR } from './constants.js';
 import { Clock, systemClock, TimerHandle } from './clock.js';
 import { BabelArgumentError } from './errors.js';
 import { ExplicitRequests, type RequestsHost } from './explicit-requests.js';
@@ -58,13 +58,14 @@ export class BabelRouter {
     seqnoRequestsForwarded: 0,
     seqnoIncrements: 0,
     internalErrors: 0,
+    prefixLimit: 0,
   };
 
   /** Throws BabelArgumentError for a bad router-id or option, BabelPrefixError for a bad prefix. */
   constructor(opts: BabelRouterOptions) {
     if (!(opts.routerId instanceof Uint8Array) || !validRouterId(opts.routerId))
       throw new BabelArgumentError('routerId', 'expected 8 bytes, not all zeroes or all ones (RFC 8966 §4.6.7)');
-    for (const f of ['helloInterval', 'ihuInterval', 'updateInterval', 'linkCost', 'maxPacketSize'] as const) {
+    for (const f of ['helloInterval', 'ihuInterval', 'updateInterval', 'linkCost', 'maxPacketSize', 'maxPrefixesPerNeighbour'] as const) {
       const v = opts[f];
       if (v !== undefined && !(Number.isFinite(v) && v > 0))
         throw new BabelArgumentError(f, `expected a positive number, got ${String(v)}`);
@@ -103,6 +104,7 @@ export class BabelRouter {
     // host, built once (route-selection.ts, explicit-requests.ts).
     const host: SelectionHost & RequestsHost = {
       routerId: this.routerId, rid: this.rid, updateInterval: this.updateInterval, splitHorizon: this.splitHorizon,
+      maxPrefixesPerNeighbour: opts.maxPrefixesPerNeighbour ?? MAX_PREFIXES_PER_NEIGHBOUR,
       neighbours: this.neighbours, local: this.local, table: this.table, sources: this.sources, requests: this.requests,
       stats: this.stats,
       now: () => this.clock.now(),

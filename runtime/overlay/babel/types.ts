@@ -31,6 +31,12 @@ export interface BabelRouterOptions {
   unicastHellos?: boolean;
   /** Do not advertise a route back to the neighbour it was learned from (§3.7.4; default true). */
   splitHorizon?: boolean;
+  /**
+   * Routes learned from one neighbour at most (default MAX_PREFIXES_PER_NEIGHBOUR);
+   * Updates for further prefixes are ignored and counted in `stats.prefixLimit`,
+   * so a neighbour cannot make the node install routes without bound.
+   */
+  maxPrefixesPerNeighbour?: number;
 }
 
 /** A selected route, as `routes()` lists it. `via` is null for our own prefixes. */
@@ -61,4 +67,6 @@ export interface RouterStats extends ParseStats {
   seqnoIncrements: number;
   /** Exceptions caught while handling a packet (a bug; logged). */
   internalErrors: number;
+  /** Updates for new prefixes ignored because their neighbour reached maxPrefixesPerNeighbour. */
+  prefixLimit: number;
 }

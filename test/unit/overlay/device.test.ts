@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT } from '../../../runtime/overlay/messages.js';
 import { Endpoint } from '../../../runtime/overlay/conn.js';
+import { createCipheriv } from 'node:crypto';
 import { hex, prng } from '../../helpers.js';
 import { A_TO_B, B_TO_A, ipv4, makePair } from './pair.js';
 
@@ -308,5 +309,43 @@ test('key slots are recycled: hundreds of rekeys with only 8 slots', () => {
   }
   assert.is(p.a.drops.handshake + p.b.drops.handshake, 0);
 });
+
+for (const aead of ['kernel', 'node'] as const) {
+  test(`counters >= 2^53 (${aead} AEAD): garbage counts as auth, an authentic one as replay`, () => {
+    if (aead === 'node') process.env.TFW_OVERLAY_AEAD = 'node';
+    try {
+      const p = connected();
+      const kp = [...p.a.peers.values()][0].keypairs.current!;
+      const big = (counter: bigint, sealWith: Uint8Array | null) => {
+        const m = new Uint8Array(32);
+        const dv = new DataView(m.buffer);
+        dv.setUint32(0, MESSAGE_TRANSPORT, true);
+        dv.setUint32(4, kp.remoteIndex, true);
+        dv.setBigUint64(8, counter, true);
+        if (sealWith) {
+          const nonce = new Uint8Array(12);
+          new DataView(nonce.buffer).setBigUint64(4, counter, true);
+          const c = createCipheriv('chacha20-poly1305', sealWith, nonce, { authTagLength: 16 });
+          c.final();
+          m.set(c.getAuthTag(), 16);
+        } else m.set(r.bytes(16), 16);
+        return m;
+      };
+      const before = { ...p.b.drops };
+      for (const counter of [2n ** 53n, 2n ** 60n, 2n ** 64n - 1n]) {
+        const g = big(counter, null);
+        p.b.receive([g], [g.length], [p.epA], 1);
+      }
+      assert.is(p.b.drops.auth - before.auth, 3, 'garbage: auth');
+      assert.is(p.b.drops.replay - before.replay, 0);
+      const real = big(2n ** 60n, kp.sendKey);
+      p.b.receive([real], [real.length], [p.epA], 1);
+      assert.is(p.b.drops.replay - before.replay, 1, 'authentic, past the limit: replay');
+      assert.is(p.b.drops.auth - before.auth, 3);
+    } finally {
+      delete process.env.TFW_OVERLAY_AEAD;
+    }
+  });
+}
 
 test.run();
