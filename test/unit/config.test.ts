@@ -159,7 +159,9 @@ test('unknown top-level keys are refused with the closest known key suggested; a
   throwsField(() => validateOverlayConfig({ ...base, zzzzzzzzz: 1 }), 'zzzzzzzzz', /^zzzzzzzzz: unknown top-level field \(expected one of name, privateKey/);
   throwsField(() => loadConfig(file('peer.yaml', `privateKey: ${A.privateKey}\npeer:\n  - publicKey: ${B.publicKey}\n`)), 'peer', /did you mean peers/);
   const c = validateOverlayConfig({ ...base, api: '0.0.0.0:80', role: '3router' });
-  assert.not.ok('api' in c, 'other sections are left to their own schemas');
+  assert.is(c.api, '0.0.0.0:80', 'the device API address is checked and kept with the overlay fields');
+  assert.not.ok('role' in c, 'image keys are left to the image builder');
+  throwsField(() => validateOverlayConfig({ ...base, api: '0.0.0.0' }), 'api', /expected host:port/);
   for (const k of Object.keys(TOP_LEVEL_KEYS)) assert.is(suggestKey(k), k);
 });
 
