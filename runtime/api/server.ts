@@ -2,6 +2,8 @@
  * The device API: HTTP/1.1 with JSON bodies, on `api:` of the config
  * ("ADDR:PORT"; images default to 0.0.0.0:80). Paths live under /v1/:
  *
+ * `listen` takes port 0 for an ephemeral port (tests); `server.address()` tells it.
+ *
  * - `GET /v1/status`: identity, release, slot and slot entries, uptime and the
  *   overlay's status (peers, routes, drops).
  * - `POST /v1/upgrade`: the body is the bundle (`X.tfwup`, application/octet-stream,
@@ -20,7 +22,7 @@ import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { parseEndpoint } from '../config/ip.js';
+import { parseListenAddress } from '../config/ip.js';
 import type { DeviceState } from '../device/device.js';
 import { UpgradeRefused } from '../device/upgrade.js';
 
@@ -49,8 +51,8 @@ const send = (res: ServerResponse, code: number, body: unknown) => {
  * @throws ConfigError (field `api`) for a bad address, or when it cannot listen
  */
 export async function startApi(o: ApiOptions): Promise<{ server: Server; address: string; close(): Promise<void> }> {
-  const ep = parseEndpoint(o.listen);
-  if (!ep) throw new ConfigError('api', `expected ADDR:PORT like 0.0.0.0:80, got ${JSON.stringify(o.listen)}`);
+  const ep = parseListenAddress(o.listen);
+  if (!ep || !('port' in ep)) throw new ConfigError('api', `expected ADDR:PORT like 0.0.0.0:80, got ${JSON.stringify(o.listen)}`);
   const started = Date.now();
   const server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
@@ -105,10 +107,14 @@ export async function startApi(o: ApiOptions): Promise<{ server: Server; address
       req.on('close', () => {
         if (!req.complete) aborted = true;
       });
-      for await (const chunk of req) {
-        got += (chunk as Buffer).length;
-        if (got > length) break;
-        if (!out.write(chunk)) await once(out, 'drain');
+      try {
+        for await (const chunk of req) {
+          got += (chunk as Buffer).length;
+          if (got > length) break;
+          if (!out.write(chunk)) await once(out, 'drain');
+        }
+      } catch {
+        aborted = true; // the client closed the connection mid-body (the iterator throws "aborted")
       }
       out.end();
       await once(out, 'close');
