@@ -24,8 +24,14 @@ import { isKey32 } from './config/schema.js';
 import { DeviceState } from './device/device.js';
 import { loadIdentity, type Identity } from './device/identity.js';
 import { VERSION } from './version.js';
+import { LogRing, levelOf } from './api/logs.js';
 
-const log = (component: string, msg: string) => process.stderr.write(`tfw: ${component}: ${msg}\n`);
+/** Recent log lines for the device API (GET /v1/logs), with levels and times. */
+const logRing = new LogRing();
+const log = (component: string, msg: string) => {
+  logRing.push(levelOf(msg), component, msg);
+  process.stderr.write(`tfw: ${component}: ${msg}\n`);
+};
 
 /** tfw's arch names: x86_64 or arm64 (Node says x64 / arm64). */
 const tfwArch = (a: string = process.arch): string => (a === 'x64' ? 'x86_64' : a);
@@ -117,7 +123,11 @@ async function main(): Promise<number> {
   let api: Awaited<ReturnType<typeof import('./api/server.js').startApi>> | undefined;
   if (apiListen) {
     const { startApi } = await import('./api/server.js');
+    const { ConfigStore } = await import('./api/config-store.js');
+    const store = config && overlay ? new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c) }) : undefined;
     api = await startApi({
+      config: store,
+      logs: logRing,
       listen: apiListen,
       device,
       log,

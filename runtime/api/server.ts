@@ -1,33 +1,37 @@
 /**
  * The device API: HTTP/1.1 with JSON bodies, on `api:` of the config
- * ("ADDR:PORT"; images default to 0.0.0.0:80). Paths live under /v1/:
+ * ("ADDR:PORT"; images default to 0.0.0.0:80; port 0 picks a free port, as
+ * tests do, and `server.address()` tells it). Paths live under /v1/:
  *
- * `listen` takes port 0 for an ephemeral port (tests); `server.address()` tells it.
+ * | method and path | what | who |
+ * | --- | --- | --- |
+ * | `GET /v1/status` | release, slot and slot entries, uptime, identity, overlay status | open from the LAN, else a session |
+ * | `POST /v1/password` `{ password, current? }` | sets the admin password (first use), or changes it | first use: the LAN; then a session and `current` |
+ * | `POST /v1/login` `{ password }` | a session: `{ token, expires }` and the `tfw_session` cookie | anyone; 5 failures a minute per address, then 429 |
+ * | `POST /v1/logout` | ends the session | |
+ * | `GET`, `PUT /v1/config` | the running config without secrets; replace it (checked, applied live, kept on /data) | session |
+ * | `GET`, `POST /v1/peers`; `PUT`, `DELETE /v1/peers/<publicKey>` | peers, the same way | session |
+ * | `GET /v1/logs?since=SEQ` | the recent log lines with levels and times | session |
+ * | `POST /v1/reboot` | reboots the device | session |
+ * | `POST /v1/upgrade` | a signed bundle (upgrade-handler.ts) | session |
  *
- * - `GET /v1/status`: identity, release, slot and slot entries, uptime and the
- *   overlay's status (peers, routes, drops).
- * - `POST /v1/upgrade`: the body is the bundle (`X.tfwup`, application/octet-stream,
- *   with Content-Length); the header `Tfw-Signature` carries the `.minisig`
- *   file in base64; `?allowDowngrade=1` permits an older version. The upload is
- *   staged on /data, verified and written to the other slot (device/upgrade.ts);
- *   200 `{ slot, version, generation, rebooting: true }` and the device reboots
- *   into it; 400 `{ error, code }` with the reason otherwise (also logged as
- *   `tfw: upgrade: refused <reason>`), 409 while another upgrade runs.
- *
- * Errors are JSON `{ error, code }`. Issue 15 grows this API (auth, config,
- * peers, logs, metrics).
+ * "Session" means `Authorization: Bearer <token>` or the cookie, or, while no
+ * password is set (set-up mode, like a fresh OpenWrt), any request from the
+ * LAN (auth.ts). Errors are JSON `{ error, code, field? }` with 400 (a bad
+ * field: nothing changed), 401, 403, 404, 405, 409, 413 or 429.
  */
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { parseListenAddress } from '../config/ip.js';
 import type { DeviceState } from '../device/device.js';
-import { UpgradeRefused } from '../device/upgrade.js';
+import { AdminAuth, AuthError, isLanAddress } from './auth.js';
+import type { ConfigStore } from './config-store.js';
+import { HttpError, readJson, send, sessionToken } from './http.js';
+import type { LogRing } from './logs.js';
+import { handleUpgrade } from './upgrade-handler.js';
 
-/** Largest bundle accepted (bytes). */
-export const MAX_BUNDLE = 512 * 1048576;
+export { MAX_BUNDLE } from './upgrade-handler.js';
 
 export interface ApiOptions {
   /** "ADDR:PORT" (IPv6 as [ADDR]:PORT). */
@@ -35,16 +39,25 @@ export interface ApiOptions {
   device: DeviceState;
   /** Extra status (identity, overlay) merged into GET /v1/status. */
   status: () => Record<string, unknown>;
-  /** Called after a successful upgrade was answered. */
+  /** Called after a successful upgrade was answered, and for POST /v1/reboot. */
   reboot: () => void;
   log: (component: string, message: string) => void;
+  /** Sign-in (default: an AdminAuth keeping its hash on the device's data partition). */
+  auth?: AdminAuth;
+  /** The running config (config and peers endpoints answer 404 without it). */
+  config?: ConfigStore;
+  /** Recent log lines (the logs endpoint answers 404 without it). */
+  logs?: LogRing;
 }
 
-const send = (res: ServerResponse, code: number, body: unknown) => {
-  const b = Buffer.from(`${JSON.stringify(body)}\n`);
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': b.length });
-  res.end(b);
-};
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param: string) => Promise<void> | void;
+interface Route {
+  method: string;
+  path: RegExp;
+  /** open: anyone; lan: from the LAN without a session; session: a session (or the LAN in set-up mode). */
+  access: 'open' | 'lan' | 'session';
+  handler: Handler;
+}
 
 /**
  * Starts the API server; resolves once it listens.
@@ -54,93 +67,129 @@ export async function startApi(o: ApiOptions): Promise<{ server: Server; address
   const ep = parseListenAddress(o.listen);
   if (!ep || !('port' in ep)) throw new ConfigError('api', `expected ADDR:PORT like 0.0.0.0:80, got ${JSON.stringify(o.listen)}`);
   const started = Date.now();
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: Error) => {
-      if (!res.headersSent) send(res, 500, { error: err.message, code: 'ERR_TFW_INTERNAL' });
-      else res.destroy();
-    });
-  });
+  const auth = o.auth ?? new AdminAuth({ dataDir: o.device.dataDir });
+  const needConfig = (): ConfigStore => {
+    if (!o.config) throw new HttpError(404, 'ERR_TFW_NOT_FOUND', 'this runtime runs no overlay config');
+    return o.config;
+  };
+  const from = (req: IncomingMessage) => req.socket.remoteAddress ?? '';
+
+  const routes: Route[] = [
+    {
+      method: 'GET', path: /^\/v1\/status$/, access: 'lan',
+      handler: (_req, res) => {
+        const d = o.device;
+        send(res, 200, {
+          board: d.board, role: d.role, arch: d.arch, version: d.version, slot: d.slot ?? null, slots: d.slots(),
+          data: d.dataDir ? 'persistent' : 'ram', uptime: Math.round((Date.now() - started) / 1000), passwordSet: auth.isSet, ...o.status(),
+        });
+      },
+    },
+    {
+      method: 'POST', path: /^\/v1\/login$/, access: 'open',
+      handler: async (req, res) => {
+        const body = (await readJson(req)) as { password?: unknown };
+        const s = auth.login(from(req), body.password);
+        send(res, 200, { token: s.token, expires: s.expires }, { 'set-cookie': `tfw_session=${s.token}; Path=/; HttpOnly; SameSite=Strict` });
+      },
+    },
+    {
+      method: 'POST', path: /^\/v1\/logout$/, access: 'open',
+      handler: (req, res) => {
+        auth.logout(sessionToken(req));
+        send(res, 200, { ok: true }, { 'set-cookie': 'tfw_session=; Path=/; Max-Age=0' });
+      },
+    },
+    {
+      method: 'POST', path: /^\/v1\/password$/, access: 'open',
+      handler: async (req, res) => {
+        const body = (await readJson(req)) as { password?: unknown; current?: unknown };
+        if (!auth.isSet) {
+          if (!isLanAddress(from(req))) throw new AuthError(403, 'the first admin password can only be set from the LAN');
+        } else if (!auth.session(sessionToken(req)) || !auth.verify(body.current)) {
+          throw new AuthError(401, 'current: expected the current admin password, with a session');
+        }
+        auth.setPassword(body.password);
+        o.log('api', 'admin password set');
+        send(res, 200, { ok: true });
+      },
+    },
+    { method: 'GET', path: /^\/v1\/config$/, access: 'session', handler: (_req, res) => send(res, 200, needConfig().get()) },
+    {
+      method: 'PUT', path: /^\/v1\/config$/, access: 'session',
+      handler: async (req, res) => {
+        const r = await needConfig().put(await readJson(req));
+        o.log('api', `config changed${r.restart.length ? `; ${r.restart.join(', ')} apply after a restart` : ''}`);
+        send(res, 200, r);
+      },
+    },
+    { method: 'GET', path: /^\/v1\/peers$/, access: 'session', handler: (_req, res) => send(res, 200, needConfig().peers()) },
+    {
+      method: 'POST', path: /^\/v1\/peers$/, access: 'session',
+      handler: async (req, res) => send(res, 201, await needConfig().putPeer(await readJson(req), false)),
+    },
+    {
+      method: 'PUT', path: /^\/v1\/peers\/([^/]+)$/, access: 'session',
+      handler: async (req, res, _url, key) => {
+        const body = (await readJson(req)) as Record<string, unknown>;
+        if (body.publicKey !== undefined && body.publicKey !== key) throw new HttpError(400, 'ERR_TFW_CONFIG', 'publicKey: must match the path (remove the peer and add another instead)', 'publicKey');
+        send(res, 200, await needConfig().putPeer({ ...body, publicKey: key }, true));
+      },
+    },
+    { method: 'DELETE', path: /^\/v1\/peers\/([^/]+)$/, access: 'session', handler: async (_req, res, _url, key) => send(res, 200, await needConfig().deletePeer(key)) },
+    {
+      method: 'GET', path: /^\/v1\/logs$/, access: 'session',
+      handler: (_req, res, url) => {
+        if (!o.logs) throw new HttpError(404, 'ERR_TFW_NOT_FOUND', 'no log buffer');
+        send(res, 200, o.logs.since(Number(url.searchParams.get('since') ?? 0) || 0));
+      },
+    },
+    {
+      method: 'POST', path: /^\/v1\/reboot$/, access: 'session',
+      handler: (_req, res) => {
+        o.log('api', 'reboot requested');
+        send(res, 200, { rebooting: true });
+        res.on('finish', () => setTimeout(o.reboot, 200));
+      },
+    },
+    { method: 'POST', path: /^\/v1\/upgrade$/, access: 'session', handler: (req, res, url) => handleUpgrade(req, res, url, o) },
+  ];
+
+  /** Throws unless the request may use a route of `access`. */
+  const gate = (req: IncomingMessage, access: Route['access']) => {
+    if (access === 'open') return;
+    if (auth.session(sessionToken(req))) return;
+    const lan = isLanAddress(from(req));
+    if (access === 'lan' && lan) return;
+    if (!auth.isSet) {
+      if (lan) return;
+      throw new AuthError(403, 'no admin password is set yet: the device answers the LAN only');
+    }
+    throw new AuthError(401, 'sign in first (POST /v1/login)');
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://device');
-    if (url.pathname === '/v1/status' && req.method === 'GET') {
-      const d = o.device;
-      return send(res, 200, {
-        board: d.board,
-        role: d.role,
-        arch: d.arch,
-        version: d.version,
-        slot: d.slot ?? null,
-        slots: d.slots(),
-        data: d.dataDir ? 'persistent' : 'ram',
-        uptime: Math.round((Date.now() - started) / 1000),
-        ...o.status(),
-      });
-    }
-    if (url.pathname === '/v1/upgrade') {
-      if (req.method !== 'POST') return send(res, 405, { error: 'POST the bundle', code: 'ERR_TFW_METHOD' });
-      return upgrade(req, res, url);
-    }
-    return send(res, 404, { error: `no such path ${url.pathname}`, code: 'ERR_TFW_NOT_FOUND' });
+    const matching = routes.filter((r) => r.path.test(url.pathname));
+    if (!matching.length) return send(res, 404, { error: `no such path ${url.pathname}`, code: 'ERR_TFW_NOT_FOUND' });
+    const route = matching.find((r) => r.method === req.method);
+    if (!route) return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname} (${matching.map((r) => r.method).join(', ')})`, code: 'ERR_TFW_METHOD' }, { allow: matching.map((r) => r.method).join(', ') });
+    gate(req, route.access);
+    const param = decodeURIComponent(route.path.exec(url.pathname)?.[1] ?? '');
+    await route.handler(req, res, url, param);
   }
 
-  async function upgrade(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const refuse = (code: number, why: string) => {
-      o.log('upgrade', `refused ${why}`);
-      send(res, code, { error: why, code: code === 409 ? 'ERR_TFW_BUSY' : 'ERR_TFW_UPGRADE_REFUSED' });
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      if (res.headersSent) return void res.destroy();
       if (!req.complete) req.resume();
-    };
-    const sigHeader = req.headers['tfw-signature'];
-    const signature = typeof sigHeader === 'string' ? Buffer.from(sigHeader, 'base64').toString('utf8') : '';
-    if (!signature.startsWith('untrusted comment:')) return refuse(400, 'Tfw-Signature: expected the .minisig file in base64');
-    const length = Number(req.headers['content-length']);
-    if (!Number.isSafeInteger(length) || length <= 0) return refuse(400, 'Content-Length: expected the bundle size in bytes');
-    if (length > MAX_BUNDLE) return refuse(413, `bundle of ${length} bytes is larger than ${MAX_BUNDLE}`);
-    const dir = o.device.stagingDir();
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `incoming-${process.pid}-${Date.now()}.tfwup`);
-    try {
-      let got = 0;
-      const out = createWriteStream(file, { mode: 0o600 });
-      let aborted = false;
-      req.on('aborted', () => (aborted = true));
-      req.on('close', () => {
-        if (!req.complete) aborted = true;
-      });
-      try {
-        for await (const chunk of req) {
-          got += (chunk as Buffer).length;
-          if (got > length) break;
-          if (!out.write(chunk)) await once(out, 'drain');
-        }
-      } catch {
-        aborted = true; // the client closed the connection mid-body (the iterator throws "aborted")
-      }
-      out.end();
-      await once(out, 'close');
-      if (aborted || got !== length) {
-        o.log('upgrade', `refused upload truncated: ${got} of ${length} bytes`);
-        if (!res.destroyed && !aborted) send(res, 400, { error: `upload truncated: ${got} of ${length} bytes`, code: 'ERR_TFW_UPGRADE_REFUSED' });
-        return;
-      }
-      o.log('upgrade', `received ${got} bytes, verifying`);
-      let last = 0;
-      const r = await o.device.upgrade(file, signature, url.searchParams.get('allowDowngrade') === '1', (done, total) => {
-        const pct = Math.floor((done / total) * 10);
-        if (pct > last) o.log('upgrade', `writing slot: ${pct * 10}%`);
-        last = pct;
-      });
-      o.log('upgrade', `slot ${r.slot} holds ${r.version} (generation ${r.generation}), next boot tries it; rebooting`);
-      send(res, 200, { slot: r.slot, version: r.version, generation: r.generation, rebooting: true });
-      res.on('finish', () => setTimeout(o.reboot, 500));
-    } catch (err) {
-      if (err instanceof UpgradeRefused) return refuse(err.message === 'another upgrade is in progress' ? 409 : 400, err.message);
-      throw err;
-    } finally {
-      rmSync(file, { force: true });
-    }
-  }
-
+      if (err instanceof AuthError) return send(res, err.status, { error: err.message, code: err.code }, err.retryAfter ? { 'retry-after': err.retryAfter } : {});
+      if (err instanceof HttpError) return send(res, err.status, { error: err.message, code: err.code, ...(err.field ? { field: err.field } : {}) });
+      if (err instanceof ConfigError) return send(res, 400, { error: err.message, code: err.code, field: err.field });
+      o.log('api', `internal error: ${err.message}`);
+      send(res, 500, { error: err.message, code: 'ERR_TFW_INTERNAL' });
+    });
+  });
   server.listen(ep.port, ep.host);
   await Promise.race([
     once(server, 'listening'),
