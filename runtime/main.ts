@@ -12,6 +12,7 @@
  * field named. Runs on Node >= 18.
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TfwError } from './errors.js';
 import { selfTests } from './selftest.js';
@@ -125,7 +126,18 @@ async function main(): Promise<number> {
     const { startApi } = await import('./api/server.js');
     const { ConfigStore } = await import('./api/config-store.js');
     const store = config && overlay ? new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c) }) : undefined;
+    // The AIBox keeps its slices on /data and brings them back as they were (slices restart, GPUs rebound).
+    let slices: import('./slices/index.js').SliceManager | undefined;
+    if (values.role === 'aibox' && values.data) {
+      const { SliceManager } = await import('./slices/index.js');
+      slices = new SliceManager({ stateDir: join(values.data, 'slices'), log: (m) => log('slice', m) });
+      void slices.reconcile().then(
+        (r) => r.length && log('slice', `reconciled: ${r.map((e) => `${e.name} ${e.action}`).join(', ')}`),
+        (err: Error) => log('slice', `reconcile failed: ${err.message}`),
+      );
+    }
     api = await startApi({
+      slices,
       config: store,
       logs: logRing,
       listen: apiListen,

@@ -14,6 +14,7 @@
  * | `GET /v1/logs?since=SEQ` | the recent log lines with levels and times | session |
  * | `POST /v1/reboot` | reboots the device | session |
  * | `POST /v1/upgrade` | a signed bundle (upgrade-handler.ts) | session |
+ * | `/v1/slices...` | the AIBox's GPU slices (slices-routes.ts), with `slices` | session |
  *
  * "Session" means `Authorization: Bearer <token>` or the cookie, or, while no
  * password is set (set-up mode, like a fresh OpenWrt), any request from the
@@ -30,6 +31,8 @@ import type { ConfigStore } from './config-store.js';
 import { HttpError, readJson, send, sessionToken } from './http.js';
 import type { LogRing } from './logs.js';
 import { handleUpgrade } from './upgrade-handler.js';
+import { sliceRoutes } from './slices-routes.js';
+import type { SliceManager } from '../slices/index.js';
 
 export { MAX_BUNDLE } from './upgrade-handler.js';
 
@@ -48,6 +51,8 @@ export interface ApiOptions {
   config?: ConfigStore;
   /** Recent log lines (the logs endpoint answers 404 without it). */
   logs?: LogRing;
+  /** The AIBox's slice manager: adds /v1/slices (slices-routes.ts). */
+  slices?: SliceManager;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param: string) => Promise<void> | void;
@@ -153,6 +158,7 @@ export async function startApi(o: ApiOptions): Promise<{ server: Server; address
       },
     },
     { method: 'POST', path: /^\/v1\/upgrade$/, access: 'session', handler: (req, res, url) => handleUpgrade(req, res, url, o) },
+    ...(o.slices ? sliceRoutes(o.slices) : []),
   ];
 
   /** Throws unless the request may use a route of `access`. */
