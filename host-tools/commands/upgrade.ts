@@ -14,6 +14,7 @@ import { TfwError } from '../../runtime/errors.js';
 
 interface UpgradeFlags {
   device: string;
+  passwordFile?: string;
   signature?: string;
   allowDowngrade?: boolean;
   json?: boolean;
@@ -24,7 +25,7 @@ interface UpgradeFlags {
  * Uploads `bundle` to `device` (base URL). Resolves with the device's JSON
  * answer; throws TfwError with the device's reason or the transport error.
  */
-export function uploadBundle(o: { device: string; bundle: string; signature: string; allowDowngrade?: boolean; onProgress?: (sent: number, total: number) => void }): Promise<Record<string, unknown>> {
+export function uploadBundle(o: { device: string; bundle: string; signature: string; allowDowngrade?: boolean; token?: string; onProgress?: (sent: number, total: number) => void }): Promise<Record<string, unknown>> {
   let url: URL;
   try {
     url = new URL('/v1/upgrade', o.device);
@@ -37,7 +38,12 @@ export function uploadBundle(o: { device: string; bundle: string; signature: str
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': size, 'tfw-signature': Buffer.from(o.signature).toString('base64') },
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': size,
+        'tfw-signature': Buffer.from(o.signature).toString('base64'),
+        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      },
     });
     req.on('error', (err) => reject(new TfwError('ERR_TFW_UPGRADE', `${url.origin}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
     req.on('response', (res) => {
@@ -66,6 +72,22 @@ export function uploadBundle(o: { device: string; bundle: string; signature: str
   });
 }
 
+/**
+ * Signs in to a device (`POST /v1/login`) and returns the session token.
+ * @throws TfwError with the device's reason (wrong password, rate-limited)
+ */
+export async function login(device: string, password: string): Promise<string> {
+  let r: Response;
+  try {
+    r = await fetch(new URL('/v1/login', device), { method: 'POST', body: JSON.stringify({ password }), signal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw new TfwError('ERR_TFW_UPGRADE', `${device}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+  }
+  const j = (await r.json().catch(() => ({}))) as { token?: string; error?: string };
+  if (!r.ok || !j.token) throw new TfwError('ERR_TFW_AUTH', `sign-in refused: ${j.error ?? `HTTP ${r.status}`}`);
+  return j.token;
+}
+
 export function register(program: Command): void {
   program
     .command('upgrade')
@@ -74,6 +96,7 @@ export function register(program: Command): void {
     .requiredOption('--device <url>', 'the device API, e.g. http://192.168.1.1 or http://127.0.0.1:8080 (tfw boot --forward 8080:80)')
     .option('--signature <file>', 'the minisign signature (default BUNDLE.minisig)')
     .option('--allow-downgrade', 'let the device install an older version')
+    .option('--password-file <file>', 'sign in with the admin password in FILE first (also: TFW_DEVICE_PASSWORD); a device with no password set takes uploads from its LAN')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the device\'s answer as JSON on stdout')
     .addHelpText('after', '\nExample:\n  tfw upgrade --device http://127.0.0.1:8080 3router-1.1.0.tfwup')
@@ -82,6 +105,8 @@ export function register(program: Command): void {
       const sigFile = f.signature ?? `${bundle}.minisig`;
       if (!existsSync(sigFile)) throw new TfwError('ERR_TFW_CONFIG', `--signature: ${sigFile} does not exist (tfw release writes it beside the bundle)`);
       const bar = f.progress && !f.json && process.stderr.isTTY ? new SingleBar({ format: 'tfw: upgrade: [{bar}] {percentage}% {value}/{total} MiB', hideCursor: true }) : undefined;
+      const password = f.passwordFile ? readFileSync(f.passwordFile, 'utf8').replace(/\r?\n$/, '') : process.env.TFW_DEVICE_PASSWORD;
+      const token = password ? await login(f.device, password) : undefined;
       const total = statSync(bundle).size;
       bar?.start(Math.ceil(total / 1048576), 0);
       let lastPct = -1;
@@ -91,6 +116,7 @@ export function register(program: Command): void {
           bundle,
           signature: readFileSync(sigFile, 'utf8'),
           allowDowngrade: f.allowDowngrade,
+          token,
           onProgress: (sent, size) => {
             bar?.update(Math.floor(sent / 1048576));
             const pct = Math.floor((sent / size) * 4) * 25;

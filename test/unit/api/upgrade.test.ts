@@ -17,7 +17,7 @@ import { formatPublicKey, formatSecretKey, generateSigningKey } from '../../../r
 import { ENTRIES_DIR, slotEntry } from '../../../runtime/device/slots.js';
 import { makeRelease } from '../../../images/builder/release.js';
 import { uploadBundle } from '../../../host-tools/commands/upgrade.js';
-import { prng, rejection } from '../../helpers.js';
+import { prng, rejection, runTfw } from '../../helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tfw-api-'));
 const rnd = prng(5);
@@ -97,6 +97,20 @@ test('a good upload installs slot b, answers 200 and then asks for the reboot', 
   assert.equal(readdirSync(join(esp, ENTRIES_DIR)).sort(), ['tfw-a.conf', 'tfw-b+3.conf']);
   await waitFor(() => reboots === 1);
   assert.equal(readdirSync(join(tmp, 'data/tfw/upgrade')), []);
+});
+
+test('with an admin password, an upload needs a session: tfw upgrade --password-file signs in first', async () => {
+  const r = await fetch(`${url}/v1/password`, { method: 'POST', body: JSON.stringify({ password: 'device password' }) });
+  assert.is(r.status, 200);
+  assert.match(await rejection(uploadBundle({ device: url, bundle, signature })), /^refused sign in first \(POST \/v1\/login\)$/);
+  writeFileSync(join(tmp, 'pw'), 'wrong password\n');
+  let c = await runTfw(['upgrade', '--device', url, bundle, '--password-file', join(tmp, 'pw')]);
+  assert.is(c.code, 1);
+  assert.match(c.stderr, /^tfw: upgrade: sign-in refused: password: wrong password\n$/);
+  writeFileSync(join(tmp, 'pw'), 'device password\n');
+  c = await runTfw(['upgrade', '--device', url, bundle, '--password-file', join(tmp, 'pw')]);
+  assert.is(c.code, 0, c.stderr);
+  assert.match(c.stderr, /tfw: upgrade: the device wrote 0\.2\.0 to slot b and is rebooting into it\n$/);
 });
 
 test.after(() => api.close());
