@@ -21,9 +21,12 @@ export class ProtocolError extends TfwError {
 /** A backend failed: `backend` is its HOST:PORT (and namespace). */
 export class BackendError extends TfwError {
   readonly backend: string;
-  constructor(backend: string, message: string) {
+  /** `reply`: the backend answered with an error; `network`: unreachable, closed or timed out. */
+  readonly kind: 'reply' | 'network';
+  constructor(backend: string, message: string, kind: 'reply' | 'network' = 'network') {
     super('ERR_TFW_STORE_BACKEND', `backend ${backend}: ${message}`);
     this.backend = backend;
+    this.kind = kind;
   }
 }
 

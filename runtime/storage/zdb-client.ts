@@ -147,7 +147,7 @@ export class ZdbClient {
         const p = this.pending.shift();
         if (!p) throw new Error('a reply nobody asked for');
         clearTimeout(p.timer);
-        if (v instanceof RespErrorReply) p.reject(new BackendError(this.label, v.message));
+        if (v instanceof RespErrorReply) p.reject(new BackendError(this.label, v.message, 'reply'));
         else p.resolve(v);
       }
     } catch (err) {
