@@ -1,5 +1,5 @@
 /**
- * The `tfw` command line: build, boot, runtime, pxe, flash, bench, keygen.
+ * The `tfw` command line: build, boot, runtime, pxe, flash, bench, keygen, store.
  * Each command lives in host-tools/commands/<name>.ts and exports `register`.
  * Failures exit non-zero with one line `tfw: <command>: <cause>` on stderr.
  */
@@ -13,6 +13,7 @@ import * as flash from './commands/flash.js';
 import * as keygen from './commands/keygen.js';
 import * as pxe from './commands/pxe.js';
 import * as runtime from './commands/runtime.js';
+import * as store from './commands/store.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,7 +22,7 @@ export function makeProgram(): Command {
     .description('Firmware toolkit for ThreeFold edge hardware: build, boot and run tfw images')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [build, boot, runtime, pxe, flash, bench, keygen]) cmd.register(program);
+  for (const cmd of [build, boot, runtime, pxe, flash, bench, keygen, store]) cmd.register(program);
   return program;
 }
 

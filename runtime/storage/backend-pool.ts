@@ -49,31 +49,32 @@ export class BackendPool {
   }
 
   /**
-   * `count` backends for one chunk: distinct groups first (rotated by `seed`),
-   * then distinct backends, then repeats, skipping `exclude` and down ones.
+   * `count` backends for one chunk, in order of preference: distinct failure
+   * groups outside `avoidGroups` and `exclude` (rotated by `seed`), then other
+   * backends outside `exclude`, then, when unavoidable, backends in `exclude`
+   * or repeats. Down backends are never chosen.
    * @throws BackendError when no backend is up
    */
   place(count: number, seed: number, exclude: ReadonlySet<string> = new Set(), avoidGroups: ReadonlySet<string> = new Set()): PooledBackend[] {
-    const cands = this.up().filter((b) => !exclude.has(b.label));
-    if (!cands.length) throw new BackendError('*', `no backend is reachable to place ${count} shards (${this.down.size} down)`);
-    const n = cands.length;
-    const rotated = cands.map((_, i) => cands[(i + seed) % n]);
+    const up = this.up();
+    if (!up.length) throw new BackendError('*', `no backend is reachable to place ${count} shards (${this.down.size} down)`);
+    const n = up.length;
+    const rotated = up.map((_, i) => up[(i + seed) % n]);
     const out: PooledBackend[] = [];
     const usedGroups = new Set(avoidGroups);
     const used = new Set<string>();
-    for (const b of rotated) {
-      if (out.length === count) break;
-      if (usedGroups.has(b.group)) continue;
-      usedGroups.add(b.group);
-      used.add(b.label);
-      out.push(b);
-    }
-    for (const b of rotated) {
-      if (out.length === count) break;
-      if (used.has(b.label)) continue;
-      used.add(b.label);
-      out.push(b);
-    }
+    const take = (ok: (b: PooledBackend) => boolean) => {
+      for (const b of rotated) {
+        if (out.length === count) return;
+        if (used.has(b.label) || !ok(b)) continue;
+        used.add(b.label);
+        usedGroups.add(b.group);
+        out.push(b);
+      }
+    };
+    take((b) => !exclude.has(b.label) && !usedGroups.has(b.group));
+    take((b) => !exclude.has(b.label));
+    take(() => true);
     for (let i = 0; out.length < count; i++) out.push(rotated[i % n]);
     return out;
   }

@@ -324,26 +324,45 @@ export class ObjectStore {
    * @throws WrongSecretError when objects exist but none opens with this secret
    */
   async list(): Promise<ObjectInfo[]> {
-    const keys = new Map<string, Buffer>();
+    return (await this.listMeta()).objects.map((r) => toInfo(r.meta));
+  }
+
+  /**
+   * The metadata of every object this secret can read (sorted by name), the
+   * count of records that did not open (`foreign`: another secret;
+   * `unreadable`: too few intact shards), and every key seen per backend.
+   * @throws WrongSecretError when objects exist but none opens with this secret
+   */
+  async listMeta(): Promise<{ objects: ReadMetaResult[]; foreign: number; unreadable: number; keys: Map<string, Array<{ key: Buffer; timestamp: number }>> }> {
+    const records = new Map<string, Buffer>();
+    const keys = new Map<string, Array<{ key: Buffer; timestamp: number }>>();
     await Promise.all(
       this.pool.list.map(async (b) => {
-        const ks = await this.pool.run(b, (c) => c.keys()).catch(() => []);
-        for (const { key } of ks) if (isMetaRecordKey(key)) keys.set(key.toString('hex'), key);
+        if (this.pool.down.has(b.label)) return;
+        const ks = await this.pool.run(b, (c) => c.keys()).catch(() => null);
+        if (!ks) return;
+        keys.set(b.label, ks);
+        for (const { key } of ks) if (isMetaRecordKey(key)) records.set(key.toString('hex'), key);
       }),
     );
-    const out: ObjectInfo[] = [];
+    const objects: ReadMetaResult[] = [];
     let foreign = 0;
-    for (const rk of keys.values()) {
+    let unreadable = 0;
+    for (const rk of records.values()) {
       try {
         const r = await this.readMetaRecord(rk, `record ${rk.toString('hex')}`);
-        if (r) out.push(toInfo(r.meta));
+        if (r) objects.push(r);
       } catch (err) {
         if (err instanceof WrongSecretError) foreign++;
-        else this.log(`ls: ${(err as Error).message}`);
+        else {
+          unreadable++;
+          this.log(`ls: ${(err as Error).message}`);
+        }
       }
     }
-    if (out.length === 0 && foreign > 0) throw new WrongSecretError(`secret: none of the ${foreign} objects on these backends opens with this secret; check store.yaml's secret`);
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (objects.length === 0 && foreign > 0) throw new WrongSecretError(`secret: none of the ${foreign} objects on these backends opens with this secret; check store.yaml's secret`);
+    objects.sort((a, b) => (a.meta.name < b.meta.name ? -1 : a.meta.name > b.meta.name ? 1 : 0));
+    return { objects, foreign, unreadable, keys };
   }
 
   /**

@@ -71,9 +71,9 @@ export class ZdbClient {
     }
   }
 
-  /** Every key of the namespace, via SCAN until "No more data". */
-  async keys(): Promise<Array<{ key: Buffer; size: number }>> {
-    const out: Array<{ key: Buffer; size: number }> = [];
+  /** Every key of the namespace (with value size and Unix-seconds timestamp), via SCAN until "No more data". */
+  async keys(): Promise<Array<{ key: Buffer; size: number; timestamp: number }>> {
+    const out: Array<{ key: Buffer; size: number; timestamp: number }> = [];
     let cursor: Buffer | undefined;
     for (;;) {
       let r: RespValue;
@@ -85,7 +85,7 @@ export class ZdbClient {
       }
       if (!Array.isArray(r) || r.length !== 2 || !Buffer.isBuffer(r[0]) || !Array.isArray(r[1])) throw new BackendError(this.label, 'SCAN: expected [cursor, entries]');
       for (const e of r[1]) {
-        if (Array.isArray(e) && Buffer.isBuffer(e[0])) out.push({ key: e[0], size: typeof e[1] === 'number' ? e[1] : 0 });
+        if (Array.isArray(e) && Buffer.isBuffer(e[0])) out.push({ key: e[0], size: typeof e[1] === 'number' ? e[1] : 0, timestamp: typeof e[2] === 'number' ? e[2] : 0 });
       }
       cursor = r[0];
     }
