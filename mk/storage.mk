@@ -5,4 +5,4 @@ SYSDEPS += redis-tools
 .PHONY: test-storage
 # Only the storage tests: unit (codec, log, metadata) then the backend scenarios.
 test-storage: deps
-	TFW_TEST_FILTER='storage/' $(NODE) --import tsx test/run.mjs unit integration
+	TFW_TEST_FILTER='(unit|integration)/storage/' $(NODE) --import tsx test/run.mjs unit integration

@@ -95,7 +95,11 @@ export function register(program: Command): void {
         if (!name) throw new TfwError('ERR_TFW_USAGE', '--name: required when reading stdin');
         const total = file === '-' ? 0 : statSync(file).size;
         const b = bar(flags, total, `put ${name}`);
-        const info = await s.put(name, file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 }), { onProgress: (n) => b.update(n) });
+        // Test seam (test/integration/storage/scenario.test.ts): die by SIGKILL after N shard writes, as a crash would.
+        const crashAfter = Number(process.env.TFW_STORE_CRASH_AFTER_SHARDS ?? 0);
+        let shards = 0;
+        const beforeShardWrite = crashAfter > 0 ? () => void (++shards > crashAfter && process.kill(process.pid, 'SIGKILL')) : undefined;
+        const info = await s.put(name, file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 }), { onProgress: (n) => b.update(n), beforeShardWrite });
         b.stop();
         if (flags.json) console.log(JSON.stringify(info));
         else console.log(`stored ${info.name}: ${human(info.size)} in ${info.chunks} chunks, (${info.dataShards},${info.parityShards})`);

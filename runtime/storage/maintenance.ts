@@ -70,15 +70,21 @@ async function checkObject(store: ObjectStore, r: ReadMetaResult): Promise<Objec
   return { name: meta.name, size: meta.size, state: lost ? 'lost' : degraded ? 'degraded' : 'healthy', shards: counts, metaShards: `${r.shards}/${r.total}`, sharedGroups: shared };
 }
 
-/** Data-shard keys per backend that no readable object refers to. */
+/**
+ * Data-shard keys per backend that no readable object places there: shards of
+ * interrupted puts, and copies left on a backend that was down while `repair`
+ * rebuilt them elsewhere.
+ */
 function orphanKeys(objects: ReadMetaResult[], keys: Map<string, Array<{ key: Buffer; timestamp: number }>>, olderThan: number): Map<string, Buffer[]> {
-  const ids = new Set(objects.map((r) => Buffer.from(r.meta.id).toString('hex')));
+  const placed = new Set<string>();
+  for (const { meta } of objects) {
+    meta.chunks.forEach((ch, c) => ch.s.forEach(([bi], i) => placed.add(`${meta.backends[bi]} ${shardKey(meta.id, c, i).toString('hex')}`)));
+  }
   const out = new Map<string, Buffer[]>();
   for (const [label, ks] of keys) {
-    const list = ks.filter(({ key, timestamp }) => {
-      const p = parseShardKey(key);
-      return p !== null && !ids.has(p.id.toString('hex')) && timestamp <= olderThan;
-    }).map((x) => x.key);
+    const list = ks
+      .filter(({ key, timestamp }) => parseShardKey(key) !== null && !placed.has(`${label} ${key.toString('hex')}`) && timestamp <= olderThan)
+      .map((x) => x.key);
     if (list.length) out.set(label, list);
   }
   return out;

@@ -150,7 +150,7 @@ export function decodeMeta(secret: Uint8Array, recordKey: Buffer, values: Array<
   const fp = fingerprint(secret);
   const mine = parsed.filter((p): p is MetaShard => p !== null && p.fingerprint.equals(fp));
   if (mine.length === 0 && parsed.some((p) => p !== null)) {
-    throw new WrongSecretError(`secret: the metadata of ${JSON.stringify(name)} was written with another secret (fingerprint mismatch); check store.yaml's secret`);
+    throw new WrongSecretError(`secret: the metadata of ${name} was written with another secret (fingerprint mismatch); check store.yaml's secret`);
   }
   const gens = new Map<string, MetaShard[]>();
   for (const p of mine) {
@@ -176,7 +176,7 @@ export function decodeMeta(secret: Uint8Array, recordKey: Buffer, values: Array<
     try {
       plain = xchacha20poly1305Open(metaKey(secret), sealed.subarray(0, 24), sealed.subarray(24), recordKey);
     } catch (err) {
-      if (err instanceof AuthenticationError) throw new WrongSecretError(`secret: the metadata of ${JSON.stringify(name)} does not open with this secret (AEAD tag mismatch)`);
+      if (err instanceof AuthenticationError) throw new WrongSecretError(`secret: the metadata of ${name} does not open with this secret (AEAD tag mismatch)`);
       throw err;
     }
     const meta = decode(plain) as ObjectMeta;
@@ -185,5 +185,5 @@ export function decodeMeta(secret: Uint8Array, recordKey: Buffer, values: Array<
     for (const c of meta.chunks) c.s = c.s.map(([b, s]) => [b, new Uint8Array(s)]);
     return { meta, shards: list.length, total: k + m, generation: list[0].generation };
   }
-  throw new DataLostError(`metadata of ${JSON.stringify(name)}: no generation has enough intact shards (${mine.length} found)`);
+  throw new DataLostError(`metadata of ${name}: no generation has enough intact shards (${mine.length} found)`);
 }

@@ -143,7 +143,8 @@ export class ObjectStore {
         chunks.push(meta);
         const targets = this.pool.place(k + m, c + seedOf(id));
         const used = new Set(targets.map((t) => t.label));
-        const job = Promise.all(
+        // allSettled: a failed chunk settles only when all its shard writes have, so cleanup sees every written shard
+        const job = Promise.allSettled(
           enc.shards.map(async (shard, i) => {
             opts.beforeShardWrite?.(c, i);
             const sk = shardKey(id, c, i);
@@ -151,7 +152,9 @@ export class ObjectStore {
             written.push({ b, key: sk });
             meta.s[i] = [labelIndex(b.label), enc.sums[i]];
           }),
-        ).then(() => {
+        ).then((results) => {
+          const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
           size += plain.length;
           opts.onProgress?.(size);
         });
