@@ -33,7 +33,7 @@ const M = 4;
 const base = randomBytes(CHUNK);
 function chunk(i: number): Buffer {
   base.writeUInt32LE(i, 0);
-  base.writeUInt32LE(i * 2654435761, CHUNK - 4);
+  base.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, CHUNK - 4);
   return base;
 }
 async function* source(): AsyncGenerator<Uint8Array> {
