@@ -24,7 +24,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writevSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writevSync } from 'node:fs';
 import { CorruptRecordError, LimitError } from './errors.js';
 
 export const HEADER_BYTES = 24;
@@ -79,6 +79,7 @@ export class RecordLog {
   private end = 0;
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
+  private syncing = false;
   private fd: number;
   readonly recovery: RecoveryReport;
 
@@ -91,7 +92,8 @@ export class RecordLog {
     this.fd = openSync(path, 'r+');
     this.recovery = this.rebuild();
     if (sync === 'interval') {
-      this.timer = setInterval(() => this.flush(), 1000);
+      // off the event loop: a synchronous fdatasync of a second's writes would stall every client
+      this.timer = setInterval(() => this.flushInBackground(), 1000);
       this.timer.unref();
     }
   }
@@ -189,6 +191,17 @@ export class RecordLog {
     if (!this.dirty) return;
     fdatasyncSync(this.fd);
     this.dirty = false;
+  }
+
+  private flushInBackground(): void {
+    if (!this.dirty || this.syncing) return;
+    this.dirty = false;
+    this.syncing = true;
+    const fd = this.fd;
+    fdatasync(fd, (err) => {
+      this.syncing = false;
+      if (err && this.fd === fd) this.dirty = true; // try again next tick of the timer
+    });
   }
 
   close(): void {
