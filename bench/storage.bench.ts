@@ -53,7 +53,7 @@ async function startServers(n: number, dir: string): Promise<{ addresses: string
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 export default async function storageBench(): Promise<void> {
-  const dir = join(process.cwd(), 'build', 'bench', 'storage-data');
+  const dir = process.env.TFW_BENCH_STORE_DIR ?? join(process.cwd(), 'build', 'bench', 'storage-data');
   rmSync(dir, { recursive: true, force: true });
   const rs = new ReedSolomon(K, M);
   const key = randomBytes(32);

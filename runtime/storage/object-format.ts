@@ -93,7 +93,17 @@ export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plai
     }
   }
   const sealed = xchacha20poly1305Seal(key, nonce(index), body, aad(id, index, compressed));
-  const shards: Shards = rs.split(sealed);
+  // rs.split's layout (ceil(n/k)-byte shards, the last zero-padded) without copying the chunk:
+  // the data shards are views of `sealed`, only a short last one is copied and padded
+  const k = rs.dataShards;
+  const per = Math.ceil(sealed.length / k);
+  const shards: Shards = Array.from({ length: rs.totalShards }, (_, i) => {
+    if (i >= k) return null; // encode allocates the parity shards
+    if ((i + 1) * per <= sealed.length) return sealed.subarray(i * per, (i + 1) * per);
+    const padded = new Uint8Array(per);
+    padded.set(sealed.subarray(Math.min(i * per, sealed.length), sealed.length));
+    return padded;
+  });
   rs.encode(shards);
   const full = shards as Uint8Array[];
   return { shards: full, sums: full.map(shardSum), sealedLength: sealed.length, compressed };

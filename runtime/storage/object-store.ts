@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { ReedSolomon, type Shards } from '../kernels/erasure.js';
 import type { BackendOptions } from '../kernels/backend.js';
 import { BackendPool, type PooledBackend } from './backend-pool.js';
-import { BackendError, DataLostError, NotFoundError, WrongSecretError } from './errors.js';
+import { BackendError, CorruptRecordError, DataLostError, NotFoundError, WrongSecretError } from './errors.js';
 import { decodeMeta, encodeMeta, isMetaRecordKey, metaRecordKey, metaShape, type ChunkMeta, type ObjectMeta } from './metadata.js';
 import { decodeChunk, encodeChunk, OBJECT_ID_BYTES, objectKey, shardKey, shardSum } from './object-format.js';
 import type { StoreConfig } from './store-config.js';
@@ -69,6 +69,11 @@ async function* rechunk(source: Uint8Array | AsyncIterable<Uint8Array>, size: nu
   let fill = 0;
   for await (const piece of source) {
     let p = 0;
+    // whole chunks straight from the source, uncopied, when nothing is pending
+    while (fill === 0 && piece.length - p >= size) {
+      yield piece.subarray(p, p + size);
+      p += size;
+    }
     while (p < piece.length) {
       const n = Math.min(size - fill, piece.length - p);
       buf.set(piece.subarray(p, p + n), fill);
@@ -257,12 +262,20 @@ export class ObjectStore {
     let done = 0;
     for (let c = 0; c < meta.chunks.length; c++) {
       while (ahead.length < this.window && c + ahead.length < meta.chunks.length) {
-        const p = this.fetchChunk(meta, c + ahead.length);
+        const p = this.fetchChunk(meta, c + ahead.length, false);
         p.catch(() => {});
         ahead.push(p);
       }
       const shards = await ahead.shift()!;
-      const plain = decodeChunk(key, meta.id, c, shards, meta.chunks[c].n, meta.chunks[c].z === 1, rs);
+      let plain: Uint8Array;
+      try {
+        plain = decodeChunk(key, meta.id, c, shards, meta.chunks[c].n, meta.chunks[c].z === 1, rs);
+      } catch (err) {
+        if (!(err instanceof CorruptRecordError)) throw err;
+        // the fast path skipped the shard checksums; the AEAD tag caught a bad shard: find it, rebuild without it
+        this.log(`chunk ${c} of ${JSON.stringify(name)}: ${err.message}; checking shard checksums`);
+        plain = decodeChunk(key, meta.id, c, await this.fetchChunk(meta, c, true), meta.chunks[c].n, meta.chunks[c].z === 1, rs);
+      }
       done += plain.length;
       onProgress?.(done);
       yield plain;
@@ -277,10 +290,11 @@ export class ObjectStore {
   }
 
   /**
-   * Fetches one stored shard and checks it; null when missing, unreachable or corrupt.
-   * `status` says which.
+   * Fetches one stored shard and checks it against its checksum (unless `verify`
+   * is false: `read` relies on the AEAD tag first); null when missing,
+   * unreachable or corrupt. `status` says which.
    */
-  async fetchShard(meta: ObjectMeta, c: number, i: number): Promise<{ shard: Uint8Array | null; status: 'ok' | 'missing' | 'corrupt' | 'unreachable' }> {
+  async fetchShard(meta: ObjectMeta, c: number, i: number, verify = true): Promise<{ shard: Uint8Array | null; status: 'ok' | 'missing' | 'corrupt' | 'unreachable' }> {
     const entry = meta.chunks[c].s[i];
     const b = entry ? this.pool.get(meta.backends[entry[0]]) : undefined;
     if (!b || this.pool.down.has(b.label)) return { shard: null, status: 'unreachable' };
@@ -292,7 +306,7 @@ export class ObjectStore {
       return { shard: null, status: 'unreachable' };
     }
     if (!v) return { shard: null, status: 'missing' };
-    if (!shardSum(v).equals(Buffer.from(entry[1]))) {
+    if (verify && !shardSum(v).equals(Buffer.from(entry[1]))) {
       this.log(`shard ${i} of chunk ${c} of ${JSON.stringify(meta.name)} on ${b.label}: checksum mismatch, ignored`);
       return { shard: null, status: 'corrupt' };
     }
@@ -304,16 +318,16 @@ export class ObjectStore {
    * all are intact), then parity shards for those that failed.
    * @throws DataLostError when fewer than k shards are intact
    */
-  async fetchChunk(meta: ObjectMeta, c: number): Promise<Shards> {
+  async fetchChunk(meta: ObjectMeta, c: number, verify = true): Promise<Shards> {
     const k = meta.k;
     const total = meta.k + meta.m;
     const shards: Shards = Array.from({ length: total }, () => null);
-    const got = await Promise.all(Array.from({ length: k }, (_, i) => this.fetchShard(meta, c, i)));
+    const got = await Promise.all(Array.from({ length: k }, (_, i) => this.fetchShard(meta, c, i, verify)));
     got.forEach((g, i) => (shards[i] = g.shard));
     let have = got.filter((g) => g.shard).length;
     for (let i = k; i < total && have < k; ) {
       const batch = Array.from({ length: Math.min(total - i, k - have) }, (_, j) => i + j);
-      const more = await Promise.all(batch.map((j) => this.fetchShard(meta, c, j)));
+      const more = await Promise.all(batch.map((j) => this.fetchShard(meta, c, j, verify)));
       more.forEach((g, j) => (shards[batch[j]] = g.shard));
       have += more.filter((g) => g.shard).length;
       i += batch.length;
