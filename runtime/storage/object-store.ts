@@ -19,6 +19,7 @@ import { BackendPool, type PooledBackend } from './backend-pool.js';
 import { BackendError, CorruptRecordError, DataLostError, NotFoundError, WrongSecretError } from './errors.js';
 import { decodeMeta, encodeMeta, isMetaRecordKey, metaRecordKey, metaShape, type ChunkMeta, type ObjectMeta } from './metadata.js';
 import { decodeChunk, encodeChunk, OBJECT_ID_BYTES, objectKey, shardKey, shardSum } from './object-format.js';
+import { rechunk } from './rechunk.js';
 import type { StoreConfig } from './store-config.js';
 
 export interface ObjectInfo {
@@ -58,36 +59,6 @@ export interface ReadMetaResult {
 }
 
 export const toInfo = (m: ObjectMeta): ObjectInfo => ({ name: m.name, size: m.size, created: m.created, chunks: m.chunks.length, dataShards: m.k, parityShards: m.m });
-
-/** Cuts a byte stream into pieces of exactly `size` bytes (the last may be shorter). */
-async function* rechunk(source: Uint8Array | AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  if (source instanceof Uint8Array) {
-    for (let o = 0; o < source.length; o += size) yield source.subarray(o, Math.min(source.length, o + size));
-    return;
-  }
-  let buf = Buffer.allocUnsafe(size);
-  let fill = 0;
-  for await (const piece of source) {
-    let p = 0;
-    // whole chunks straight from the source, uncopied, when nothing is pending
-    while (fill === 0 && piece.length - p >= size) {
-      yield piece.subarray(p, p + size);
-      p += size;
-    }
-    while (p < piece.length) {
-      const n = Math.min(size - fill, piece.length - p);
-      buf.set(piece.subarray(p, p + n), fill);
-      fill += n;
-      p += n;
-      if (fill === size) {
-        yield buf;
-        buf = Buffer.allocUnsafe(size);
-        fill = 0;
-      }
-    }
-  }
-  if (fill) yield buf.subarray(0, fill);
-}
 
 const seedOf = (b: Uint8Array) => Buffer.from(b).readUInt32LE(0);
 
