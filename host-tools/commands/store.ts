@@ -173,7 +173,7 @@ export function register(program: Command): void {
         else {
           for (const b of r.backends) if (!b.up) console.log(`backend ${b.label}: unreachable`);
           for (const o of r.objects) {
-            console.log(`${o.name}\t${o.state}\tshards ok ${o.shards.ok}, missing ${o.shards.missing}, corrupt ${o.shards.corrupt}, unreachable ${o.shards.unreachable}; metadata ${o.metaShards}`);
+            console.log(`${o.name}\t${o.state}\tshards ok ${o.shards.ok}, missing ${o.shards.missing}, corrupt ${o.shards.corrupt}, unreachable ${o.shards.unreachable}; metadata ${o.metaShards}${o.sharedGroups ? `; ${o.sharedGroups} chunks share a failure group` : ''}`);
           }
           if (r.orphans) console.log(`orphan shards: ${r.orphans} (repair removes those older than an hour)`);
         }

@@ -191,7 +191,7 @@ export async function status(store: ObjectStore): Promise<StatusReport> {
       try {
         const info = await store.pool.run(b, (c) => c.call('NSINFO', b.client.opts.namespace ?? 'default'));
         const text = Buffer.isBuffer(info) ? info.toString() : '';
-        const field = (f: string) => Number(/^(\S+): (.*)$/m.exec(text) && new RegExp(`^${f}: (\\d+)`, 'm').exec(text)?.[1]);
+        const field = (f: string) => Number(new RegExp(`^${f}: (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
         return { label: b.label, group: b.group, up: true, entries: field('entries'), dataBytes: field('data_size_bytes') };
       } catch (err) {
         return { label: b.label, group: b.group, up: false, error: (err as Error).message };

@@ -212,10 +212,16 @@ export class ObjectStore {
     await Promise.allSettled(this.pool.up().filter((b) => !holders.has(b.label)).map((b) => this.pool.run(b, (c) => c.del(rk))));
   }
 
+  /** NotFoundError, saying when unreachable backends may hold the metadata. */
+  private notFound(name: string): NotFoundError {
+    const down = this.pool.down.size;
+    return new NotFoundError(`no object named ${JSON.stringify(name)}${down ? ` on the reachable backends (${down} of ${this.pool.list.length} unreachable)` : ''}`);
+  }
+
   /** Info of one object. @throws NotFoundError */
   async stat(name: string): Promise<ObjectInfo> {
     const r = await this.readMeta(name);
-    if (!r) throw new NotFoundError(`no object named ${JSON.stringify(name)}`);
+    if (!r) throw this.notFound(name);
     return toInfo(r.meta);
   }
 
@@ -225,7 +231,7 @@ export class ObjectStore {
    */
   async *read(name: string, onProgress?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
     const r = await this.readMeta(name);
-    if (!r) throw new NotFoundError(`no object named ${JSON.stringify(name)}`);
+    if (!r) throw this.notFound(name);
     const meta = r.meta;
     const key = objectKey(this.secret, meta.id);
     const rs = this.coder(meta.k, meta.m);
@@ -359,7 +365,7 @@ export class ObjectStore {
    */
   async remove(name: string): Promise<void> {
     const r = await this.readMeta(name);
-    if (!r) throw new NotFoundError(`no object named ${JSON.stringify(name)}`);
+    if (!r) throw this.notFound(name);
     const rk = metaRecordKey(name);
     await Promise.allSettled(this.pool.up().map((b) => this.pool.run(b, (c) => c.del(rk))));
     await this.deleteShards(r.meta);
