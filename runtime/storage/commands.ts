@@ -97,12 +97,12 @@ export const COMMANDS: Record<string, Handler> = {
     let [key, value] = a;
     if (value.length > MAX_VALUE) return err(`Payload too large (max ${MAX_VALUE} bytes)`);
     if (s.ns.settings.mode === 'seq') {
-      if (key.length === 0) key = s.ns.takeSeqKey();
-      else if (key.length !== 4 || !s.ns.log.has(key)) return err('Invalid key, only update authorized');
+      if (key.length !== 0 && (key.length !== 4 || !s.ns.log.has(key))) return err('Invalid key, only update authorized');
     } else if (key.length === 0 || key.length > MAX_KEY) {
       return err(`Invalid key size (1..${MAX_KEY} bytes)`);
     }
     if (!s.ns.fits(key, value.length)) return err('No space left on this namespace');
+    if (key.length === 0) key = s.ns.takeSeqKey(); // only now: a refused SET leaves no gap in the ids
     s.ns.put(key, value);
     return key;
   },
