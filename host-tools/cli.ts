@@ -1,5 +1,5 @@
 /**
- * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice.
+ * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store.
  * Each command lives in host-tools/commands/<name>.ts and exports `register`.
  * Failures exit non-zero with one line `tfw: <command>: <cause>` on stderr.
  */
@@ -16,6 +16,7 @@ import * as release from './commands/release.js';
 import * as runtime from './commands/runtime.js';
 import * as upgrade from './commands/upgrade.js';
 import * as slice from './commands/slice.js';
+import * as store from './commands/store.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,7 +25,7 @@ export function makeProgram(): Command {
     .description('Firmware toolkit for ThreeFold edge hardware: build, boot and run tfw images')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice]) cmd.register(program);
+  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store]) cmd.register(program);
   return program;
 }
 

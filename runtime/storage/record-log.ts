@@ -1,0 +1,326 @@
+/**
+ * The append-only record log of one namespace: every SET and DEL appends a
+ * record to `data.log`; an in-memory index (key -> newest record) is rebuilt
+ * by reading the log at start-up. This is 0-db's data file + index design
+ * (threefoldtech/0-db docs "Data file", "Index file"), kept to one file: 0-db
+ * persists its index beside the data, here the log alone is the truth.
+ *
+ * Record layout (little-endian), 24-byte header then key then value:
+ *   0  magic   "TFWR"
+ *   4  flags   u8   0 = set, 1 = delete (tombstone, no value)
+ *   5  keyLen  u8   1..255 (0-db's key limit)
+ *   6  0       u16  reserved
+ *   8  valLen  u32  0..8 MiB (0-db's value limit)
+ *  12  time    u32  Unix seconds
+ *  16  sum     8 bytes: SHA-256(header[0..16] || key || value)[0..8]
+ *
+ * Crash safety: a record is appended with one positioned writev; the index is
+ * updated only after it is written, so a reader never sees a half-written one.
+ * A process killed mid-write leaves a short or torn record at the tail, which
+ * `open` cuts off (the killed write is lost, nothing else). Checksums are
+ * verified on every GET and, at start-up, for the records in the last
+ * TAIL_VERIFY bytes (where torn writes live); a record that fails its checksum
+ * is never returned as data.
+ */
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writevSync } from 'node:fs';
+import { CorruptRecordError, LimitError } from './errors.js';
+
+export const HEADER_BYTES = 24;
+export const MAX_KEY = 255;
+/** 0-db's maximum value size (8 MiB). */
+export const MAX_VALUE = 8 * 1024 * 1024;
+const MAGIC = 0x52574654; // "TFWR" little-endian
+const FLAG_DELETE = 1;
+/** Bytes at the end of the log whose records are checksummed at start-up. */
+const TAIL_VERIFY = 64 * 1024 * 1024;
+
+/**
+ * When appended records reach the disk: `always` fdatasyncs before each reply
+ * (survives power loss), `interval` fdatasyncs at most every second (a power
+ * loss loses at most the last second; a killed process loses nothing written),
+ * `never` leaves it to the kernel. 0-db's `--sync` / `--synctime` are the same pair.
+ */
+export type SyncPolicy = 'always' | 'interval' | 'never';
+
+export interface IndexEntry {
+  offset: number;
+  keyLen: number;
+  valueLen: number;
+  timestamp: number;
+}
+
+export interface ScanEntry {
+  key: Buffer;
+  size: number;
+  timestamp: number;
+  /** Position in the log: the SCAN cursor. */
+  offset: number;
+}
+
+export interface RecoveryReport {
+  records: number;
+  /** Bytes cut from the tail (a torn or short last write). */
+  truncatedBytes: number;
+  /** Records in the verified tail whose checksum failed (skipped, not indexed). */
+  corrupt: number;
+}
+
+function checksum(header: Buffer, key: Uint8Array, value: Uint8Array): Buffer {
+  return createHash('sha256').update(header.subarray(0, 16)).update(key).update(value).digest().subarray(0, 8);
+}
+
+export class RecordLog {
+  private readonly index = new Map<string, IndexEntry>();
+  /** (key, offset) in log order, for SCAN; stale pairs are skipped and compacted away. */
+  private order: Array<{ key: string; offset: number }> = [];
+  private stale = 0;
+  private end = 0;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private syncing = false;
+  private fd: number;
+  readonly recovery: RecoveryReport;
+
+  /**
+   * Opens (or creates) the log at `path` and rebuilds the index.
+   * @throws Error from the file system (EACCES, ENOSPC, ...)
+   */
+  constructor(readonly path: string, private readonly sync: SyncPolicy = 'interval') {
+    closeSync(openSync(path, 'a')); // create it; then positioned writes ('a' would ignore positions on Linux)
+    this.fd = openSync(path, 'r+');
+    this.recovery = this.rebuild();
+    if (sync === 'interval') {
+      // off the event loop: a synchronous fdatasync of a second's writes would stall every client
+      this.timer = setInterval(() => this.flushInBackground(), 1000);
+      this.timer.unref();
+    }
+  }
+
+  get entries(): number {
+    return this.index.size;
+  }
+
+  /** Bytes in the log file (live and dead records). */
+  get fileBytes(): number {
+    return this.end;
+  }
+
+  has(key: Uint8Array): boolean {
+    return this.index.has(Buffer.from(key).toString('latin1'));
+  }
+
+  entry(key: Uint8Array): IndexEntry | undefined {
+    return this.index.get(Buffer.from(key).toString('latin1'));
+  }
+
+  /**
+   * The value stored under `key`, or null.
+   * @throws CorruptRecordError when the record fails its checksum
+   */
+  get(key: Uint8Array): Buffer | null {
+    const e = this.entry(key);
+    if (!e) return null;
+    const rec = this.read(e);
+    const value = rec.subarray(HEADER_BYTES + e.keyLen);
+    if (!checksum(rec, key, value).equals(rec.subarray(16, 24))) {
+      throw new CorruptRecordError(`record at offset ${e.offset} of ${this.path}: checksum mismatch`);
+    }
+    return value;
+  }
+
+  /** True when the record of `key` passes its checksum (0-db's CHECK); false when missing or corrupt. */
+  check(key: Uint8Array): boolean {
+    try {
+      return this.get(key) !== null;
+    } catch (err) {
+      if (err instanceof CorruptRecordError) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Appends a SET record.
+   * @param key   1..255 bytes
+   * @param value 0..8 MiB
+   * @throws LimitError for an empty or too long key or a too long value
+   */
+  set(key: Uint8Array, value: Uint8Array, timestamp = Math.floor(Date.now() / 1000)): void {
+    if (key.length < 1 || key.length > MAX_KEY) throw new LimitError(`key: expected 1..${MAX_KEY} bytes, got ${key.length}`);
+    if (value.length > MAX_VALUE) throw new LimitError(`value: expected at most ${MAX_VALUE} bytes (8 MiB), got ${value.length}`);
+    this.append(0, key, value, timestamp);
+  }
+
+  /** Appends a tombstone; returns false (and writes nothing) when the key is absent. */
+  delete(key: Uint8Array): boolean {
+    if (!this.has(key)) return false;
+    this.append(FLAG_DELETE, key, new Uint8Array(0), Math.floor(Date.now() / 1000));
+    return true;
+  }
+
+  /**
+   * Live records after (`reverse`: before) log position `cursor` (null: from the
+   * start, or from the end when reversed), at most `count`, in log order.
+   */
+  scan(cursor: number | null, count: number, reverse = false): ScanEntry[] {
+    this.compact();
+    const o = this.order;
+    // first index with offset > cursor
+    let lo = 0;
+    let hi = o.length;
+    const c = cursor ?? (reverse ? Infinity : -1);
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (o[mid].offset > c) hi = mid;
+      else lo = mid + 1;
+    }
+    const out: ScanEntry[] = [];
+    const step = reverse ? -1 : 1;
+    for (let i = reverse ? lo - 1 : lo; i >= 0 && i < o.length && out.length < count; i += step) {
+      if (reverse && o[i].offset >= c) continue;
+      const e = this.index.get(o[i].key);
+      if (!e || e.offset !== o[i].offset) continue;
+      out.push({ key: Buffer.from(o[i].key, 'latin1'), size: e.valueLen, timestamp: e.timestamp, offset: e.offset });
+    }
+    return out;
+  }
+
+  /** Writes buffered records to the disk now (fdatasync). */
+  flush(): void {
+    if (!this.dirty) return;
+    fdatasyncSync(this.fd);
+    this.dirty = false;
+  }
+
+  private flushInBackground(): void {
+    if (!this.dirty || this.syncing) return;
+    this.dirty = false;
+    this.syncing = true;
+    const fd = this.fd;
+    fdatasync(fd, (err) => {
+      this.syncing = false;
+      if (err && this.fd === fd) this.dirty = true; // try again next tick of the timer
+    });
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.flush();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private append(flags: number, key: Uint8Array, value: Uint8Array, timestamp: number): void {
+    const head = Buffer.alloc(HEADER_BYTES);
+    head.writeUInt32LE(MAGIC, 0);
+    head[4] = flags;
+    head[5] = key.length;
+    head.writeUInt32LE(value.length, 8);
+    head.writeUInt32LE(timestamp >>> 0, 12);
+    checksum(head, key, value).copy(head, 16);
+    const parts = [head, Buffer.from(key), Buffer.from(value.buffer, value.byteOffset, value.byteLength)];
+    const total = HEADER_BYTES + key.length + value.length;
+    const at = this.end;
+    try {
+      let done = 0;
+      while (done < total) {
+        const n = writevSync(this.fd, sliceParts(parts, done), at + done);
+        if (n <= 0) throw new Error(`write to ${this.path} made no progress`);
+        done += n;
+      }
+      if (this.sync === 'always') fdatasyncSync(this.fd);
+      else this.dirty = true;
+    } catch (err) {
+      // leave no partial record behind (ENOSPC, EIO): the log ends where it did
+      try { ftruncateSync(this.fd, at); } catch { /* the next open cuts the tail */ }
+      throw err;
+    }
+    this.end = at + total;
+    this.noteRecord(Buffer.from(key).toString('latin1'), flags, { offset: at, keyLen: key.length, valueLen: value.length, timestamp });
+  }
+
+  private noteRecord(k: string, flags: number, e: IndexEntry): void {
+    if (this.index.has(k)) this.stale++;
+    if (flags & FLAG_DELETE) {
+      this.index.delete(k);
+      return;
+    }
+    this.index.set(k, e);
+    this.order.push({ key: k, offset: e.offset });
+  }
+
+  private compact(): void {
+    if (this.stale < 1024 || this.stale * 2 < this.order.length) return;
+    this.order = this.order.filter((x) => this.index.get(x.key)?.offset === x.offset);
+    this.stale = 0;
+  }
+
+  private read(e: IndexEntry): Buffer {
+    const n = HEADER_BYTES + e.keyLen + e.valueLen;
+    const buf = Buffer.allocUnsafe(n);
+    let done = 0;
+    while (done < n) {
+      const r = readSync(this.fd, buf, done, n - done, e.offset + done);
+      if (r <= 0) throw new CorruptRecordError(`record at offset ${e.offset} of ${this.path}: expected ${n} bytes, the file ends early`);
+      done += r;
+    }
+    return buf;
+  }
+
+  /** Reads the log once, indexing records; cuts a short or torn tail. */
+  private rebuild(): RecoveryReport {
+    const size = fstatSync(this.fd).size;
+    const verifyFrom = Math.max(0, size - TAIL_VERIFY);
+    let pos = 0;
+    let records = 0;
+    let corrupt = 0;
+    const head = Buffer.alloc(HEADER_BYTES);
+    while (pos + HEADER_BYTES <= size) {
+      if (readSync(this.fd, head, 0, HEADER_BYTES, pos) !== HEADER_BYTES) break;
+      const keyLen = head[5];
+      const valueLen = head.readUInt32LE(8);
+      const flags = head[4];
+      if (head.readUInt32LE(0) !== MAGIC || keyLen === 0 || valueLen > MAX_VALUE || flags > FLAG_DELETE || head.readUInt16LE(6) !== 0) break;
+      const total = HEADER_BYTES + keyLen + valueLen;
+      if (pos + total > size) break;
+      const e: IndexEntry = { offset: pos, keyLen, valueLen, timestamp: head.readUInt32LE(12) };
+      const rec = pos + total > verifyFrom ? this.read(e) : Buffer.concat([head, this.readKey(pos, keyLen)]);
+      const key = rec.subarray(HEADER_BYTES, HEADER_BYTES + keyLen);
+      if (rec.length === total && !checksum(rec, key, rec.subarray(HEADER_BYTES + keyLen)).equals(rec.subarray(16, 24))) {
+        corrupt++;
+        // a torn last record is cut below; one with records after it is skipped
+        if (pos + total === size) break;
+      } else {
+        this.noteRecord(key.toString('latin1'), flags, e);
+        records++;
+      }
+      pos += total;
+    }
+    const truncatedBytes = size - pos;
+    if (truncatedBytes > 0) ftruncateSync(this.fd, pos);
+    this.end = pos;
+    return { records, truncatedBytes, corrupt };
+  }
+
+  private readKey(pos: number, keyLen: number): Buffer {
+    const k = Buffer.alloc(keyLen);
+    readSync(this.fd, k, 0, keyLen, pos + HEADER_BYTES);
+    return k;
+  }
+}
+
+/** The parts of `parts` from byte `skip` on (a short writev resumes there). */
+function sliceParts(parts: Buffer[], skip: number): Buffer[] {
+  if (skip === 0) return parts;
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    out.push(skip ? p.subarray(skip) : p);
+    skip = 0;
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+/**
+ * RESP, the Redis serialization protocol (redis.io/docs/reference/protocol-spec,
+ * RESP2), as 0-db speaks it: requests are arrays of bulk strings (or inline
+ * lines, for telnet users); replies are simple strings, errors, integers, bulk
+ * strings (nil as `$-1`) and arrays. One incremental reader serves both the
+ * server (requests) and the client (replies).
+ */
+import { Buffer } from 'node:buffer';
+import { ProtocolError } from './errors.js';
+
+/** An error reply (`-ERR ...`), as a value: the client turns it into a BackendError. */
+export class RespErrorReply {
+  constructor(readonly message: string) {}
+}
+
+/** A simple-string reply (`+OK`), kept apart from bulk strings. */
+export class RespStatus {
+  constructor(readonly text: string) {}
+}
+
+export type RespValue = RespStatus | RespErrorReply | number | Buffer | null | RespValue[];
+
+/** Largest bulk string accepted: 0-db's 8 MiB value limit plus framing room. */
+export const MAX_BULK = 16 * 1024 * 1024;
+const MAX_ARRAY = 1024 * 1024;
+const MAX_LINE = 64 * 1024;
+const CRLF = Buffer.from('\r\n');
+
+/** Signals "frame incomplete"; `need` is the total byte count that completes it when known. */
+class Incomplete {
+  constructor(readonly need: number) {}
+}
+
+/**
+ * Incremental RESP reader: `push` network chunks, then call `next` until it
+ * returns undefined. Large bulks are joined once, when all their bytes are in.
+ * @throws ProtocolError on a malformed frame (the connection should close)
+ */
+export class RespReader {
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private need = 0;
+
+  constructor(private readonly inline = false) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** Bytes buffered and not yet parsed. */
+  get buffered(): number {
+    return this.length;
+  }
+
+  /** The next complete value, or undefined when more bytes are needed. */
+  next(): RespValue | undefined {
+    if (this.length === 0 || this.length < this.need) return undefined;
+    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
+    this.chunks = [buf];
+    const r = this.inline && buf[0] !== 0x2a ? parseInline(buf) : parse(buf, 0);
+    if (r instanceof Incomplete) {
+      this.need = r.need;
+      return undefined;
+    }
+    this.need = 0;
+    const [value, end] = r;
+    const rest = buf.subarray(end);
+    this.chunks = rest.length ? [rest] : [];
+    this.length = rest.length;
+    return value;
+  }
+}
+
+function lineEnd(buf: Buffer, from: number): number | Incomplete {
+  const i = buf.indexOf(CRLF, from);
+  if (i < 0) {
+    if (buf.length - from > MAX_LINE) throw new ProtocolError(`line: expected CRLF within ${MAX_LINE} bytes`);
+    return new Incomplete(0);
+  }
+  return i;
+}
+
+function int(buf: Buffer, from: number, to: number, what: string): number {
+  const s = buf.toString('latin1', from, to);
+  if (!/^-?\d{1,15}$/.test(s)) throw new ProtocolError(`${what}: expected an integer, got ${JSON.stringify(s.slice(0, 32))}`);
+  return Number(s);
+}
+
+function parse(buf: Buffer, at: number): [RespValue, number] | Incomplete {
+  if (at >= buf.length) return new Incomplete(0);
+  const e = lineEnd(buf, at + 1);
+  if (e instanceof Incomplete) return e;
+  const type = buf[at];
+  switch (type) {
+    case 0x2b: // '+'
+      return [new RespStatus(buf.toString('utf8', at + 1, e)), e + 2];
+    case 0x2d: // '-'
+      return [new RespErrorReply(buf.toString('utf8', at + 1, e)), e + 2];
+    case 0x3a: // ':'
+      return [int(buf, at + 1, e, 'integer'), e + 2];
+    case 0x24: { // '$'
+      const n = int(buf, at + 1, e, 'bulk length');
+      if (n === -1) return [null, e + 2];
+      if (n < 0 || n > MAX_BULK) throw new ProtocolError(`bulk length: expected 0..${MAX_BULK}, got ${n}`);
+      const end = e + 2 + n;
+      if (buf.length < end + 2) return new Incomplete(end + 2);
+      if (buf[end] !== 0x0d || buf[end + 1] !== 0x0a) throw new ProtocolError('bulk string: expected CRLF after the payload');
+      return [buf.subarray(e + 2, end), end + 2];
+    }
+    case 0x2a: { // '*'
+      const n = int(buf, at + 1, e, 'array length');
+      if (n === -1) return [null, e + 2];
+      if (n < 0 || n > MAX_ARRAY) throw new ProtocolError(`array length: expected 0..${MAX_ARRAY}, got ${n}`);
+      const out: RespValue[] = [];
+      let p = e + 2;
+      for (let i = 0; i < n; i++) {
+        const r = parse(buf, p);
+        if (r instanceof Incomplete) return r;
+        out.push(r[0]);
+        p = r[1];
+      }
+      return [out, p];
+    }
+    default:
+      throw new ProtocolError(`type byte: expected one of + - : $ *, got 0x${(type ?? 0).toString(16)}`);
+  }
+}
+
+/** An inline command (`PING\r\n`, `SET a b\n`): space-separated words, as Redis accepts them. */
+function parseInline(buf: Buffer): [RespValue, number] | Incomplete {
+  const i = buf.indexOf(0x0a);
+  if (i < 0) {
+    if (buf.length > MAX_LINE) throw new ProtocolError(`inline command: expected a newline within ${MAX_LINE} bytes`);
+    return new Incomplete(0);
+  }
+  const line = buf.toString('utf8', 0, i).replace(/\r$/, '');
+  const words = line.split(' ').filter(Boolean).map((w) => Buffer.from(w));
+  return [words, i + 1];
+}
+
+/** Encodes a request: an array of bulk strings. Returns the pieces to write (payloads are not copied). */
+export function encodeCommand(args: ReadonlyArray<string | Uint8Array>): Buffer[] {
+  const parts: Buffer[] = [];
+  let head = `*${args.length}\r\n`;
+  for (const a of args) {
+    const b = typeof a === 'string' ? Buffer.from(a) : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    head += `$${b.length}\r\n`;
+    if (b.length < 1024) {
+      head += b.toString('latin1') + '\r\n';
+      continue;
+    }
+    parts.push(Buffer.from(head, 'latin1'), b);
+    head = '\r\n';
+  }
+  parts.push(Buffer.from(head, 'latin1'));
+  return parts;
+}
+
+/** Encodes a reply value (server side). Bulk payloads are passed through, not copied. */
+export function encodeReply(v: RespValue, out: Buffer[] = []): Buffer[] {
+  if (v === null) out.push(Buffer.from('$-1\r\n'));
+  else if (typeof v === 'number') out.push(Buffer.from(`:${v}\r\n`));
+  else if (v instanceof RespStatus) out.push(Buffer.from(`+${v.text}\r\n`));
+  else if (v instanceof RespErrorReply) out.push(Buffer.from(`-${v.message.replace(/[\r\n]/g, ' ')}\r\n`));
+  else if (Buffer.isBuffer(v)) out.push(Buffer.from(`$${v.length}\r\n`), v, CRLF);
+  else {
+    out.push(Buffer.from(`*${v.length}\r\n`));
+    for (const x of v) encodeReply(x, out);
+  }
+  return out;
+}

@@ -1,0 +1,120 @@
+/**
+ * The shard backend's TCP server: RESP over TCP (0-db's port is 9900), one
+ * session per connection, requests answered in order (pipelining works), the
+ * data in a NamespaceSet under `dataDir`. `startShardServer` is what the 3node
+ * image runtime and `tfw store serve` call.
+ */
+import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
+import { ConfigError } from '../errors.js';
+import { dispatch, type ServerState, type Session } from './commands.js';
+import { NamespaceSet } from './namespace.js';
+import type { SyncPolicy } from './record-log.js';
+import { encodeReply, MAX_BULK, RespErrorReply, RespReader } from './resp.js';
+
+export interface ShardServerOptions {
+  /** `HOST:PORT` (IPv6 in brackets: `[::1]:9900`); port 0 picks a free one. */
+  listen: string;
+  /** Directory holding one folder per namespace (created when missing). */
+  dataDir: string;
+  /** One line per event, without the `tfw: storage:` prefix (default: stderr). */
+  log?: (msg: string) => void;
+  /** Admin password for NSNEW/NSDEL/NSSET (0-db's --admin); absent: every client is admin. */
+  adminPassword?: string;
+  /** When appended records reach the disk (record-log.ts SyncPolicy); default `interval`. */
+  sync?: SyncPolicy;
+}
+
+export interface ShardServer {
+  /** The bound `HOST:PORT` (the real port when 0 was asked). */
+  address: string;
+  /** Stops listening, closes client connections, flushes and closes the logs. */
+  close(): Promise<void>;
+}
+
+/**
+ * Splits `HOST:PORT` / `[V6]:PORT`.
+ * @throws ConfigError naming `field` when the form or port is wrong
+ */
+export function parseHostPort(value: string, field: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value) ?? /^([^:[\]]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(field, `expected HOST:PORT or [IPv6]:PORT with a port 0..65535, got ${JSON.stringify(value)}`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+/**
+ * Starts a 0-db-compatible backend.
+ * @returns once listening: `{ address, close }`
+ * @throws ConfigError for a bad `listen`; the listen error (EADDRINUSE, EACCES) as is
+ */
+export async function startShardServer(opts: ShardServerOptions): Promise<ShardServer> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`tfw: storage: ${m}\n`));
+  const { host, port } = parseHostPort(opts.listen, 'listen');
+  const state: ServerState = {
+    namespaces: new NamespaceSet(opts.dataDir, opts.sync ?? 'interval', log),
+    adminHash: opts.adminPassword === undefined ? undefined : createHash('sha256').update(opts.adminPassword).digest(),
+    started: Date.now(),
+  };
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => serve(sock, state, log));
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const a = server.address();
+  const address = a && typeof a === 'object' ? (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`) : opts.listen;
+  log(`listening on ${address}, data ${opts.dataDir}, namespaces ${state.namespaces.names().length}, sync ${opts.sync ?? 'interval'}`);
+  let closed: Promise<void> | undefined;
+  return {
+    address,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }).then(() => state.namespaces.close());
+      return closed;
+    },
+  };
+}
+
+function serve(sock: Socket, state: ServerState, log: (m: string) => void): void {
+  const reader = new RespReader(true);
+  const session: Session = { ns: state.namespaces.get('default')!, writable: true, admin: state.adminHash === undefined, quit: false };
+  sock.setNoDelay(true);
+  sock.on('error', () => sock.destroy());
+  sock.on('data', (chunk: Buffer) => {
+    reader.push(chunk);
+    if (reader.buffered > MAX_BULK + 1024 * 1024) {
+      sock.end(Buffer.concat(encodeReply(new RespErrorReply('ERR request too large'))));
+      return;
+    }
+    const out: Buffer[] = [];
+    try {
+      for (let req = reader.next(); req !== undefined; req = reader.next()) {
+        // a namespace dropped under this session falls back to default
+        if (!state.namespaces.get(session.ns.name)) session.ns = state.namespaces.get('default')!;
+        encodeReply(dispatch(session, req, state), out);
+        if (session.quit) break;
+      }
+    } catch (err) {
+      encodeReply(new RespErrorReply(`ERR ${(err as Error).message}`), out);
+      log(`closing ${sock.remoteAddress}:${sock.remotePort}: ${(err as Error).message}`);
+      sock.end(Buffer.concat(out));
+      return;
+    }
+    if (out.length) {
+      sock.cork();
+      for (const b of out) sock.write(b);
+      sock.uncork();
+    }
+    if (session.quit) sock.end();
+  });
+}

@@ -1,0 +1,78 @@
+/** RESP codec (runtime/storage/resp.ts): frames from the protocol spec, byte-at-a-time parsing, malformed input. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Buffer } from 'node:buffer';
+import { encodeCommand, encodeReply, RespErrorReply, RespReader, RespStatus, type RespValue } from '../../../runtime/storage/resp.js';
+import { ProtocolError } from '../../../runtime/storage/errors.js';
+import { prng } from '../../helpers.js';
+
+const readAll = (bytes: Buffer, step = bytes.length, inline = false): RespValue[] => {
+  const r = new RespReader(inline);
+  const out: RespValue[] = [];
+  for (let i = 0; i < bytes.length; i += step) {
+    r.push(bytes.subarray(i, i + step));
+    for (let v = r.next(); v !== undefined; v = r.next()) out.push(v);
+  }
+  return out;
+};
+
+test('encodes a command as the spec shows: *2 $3 GET $3 key', () => {
+  assert.is(Buffer.concat(encodeCommand(['GET', 'key'])).toString(), '*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n');
+  const big = new Uint8Array(5000).fill(7);
+  const b = Buffer.concat(encodeCommand(['SET', 'k', big]));
+  assert.equal(readAll(b), [[Buffer.from('SET'), Buffer.from('k'), Buffer.from(big)]]);
+});
+
+test('decodes every reply type, split at every byte', () => {
+  const wire = Buffer.from('+OK\r\n-Key not found\r\n:42\r\n$5\r\nhello\r\n$-1\r\n*2\r\n$1\r\na\r\n*1\r\n:-3\r\n$0\r\n\r\n');
+  for (const step of [1, 2, 3, 7, wire.length]) {
+    const v = readAll(wire, step);
+    assert.is(v.length, 7, `step ${step}`);
+    assert.is((v[0] as RespStatus).text, 'OK');
+    assert.is((v[1] as RespErrorReply).message, 'Key not found');
+    assert.is(v[2], 42);
+    assert.equal(v[3], Buffer.from('hello'));
+    assert.is(v[4], null);
+    assert.equal(v[5], [Buffer.from('a'), [-3]]);
+    assert.equal(v[6], Buffer.alloc(0));
+  }
+});
+
+test('reply encoding round-trips through the reader (binary payloads intact)', () => {
+  const rnd = prng(11);
+  const value: RespValue = [Buffer.from(rnd.bytes(300)), 7, null, new RespStatus('PONG'), [Buffer.from('\r\n\x00'), []]];
+  const bytes = Buffer.concat(encodeReply(value));
+  const [back] = readAll(bytes, 5);
+  assert.equal(back, value);
+});
+
+test('inline commands (telnet style) are split on spaces', () => {
+  assert.equal(readAll(Buffer.from('PING\r\nSET a b\n'), 1, true), [[Buffer.from('PING')], [Buffer.from('SET'), Buffer.from('a'), Buffer.from('b')]]);
+});
+
+test('malformed frames throw ProtocolError naming the field', () => {
+  for (const [bad, field] of [['?x\r\n', 'type byte'], ['$abc\r\n', 'bulk length'], ['*-5\r\n', 'array length'], ['$99999999999\r\n', 'bulk length'], ['$3\r\nabcXY', 'bulk string']] as const) {
+    try {
+      readAll(Buffer.from(bad));
+      assert.unreachable(`${JSON.stringify(bad)} parsed`);
+    } catch (err) {
+      assert.instance(err, ProtocolError);
+      assert.is((err as ProtocolError).code, 'ERR_TFW_STORE_PROTOCOL');
+      assert.match((err as Error).message, field);
+    }
+  }
+});
+
+test('a large bulk arriving in many pieces is joined once it is complete', () => {
+  const payload = Buffer.from(prng(3).bytes(3 << 20));
+  const wire = Buffer.concat(encodeReply(payload));
+  const r = new RespReader();
+  for (let i = 0; i < wire.length; i += 65536) {
+    r.push(wire.subarray(i, i + 65536));
+    const v = r.next();
+    if (i + 65536 < wire.length) assert.is(v, undefined);
+    else assert.ok(Buffer.isBuffer(v) && v.equals(payload));
+  }
+});
+
+test.run();
