@@ -37,6 +37,9 @@ const log = (component: string, msg: string) => {
 /** tfw's arch names: x86_64 or arm64 (Node says x64 / arm64). */
 const tfwArch = (a: string = process.arch): string => (a === 'x64' ? 'x86_64' : a);
 
+/** The 3Node's shard backend port (0-db's default is 9900). */
+const SHARD_PORT = 9900;
+
 /** True under the image's init (which exports TFW_IMAGE=1): the device API then listens by default. */
 const inImage = process.env.TFW_IMAGE === '1';
 
@@ -120,6 +123,19 @@ async function main(): Promise<number> {
     });
   }
 
+  // A 3Node stores shards: a 0-db-compatible backend on its overlay address (port 9900), data on /data.
+  let shards: Awaited<ReturnType<typeof import('./storage/index.js').startShardServer>> | undefined;
+  if (values.role === '3node' && values.data && overlay && identity) {
+    const { startShardServer } = await import('./storage/index.js');
+    const { overlayAddress } = await import('./overlay/index.js');
+    const listen = `[${overlayAddress(new Uint8Array(Buffer.from(identity.publicKey, 'base64')))}]:${SHARD_PORT}`;
+    try {
+      shards = await startShardServer({ listen, dataDir: join(values.data, 'zdb'), log: (m: string) => log('storage', m) });
+    } catch (err) {
+      log('storage', `cannot serve shards on ${listen}: ${(err as Error).message}`);
+    }
+  }
+
   const apiListen = config?.api ?? (inImage ? '0.0.0.0:80' : undefined);
   let api: Awaited<ReturnType<typeof import('./api/server.js').startApi>> | undefined;
   if (apiListen) {
@@ -143,7 +159,11 @@ async function main(): Promise<number> {
       listen: apiListen,
       device,
       log,
-      status: () => ({ identity: identity ? { publicKey: identity.publicKey, source: identity.source } : null, overlay: overlay?.status() ?? null }),
+      status: () => ({
+        identity: identity ? { publicKey: identity.publicKey, source: identity.source } : null,
+        overlay: overlay?.status() ?? null,
+        ...(shards ? { storage: { backend: shards.address } } : {}),
+      }),
       // Under the image init, SIGUSR1 to PID 1 stops the runtime, syncs, unmounts and reboots.
       reboot: () => (inImage ? process.kill(1, 'SIGUSR1') : log('api', 'reboot requested (not under the image init: ignored)')),
     });
@@ -166,6 +186,7 @@ async function main(): Promise<number> {
 
   await stopped;
   await api?.close();
+  await shards?.close();
   await overlay?.stop();
   clearInterval(keepAlive);
   log('runtime', 'stopped');
