@@ -315,7 +315,9 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
     cleanup = t.cleanup;
     args[args.indexOf('-initrd') + 1] = t.path;
   }
-  const marker = `tfw: ready ${manifest.role} ${manifest.arch} ${manifest.version}`;
+  // A disk may run another release than the one flashed (upgrades): any version's marker counts there.
+  const marker = `tfw: ready ${manifest.role} ${manifest.arch} ${o.disk ? '<version>' : manifest.version}`;
+  const markerRe = new RegExp(`tfw: ready ${manifest.role} ${manifest.arch} ${o.disk ? '\\S+' : manifest.version.replace(/[.]/g, '\\.')}$`);
   const timeout = (o.timeout ?? 240) * 1000;
   const out = o.consoleOut === undefined ? process.stdout : o.consoleOut;
   const expect: Record<string, boolean> = Object.fromEntries((o.expect ?? []).map((e) => [e, false]));
@@ -371,7 +373,7 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
         if (o.until && line.includes(o.until)) finish(true);
         if (result.readySeconds === null) {
           for (const e of Object.keys(expect)) if (line.includes(e)) expect[e] = true;
-          if (line.trim() === marker || line.endsWith(marker)) {
+          if (markerRe.test(line.trim())) {
             result.readySeconds = (Date.now() - started) / 1000;
             result.readyLine = line.trim();
             const missing = Object.keys(expect).filter((e) => !expect[e]);
