@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfwError } from '../../runtime/errors.js';
 import { DISK_INPUTS, makeDisk } from '../../images/builder/disk.js';
@@ -61,6 +61,8 @@ export function register(program: Command): void {
       const need = f.format === 'tar' ? BUNDLE : DISK_INPUTS;
       for (const n of need) if (!existsSync(join(dir, n))) throw new TfwError('ERR_TFW_IMAGE', `${join(dir, n)} is missing; run tfw build first`);
       const out = resolve(f.output);
+      if (existsSync(out) && statSync(out).isDirectory()) throw new TfwError('ERR_TFW_FLASH', `--output: ${out} is a folder; give a file name like ${join(out, 'disk.img')}`);
+      if (!existsSync(dirname(out))) throw new TfwError('ERR_TFW_FLASH', `--output: folder ${dirname(out)} does not exist`);
       if (existsSync(out) && !statSync(out).isBlockDevice() && !f.force) {
         throw new TfwError('ERR_TFW_FLASH', `--output: ${out} exists and is not a block device; pass --force to overwrite it`);
       }

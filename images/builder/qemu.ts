@@ -113,6 +113,24 @@ export interface BootResult {
 
 const QEMU = { x86_64: 'qemu-system-x86_64', arm64: 'qemu-system-aarch64' } as const;
 
+/**
+ * A console line as text: terminal control sequences removed (ECMA-48 CSI
+ * sequences such as SeaBIOS's clear-screen `ESC [ 2 J`, two-byte escapes
+ * such as its reset `ESC c`), and other C0 controls but tab.
+ */
+export function plainConsoleLine(raw: string): string {
+  return raw
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+    .replace(/\x1b[ -~]/g, '')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+}
+
+/**
+ * Console lines after which a boot cannot reach ready: the kernel could not
+ * unpack the initramfs (init/initramfs.c), or panicked.
+ */
+export const FATAL_CONSOLE = [/Initramfs unpacking failed/, /Kernel panic - not syncing/];
+
 /** QEMU -drive option value: commas in file names are doubled. */
 const qfile = (p: string) => p.replace(/,/g, ',,');
 
@@ -365,12 +383,15 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
       buf += s;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).replace(/\r$/, '').replace(/\x1b\[[0-9;?=]*[A-Za-z]/g, '');
+        const line = plainConsoleLine(buf.slice(0, nl));
         buf = buf.slice(nl + 1);
         result.tail.push(line);
         if (result.tail.length > 20) result.tail.shift();
         o.onLine?.(line, send);
         if (o.until && line.includes(o.until)) finish(true);
+        // A boot that cannot go on says so at once: fail now, not at the timeout.
+        const fatal = FATAL_CONSOLE.find((re) => re.test(line));
+        if (fatal && !o.until) finish(false, `the guest failed: ${line.trim().replace(/^\[\s*[\d.]+\]\s*/, '')}`);
         if (result.readySeconds === null) {
           for (const e of Object.keys(expect)) if (line.includes(e)) expect[e] = true;
           if (markerRe.test(line.trim())) {

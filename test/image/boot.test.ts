@@ -4,7 +4,7 @@
  * (corrupted cached .deb, lock mismatch, bad board file) are refused with a
  * message naming what is wrong. Needs root (apt-get download, QEMU); skipped otherwise.
  */
-import { mkdtempSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -96,6 +96,24 @@ test('init restarts a failing runtime with a growing back-off', async () => {
   assert.match(log, /tfw: runtime: config: cannot read \/nonexistent\.cbor/);
   assert.match(log, /tfw: init: runtime exited with status 1, restarting in 1s[\s\S]*restarting in 2s/);
   assert.is(r.readyLine, null);
+});
+
+test('a corrupt initramfs fails the boot as soon as the kernel says so, not at the timeout', async () => {
+  if (skip) return;
+  const { outDir } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: quiet });
+  const bad = join(tmp, 'corrupt');
+  mkdirSync(bad, { recursive: true });
+  for (const f of ['vmlinuz', 'cmdline', 'manifest.json']) copyFileSync(join(outDir, f), join(bad, f));
+  const b = readFileSync(join(outDir, 'initramfs.cpio.zst'));
+  b.fill(0x5a, 4096, 8192); // inside the first zstd block
+  writeFileSync(join(bad, 'initramfs.cpio.zst'), b);
+  const t0 = Date.now();
+  const r = await bootImage({ board: loadBoard('qemu-x86_64'), dir: bad, timeout: BOOT_TIMEOUT, exitAfterReady: true, consoleOut: null });
+  const took = (Date.now() - t0) / 1000;
+  assert.not.ok(r.ok);
+  assert.match(r.cause!, /^the guest failed: (Initramfs unpacking failed|Kernel panic - not syncing)/);
+  assert.ok(took < BOOT_TIMEOUT / 2, `failed after ${took.toFixed(1)} s`);
+  console.log(`  corrupt initramfs reported after ${took.toFixed(1)} s: ${r.cause}`);
 });
 
 test('two builds into separate folders give identical sha256s', () => {

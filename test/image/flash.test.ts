@@ -127,6 +127,11 @@ test('flash refuses to overwrite an existing file without --force, names bad opt
   const m = await runTfw(['flash', '--dir', empty, '-o', join(tmp, 'y.img')]);
   assert.match(m.stderr, /empty\/vmlinuz is missing; run tfw build first/);
   assert.not.ok(existsSync(join(tmp, 'x.img')) || existsSync(join(tmp, 'y.img')));
+  // A folder, or a file in a folder that does not exist, is named as such (no temporary file named, nothing left).
+  const d = await runTfw(['flash', '-o', tmp, '--force']);
+  assert.match(d.stderr, /^tfw: flash: --output: .* is a folder; give a file name like .*\/disk\.img\n$/);
+  const n = await runTfw(['flash', '-o', join(tmp, 'missing/x.img')]);
+  assert.match(n.stderr, /^tfw: flash: --output: folder .*\/missing does not exist\n$/);
 });
 
 test('--format tar still writes the bundle of the five image files', async () => {

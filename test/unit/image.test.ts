@@ -17,7 +17,7 @@ import { readElf } from '../../images/builder/elf.js';
 import { fetchPackages, PackageHashError, sha256File } from '../../images/builder/lock.js';
 import { encodeOverlayConfig, loadOverlayConfig } from '../../images/builder/overlay-config.js';
 import { makeProgress } from '../../images/builder/progress.js';
-import { netdevArgs, qemuCommand } from '../../images/builder/qemu.js';
+import { netdevArgs, plainConsoleLine, qemuCommand } from '../../images/builder/qemu.js';
 import { RootFs } from '../../images/builder/rootfs.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { readConfigObject, validateOverlayConfig } from '../../runtime/config/index.js';
@@ -187,6 +187,13 @@ test('QEMU arguments follow the board; bad --net specs are refused', () => {
   for (const w of ['-accel tcg', '-machine virt', '-cpu cortex-a57', '-m 1024', '-no-reboot', 'virtio-net-pci']) assert.ok(s.includes(w), w);
   assert.is(q.cmdline, 'console=ttyAMA0 tfw.role=3router tfw.poweroff_after_ready=1 tfw.ip=10.99.0.2/24');
   assert.throws(() => qemuCommand({ board: loadBoard('qemu-arm64'), dir, ip: '10.99.0.2' }), /--ip: expected ADDR\/PREFIX/);
+});
+
+test('console lines lose terminal control codes (SeaBIOS reset and clear-screen, colours, stray controls)', () => {
+  assert.is(plainConsoleLine('\x1bc[    2.04] Initramfs unpacking failed\r'), '[    2.04] Initramfs unpacking failed');
+  assert.is(plainConsoleLine('\x1b[2J\x1b[01;01H\x1b[=3hBdsDxe: loading'), 'BdsDxe: loading');
+  assert.is(plainConsoleLine('\x1b[?7l\x1b[0;32mtfw: ready\x1b[0m\x07'), 'tfw: ready');
+  assert.is(plainConsoleLine('a\tb'), 'a\tb');
 });
 
 test.run();
