@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { callsPerSecond } from './kernels/measure.js';
 
 export interface Sample {
   /** Row label, e.g. 'tfw wasm-simd batch'. */
@@ -24,18 +25,7 @@ export interface Sample {
  * (the raw samples the JSON output keeps).
  */
 export function timeItRounds(fn: () => void, { minMs = 300, warmupMs = 100, rounds = 3 } = {}): number[] {
-  const run = (ms: number) => {
-    let calls = 0;
-    const start = process.hrtime.bigint();
-    const limit = BigInt(Math.round(ms * 1e6));
-    let elapsed = 0n;
-    do {
-      fn();
-      calls++;
-      elapsed = process.hrtime.bigint() - start;
-    } while (elapsed < limit);
-    return calls / (Number(elapsed) / 1e9);
-  };
+  const run = (ms: number) => callsPerSecond(fn, ms);
   run(warmupMs);
   const out: number[] = [];
   for (let r = 0; r < rounds; r++) out.push(run(minMs));

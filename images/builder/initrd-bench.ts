@@ -9,10 +9,8 @@
  * runtime, so the suite finds /usr/lib/tfw/wasm and /usr/lib/tfw/prebuilds the
  * way the bundled runtime does.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { writeCpio } from './cpio.js';
+import { initrdWithSegment } from './initrd-config.js';
 
 /** Where the guest init looks for the suite (init.sh bench hook). */
 export const IMAGE_BENCH_PATH = 'usr/lib/tfw/bench/guest.mjs';
@@ -31,16 +29,6 @@ export function benchCpio(guestMjs: Uint8Array, mtime = 0): Buffer {
   );
 }
 
-/**
- * Writes `<image initramfs> + pad to 4 + benchCpio(guestMjs)` to a new private
- * temp folder; returns the file path and a cleanup function (removes the
- * folder). `initramfs` is the image's initramfs.cpio.zst path.
- */
-export function initrdWithBench(initramfs: string, guestMjs: Uint8Array): { path: string; cleanup: () => void } {
-  const base = readFileSync(initramfs);
-  const dir = mkdtempSync(join(tmpdir(), 'tfw-bench-initrd-'));
-  const path = join(dir, 'initrd');
-  const pad = Buffer.alloc((4 - (base.length % 4)) % 4);
-  writeFileSync(path, Buffer.concat([base, pad, benchCpio(guestMjs)]));
-  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
+/** The image's initramfs with the suite appended (initrd-config.ts's initrdWithSegment; cleanup removes it). */
+export const initrdWithBench = (initramfs: string, guestMjs: Uint8Array): { path: string; cleanup: () => void } =>
+  initrdWithSegment(initramfs, benchCpio(guestMjs), 'tfw-bench-initrd-');

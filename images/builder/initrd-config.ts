@@ -32,15 +32,19 @@ export function configCpio(cbor: Uint8Array, mtime = 0): Buffer {
 }
 
 /**
- * Writes `<image initramfs> + pad to 4 + configCpio(cbor)` to a new private temp
- * folder and returns the file path and a cleanup function (removes the folder).
- * `initramfs` is the image's initramfs.cpio.zst path.
+ * Writes `<image initramfs> + pad to 4 + segment` to a new private temp folder
+ * (mode 0600) and returns the file path and a cleanup function (removes the
+ * folder). `initramfs` is the image's initramfs.cpio.zst path; `segment` an
+ * uncompressed newc archive (configCpio, initrd-bench.ts's benchCpio).
  */
-export function initrdWithConfig(initramfs: string, cbor: Uint8Array): { path: string; cleanup: () => void } {
+export function initrdWithSegment(initramfs: string, segment: Uint8Array, prefix = 'tfw-initrd-'): { path: string; cleanup: () => void } {
   const base = readFileSync(initramfs);
-  const dir = mkdtempSync(join(tmpdir(), 'tfw-initrd-'));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const path = join(dir, 'initrd');
   const pad = Buffer.alloc((4 - (base.length % 4)) % 4);
-  writeFileSync(path, Buffer.concat([base, pad, configCpio(cbor)]), { mode: 0o600 });
+  writeFileSync(path, Buffer.concat([base, pad, segment]), { mode: 0o600 });
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** The image's initramfs with the config segment appended (initrdWithSegment). */
+export const initrdWithConfig = (initramfs: string, cbor: Uint8Array): { path: string; cleanup: () => void } => initrdWithSegment(initramfs, configCpio(cbor));
