@@ -375,14 +375,3 @@ export function readEspFile(disk: string, path: string, esp = findEsp(disk)): Bu
     rmSync(work, { recursive: true, force: true });
   }
 }
-
-/** Replaces (or adds) one file in a disk's ESP with `data` (mtools mcopy -o). */
-export function writeEspFile(disk: string, path: string, data: Uint8Array, esp = findEsp(disk)): void {
-  const work = mkdtempSync(join(tmpdir(), 'tfw-esp-'));
-  try {
-    writeFileSync(join(work, 'f'), data);
-    run('mcopy', ['-o', '-i', `${disk}@@${esp.offset}`, join(work, 'f'), `::/${path}`], { env: mtoolsEnv(sourceDateEpoch()) });
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
