@@ -23,6 +23,7 @@ import { ConfigError } from '../errors.js';
 import { parseEndpoint } from '../config/ip.js';
 import type { DeviceState } from '../device/device.js';
 import { UpgradeRefused } from '../device/upgrade.js';
+import type { Metrics } from './metrics.js';
 
 /** Largest bundle accepted (bytes). */
 export const MAX_BUNDLE = 512 * 1048576;
@@ -36,6 +37,8 @@ export interface ApiOptions {
   /** Called after a successful upgrade was answered. */
   reboot: () => void;
   log: (component: string, message: string) => void;
+  /** Serves GET /metrics (Prometheus text, metrics.ts) when set. */
+  metrics?: Metrics;
 }
 
 const send = (res: ServerResponse, code: number, body: unknown) => {
@@ -74,6 +77,11 @@ export async function startApi(o: ApiOptions): Promise<{ server: Server; address
         uptime: Math.round((Date.now() - started) / 1000),
         ...o.status(),
       });
+    }
+    if (url.pathname === '/metrics' && req.method === 'GET' && o.metrics) {
+      const body = await o.metrics.text();
+      res.writeHead(200, { 'content-type': o.metrics.contentType, 'content-length': Buffer.byteLength(body) });
+      return void res.end(body);
     }
     if (url.pathname === '/v1/upgrade') {
       if (req.method !== 'POST') return send(res, 405, { error: 'POST the bundle', code: 'ERR_TFW_METHOD' });

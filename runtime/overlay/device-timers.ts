@@ -39,6 +39,7 @@ export class DeviceTimers {
     peer.timers.handshakeAttempts = 0;
     peer.timers.sentLastMinuteHandshake = false;
     peer.lastHandshake = this.dev.now();
+    peer.handshakes++;
     peer.lastReceived = this.dev.now();
     this.dev.peerState(peer, true);
   }
