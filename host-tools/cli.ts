@@ -1,5 +1,5 @@
 /**
- * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen.
+ * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, show.
  * Each command lives in host-tools/commands/<name>.ts and exports `register`.
  * Failures exit non-zero with one line `tfw: <command>: <cause>` on stderr.
  */
@@ -14,6 +14,7 @@ import * as keygen from './commands/keygen.js';
 import * as pxe from './commands/pxe.js';
 import * as release from './commands/release.js';
 import * as runtime from './commands/runtime.js';
+import * as show from './commands/show.js';
 import * as upgrade from './commands/upgrade.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,7 +24,7 @@ export function makeProgram(): Command {
     .description('Firmware toolkit for ThreeFold edge hardware: build, boot and run tfw images')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen]) cmd.register(program);
+  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, show]) cmd.register(program);
   return program;
 }
 
