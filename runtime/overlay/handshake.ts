@@ -15,6 +15,7 @@ import {
   beginSymmetricSession, consumeInitiation, consumeResponse, createInitiation, createResponse, HandshakeState, randomIndex,
   type Handshake, type LocalStatic,
 } from './noise.js';
+import type { LimitedLog } from './log-limit.js';
 import type { Peer } from './peer.js';
 import { REJECT_AFTER_TIME, REKEY_TIMEOUT, UNDER_LOAD_HANDSHAKES_PER_SECOND, jitter } from './timers.js';
 
@@ -46,6 +47,8 @@ export interface HandshakeHost {
   timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
   /** Sends staged data, else a keepalive, to the peer. */
   sendKeepalive(peer: Peer): void;
+  /** Refused handshakes are logged here: once per peer (or source) and interval, not per packet. */
+  readonly failures: LimitedLog;
 }
 
 /**
@@ -105,6 +108,8 @@ export class Handshakes {
   private checkMacs(msg: Uint8Array, from: Endpoint, senderIndexOffset: number): boolean {
     if (!this.cookieChecker.checkMac1(msg)) {
       this.dev.drops.mac++;
+      const src = from.toString();
+      this.dev.failures.note(src, `handshake from ${src} refused: bad mac1 (sent to another public key?)`);
       return false;
     }
     if (this.underLoad()) {
@@ -122,13 +127,17 @@ export class Handshakes {
     if (!this.checkMacs(msg, from, INIT_SENDER)) return;
     const t = this.dev.now();
     let initiating = false;
+    let claimed = '';
     const res = consumeInitiation(this.dev.local, msg, (pub) => {
-      const hs = this.dev.peers.get(toBase64(pub))?.handshake;
+      claimed = toBase64(pub);
+      const hs = this.dev.peers.get(claimed)?.handshake;
       initiating = hs?.state === HandshakeState.InitiationCreated;
       return hs;
     }, t);
     if (typeof res === 'string') {
       this.dev.drops.handshake++;
+      const src = from.toString();
+      this.dev.failures.note(claimed || src, `handshake initiation from ${claimed ? `peer ${claimed}` : 'an unknown sender'} at ${src} refused: ${res}`);
       return;
     }
     const peer = this.dev.peers.get(toBase64(res.remoteStatic))!;
@@ -186,6 +195,8 @@ export class Handshakes {
     const hs = consumeResponse(this.dev.local, msg, (i) => this.dev.indexTable.get(i)?.handshake);
     if (!hs) {
       this.dev.drops.handshake++;
+      const src = from.toString();
+      this.dev.failures.note(src, `handshake response from ${src} refused: no initiation of ours matches it, or it does not decrypt`);
       return;
     }
     const t = this.dev.now();
