@@ -115,7 +115,6 @@ async function main(): Promise<number> {
     };
     const { startUapi } = await import('./api/uapi.js');
     uapi = await startUapi({ overlay, config: () => running, apply, log }).catch((err: Error) => (log('uapi', `${err.message}; wg(8) cannot see ${config.name}`), undefined));
-    if (uapi) log('uapi', `listening on ${uapi.path}`);
     process.on('SIGHUP', () => {
       try {
         apply(readOverlayConfig(file!, getIdentity)).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));

@@ -182,8 +182,8 @@ export interface UapiOptions {
 }
 
 /**
- * Serves the UAPI socket for a running overlay; resolves once listening. A
- * stale socket file is replaced. Sets are applied one at a time, in order.
+ * Serves the UAPI socket for a running overlay; resolves once listening and
+ * logs `tfw: uapi: listening on <path>`. A stale socket file is replaced. Sets are applied one at a time, in order.
  * @throws UapiError (EIO) when the directory or socket cannot be made
  */
 export async function startUapi(o: UapiOptions): Promise<{ path: string; close(): Promise<void> }> {
@@ -240,6 +240,7 @@ export async function startUapi(o: UapiOptions): Promise<{ path: string; close()
   } catch (err) {
     throw new UapiError(EIO, `uapi: cannot listen on ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  o.log('uapi', `listening on ${path}`);
   return {
     path,
     close: () =>

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { keygen } from '../../host-tools/commands/keygen.js';
 import { nativeAvailable } from '../../runtime/kernels/native.js';
 import { isRoot } from '../helpers.js';
-import { NetnsPair, ROOT, have, ping, sh, spawnIn, waitFor, type Proc } from './overlay-netns.js';
+import { NetnsPair, ROOT, have, ping, sh, spawnIn, tfwRuntime, waitFor, type Proc } from './overlay-netns.js';
 
 const missing = [!isRoot && 'root', !nativeAvailable() && 'native addon (make native)', ...['wg', 'ping'].filter((b) => !have(b))].filter(Boolean);
 const skip = missing.length > 0;
@@ -65,8 +65,10 @@ test('wg(8) and tfw show read the runtime through the UAPI socket; wg set change
     const a = keygen(), b = keygen();
     const cfgA = pair.file('a.yaml', `name: ${IF_A}\nprivateKey: ${a.privateKey}\nlistenPort: 51820\naddress: [10.100.0.1/24]\napi: ${API}\npeers:\n  - publicKey: ${b.publicKey}\n    endpoint: ${pair.ipB}:51820\n    allowedIPs: [10.100.0.2/32]\n`);
     const cfgB = pair.file('b.yaml', `name: ${IF_B}\nprivateKey: ${b.privateKey}\nlistenPort: 51820\naddress: [10.100.0.2/24]\npeers:\n  - publicKey: ${a.publicKey}\n    endpoint: ${pair.ipA}:51820\n    allowedIPs: [10.100.0.1/32]\n`);
-    const ra = runtime(pair, pair.a, cfgA), rb = runtime(pair, pair.b, cfgB);
-    for (const r of [ra, rb]) assert.ok(await waitFor(() => r.out().includes('tfw: ready') || r.child.exitCode !== null, 60_000), r.out());
+    // a: the image runtime (runtime/main.ts, with the device API); b: `tfw runtime` on a host.
+    const ra = runtime(pair, pair.a, cfgA), rb = pair.track(tfwRuntime(pair.b, cfgB));
+    assert.ok(await waitFor(() => ra.out().includes('tfw: ready') || ra.child.exitCode !== null, 60_000), ra.out());
+    assert.ok(await waitFor(() => rb.out().includes(`tfw: uapi: listening on /var/run/wireguard/${IF_B}.sock`) || rb.child.exitCode !== null, 60_000), rb.out());
     assert.ok(ra.out().includes(`tfw: uapi: listening on /var/run/wireguard/${IF_A}.sock`), ra.out());
     assert.ok(ping(pair.a, '10.100.0.2'), `ping over the overlay failed:\n${ra.out()}\n${rb.out()}`);
 
@@ -88,6 +90,9 @@ test('wg(8) and tfw show read the runtime through the UAPI socket; wg set change
     assert.is(dump.peers.length, 1);
     assert.ok(dump.peers[0].latestHandshake > 0 && dump.peers[0].transferRx > 0 && dump.peers[0].transferTx > 0, JSON.stringify(dump));
     assert.is(dump.peers[0].endpoint, `${pair.ipB}:51820`);
+    // `tfw runtime` serves the socket too: b's view of the same session.
+    const dumpB = wgDump(IF_B);
+    assert.equal(dumpB.peers.map((p) => [p.publicKey, p.latestHandshake > 0, p.transferRx > 0]), [[a.publicKey, true, true]]);
 
     // Plain output: wg's layout.
     const plain = tfwIn(pair.a, ['show', IF_A]);
