@@ -7,6 +7,7 @@
  * parse strictly and equal /v1/status. Needs root, the native addon and wg.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -99,6 +100,14 @@ test('wg(8) and tfw show read the runtime through the UAPI socket; wg set change
     assert.is(plain.status, 0, plain.stderr);
     assert.match(plain.stdout, new RegExp(`^interface: ${IF_A}\\n  public key: ${a.publicKey.replace(/[+/]/g, '\\$&')}\\n  private key: \\(hidden\\)\\n  listening port: 51820\\n\\npeer: `));
     assert.match(plain.stdout, /\n  allowed ips: 10\.100\.0\.2\/32\n  latest handshake: .*(ago|Now)\n  transfer: .* received, .* sent\n/);
+    // Line for line what wg show prints (the handshake age may tick between the two calls).
+    const age = (t: string) => t.replace(/latest handshake: .*/, 'latest handshake: (age)');
+    let same = false;
+    for (let i = 0; i < 3 && !same; i++) same = age(tfwIn(pair.a, ['show', IF_A]).stdout) === age(sh(['wg', 'show', IF_A]));
+    assert.ok(same, `tfw show differs from wg show:\n${plain.stdout}\n${sh(['wg', 'show', IF_A])}`);
+    // Kept for the README and for eyes: tfw show next to wg show.
+    mkdirSync(join(ROOT, 'build/test'), { recursive: true });
+    writeFileSync(join(ROOT, 'build/test/tfw-show.txt'), `$ tfw show ${IF_A}\n${plain.stdout}\n$ wg show ${IF_A}\n${sh(['wg', 'show', IF_A])}`);
 
     // tfw show --device reads /v1/status: same peers and counters as the UAPI view (private key withheld).
     const dev = tfwIn(pair.a, ['show', '--device', `http://${API}`, '--json']);
