@@ -158,7 +158,9 @@ test('wg(8) and tfw show read the runtime through the UAPI socket; wg set change
           assert.match(line, /^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$/);
           continue;
         }
-        const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})?) (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
+        // prom-client writes NaN as `Nan` (an empty event-loop histogram); Prometheus reads values with Go's
+        // strconv.ParseFloat, which takes any case.
+        const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})?) (-?[0-9.e+-]+|NaN|Nan|[+-]Inf)$/.exec(line);
         assert.ok(m, `not an exposition line: ${JSON.stringify(line)}`);
         samples.set(m![1], Number(m![2]));
       }
