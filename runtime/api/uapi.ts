@@ -17,7 +17,7 @@
  * running (the overlay needs a restart for them): setting the running value
  * is accepted, another one is refused with EINVAL.
  */
-import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
@@ -183,7 +183,8 @@ export interface UapiOptions {
 
 /**
  * Serves the UAPI socket for a running overlay; resolves once listening and
- * logs `tfw: uapi: listening on <path>`. A stale socket file is replaced. Sets are applied one at a time, in order.
+ * logs `tfw: uapi: listening on <path>`. The socket is mode 0600 (a client
+ * can change keys and peers); a stale socket file is replaced. Sets are applied one at a time, in order.
  * @throws UapiError (EIO) when the directory or socket cannot be made
  */
 export async function startUapi(o: UapiOptions): Promise<{ path: string; close(): Promise<void> }> {
@@ -237,6 +238,8 @@ export async function startUapi(o: UapiOptions): Promise<{ path: string; close()
       server.once('error', reject);
       server.listen(path, resolve);
     });
+    // Whoever can connect can rekey the router: owner only, as wireguard-go's umask 0077 makes it.
+    chmodSync(path, 0o600);
   } catch (err) {
     throw new UapiError(EIO, `uapi: cannot listen on ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }

@@ -4,7 +4,7 @@
  * nothing), the socket protocol against a real Device behind a Unix socket in
  * a temp dir, and `tfw show`'s wg-style formatting.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,7 @@ test('socket: get answers the device state in hex; set applies; a bad set answer
     log: (c, m) => logs.push(`${c}: ${m}`),
   });
   try {
+    assert.is(statSync(srv.path).mode & 0o777, 0o600, 'owner only: a client can rekey the router');
     const peer = device.peers.get(B.publicKey)!;
     peer.rxBytes = 1234;
     peer.txBytes = 99;
