@@ -109,10 +109,13 @@ async function main(): Promise<number> {
     overlay = await startOverlay(config, { log: (m: string) => log('overlay', m) });
     // The running config, kept current across SIGHUP and UAPI sets (what `wg set` edits).
     let running = config;
-    const apply = async (next: OverlayConfig) => {
-      await overlay!.reload(next);
-      running = next;
-    };
+    // Reloads (SIGHUP, UAPI sets) run one at a time, in order.
+    let reloads: Promise<unknown> = Promise.resolve();
+    const apply = (next: OverlayConfig): Promise<void> =>
+      (reloads = reloads.catch(() => {}).then(async () => {
+        await overlay!.reload(next);
+        running = next;
+      })) as Promise<void>;
     const { startUapi } = await import('./api/uapi.js');
     uapi = await startUapi({ overlay, config: () => running, apply, log }).catch((err: Error) => (log('uapi', `${err.message}; wg(8) cannot see ${config.name}`), undefined));
     process.on('SIGHUP', () => {

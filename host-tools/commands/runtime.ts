@@ -29,10 +29,13 @@ export function register(program: Command): void {
       const overlay = await startOverlay(config, { log });
       // The WireGuard UAPI socket (wg show / wg set / tfw show), on the config as it runs now.
       let running = config;
-      const apply = async (next: OverlayConfig) => {
-        await overlay.reload(next);
-        running = next;
-      };
+      // Reloads (SIGHUP, UAPI sets) run one at a time, in order.
+      let reloads: Promise<unknown> = Promise.resolve();
+      const apply = (next: OverlayConfig): Promise<void> =>
+        (reloads = reloads.catch(() => {}).then(async () => {
+          await overlay.reload(next);
+          running = next;
+        })) as Promise<void>;
       const uapi = await startUapi({ overlay, config: () => running, apply, log: (c, m) => process.stderr.write(`tfw: ${c}: ${m}\n`) })
         .catch((err: Error) => (log(`${err.message}; wg(8) cannot see ${overlay.name}`), undefined));
       await new Promise<void>((resolve) => {
