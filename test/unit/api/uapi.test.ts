@@ -135,9 +135,10 @@ test('socket: get answers the device state in hex; set applies; a bad set answer
       peers: [{ publicKey: B.publicKey, presharedKey: null, endpoint: '10.0.0.2:51820', allowedIPs: ['10.100.0.2/32'], latestHandshake: 1700000000, transferRx: 1234, transferTx: 99, persistentKeepalive: 25 }],
     });
     // Two operations on one connection: a set adding C, then a get seeing it.
-    const two = await raw(srv.path, `set=1\npublic_key=${hex(C.publicKey)}\nallowed_ip=10.100.0.3/32\n\nget=1\n\n`, 2);
+    const two = await raw(srv.path, `set=1\npublic_key=${hex(C.publicKey)}\nendpoint=[fd00::3]:51000\nallowed_ip=fd00:3::1/64\n\nget=1\n\n`, 2);
     assert.ok(two.startsWith('errno=0\n\n'), two);
-    assert.match(two, `public_key=${hex(C.publicKey)}`);
+    assert.match(two, `public_key=${hex(C.publicKey)}\npreshared_key=${'0'.repeat(64)}\nprotocol_version=1\nendpoint=[fd00::3]:51000\n`);
+    assert.match(two, '\nallowed_ip=fd00:3::/64\n', 'masked, as wireguard-go prints allowed IPs');
     assert.is(device.peers.size, 2);
     // A refused set: the peer removal in the same request is not applied either.
     assert.is(await raw(srv.path, `set=1\npublic_key=${hex(C.publicKey)}\nremove=true\nlisten_port=1\n\n`), 'errno=-22\n\n');
