@@ -1,5 +1,5 @@
 /**
- * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store.
+ * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show.
  * Each command lives in host-tools/commands/<name>.ts and exports `register`.
  * Failures exit non-zero with one line `tfw: <command>: <cause>` on stderr.
  */
@@ -14,6 +14,7 @@ import * as keygen from './commands/keygen.js';
 import * as pxe from './commands/pxe.js';
 import * as release from './commands/release.js';
 import * as runtime from './commands/runtime.js';
+import * as show from './commands/show.js';
 import * as upgrade from './commands/upgrade.js';
 import * as slice from './commands/slice.js';
 import * as store from './commands/store.js';
@@ -25,7 +26,7 @@ export function makeProgram(): Command {
     .description('Firmware toolkit for ThreeFold edge hardware: build, boot and run tfw images')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store]) cmd.register(program);
+  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show]) cmd.register(program);
   return program;
 }
 

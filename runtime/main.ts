@@ -4,7 +4,9 @@
  * Reads the overlay config (CBOR in images, YAML, JSON or wg-quick on a host),
  * loads or creates the node's identity on the data partition (`--data`, where
  * the guest init mounted `tfw-data`), prints the kernel self-test, starts the
- * overlay router and the device API (`api:`; 0.0.0.0:80 in images), then
+ * overlay router with its WireGuard UAPI socket (/var/run/wireguard/<name>.sock,
+ * api/uapi.ts) and the device API (`api:`; 0.0.0.0:80 in images; with
+ * GET /metrics), then
  * prints the ready marker `tfw: ready <role> <arch> <version>` that `tfw boot`
  * waits for, and marks the booted slot good (`--esp`, device/slots.ts). Keeps
  * running until SIGTERM or SIGINT (exit 0). SIGHUP re-reads the config and
@@ -111,12 +113,24 @@ async function main(): Promise<number> {
   const keepAlive = setInterval(() => {}, 1 << 30);
 
   let overlay: Awaited<ReturnType<typeof import('./overlay/index.js').startOverlay>> | undefined;
+  let uapi: Awaited<ReturnType<typeof import('./api/uapi.js').startUapi>> | undefined;
   if (config && !values['no-overlay']) {
     const { startOverlay } = await import('./overlay/index.js');
     overlay = await startOverlay(config, { log: (m: string) => log('overlay', m) });
+    // The running config, kept current across SIGHUP and UAPI sets (what `wg set` edits).
+    let running = config;
+    // Reloads (SIGHUP, UAPI sets) run one at a time, in order.
+    let reloads: Promise<unknown> = Promise.resolve();
+    const apply = (next: OverlayConfig): Promise<void> =>
+      (reloads = reloads.catch(() => {}).then(async () => {
+        await overlay!.reload(next);
+        running = next;
+      })) as Promise<void>;
+    const { startUapi } = await import('./api/uapi.js');
+    uapi = await startUapi({ overlay, config: () => running, apply, log }).catch((err: Error) => (log('uapi', `${err.message}; wg(8) cannot see ${config.name}`), undefined));
     process.on('SIGHUP', () => {
       try {
-        overlay!.reload(readOverlayConfig(file!, getIdentity)).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));
+        apply(readOverlayConfig(file!, getIdentity)).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));
       } catch (err) {
         log('overlay', `reload failed, keeping the running config: ${(err as Error).message}`);
       }
@@ -140,6 +154,7 @@ async function main(): Promise<number> {
   let api: Awaited<ReturnType<typeof import('./api/server.js').startApi>> | undefined;
   if (apiListen) {
     const { startApi } = await import('./api/server.js');
+    const { createMetrics } = await import('./api/metrics.js');
     const { ConfigStore } = await import('./api/config-store.js');
     const store = config && overlay ? new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c) }) : undefined;
     // The AIBox keeps its slices on /data and brings them back as they were (slices restart, GPUs rebound).
@@ -159,6 +174,7 @@ async function main(): Promise<number> {
       listen: apiListen,
       device,
       log,
+      metrics: createMetrics({ overlay: () => overlay ?? null, device }),
       status: () => ({
         identity: identity ? { publicKey: identity.publicKey, source: identity.source } : null,
         overlay: overlay?.status() ?? null,
@@ -187,6 +203,7 @@ async function main(): Promise<number> {
   await stopped;
   await api?.close();
   await shards?.close();
+  await uapi?.close();
   await overlay?.stop();
   clearInterval(keepAlive);
   log('runtime', 'stopped');

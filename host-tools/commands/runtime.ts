@@ -1,12 +1,15 @@
 /**
  * `tfw runtime --config FILE`: runs the overlay router on this host (YAML,
  * JSON, CBOR or a wg-quick .conf; see ARCHITECTURE.md "Overlay config, keys
- * and status"). SIGHUP re-reads the file and applies the peers without
+ * and status"), with the WireGuard UAPI socket /var/run/wireguard/<name>.sock
+ * for `wg show`, `wg set` and `tfw show` (runtime/api/uapi.ts). SIGHUP re-reads the file and applies the peers without
  * dropping sessions; SIGTERM / SIGINT stop it cleanly (exit 0). A bad config
  * exits non-zero with the field named.
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../runtime/config/load.js';
+import { startUapi } from '../../runtime/api/uapi.js';
+import type { OverlayConfig } from '../../runtime/config/schema.js';
 import { startOverlay } from '../../runtime/overlay/index.js';
 
 const log = (msg: string) => process.stderr.write(`tfw: overlay: ${msg}\n`);
@@ -24,10 +27,21 @@ export function register(program: Command): void {
         return;
       }
       const overlay = await startOverlay(config, { log });
+      // The WireGuard UAPI socket (wg show / wg set / tfw show), on the config as it runs now.
+      let running = config;
+      // Reloads (SIGHUP, UAPI sets) run one at a time, in order.
+      let reloads: Promise<unknown> = Promise.resolve();
+      const apply = (next: OverlayConfig): Promise<void> =>
+        (reloads = reloads.catch(() => {}).then(async () => {
+          await overlay.reload(next);
+          running = next;
+        })) as Promise<void>;
+      const uapi = await startUapi({ overlay, config: () => running, apply, log: (c, m) => process.stderr.write(`tfw: ${c}: ${m}\n`) })
+        .catch((err: Error) => (log(`${err.message}; wg(8) cannot see ${overlay.name}`), undefined));
       await new Promise<void>((resolve) => {
         const onHup = () => {
           try {
-            overlay.reload(loadConfig(opts.config)).catch((err) => log(`reload failed, keeping the running config: ${(err as Error).message}`));
+            apply(loadConfig(opts.config)).catch((err) => log(`reload failed, keeping the running config: ${(err as Error).message}`));
           } catch (err) {
             log(`reload failed, keeping the running config: ${(err as Error).message}`);
           }
@@ -35,7 +49,7 @@ export function register(program: Command): void {
         const onStop = (sig: string) => {
           log(`${sig}: stopping`);
           process.off('SIGHUP', onHup);
-          overlay.stop().then(resolve, resolve);
+          Promise.all([uapi?.close(), overlay.stop()]).then(() => resolve(), resolve);
         };
         process.on('SIGHUP', onHup);
         process.once('SIGTERM', () => onStop('SIGTERM'));

@@ -15,6 +15,7 @@
  * | `POST /v1/reboot` | reboots the device | session |
  * | `POST /v1/upgrade` | a signed bundle (upgrade-handler.ts) | session |
  * | `/v1/slices...` | the AIBox's GPU slices (slices-routes.ts), with `slices` | session |
+ * | `GET /metrics` | Prometheus text (metrics.ts), with `metrics` | open from the LAN, else a session |
  *
  * "Session" means `Authorization: Bearer <token>` or the cookie, or, while no
  * password is set (set-up mode, like a fresh OpenWrt), any request from the
@@ -33,6 +34,7 @@ import type { LogRing } from './logs.js';
 import { handleUpgrade } from './upgrade-handler.js';
 import { sliceRoutes } from './slices-routes.js';
 import type { SliceManager } from '../slices/index.js';
+import type { Metrics } from './metrics.js';
 
 export { MAX_BUNDLE } from './upgrade-handler.js';
 
@@ -53,6 +55,8 @@ export interface ApiOptions {
   logs?: LogRing;
   /** The AIBox's slice manager: adds /v1/slices (slices-routes.ts). */
   slices?: SliceManager;
+  /** Serves GET /metrics (Prometheus text, metrics.ts) when set. */
+  metrics?: Metrics;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param: string) => Promise<void> | void;
@@ -159,6 +163,15 @@ export async function startApi(o: ApiOptions): Promise<{ server: Server; address
     },
     { method: 'POST', path: /^\/v1\/upgrade$/, access: 'session', handler: (req, res, url) => handleUpgrade(req, res, url, o) },
     ...(o.slices ? sliceRoutes(o.slices) : []),
+    {
+      method: 'GET', path: /^\/metrics$/, access: 'lan',
+      handler: async (_req, res) => {
+        if (!o.metrics) throw new HttpError(404, 'ERR_TFW_NOT_FOUND', 'no metrics in this runtime');
+        const body = await o.metrics.text();
+        res.writeHead(200, { 'content-type': o.metrics.contentType, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+    },
   ];
 
   /** Throws unless the request may use a route of `access`. */

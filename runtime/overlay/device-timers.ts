@@ -9,6 +9,7 @@
 import type { Drops } from './device.js';
 import type { IndexEntry } from './handshake.js';
 import type { Keypair } from './keypair.js';
+import type { LimitedLog } from './log-limit.js';
 import type { Peer } from './peer.js';
 import { KEEPALIVE_TIMEOUT, MAX_TIMER_HANDSHAKES, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './timers.js';
 
@@ -27,6 +28,8 @@ export interface TimersHost {
   releaseKeypair(kp: Keypair | null): void;
   /** Sends what the batches hold (transport and control). */
   flush(): void;
+  /** Unanswered handshakes are logged here: once per peer and interval, not per retry. */
+  readonly failures: LimitedLog;
 }
 
 /** The five timers of whitepaper section 6 for every peer of one device. */
@@ -39,6 +42,7 @@ export class DeviceTimers {
     peer.timers.handshakeAttempts = 0;
     peer.timers.sentLastMinuteHandshake = false;
     peer.lastHandshake = this.dev.now();
+    peer.handshakes++;
     peer.lastReceived = this.dev.now();
     this.dev.peerState(peer, true);
   }
@@ -57,11 +61,13 @@ export class DeviceTimers {
         tm.retransmitHandshake = 0;
         if (peer.lastReceived && t - peer.lastReceived >= REKEY_TIMEOUT) this.dev.peerState(peer, false);
         if (tm.handshakeAttempts >= MAX_TIMER_HANDSHAKES) {
+          this.dev.failures.note(`${peer.publicKeyB64} gave up`, `handshake with peer ${peer.publicKeyB64} did not complete after ${tm.handshakeAttempts + 1} attempts: giving up until there is traffic for it`);
           this.dev.drops.staged += peer.staged.length;
           peer.staged = [];
           if (!tm.zeroKeyMaterial) tm.zeroKeyMaterial = t + REJECT_AFTER_TIME * 3;
         } else {
           tm.handshakeAttempts++;
+          this.dev.failures.note(peer.publicKeyB64, `handshake with peer ${peer.publicKeyB64} did not complete after ${REKEY_TIMEOUT / 1000} s, retrying (attempt ${tm.handshakeAttempts + 1})`);
           this.dev.sendInitiation(peer, true);
         }
       }

@@ -13,7 +13,8 @@ import { Endpoint } from './conn.js';
 import type { PeerConfig } from '../config/schema.js';
 import { overlayAddressBytes } from './address.js';
 import { Keypair } from './keypair.js';
-import { toBase64 } from './keys.js';
+import { LimitedLog } from './log-limit.js';
+import { publicKeyFromPrivate, toBase64 } from './keys.js';
 import { DeviceTimers, type TimersHost } from './device-timers.js';
 import { Handshakes, type HandshakeHost, type IndexEntry } from './handshake.js';
 import { IcmpErrors, type IcmpCounters } from './icmp.js';
@@ -150,7 +151,7 @@ export class Device {
     const host: HandshakeHost & TimersHost & SendHost & ReceiveHost = {
       local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
       io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
-      localDest: this.localDest, icmp: this.icmp,
+      localDest: this.localDest, icmp: this.icmp, failures: new LimitedLog(this.log, this.now),
       queueDatagram: (msg, ep) => this.queueDatagram(msg, ep),
       installKeypair: (kp, peer) => this.installKeypair(kp, peer),
       releaseKeypair: (kp) => this.releaseKeypair(kp),

@@ -25,6 +25,7 @@ import {
   beginSymmetricSession, consumeInitiation, consumeResponse, createInitiation, createResponse, HandshakeState, randomIndex,
   type Handshake, type LocalStatic,
 } from './noise.js';
+import type { LimitedLog } from './log-limit.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
 import { COOKIE_RETRY, HANDSHAKE_BUSY_MS, REJECT_AFTER_TIME, REKEY_TIMEOUT, UNDER_LOAD_AFTER_TIME, jitter } from './timers.js';
@@ -60,6 +61,8 @@ export interface HandshakeHost {
   /** Sends what the batches hold (the replies handshakes queued). */
   flush(): void;
   log(msg: string): void;
+  /** Refused handshakes are logged here: once per peer (or source) and interval, not per packet. */
+  readonly failures: LimitedLog;
 }
 
 /** How the handshake work is run (DeviceOptions has the same fields, documented there). */
@@ -220,6 +223,8 @@ export class Handshakes {
   private checkMacs(msg: Uint8Array, from: Endpoint, senderIndexOffset: number): boolean {
     if (!this.cookieChecker.checkMac1(msg)) {
       this.dev.drops.mac++;
+      const src = from.toString();
+      this.dev.failures.note(src, `handshake from ${src} refused: bad mac1 (sent to another public key?)`);
       return false;
     }
     if (this.underLoad()) {
@@ -242,13 +247,19 @@ export class Handshakes {
     if (!this.checkMacs(msg, from, INIT_SENDER)) return;
     const t = this.dev.now();
     let initiating = false;
+    let claimed = '';
     const res = consumeInitiation(this.dev.local, msg, (pub) => {
-      const hs = this.dev.peers.get(toBase64(pub))?.handshake;
+      claimed = toBase64(pub);
+      const hs = this.dev.peers.get(claimed)?.handshake;
       initiating = hs?.state === HandshakeState.InitiationCreated;
       return hs;
     }, t);
     if (typeof res === 'string') {
       this.dev.drops.handshake++;
+      const src = from.toString();
+      // Keyed by the peer when it is one of ours, else by the source: claimed keys cost an attacker nothing.
+      const known = claimed !== '' && this.dev.peers.has(claimed);
+      this.dev.failures.note(known ? claimed : src, `handshake initiation from ${known ? `peer ${claimed}` : 'an unknown sender'} at ${src} refused: ${res}`);
       return;
     }
     const peer = this.dev.peers.get(toBase64(res.remoteStatic))!;
@@ -306,6 +317,8 @@ export class Handshakes {
     const hs = consumeResponse(this.dev.local, msg, (i) => this.dev.indexTable.get(i)?.handshake);
     if (!hs) {
       this.dev.drops.handshake++;
+      const src = from.toString();
+      this.dev.failures.note(src, `handshake response from ${src} refused: no initiation of ours matches it, or it does not decrypt`);
       return;
     }
     const t = this.dev.now();

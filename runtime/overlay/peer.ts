@@ -31,6 +31,8 @@ export class Peer {
   txBytes = 0;
   /** Unix ms of the last completed handshake, 0 before the first. */
   lastHandshake = 0;
+  /** Handshakes completed with this peer (device-timers.ts; tfw_handshakes_completed_total). */
+  handshakes = 0;
   /** Device clock (ms) of the last authenticated packet from the peer, 0 before the first. */
   lastReceived = 0;
   /**
