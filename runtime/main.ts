@@ -11,7 +11,8 @@
  * applies the peers without dropping sessions. A bad config exits 1 with the
  * field named. Runs on Node >= 18.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TfwError } from './errors.js';
 import { selfTests } from './selftest.js';
@@ -38,6 +39,18 @@ const tfwArch = (a: string = process.arch): string => (a === 'x64' ? 'x86_64' : 
 
 /** True under the image's init (which exports TFW_IMAGE=1): the device API then listens by default. */
 const inImage = process.env.TFW_IMAGE === '1';
+
+/**
+ * The web console's folder, when there is one: $TFW_CONSOLE_DIR, else
+ * ../console beside the runtime (/usr/lib/tfw/console in images, where the
+ * bundle is /usr/lib/tfw/runtime/tfw-runtime.mjs; build/console for
+ * build/runtime/tfw-runtime.mjs), else build/console of the checkout when
+ * run from runtime/main.ts.
+ */
+function consoleDir(): string | undefined {
+  const candidates = [process.env.TFW_CONSOLE_DIR, fileURLToPath(new URL('../console', import.meta.url)), fileURLToPath(new URL('../build/console', import.meta.url))];
+  return candidates.find((d) => d && existsSync(`${d}/index.html`));
+}
 
 selfTests.push(aeadSelfTest, erasureSelfTest, forwardSelfTest, nativeSelfTest);
 
@@ -128,6 +141,7 @@ async function main(): Promise<number> {
     api = await startApi({
       config: store,
       logs: logRing,
+      consoleDir: consoleDir(),
       listen: apiListen,
       device,
       log,
