@@ -24,8 +24,8 @@ mkdirSync(join(dir, 'assets'), { recursive: true });
 writeFileSync(join(dir, 'index.html'), '<!doctype html><title>tfw</title>');
 writeFileSync(join(dir, 'assets', 'console.js'), 'console.log(1)');
 writeFileSync(join(dir, 'assets', 'console.css'), 'body{}');
-writeFileSync(join(dir, 'assets', '.hidden.js'), 'hidden');
-writeFileSync(join(dir, 'assets', 'notes.txt'), 'untyped');
+writeFileSync(join(dir, 'assets', '.hidden.js'), 'HIDDEN-CONTENT');
+writeFileSync(join(dir, 'assets', 'notes.txt'), 'UNTYPED-CONTENT');
 writeFileSync(join(tmp, 'secret.js'), 'SECRET');
 writeFileSync(join(dir, 'secret.js'), 'SECRET');
 
@@ -68,7 +68,7 @@ test('paths that try to leave the folder, hidden or untyped files, and missing f
   for (const p of ['/assets/../secret.js', '/assets/..%2Fsecret.js', '/assets/%2e%2e%2fsecret.js', '/assets/..%2F..%2Fsecret.js', '/assets/..%5Csecret.js', '/assets/.hidden.js', '/assets/notes.txt', '/assets/missing.js', '/secret.js', '/assets/', '/assets/sub/console.js', '/index.html/']) {
     const r = await get(portOf(api), p);
     assert.ok(r.status === 404, `${p}: ${r.status}`);
-    assert.not.match(r.body, /SECRET|hidden|untyped/, p);
+    assert.not.match(r.body, /SECRET|HIDDEN-CONTENT|UNTYPED-CONTENT/, p);
   }
   // WHATWG URL parsing takes %2E%2E as a dot segment: /assets/%2E%2E is / (the index), still inside.
   assert.is((await get(portOf(api), '/assets/%2E%2E')).body, '<!doctype html><title>tfw</title>');
