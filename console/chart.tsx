@@ -21,7 +21,8 @@ export function TrafficChart({ series, label }: { series: Series; label: string 
   useEffect(() => {
     const opts: uPlot.Options = {
       title: label,
-      width: 460,
+      width: 420,
+      legend: { live: false },
       height: 180,
       scales: { y: { range: (_u, _min, max) => [0, Math.max(1024, max * 1.1)] } },
       axes: [{}, { size: 70, values: (_u, vals) => vals.map((v) => `${bytes(v)}/s`) }],
@@ -39,5 +40,5 @@ export function TrafficChart({ series, label }: { series: Series; label: string 
     plot.current?.setData([series.t, series.rx, series.tx]);
   }, [series]);
 
-  return <div class="chart" ref={el} data-testid="traffic-chart" data-points={series.t.length} />;
+  return <div class="chart" ref={el} data-testid="traffic-chart" data-points={series.t.length} data-max-rx={Math.round(Math.max(0, ...series.rx))} />;
 }

@@ -64,7 +64,8 @@ function App() {
 
   const signOut = async () => {
     await api('POST', '/v1/logout').catch(() => {});
-    setSession('out');
+    setSession('unknown');
+    await probe();
   };
 
   if (error) return <main class="card"><h1>tfw</h1><p class="error">{error}</p></main>;
@@ -92,4 +93,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "Loading" line of index.html
+render(<App />, root);

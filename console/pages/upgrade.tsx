@@ -7,7 +7,7 @@
  * polls GET /v1/status until it answers again and shows the slot it came
  * back on.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Status } from '../api.js';
 
 /** Base64 of a text file's bytes (btoa takes Latin-1 only). */
@@ -21,7 +21,7 @@ type Phase =
   | { kind: 'idle' }
   | { kind: 'uploading'; sent: number; total: number }
   | { kind: 'verifying' }
-  | { kind: 'refused'; message: string }
+  | { kind: 'refused'; message: string; uploaded: number }
   | { kind: 'accepted'; slot: string; version: string; back?: Status };
 
 export function Upgrade() {
@@ -30,6 +30,8 @@ export function Upgrade() {
   const [downgrade, setDowngrade] = useState(false);
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
   const [current, setCurrent] = useState<Status | null>(null);
+  /** Percentage of the bundle sent so far (kept when the device refuses it after the upload). */
+  const sent = useRef(0);
 
   useEffect(() => {
     api<Status>('GET', '/v1/status').then(setCurrent, () => {});
@@ -61,15 +63,23 @@ export function Upgrade() {
 
   const upload = async (e: Event) => {
     e.preventDefault();
-    if (!bundle || !sig) return setPhase({ kind: 'refused', message: 'Pick the bundle (.tfwup) and its signature (.minisig) first.' });
+    if (!bundle || !sig) return setPhase({ kind: 'refused', message: 'Pick the bundle (.tfwup) and its signature (.minisig) first.', uploaded: 0 });
     const signature = base64(new Uint8Array(await sig.arrayBuffer()));
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/v1/upgrade${downgrade ? '?allowDowngrade=1' : ''}`);
     xhr.setRequestHeader('content-type', 'application/octet-stream');
     xhr.setRequestHeader('tfw-signature', signature);
-    xhr.upload.onprogress = (ev) => setPhase({ kind: 'uploading', sent: ev.loaded, total: ev.lengthComputable ? ev.total : bundle.size });
-    xhr.upload.onload = () => setPhase({ kind: 'verifying' });
-    xhr.onerror = () => setPhase({ kind: 'refused', message: 'The connection broke during the upload.' });
+    sent.current = 0;
+    xhr.upload.onprogress = (ev) => {
+      const total = ev.lengthComputable ? ev.total : bundle.size;
+      sent.current = Math.floor((ev.loaded / Math.max(1, total)) * 100);
+      setPhase({ kind: 'uploading', sent: ev.loaded, total });
+    };
+    xhr.upload.onload = () => {
+      sent.current = 100;
+      setPhase({ kind: 'verifying' });
+    };
+    xhr.onerror = () => setPhase({ kind: 'refused', message: 'The connection broke during the upload.', uploaded: sent.current });
     xhr.onload = () => {
       let body: any = null;
       try {
@@ -78,13 +88,13 @@ export function Upgrade() {
         /* shown raw below */
       }
       if (xhr.status === 200 && body) setPhase({ kind: 'accepted', slot: body.slot, version: body.version });
-      else setPhase({ kind: 'refused', message: body?.error ?? `HTTP ${xhr.status}: ${xhr.responseText.slice(0, 200)}` });
+      else setPhase({ kind: 'refused', message: body?.error ?? `HTTP ${xhr.status}: ${xhr.responseText.slice(0, 200)}`, uploaded: sent.current });
     };
     setPhase({ kind: 'uploading', sent: 0, total: bundle.size });
     xhr.send(bundle);
   };
 
-  const pct = phase.kind === 'uploading' ? Math.floor((phase.sent / Math.max(1, phase.total)) * 100) : phase.kind === 'idle' || phase.kind === 'refused' ? 0 : 100;
+  const pct = phase.kind === 'uploading' ? Math.floor((phase.sent / Math.max(1, phase.total)) * 100) : phase.kind === 'idle' ? 0 : phase.kind === 'refused' ? phase.uploaded : 100;
   const busy = phase.kind === 'uploading' || phase.kind === 'verifying' || (phase.kind === 'accepted' && !phase.back);
   return (
     <section>
