@@ -46,7 +46,10 @@ export function Upgrade() {
       try {
         const s = await api<Status>('GET', '/v1/status');
         if (s.uptime * 1000 < Date.now() - since + 1000 && s.slot === phase.slot) {
-          if (!stopped) setPhase({ ...phase, back: s });
+          if (!stopped) {
+            setPhase({ ...phase, back: s });
+            setCurrent(s);
+          }
           return;
         }
       } catch {
