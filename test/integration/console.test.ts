@@ -1,6 +1,7 @@
 /**
  * The web console in a real browser against a real runtime: node A
- * (runtime/main.ts with `api: 127.0.0.1:8080`, its own network namespace)
+ * (runtime/main.ts with `api: 127.0.0.1:8080`, its own network namespace,
+ * finding build/console by itself)
  * peers with two `tfw runtime` nodes B and C (one namespace each, a veth
  * link to A each) that handshake with it. Debian's headless Chromium runs
  * inside A's namespace (test/console-browser.ts) and: sets the first admin
@@ -92,7 +93,7 @@ status: ${sockA}
 api: 127.0.0.1:8080
 peers:
 ${peerYaml(b, '10.97.1.2:51820', '10.100.0.2')}${peerYaml(c, '10.97.2.2:51820', '10.100.0.3')}`);
-    const runtimeA = spawnIn(NS.a, [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--config', cfgA, '--data', data, '--role', '3router'], { TFW_CONSOLE_DIR: join(ROOT, 'build/console') });
+    const runtimeA = spawnIn(NS.a, [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--config', cfgA, '--data', data, '--role', '3router']);
     net.procs.push(runtimeA);
     for (const [k, ns, n, ip] of [[b, NS.b, 1, '10.100.0.2'], [c, NS.c, 2, '10.100.0.3']] as const) {
       const cfg = net.file(`${ns}.yaml`, `name: ${TAG}t
