@@ -1,7 +1,8 @@
 /**
  * The console's client of the device API (runtime/api/server.ts): JSON over
  * fetch on the same origin, the session riding in the `tfw_session` cookie the
- * login sets (HttpOnly, SameSite=Strict). Errors keep the API's `code` and
+ * login sets (HttpOnly, SameSite=Strict); a 401 sends the SIGNED_OUT event
+ * so the app asks for the password again. Errors keep the API's `code` and
  * `field` so a form can show the message next to the field it names.
  */
 
@@ -11,6 +12,9 @@ export class ApiError extends Error {
     super(message);
   }
 }
+
+/** Window event sent when the device no longer knows this browser's session. */
+export const SIGNED_OUT = 'tfw:signed-out';
 
 /** Calls `method path` with an optional JSON body; resolves with the JSON answer. @throws ApiError */
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
@@ -32,6 +36,8 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   } catch {
     /* not JSON: reported below */
   }
+  // A session that expired or was ended (a password change ends them all): the app shows the sign-in page.
+  if (r.status === 401 && !path.startsWith('/v1/login') && !path.startsWith('/v1/password')) dispatchEvent(new Event(SIGNED_OUT));
   if (!r.ok) throw new ApiError(r.status, json?.code ?? 'ERR_TFW_HTTP', json?.error ?? `HTTP ${r.status}`, json?.field);
   return json as T;
 }

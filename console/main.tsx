@@ -9,7 +9,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { api, ApiError, type Status } from './api.js';
+import { api, ApiError, SIGNED_OUT, type Status } from './api.js';
 import { SignIn } from './pages/signin.js';
 import { Dashboard } from './pages/dashboard.js';
 import { Peers } from './pages/peers.js';
@@ -58,8 +58,13 @@ function App() {
   useEffect(() => {
     void probe();
     const onHash = () => setPage(pageOf(location.hash));
+    const onSignedOut = () => void probe();
     addEventListener('hashchange', onHash);
-    return () => removeEventListener('hashchange', onHash);
+    addEventListener(SIGNED_OUT, onSignedOut);
+    return () => {
+      removeEventListener('hashchange', onHash);
+      removeEventListener(SIGNED_OUT, onSignedOut);
+    };
   }, []);
 
   const signOut = async () => {

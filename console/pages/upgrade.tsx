@@ -9,6 +9,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Status } from '../api.js';
+import { Admin } from './admin.js';
 
 /** Base64 of a text file's bytes (btoa takes Latin-1 only). */
 function base64(bytes: Uint8Array): string {
@@ -120,6 +121,7 @@ export function Upgrade() {
         {phase.kind === 'accepted' && !phase.back && `Accepted: slot ${phase.slot} holds ${phase.version}. The device reboots; waiting for it to answer…`}
         {phase.kind === 'accepted' && phase.back && <span data-testid="back-on-slot">Back on slot {phase.back.slot} running {phase.back.version}.</span>}
       </p>
+      <Admin />
     </section>
   );
 }

@@ -9,8 +9,11 @@
  * and B's traffic chart draw while B pings A, sees the peers and routes
  * tables, makes the peer form show the API's validation message next to the
  * endpoint field, adds a peer through the form (then in GET /v1/peers and in
- * the running overlay's status), sees the logs, and gets an upgrade refusal
- * with the upload bar at 100 %. Nothing is fetched from outside the device.
+ * the running overlay's status), edits and removes it, sees the logs, gets
+ * an upgrade refusal with the upload bar at 100 %, asks for a reboot,
+ * changes the admin password (the sign-in page follows: the old one is
+ * refused, the new one works), signs out and in. Nothing is fetched from
+ * outside the device.
  * Screenshots: build/test/console-*.png. Needs root, the native addon (TUN),
  * ping and chromium; skips with a message otherwise.
  */
@@ -177,6 +180,16 @@ ${peerYaml(a, `10.97.${n}.1:51820`, '10.100.0.1')}`);
     assert.is(added?.endpoint, '10.97.1.2:51999');
     assert.ok((await getStatus(sockA)).peers.some((p: { publicKey: string }) => p.publicKey === d.publicKey), 'the overlay runs the new peer');
     await browser.shot('console-peers');
+    // Edit: the keepalive changed through the form; then remove (after the confirmation).
+    const rowD = page.locator(`[data-testid=peers-table] tr[data-key="${d.publicKey}"]`);
+    await rowD.getByText('Edit').click();
+    await form.locator('input[name=persistentKeepalive]').fill('25');
+    await form.locator('button[type=submit]').click();
+    await waitFor(async () => (await peersNow()).some((p) => p.publicKey === d.publicKey && (p as { persistentKeepalive?: number }).persistentKeepalive === 25), 10_000);
+    page.once('dialog', (dlg) => void dlg.accept());
+    await rowD.getByText('Remove').click();
+    await waitFor(async () => (await rows.count()) === 2, 10_000);
+    assert.not.ok((await peersNow()).some((p) => p.publicKey === d.publicKey), 'the peer is removed');
 
     // Logs: the runtime's lines, with the API's own.
     await page.click('a[data-page=logs]');
@@ -194,9 +207,30 @@ ${peerYaml(a, `10.97.${n}.1:51820`, '10.100.0.1')}`);
     assert.match(runtimeA.out(), /tfw: upgrade: received 262144 bytes, verifying/);
     assert.match(runtimeA.out(), /tfw: upgrade: refused /);
 
-    // Sign out, sign in again with the password.
-    await page.click('header button');
+    // Reboot asks first (on a host the runtime logs it and carries on).
+    const pw = page.getByTestId('password-form');
+    page.once('dialog', (dlg) => void dlg.accept());
+    await pw.getByText('Reboot').click();
+    await page.getByTestId('admin-result').getByText('The device reboots.').waitFor();
+    assert.ok(await waitFor(() => runtimeA.out().includes('tfw: api: reboot requested (not under the image init: ignored)'), 5000));
+    // Change the admin password: a wrong current one is refused; the right one ends the session,
+    // so the sign-in page follows and takes the new password.
+    await pw.locator('input[name=current]').fill('not the password');
+    await pw.locator('input[name=new]').fill(`${PASSWORD} 2`);
+    await pw.locator('button[type=submit]').click();
+    await page.getByTestId('admin-result').getByText(/current: expected the current admin password/).waitFor();
+    await pw.locator('input[name=current]').fill(PASSWORD);
+    await pw.locator('button[type=submit]').click();
+    await page.locator('main.signin').waitFor();
     await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.getByRole('alert').getByText(/wrong password/).waitFor();
+    await page.fill('input[name=password]', `${PASSWORD} 2`);
+    await page.click('button[type=submit]');
+    await page.getByTestId('running-version').waitFor(); // back on the page it was on
+    // Sign out, and in again.
+    await page.click('header button');
+    await page.fill('input[name=password]', `${PASSWORD} 2`);
     await page.click('button[type=submit]');
     await page.getByTestId('running-version').waitFor(); // back on the page it was on
     await browser.shot('console-upgrade');
