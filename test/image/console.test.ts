@@ -98,6 +98,7 @@ test('a flashed device: sign in, upload a release with a progress bar to 100 %, 
     await g.waitFor(/^tfw: slot: booted b$/, READY_S, from);
     await page.getByTestId('back-on-slot').waitFor({ timeout: READY_S * 1000 });
     assert.match(await page.getByTestId('back-on-slot').innerText(), /^Back on slot b running /);
+    assert.is(await page.getByTestId('running-slot').innerText(), 'b');
     await browser.shot('console-device-back');
     // The page polls the device while it reboots: those polls fail at the connection, as they should.
     assert.equal(browser.problems.filter((p) => !/Failed to load resource: net::ERR_(CONNECTION_RESET|CONNECTION_REFUSED|SOCKET_NOT_CONNECTED|EMPTY_RESPONSE|CONNECTION_CLOSED)/.test(p)), []);
