@@ -13,8 +13,9 @@
  * applies the peers without dropping sessions. A bad config exits 1 with the
  * field named. Runs on Node >= 18.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TfwError } from './errors.js';
 import { selfTests } from './selftest.js';
@@ -44,6 +45,19 @@ const SHARD_PORT = 9900;
 
 /** True under the image's init (which exports TFW_IMAGE=1): the device API then listens by default. */
 const inImage = process.env.TFW_IMAGE === '1';
+
+/**
+ * The web console's folder, when there is one: $TFW_CONSOLE_DIR, else
+ * ../console beside the runtime (/usr/lib/tfw/console in images, where the
+ * bundle is /usr/lib/tfw/runtime/tfw-runtime.mjs; build/console for
+ * build/runtime/tfw-runtime.mjs), else build/console of the checkout when
+ * run from runtime/main.ts; a folder without assets/console.js is not one.
+ */
+function consoleDir(): string | undefined {
+  const candidates = [process.env.TFW_CONSOLE_DIR, fileURLToPath(new URL('../console', import.meta.url)), fileURLToPath(new URL('../build/console', import.meta.url))];
+  // The bundle, not index.html, marks a built console: run from source, ../console is the source folder.
+  return candidates.find((d) => d && existsSync(`${d}/index.html`) && existsSync(`${d}/assets/console.js`));
+}
 
 selfTests.push(aeadSelfTest, erasureSelfTest, forwardSelfTest, nativeSelfTest);
 
@@ -171,6 +185,7 @@ async function main(): Promise<number> {
       slices,
       config: store,
       logs: logRing,
+      consoleDir: consoleDir(),
       listen: apiListen,
       device,
       log,

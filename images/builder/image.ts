@@ -86,7 +86,7 @@ export function kernelCmdline(board: Board, role: Role): string {
   return [`console=${board.console}`, ...board.kernel.cmdline, ...role.cmdline, `tfw.role=${role.role}`, `tfw.board=${board.name}`].join(' ');
 }
 
-function addRuntimeFiles(fs: RootFs, arch: Board['arch'], inputs: ManifestFile[]): void {
+function addRuntimeFiles(fs: RootFs, arch: Board['arch'], inputs: ManifestFile[], progress: Progress): void {
   const bundle = join(repoRoot, 'build/runtime/tfw-runtime.mjs');
   if (!existsSync(bundle)) throw new TfwError('ERR_TFW_IMAGE', 'build/runtime/tfw-runtime.mjs is missing; run make runtime first');
   const add = (host: string, image: string) => {
@@ -106,6 +106,12 @@ function addRuntimeFiles(fs: RootFs, arch: Board['arch'], inputs: ManifestFile[]
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.node')).sort()) add(join(dir, f), `/usr/lib/tfw/prebuilds/linux-${nodeArch}/${f}`);
     break;
   }
+  // Optional web console (make console; mk/console.mk): the device API serves it at /.
+  const consoleDir = join(repoRoot, 'build/console');
+  if (!existsSync(join(consoleDir, 'index.html'))) return progress.step('no build/console (make console): the image has no web console');
+  add(join(consoleDir, 'index.html'), '/usr/lib/tfw/console/index.html');
+  const assets = join(consoleDir, 'assets');
+  for (const f of existsSync(assets) ? readdirSync(assets).sort() : []) add(join(assets, f), `/usr/lib/tfw/console/assets/${f}`);
 }
 
 /** Builds one image; returns the manifest (also written as manifest.json). */
@@ -191,7 +197,7 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
 
   // 5. tfw: runtime bundle, wasm kernels, native prebuild, init and config.
   const inputs: ManifestFile[] = [];
-  addRuntimeFiles(fs, arch, inputs);
+  addRuntimeFiles(fs, arch, inputs, progress);
   const initDir = join(repoRoot, 'runtime/init');
   fs.file('/init', readFileSync(join(initDir, 'init.sh')), 0o755);
   fs.file('/usr/share/udhcpc/default.script', readFileSync(join(initDir, 'udhcpc.sh')), 0o755);

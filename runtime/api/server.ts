@@ -16,6 +16,7 @@
  * | `POST /v1/upgrade` | a signed bundle (upgrade-handler.ts) | session |
  * | `/v1/slices...` | the AIBox's GPU slices (slices-routes.ts), with `slices` | session |
  * | `GET /metrics` | Prometheus text (metrics.ts), with `metrics` | open from the LAN, else a session |
+ * | `GET /`, `GET /assets/<name>` | the web console (console-files.ts), when `consoleDir` is given | anyone |
  *
  * "Session" means `Authorization: Bearer <token>` or the cookie, or, while no
  * password is set (set-up mode, like a fresh OpenWrt), any request from the
@@ -29,6 +30,7 @@ import { parseListenAddress } from '../config/ip.js';
 import type { DeviceState } from '../device/device.js';
 import { AdminAuth, AuthError, isLanAddress } from './auth.js';
 import type { ConfigStore } from './config-store.js';
+import { sendConsoleFile } from './console-files.js';
 import { HttpError, readJson, send, sessionToken } from './http.js';
 import type { LogRing } from './logs.js';
 import { handleUpgrade } from './upgrade-handler.js';
@@ -57,6 +59,8 @@ export interface ApiOptions {
   slices?: SliceManager;
   /** Serves GET /metrics (Prometheus text, metrics.ts) when set. */
   metrics?: Metrics;
+  /** The web console's folder (index.html, assets/): served at / when given. */
+  consoleDir?: string;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param: string) => Promise<void> | void;
@@ -173,6 +177,13 @@ export async function startApi(o: ApiOptions): Promise<{ server: Server; address
       },
     },
   ];
+  if (o.consoleDir) {
+    const dir = o.consoleDir;
+    routes.push(
+      { method: 'GET', path: /^\/$/, access: 'open', handler: (_req, res) => sendConsoleFile(res, dir) },
+      { method: 'GET', path: /^\/assets\/([^/]+)$/, access: 'open', handler: (_req, res, _url, name) => sendConsoleFile(res, dir, name) },
+    );
+  }
 
   /** Throws unless the request may use a route of `access`. */
   const gate = (req: IncomingMessage, access: Route['access']) => {
@@ -194,7 +205,12 @@ export async function startApi(o: ApiOptions): Promise<{ server: Server; address
     const route = matching.find((r) => r.method === req.method);
     if (!route) return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname} (${matching.map((r) => r.method).join(', ')})`, code: 'ERR_TFW_METHOD' }, { allow: matching.map((r) => r.method).join(', ') });
     gate(req, route.access);
-    const param = decodeURIComponent(route.path.exec(url.pathname)?.[1] ?? '');
+    let param: string;
+    try {
+      param = decodeURIComponent(route.path.exec(url.pathname)?.[1] ?? '');
+    } catch {
+      throw new HttpError(400, 'ERR_TFW_PATH', `path: ${url.pathname} is not valid percent-encoding`);
+    }
     await route.handler(req, res, url, param);
   }
 

@@ -1,0 +1,244 @@
+/**
+ * The web console in a real browser against a real runtime: node A
+ * (runtime/main.ts with `api: 127.0.0.1:8080`, its own network namespace,
+ * finding build/console by itself)
+ * peers with two `tfw runtime` nodes B and C (one namespace each, a veth
+ * link to A each) that handshake with it. Debian's headless Chromium runs
+ * inside A's namespace (test/console-browser.ts) and: sets the first admin
+ * password, signs in, sees both peers with handshake ages on the dashboard
+ * and B's traffic chart draw while B pings A, sees the peers and routes
+ * tables, makes the peer form show the API's validation message next to the
+ * endpoint field, adds a peer through the form (then in GET /v1/peers and in
+ * the running overlay's status), edits and removes it, sees the logs, gets
+ * an upgrade refusal with the upload bar at 100 %, asks for a reboot,
+ * changes the admin password (the sign-in page follows: the old one is
+ * refused, the new one works), signs out and in. Nothing is fetched from
+ * outside the device.
+ * Screenshots: build/test/console-*.png. Needs root, the native addon (TUN),
+ * ping and chromium; skips with a message otherwise.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { keygen } from '../../host-tools/commands/keygen.js';
+import { nativeAvailable } from '../../runtime/kernels/native.js';
+import { haveChromium, openConsole, type ConsoleBrowser } from '../console-browser.js';
+import { isRoot } from '../helpers.js';
+import { ROOT, getStatus, have, ping, sh, sleep, spawnIn, tfwRuntime, waitFor, type Proc } from './overlay-netns.js';
+
+const missing = [!isRoot && 'root', !nativeAvailable() && 'native addon (make native)', !have('ping') && 'ping', !haveChromium() && 'chromium (make sysdeps)'].filter(Boolean);
+const skip = missing.length > 0;
+if (skip) console.log(`  skip console: needs ${missing.join(', ')}`);
+
+const TAG = `tc${process.pid % 10000}`;
+const NS = { a: `${TAG}a`, b: `${TAG}b`, c: `${TAG}c` };
+const PASSWORD = 'console test password';
+const ORIGIN = 'http://127.0.0.1:8080';
+
+class Net {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tfw-console-'));
+  readonly procs: Proc[] = [];
+
+  constructor() {
+    for (const ns of Object.values(NS)) {
+      spawnSync('ip', ['netns', 'del', ns]);
+      sh(['ip', 'netns', 'add', ns]);
+      sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    // A-B on 10.97.1.0/24, A-C on 10.97.2.0/24.
+    for (const [n, other] of [[1, NS.b], [2, NS.c]] as const) {
+      const da = `${TAG}a${n}`, dx = `${TAG}x${n}`;
+      sh(['ip', 'link', 'add', da, 'netns', NS.a, 'type', 'veth', 'peer', 'name', dx, 'netns', other]);
+      for (const [ns, dev, ip] of [[NS.a, da, `10.97.${n}.1/24`], [other, dx, `10.97.${n}.2/24`]]) {
+        sh(['ip', '-n', ns, 'addr', 'add', ip, 'dev', dev]);
+        sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+      }
+    }
+  }
+
+  file(name: string, text: string): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, text, { mode: 0o600 });
+    return p;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const p of this.procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(this.procs.map((p) => p.exited)), sleep(3000)]);
+    for (const p of this.procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'del', ns]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const peerYaml = (k: { publicKey: string }, endpoint: string, ip: string) => `  - publicKey: ${k.publicKey}
+    endpoint: ${endpoint}
+    allowedIPs: [${ip}/32]
+`;
+
+test('sign in, both peers with handshakes, live chart, tables, a form error, a peer added, logs, an upgrade refused', async () => {
+  if (skip) return;
+  const net = new Net();
+  let browser: ConsoleBrowser | undefined;
+  const [a, b, c, d] = [keygen(), keygen(), keygen(), keygen()];
+  try {
+    const sockA = join(net.dir, 'a.sock');
+    const data = join(net.dir, 'data');
+    mkdirSync(data);
+    const cfgA = net.file('a.yaml', `name: ${TAG}t
+privateKey: ${a.privateKey}
+listenPort: 51820
+address: [10.100.0.1/32]
+status: ${sockA}
+api: 127.0.0.1:8080
+peers:
+${peerYaml(b, '10.97.1.2:51820', '10.100.0.2')}${peerYaml(c, '10.97.2.2:51820', '10.100.0.3')}`);
+    const runtimeA = spawnIn(NS.a, [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--config', cfgA, '--data', data, '--role', '3router']);
+    net.procs.push(runtimeA);
+    for (const [k, ns, n, ip] of [[b, NS.b, 1, '10.100.0.2'], [c, NS.c, 2, '10.100.0.3']] as const) {
+      const cfg = net.file(`${ns}.yaml`, `name: ${TAG}t
+privateKey: ${k.privateKey}
+listenPort: 51820
+address: [${ip}/32]
+peers:
+${peerYaml(a, `10.97.${n}.1:51820`, '10.100.0.1')}`);
+      net.procs.push(tfwRuntime(ns, cfg));
+    }
+    const ready = await waitFor(() => net.procs.every((p) => p.child.exitCode === null && /tfw: (ready|overlay: up) /.test(p.out())) && runtimeA.out().includes('tfw: ready '), 60_000);
+    assert.ok(ready, net.procs.map((p) => p.out()).join('\n---\n'));
+    // Handshakes: B and C each send a few packets to A.
+    assert.ok(ping(NS.b, '10.100.0.1', 2), `ping B -> A\n${runtimeA.out()}`);
+    assert.ok(ping(NS.c, '10.100.0.1', 2), 'ping C -> A');
+    // Traffic for the chart: a bounded ping (at most 30 s) from B while the dashboard is open.
+    const traffic = spawnIn(NS.b, ['ping', '-q', '-c', '150', '-i', '0.2', '-s', '1200', '10.100.0.1']);
+    net.procs.push(traffic);
+
+    browser = await openConsole(ORIGIN, NS.a);
+    const { page } = browser;
+    await page.goto(`${ORIGIN}/`);
+    // Set-up mode: the first password, then signed in.
+    await page.getByTestId('setup-note').waitFor();
+    await page.fill('input[name=password]', 'short');
+    await page.fill('input[name=repeat]', 'short');
+    await page.click('button[type=submit]');
+    assert.match(await page.getByRole('alert').innerText(), /at least 8 characters/);
+    await page.fill('input[name=password]', PASSWORD);
+    await page.fill('input[name=repeat]', PASSWORD);
+    await page.click('button[type=submit]');
+
+    // Dashboard: identity, both peers with a handshake age, B's chart drawing traffic.
+    await page.getByTestId('facts').waitFor();
+    assert.is(await page.getByTestId('identity').innerText(), a.publicKey);
+    const cards = page.getByTestId('peer-card');
+    await waitFor(async () => (await cards.count()) === 2, 10_000);
+    for (const k of [b, c]) {
+      const card = page.locator(`[data-testid=peer-card][data-key="${k.publicKey}"]`);
+      assert.match(await card.getByTestId('handshake').innerText(), /^\d+ (s|min) ago$/, k.publicKey);
+    }
+    const chartB = page.locator(`[data-testid=peer-card][data-key="${b.publicKey}"] [data-testid=traffic-chart]`);
+    const drew = await waitFor(async () => Number(await chartB.getAttribute('data-points')) >= 5 && Number(await chartB.getAttribute('data-max-rx')) > 1000, 20_000);
+    assert.ok(drew, `chart: ${await chartB.getAttribute('data-points')} points, max rx ${await chartB.getAttribute('data-max-rx')}`);
+    // uPlot drew on its canvas: some pixels are not blank.
+    const inked = await chartB.locator('canvas').evaluate((cv: HTMLCanvasElement) => {
+      const px = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+      let n = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+      return n;
+    });
+    assert.ok(inked > 500, `canvas pixels drawn: ${inked}`);
+    await browser.shot('console-dashboard');
+
+    // Peers and routes tables.
+    await page.click('a[data-page=peers]');
+    const rows = page.locator('[data-testid=peers-table] tbody tr');
+    await waitFor(async () => (await rows.count()) === 2, 10_000);
+    assert.ok(await page.locator(`[data-testid=peers-table] tr[data-key="${b.publicKey}"]`).count());
+    assert.match(await page.getByTestId('routes-table').innerText(), /10\.100\.0\.2\/32/);
+
+    // A bad endpoint: the API's message next to the endpoint field, nothing added.
+    const form = page.getByTestId('peer-form');
+    await form.locator('input[name=publicKey]').fill(d.publicKey);
+    await form.locator('input[name=endpoint]').fill('not an endpoint');
+    await form.locator('input[name=allowedIPs]').fill('10.100.0.9/32');
+    await form.locator('button[type=submit]').click();
+    const fieldError = form.locator('.field-error[data-field=endpoint]');
+    await fieldError.waitFor();
+    assert.match(await fieldError.innerText(), /endpoint/);
+    await browser.shot('console-peer-form-error');
+    const peersNow = () => page.evaluate(() => fetch('/v1/peers').then((r) => r.json())) as Promise<Array<{ publicKey: string; endpoint?: string }>>;
+    assert.is((await peersNow()).length, 2);
+
+    // Fixed: the peer is added, in GET /v1/peers and in the running overlay.
+    await form.locator('input[name=endpoint]').fill('10.97.1.2:51999');
+    await form.locator('button[type=submit]').click();
+    await page.getByTestId('notice').waitFor();
+    await waitFor(async () => (await rows.count()) === 3, 10_000);
+    const added = (await peersNow()).find((p) => p.publicKey === d.publicKey);
+    assert.is(added?.endpoint, '10.97.1.2:51999');
+    assert.ok((await getStatus(sockA)).peers.some((p: { publicKey: string }) => p.publicKey === d.publicKey), 'the overlay runs the new peer');
+    await browser.shot('console-peers');
+    // Edit: the keepalive changed through the form; then remove (after the confirmation).
+    const rowD = page.locator(`[data-testid=peers-table] tr[data-key="${d.publicKey}"]`);
+    await rowD.getByText('Edit').click();
+    await form.locator('input[name=persistentKeepalive]').fill('25');
+    await form.locator('button[type=submit]').click();
+    await waitFor(async () => (await peersNow()).some((p) => p.publicKey === d.publicKey && (p as { persistentKeepalive?: number }).persistentKeepalive === 25), 10_000);
+    page.once('dialog', (dlg) => void dlg.accept());
+    await rowD.getByText('Remove').click();
+    await waitFor(async () => (await rows.count()) === 2, 10_000);
+    assert.not.ok((await peersNow()).some((p) => p.publicKey === d.publicKey), 'the peer is removed');
+
+    // Logs: the runtime's lines, with the API's own.
+    await page.click('a[data-page=logs]');
+    await page.getByTestId('logs').getByText('admin password set').waitFor();
+    await browser.shot('console-logs');
+
+    // Upgrade: a bundle with a bad signature is uploaded in full, then refused.
+    await page.click('a[data-page=upgrade]');
+    await page.setInputFiles('input[name=bundle]', { name: 'x.tfwup', mimeType: 'application/octet-stream', buffer: Buffer.alloc(256 * 1024, 7) });
+    await page.setInputFiles('input[name=signature]', { name: 'x.tfwup.minisig', mimeType: 'text/plain', buffer: Buffer.from('untrusted comment: not a signature\nAAAA\n') });
+    await page.click('.upgrade-form button[type=submit]');
+    await page.getByTestId('upgrade-result').getByText(/^Refused: /).waitFor();
+    // The device read the whole body before checking the signature: the bar stays at 100 %.
+    assert.is(await page.getByTestId('upload-progress').getAttribute('aria-valuenow'), '100');
+    assert.match(runtimeA.out(), /tfw: upgrade: received 262144 bytes, verifying/);
+    assert.match(runtimeA.out(), /tfw: upgrade: refused /);
+
+    // Reboot asks first (on a host the runtime logs it and carries on).
+    const pw = page.getByTestId('password-form');
+    page.once('dialog', (dlg) => void dlg.accept());
+    await pw.getByText('Reboot').click();
+    await page.getByTestId('admin-result').getByText('The device reboots.').waitFor();
+    assert.ok(await waitFor(() => runtimeA.out().includes('tfw: api: reboot requested (not under the image init: ignored)'), 5000));
+    // Change the admin password: a wrong current one is refused; the right one ends the session,
+    // so the sign-in page follows and takes the new password.
+    await pw.locator('input[name=current]').fill('not the password');
+    await pw.locator('input[name=new]').fill(`${PASSWORD} 2`);
+    await pw.locator('button[type=submit]').click();
+    await page.getByTestId('admin-result').getByText(/current: expected the current admin password/).waitFor();
+    await pw.locator('input[name=current]').fill(PASSWORD);
+    await pw.locator('button[type=submit]').click();
+    await page.locator('main.signin').waitFor();
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.getByRole('alert').getByText(/wrong password/).waitFor();
+    await page.fill('input[name=password]', `${PASSWORD} 2`);
+    await page.click('button[type=submit]');
+    await page.getByTestId('running-version').waitFor(); // back on the page it was on
+    // Sign out, and in again.
+    await page.click('header button');
+    await page.fill('input[name=password]', `${PASSWORD} 2`);
+    await page.click('button[type=submit]');
+    await page.getByTestId('running-version').waitFor(); // back on the page it was on
+    await browser.shot('console-upgrade');
+    assert.equal(browser.problems, []);
+  } finally {
+    await browser?.close();
+    await net.cleanup();
+  }
+});
+
+test.run();
