@@ -8,9 +8,11 @@
  * changing its routes costs at most one `ip` process per interval; a later
  * change to a prefix replaces a pending one (add then delete = delete).
  * Default routes (/0) are refused: wg-quick needs policy routing for those,
- * which tfw leaves to the image's network config.
+ * which tfw leaves to the image's network config. Where `ip` is busybox's
+ * (images), which has no -batch, each route of a change set is one `ip route`
+ * child in turn: slower, never blocking.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
 import { RouteError } from '../errors.js';
 
@@ -43,6 +45,8 @@ export class KernelRoutes {
   private readonly log: (msg: string) => void;
   private readonly minIntervalMs: number;
   private readonly ipBinary: string;
+  /** Whether `ip` takes -batch (iproute2); undefined until asked. */
+  private batch: boolean | undefined;
 
   constructor(private readonly dev: string, opts: KernelRoutesOptions = {}) {
     this.log = opts.log ?? (() => {});
@@ -124,6 +128,7 @@ export class KernelRoutes {
     this.running = true;
     this.lastStart = Date.now();
     this.stats.batches++;
+    if (!this.batchSupported()) return this.runEach(lines, order);
     let stderr = '';
     const child = spawn(this.ipBinary, ['-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => {
@@ -144,26 +149,75 @@ export class KernelRoutes {
         else if (l.trim()) lastText = l.trim();
       }
       const failures: string[] = [];
+      // ip failed without naming a line (not iproute2, or it died): every route of the set failed.
+      const whole = spawnError ?? (exitCode !== 0 && exitCode !== null && failed.size === 0 ? stderr.trim().split('\n').pop() || `ip exited with ${exitCode}` : null);
       order.forEach((what, i) => {
         const deleteOfMissing = what.startsWith('del ') && /No such process|No such file|Cannot find device/.test(failed.get(i) ?? '');
-        if (spawnError) failures.push(`ip route ${what} dev ${this.dev}: ${spawnError}`);
+        if (whole) failures.push(`ip route ${what} dev ${this.dev}: ${whole}`);
         else if (failed.has(i) && !deleteOfMissing) failures.push(`ip route ${what} dev ${this.dev}: ${failed.get(i)}`);
       });
-      this.stats.applied += order.length - failures.length;
-      this.stats.failed += failures.length;
-      this.result.applied += order.length - failures.length;
-      this.result.failures.push(...failures);
-      for (const f of failures.slice(0, 3)) this.log(f);
-      if (failures.length > 3) this.log(`${failures.length - 3} more routes failed in the same batch`);
-      this.schedule();
-      if (!this.pending.size || this.closed) this.wake();
+      this.settle(order.length, failures);
     };
     child.on('error', (err) => finish((err as NodeJS.ErrnoException).code ?? err.message));
+    let exitCode: number | null = null;
     child.on('close', (code) => {
+      exitCode = code;
       if (code !== null && code !== 0 && code !== 1 && !stderr) stderr = `ip exited with ${code}`;
       finish(null);
     });
     child.stdin!.end(lines.join('\n') + '\n');
+  }
+
+  /**
+   * True when `ip` is iproute2 (which takes `-batch`); busybox's `ip`, which
+   * images carry, does not, and answers `-force -batch` with its usage. Asked
+   * once (`ip -V`), the first time a batch runs.
+   */
+  private batchSupported(): boolean {
+    if (this.batch === undefined) {
+      const r = spawnSync(this.ipBinary, ['-V'], { encoding: 'utf8', timeout: 5000 });
+      this.batch = /iproute2/.test(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+    }
+    return this.batch;
+  }
+
+  /**
+   * The change set one `ip route` child at a time (busybox ip): slower than a
+   * batch, still never blocking the event loop.
+   */
+  private runEach(lines: string[], order: string[]): void {
+    const failures: string[] = [];
+    const step = (i: number) => {
+      if (i === lines.length) return this.settle(order.length, failures);
+      const child = spawn(this.ipBinary, lines[i].split(' '), { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        if (err.length < 4096) err += d;
+      });
+      child.on('error', (e) => {
+        failures.push(`ip ${lines[i]}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
+        step(i + 1);
+      });
+      child.on('close', (code) => {
+        const missingDelete = order[i].startsWith('del ') && /No such process|No such file|Cannot find device|RTNETLINK answers: No such/.test(err);
+        if (code !== 0 && code !== null && !missingDelete) failures.push(`ip ${lines[i]}: ${err.trim().split('\n').pop() || `exit ${code}`}`);
+        step(i + 1);
+      });
+    };
+    step(0);
+  }
+
+  /** Books a finished change set of `count` routes with its failures and schedules the next one. */
+  private settle(count: number, failures: string[]): void {
+    this.running = false;
+    this.stats.applied += count - failures.length;
+    this.stats.failed += failures.length;
+    this.result.applied += count - failures.length;
+    this.result.failures.push(...failures);
+    for (const f of failures.slice(0, 3)) this.log(f);
+    if (failures.length > 3) this.log(`${failures.length - 3} more routes failed in the same batch`);
+    this.schedule();
+    if (!this.pending.size || this.closed) this.wake();
   }
 
   private takeResult(): BatchResult {

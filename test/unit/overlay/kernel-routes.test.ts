@@ -15,6 +15,7 @@ const log = join(dir, 'batches');
 const fakeIp = join(dir, 'ip');
 // Appends "ARGS|line;line;..." per batch; lines naming 10.66.x fail as "File exists", deletes of 10.77.x as "No such process".
 writeFileSync(fakeIp, `#!/bin/sh
+[ "$1" = -V ] && { echo "ip utility, iproute2-6.1.0"; exit 0; }
 n=0; all=""
 while IFS= read -r l; do
   n=$((n+1)); all="$all$l;"
@@ -27,6 +28,39 @@ chmodSync(fakeIp, 0o755);
 const batches = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
 
 test.before.each(() => writeFileSync(log, ''));
+
+// busybox's ip (images): no -V, no -batch (usage on stderr, exit 1); `route replace|del` one at a time.
+const busyIp = join(dir, 'busybox-ip');
+writeFileSync(busyIp, `#!/bin/sh
+case "$1" in -*) echo "BusyBox v1.35.0 multi-call binary. Usage: ip [OPTIONS] address|route|link ..." >&2; exit 1;; esac
+case "$*" in *10.66.*) echo "ip: RTNETLINK answers: File exists" >&2; exit 2;; esac
+echo "$*" >> ${JSON.stringify(log)}
+`);
+chmodSync(busyIp, 0o755);
+
+test("busybox's ip (no -batch): each route is one ip route child in turn, failures named", async () => {
+  const lines: string[] = [];
+  const k = new KernelRoutes('tfw0', { ipBinary: busyIp, log: (m) => lines.push(m) });
+  for (const c of ['10.1.0.0/16', '10.66.0.0/16', 'fd00::/64']) k.add(c);
+  k.delete('10.2.0.0/16');
+  const r = await k.settled();
+  assert.equal(batches(), ['route replace 10.1.0.0/16 dev tfw0', 'route replace fd00::/64 dev tfw0', 'route del 10.2.0.0/16 dev tfw0']);
+  assert.is(r.applied, 3);
+  assert.equal(r.failures, ['ip route replace 10.66.0.0/16 dev tfw0: ip: RTNETLINK answers: File exists']);
+  assert.equal(lines, r.failures);
+});
+
+test('an ip that fails the whole batch without naming a line fails every route of it', async () => {
+  const bad = join(dir, 'bad-ip');
+  writeFileSync(bad, '#!/bin/sh\n[ "$1" = -V ] && { echo iproute2; exit 0; }\necho "Error: something broke" >&2; exit 1\n');
+  chmodSync(bad, 0o755);
+  const k = new KernelRoutes('tfw0', { ipBinary: bad });
+  k.add('10.1.0.0/16');
+  k.add('10.3.0.0/16');
+  const r = await k.settled();
+  assert.is(r.applied, 0);
+  assert.equal(r.failures, ['ip route replace 10.1.0.0/16 dev tfw0: Error: something broke', 'ip route replace 10.3.0.0/16 dev tfw0: Error: something broke']);
+});
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('many changes become one batch, each prefix once with its last change, canonical and in order', async () => {
