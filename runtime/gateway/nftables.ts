@@ -6,7 +6,8 @@
  * - input: lan accepted; wan dropped except the overlay's UDP port, the DHCP
  *   and DHCPv6 clients' replies, ICMP echo and the ICMPv6 neighbour discovery
  *   that SLAAC on the WAN needs (fw4's Allow-DHCP-Renew, Allow-Ping,
- *   Allow-ICMPv6-Input); overlay: echo and the device API's port.
+ *   Allow-ICMPv6-Input); overlay: echo, neighbour discovery (a TUN has
+ *   none, but a veth or tap standing in for it does) and the device API's port.
  * - forward: lan -> wan and lan -> overlay accepted; overlay -> lan new
  *   connections dropped except echo and `firewall.allowOverlayToLan`;
  *   wan -> anything new dropped; established and related accepted everywhere.
@@ -74,7 +75,7 @@ table inet tfw {
 \t}
 
 \tchain input_overlay {
-\t\ticmpv6 type { echo-request, packet-too-big, destination-unreachable, time-exceeded, parameter-problem } accept
+\t\ticmpv6 type { echo-request, nd-neighbor-solicit, nd-neighbor-advert, packet-too-big, destination-unreachable, time-exceeded, parameter-problem } accept
 \t\ticmp type echo-request accept
 ${api.join('\n')}
 \t}
