@@ -76,7 +76,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const br = lan.bridge;
   mkdirSync(o.runDir, { recursive: true });
 
-  // 1. The bridge on the lan port (busybox ip has no `type bridge`: brctl there).
+  // 1. The bridge on the lan port (brctl where `ip link add type bridge` is missing). Only
+  //    options busybox ip (the image's) knows are used: no `nodad`.
   try {
     run('ip', ['link', 'add', br, 'type', 'bridge']);
   } catch {
@@ -98,7 +99,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const [addr] = o.overlay!.address.split('/');
     run('ip', ['-6', 'addr', 'del', `${addr}/64`, 'dev', o.overlay!.iface]);
     run('ip', ['-6', 'addr', 'replace', `${addr}/128`, 'dev', o.overlay!.iface]);
-    run('ip', ['-6', 'addr', 'replace', `${addr}/64`, 'dev', br, 'nodad']);
+    run('ip', ['-6', 'addr', 'replace', `${addr}/64`, 'dev', br]);
   }
 
   // 3. dnsmasq on the bridge.

@@ -40,7 +40,7 @@ test('steps in order: bridge (brctl fallback), overlay /64 to the bridge, dnsmas
     'ip -4 addr replace 192.168.1.1/24 dev br-lan',
     'ip -6 addr del 4ab:cd:0:1::1/64 dev tfw0',
     'ip -6 addr replace 4ab:cd:0:1::1/128 dev tfw0',
-    'ip -6 addr replace 4ab:cd:0:1::1/64 dev br-lan nodad',
+    'ip -6 addr replace 4ab:cd:0:1::1/64 dev br-lan',
     `nft -f ${join(runDir, 'gateway.nft')}`,
     'sysctl -qw net.ipv6.conf.eth0.accept_ra=2',
     'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',
