@@ -16,7 +16,9 @@ import { imageDir } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { demoSummary, runDemo } from '../../images/builder/demo.js';
 import { bootImage, diskManifest, nicArgs } from '../../images/builder/qemu.js';
-import { compileConfig, loadConfig } from '../../runtime/config/load.js';
+import { loadConfig, readConfigObject } from '../../runtime/config/load.js';
+import { encodeOverlayConfig } from '../../images/builder/overlay-config.js';
+import { gatewaySections } from '../../runtime/gateway/service.js';
 import { loadBoard, loadRole } from '../../images/builder/schema.js';
 
 interface BootFlags {
@@ -92,7 +94,8 @@ export function register(program: Command): void {
       if (f.demo && (f.config || f.ip || f.exitAfterReady || f.expect.length)) {
         throw new TfwError('ERR_TFW_CONFIG', '--demo: makes its own configs and addresses; drop --config, --ip, --expect and --exit-after-ready');
       }
-      const config = f.config ? compileConfig(loadConfig(f.config)) : undefined;
+      // Checked like compileConfig does, the 3router's gateway sections (lan, wan, firewall) kept as written.
+      const config = f.config ? encodeOverlayConfig({ ...loadConfig(f.config), ...gatewaySections(readConfigObject(f.config)) }) : undefined;
       const nics = parseNics(f.nic);
       // The ports and specs are checked before any build or boot starts.
       nicArgs(board, { net: f.net, nics, forward: f.forward });
