@@ -105,4 +105,31 @@ test('from the ISP side: ping answers, TCP ports do not', async () => {
   for (const port of [22, 53, 80, 8080]) assert.is(out(ns.isp, [process.execPath, peer, 'connect', wanIp, String(port), '1500']).stdout.trim(), 'refused timeout', `port ${port}`);
 });
 
+test('tfw.failsafe=1: LAN 192.168.1.1/24 whatever the config says, firewall untouched, the device API on the LAN only', async () => {
+  if (!ok) return;
+  await guest!.kill();
+  const lanTap = `tfwqf${id}`;
+  sh(['ip', 'tuntap', 'add', lanTap, 'mode', 'tap']);
+  const cfgFile = join(tmp, 'other.yaml');
+  writeFileSync(cfgFile, 'lan: { address: 10.9.0.1/24 }\n');
+  const { outDir } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: makeProgress({ quiet: true }) });
+  const g = new Guest('gateway-failsafe-x86_64', { board: loadBoard('qemu-x86_64'), dir: outDir, timeout: 300, nics: { wan: 'user', lan: `tap:${lanTap}` }, append: ['tfw.failsafe=1'], config: encodeOverlayConfig(loadOverlayConfig(cfgFile)) });
+  try {
+    await g.waitFor(/tfw: init: booting 3router/, 120);
+    sh(['ip', 'link', 'set', lanTap, 'netns', ns.lan]);
+    inNs(ns.lan, `ip link del ${tap.lan}; ip link set ${lanTap} up`);
+    await g.waitFor(/tfw: ready 3router x86_64/, 300);
+    const lines = g.lines.join('\n');
+    assert.match(lines, /tfw: init: failsafe: the image's config, LAN 192\.168\.1\.1\/24, firewall untouched/);
+    assert.match(lines, /tfw: gateway: lan br-lan 192\.168\.1\.1\/24 on eth1 dhcp 192\.168\.1\.100-192\.168\.1\.250 \(failsafe: firewall untouched\)/);
+    assert.match(lines, /tfw: api: listening on 192\.168\.1\.1:80/);
+    inNs(ns.lan, `ip addr add 192.168.1.7/24 dev ${lanTap}`);
+    const r = out(ns.lan, [process.execPath, '-e', `fetch('http://192.168.1.1/v1/status').then((r) => console.log(r.status), (e) => console.log('fail', e.cause?.code ?? e.message))`], 20_000);
+    assert.match(r.stdout.trim(), /^\d{3}$/, `the API answers on the LAN: ${r.stdout}${r.stderr}`);
+  } finally {
+    await g.kill();
+    spawnSync('ip', ['netns', 'exec', ns.lan, 'ip', 'link', 'del', lanTap]);
+  }
+});
+
 test.run();
