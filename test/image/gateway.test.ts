@@ -132,4 +132,26 @@ test('tfw.failsafe=1: LAN 192.168.1.1/24 whatever the config says, firewall unto
   }
 });
 
+test('qemu-arm64: the two-port router boots and starts its LAN services (bridge, dnsmasq, ruleset)', async () => {
+  if (!ok || !have('qemu-system-aarch64')) return console.log('  skip: needs qemu-system-aarch64');
+  // TODO(issue 13): a LAN client's DHCP discovers got no offer on arm64 in one run (x86_64 passes the
+  // same steps); the lease and SLAAC checks join this test once that is understood.
+  const lanTap = `tfwqa${id}`;
+  sh(['ip', 'tuntap', 'add', lanTap, 'mode', 'tap']);
+  const cfgFile = join(tmp, 'arm.yaml');
+  writeFileSync(cfgFile, 'lan: {}\n');
+  const { outDir } = buildImage({ board: 'qemu-arm64', role: '3router', progress: makeProgress({ quiet: true }) });
+  const g = new Guest('gateway-arm64', { board: loadBoard('qemu-arm64'), dir: outDir, timeout: 300, nics: { wan: 'user', lan: `tap:${lanTap}` }, config: encodeOverlayConfig(loadOverlayConfig(cfgFile)) });
+  try {
+    await g.waitFor(/tfw: ready 3router arm64/, 300);
+    const lines = g.lines.join('\n');
+    assert.match(lines, /tfw: init: network: eth0 10\.0\.2\.15\/24 \(dhcp\)/);
+    assert.match(lines, /tfw: gateway: lan br-lan 192\.168\.1\.1\/24 on eth1 dhcp 192\.168\.1\.100-192\.168\.1\.250 slaac [0-9a-f:]+::1\/64 nat on eth0/);
+    await g.waitFor(/tfw: gateway: dnsmasq: .*DHCP, IP range 192\.168\.1\.100 -- 192\.168\.1\.250/, 60);
+  } finally {
+    await g.kill();
+    spawnSync('ip', ['link', 'del', lanTap]);
+  }
+});
+
 test.run();
