@@ -9,7 +9,8 @@
  * GET /metrics), then
  * prints the ready marker `tfw: ready <role> <arch> <version>` that `tfw boot`
  * waits for, and marks the booted slot good (`--esp`, device/slots.ts). Keeps
- * running until SIGTERM or SIGINT (exit 0). SIGHUP re-reads the config and
+ * running until SIGTERM or SIGINT (exit 0). As a 3router with a `lan:` config
+ * section (or `TFW_FAILSAFE=1`) it also runs the LAN gateway (runtime/gateway). SIGHUP re-reads the config and
  * applies the peers without dropping sessions. A bad config exits 1 with the
  * field named. Runs on Node >= 18.
  */
@@ -164,13 +165,26 @@ async function main(): Promise<number> {
     }
   }
 
-  const apiListen = config?.api ?? (inImage ? '0.0.0.0:80' : undefined);
+  // The 3router's LAN (bridge, dnsmasq, nftables; runtime/gateway) with a `lan:` section or tfw.failsafe=1,
+  // whose device API then listens on the failsafe LAN only.
+  const failsafe = inImage && values.role === '3router' && process.env.TFW_FAILSAFE === '1';
+  const apiListen = failsafe ? '192.168.1.1:80' : (config?.api ?? (inImage ? '0.0.0.0:80' : undefined));
+  const { startGatewayForRole, gatewaySections } = await import('./gateway/service.js');
+  const gatewayRaw = file ? gatewaySections(readConfigObject(file)) : undefined;
+  const gateway = await startGatewayForRole({
+    role: values.role!,
+    raw: gatewayRaw,
+    overlay: config && overlay ? { iface: config.name, port: config.listenPort, address: `${overlay.address}/64` } : undefined,
+    apiPort: apiListen ? Number(apiListen.slice(apiListen.lastIndexOf(':') + 1)) : undefined,
+    log: (m) => log('gateway', m),
+  });
+
   let api: Awaited<ReturnType<typeof import('./api/server.js').startApi>> | undefined;
   if (apiListen) {
     const { startApi } = await import('./api/server.js');
     const { createMetrics } = await import('./api/metrics.js');
     const { ConfigStore } = await import('./api/config-store.js');
-    const store = config && overlay ? new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c) }) : undefined;
+    const store = config && overlay ? new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c), keep: gatewayRaw }) : undefined;
     // The AIBox keeps its slices on /data and brings them back as they were (slices restart, GPUs rebound).
     let slices: import('./slices/index.js').SliceManager | undefined;
     if (values.role === 'aibox' && values.data) {
@@ -219,6 +233,7 @@ async function main(): Promise<number> {
   await api?.close();
   await shards?.close();
   await uapi?.close();
+  await gateway?.stop();
   await overlay?.stop();
   clearInterval(keepAlive);
   log('runtime', 'stopped');

@@ -15,8 +15,10 @@ import { buildImage } from '../../images/builder/image.js';
 import { imageDir } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { demoSummary, runDemo } from '../../images/builder/demo.js';
-import { bootImage, diskManifest } from '../../images/builder/qemu.js';
-import { compileConfig, loadConfig } from '../../runtime/config/load.js';
+import { bootImage, diskManifest, nicArgs } from '../../images/builder/qemu.js';
+import { loadConfig, readConfigObject } from '../../runtime/config/load.js';
+import { encodeOverlayConfig } from '../../images/builder/overlay-config.js';
+import { gatewaySections } from '../../runtime/gateway/service.js';
 import { loadBoard, loadRole } from '../../images/builder/schema.js';
 
 interface BootFlags {
@@ -27,6 +29,7 @@ interface BootFlags {
   expect: string[];
   exitAfterReady?: boolean;
   net?: string;
+  nic: string[];
   ip?: string;
   append: string[];
   build: boolean;
@@ -41,6 +44,21 @@ interface BootFlags {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
+/**
+ * `--nic NAME=SPEC` options as a port -> spec map (specs are checked by the boot library).
+ * @throws TfwError ERR_TFW_CONFIG for a malformed option or a port given twice
+ */
+export function parseNics(opts: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of opts) {
+    const m = /^([a-z][a-z0-9]{0,14})=(\S+)$/.exec(o);
+    if (!m) throw new TfwError('ERR_TFW_CONFIG', `--nic: expected NAME=SPEC like lan=tap:tfwlan0, got "${o}"`);
+    if (m[1] in out) throw new TfwError('ERR_TFW_CONFIG', `--nic: port ${m[1]} given twice ("${m[1]}=${out[m[1]]}" and "${o}")`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
 export function register(program: Command): void {
   program
     .command('boot')
@@ -52,6 +70,7 @@ export function register(program: Command): void {
     .option('-e, --expect <text>', 'text that must appear on the console before ready (repeatable)', collect, [])
     .option('--exit-after-ready', 'power the guest off cleanly once ready and exit 0')
     .option('--net <spec>', 'user (QEMU user net, DHCP), none, mcast:PORT (shared loopback link) or dgram:LOCALPORT:REMOTEPORT (default user; --demo: mcast on a random port)')
+    .option('--nic <name=spec>', 'wire the board\'s port NAME (wan, lan: board-configs ports:) to SPEC: user, none, tap:IFNAME, mcast:PORT or dgram:LOCALPORT:REMOTEPORT (repeatable; --net SPEC is --nic wan=SPEC)', collect, [])
     .option('--ip <addr/prefix>', 'static guest address on eth0 (tfw.ip=), e.g. 10.99.0.1/24')
     .option('--append <word>', 'extra kernel command-line word (repeatable)', collect, [])
     .option('--config <file>', 'overlay config (YAML, JSON or wg-quick .conf, with privateKey) replacing the image\'s for this boot')
@@ -62,7 +81,7 @@ export function register(program: Command): void {
     .option('--demo', 'boot two guests on one link, each pings the other\'s overlay address, power off, print a summary')
     .option('--no-build', 'fail instead of building a missing image')
     .option('--json', 'print the result as JSON on stdout (console goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --demo --json\n  tfw flash -o disk.img && tfw boot --disk disk.img --exit-after-ready\n  tfw boot --disk disk.img --forward 8080:80   # then: tfw upgrade --device http://127.0.0.1:8080 X.tfwup\n  tfw pxe --board qemu-x86_64 --role 3router --append tfw.poweroff_after_ready=1 &\n  tfw boot --pxe http://127.0.0.1:8069/boot.ipxe --exit-after-ready')
+    .addHelpText('after', '\nExamples:\n  tfw boot --exit-after-ready\n  tfw boot --board qemu-arm64 --net mcast:47001 --ip 10.99.0.2/24\n  tfw boot --config node.yaml --net mcast:47001 --ip 10.99.0.1/24\n  tfw boot --nic wan=tap:tfwwan0 --nic lan=tap:tfwlan0   # a two-port 3router on taps\n  tfw boot --demo --json\n  tfw flash -o disk.img && tfw boot --disk disk.img --exit-after-ready\n  tfw boot --disk disk.img --forward 8080:80   # then: tfw upgrade --device http://127.0.0.1:8080 X.tfwup\n  tfw pxe --board qemu-x86_64 --role 3router --append tfw.poweroff_after_ready=1 &\n  tfw boot --pxe http://127.0.0.1:8069/boot.ipxe --exit-after-ready')
     .action(async (f: BootFlags, cmd: Command) => {
       if (f.snapshot && !f.disk) throw new TfwError('ERR_TFW_CONFIG', '--snapshot: goes with --disk');
       if (f.disk && (f.demo || f.dir)) throw new TfwError('ERR_TFW_CONFIG', `--disk: boots the disk image alone; drop ${f.demo ? '--demo' : '--dir'}`);
@@ -75,7 +94,11 @@ export function register(program: Command): void {
       if (f.demo && (f.config || f.ip || f.exitAfterReady || f.expect.length)) {
         throw new TfwError('ERR_TFW_CONFIG', '--demo: makes its own configs and addresses; drop --config, --ip, --expect and --exit-after-ready');
       }
-      const config = f.config ? compileConfig(loadConfig(f.config)) : undefined;
+      // Checked like compileConfig does, the 3router's gateway sections (lan, wan, firewall) kept as written.
+      const config = f.config ? encodeOverlayConfig({ ...loadConfig(f.config), ...gatewaySections(readConfigObject(f.config)) }) : undefined;
+      const nics = parseNics(f.nic);
+      // The ports and specs are checked before any build or boot starts.
+      nicArgs(board, { net: f.net, nics, forward: f.forward });
       const dir = f.dir ?? imageDir(board.name, role.role);
       if (!f.disk && !f.pxe && !existsSync(join(dir, 'manifest.json'))) {
         if (!f.build) throw new TfwError('ERR_TFW_IMAGE', `${dir} has no image; run tfw build --board ${board.name} --role ${role.role}`);
@@ -100,7 +123,8 @@ export function register(program: Command): void {
         timeout,
         expect: f.expect,
         exitAfterReady: f.exitAfterReady,
-        net: f.net ?? 'user',
+        net: f.net,
+        nics,
         ip: f.ip,
         config,
         append: f.append,

@@ -193,6 +193,10 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
   for (const extra of role.packages) {
     for (const [p, n] of index) if (n.pkg === extra && n.kind !== 'dir' && !p.startsWith('/usr/share/doc/')) fs.fromIndex(index, p);
   }
+  // A role package's programs bring their shared libraries (dnsmasq, nft for the 3router).
+  for (const extra of role.packages) {
+    for (const [p, n] of index) if (n.pkg === extra && n.kind === 'file' && /^\/usr\/s?bin\//.test(p)) libs.push(...addWithLibraries(index, p, arch, fs));
+  }
   progress.step(`node with ${libs.length} shared libraries`);
 
   // 5. tfw: runtime bundle, wasm kernels, native prebuild, init and config.
@@ -212,10 +216,12 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
   }
   fs.file('/etc/tfw/modules', mods.load.map((m) => `${m}\n`).join(''));
   const net = board.network;
-  fs.file('/etc/tfw/network', `NET_INTERFACE=${net.interface}\nNET_METHOD=${net.method}\nNET_ADDRESS=${net.address ?? ''}\nNET_GATEWAY=${net.gateway ?? ''}\n`);
+  // NET_PORT_LAN: the board's lan port, which the 3router's gateway bridges (runtime/gateway/service.ts).
+  fs.file('/etc/tfw/network', `NET_INTERFACE=${net.interface}\nNET_METHOD=${net.method}\nNET_ADDRESS=${net.address ?? ''}\nNET_GATEWAY=${net.gateway ?? ''}\nNET_PORT_LAN=${board.ports?.lan ?? ''}\n`);
   fs.file('/etc/hosts', '127.0.0.1 localhost\n::1 localhost\n');
-  fs.file('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
-  fs.file('/etc/group', 'root:x:0:\n');
+  // nobody/nogroup: the user dnsmasq drops to (the 3router's LAN service).
+  fs.file('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  fs.file('/etc/group', 'root:x:0:\nnogroup:x:65534:\n');
 
   // 6. Archive and compress (zstd: fixed level, no checksums of time or names).
   progress.step('writing the initramfs');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { TfwError } from '../../runtime/errors.js';
 import { aptDownload, ensureForeignArch, kernelPackage, LOADER_PACKAGES, resolveClosure, ROOT_PACKAGES, type DebArch, type LockedPackage } from './apt.js';
 import type { Progress } from './progress.js';
+import { listRoles, loadRole } from './schema.js';
 
 export interface PackageLock {
   suite: string;
@@ -45,13 +46,18 @@ export function readLock(path: string): PackageLock {
 
 export const sha256File = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-/** Regenerates the lock for the given kernel flavours (both architectures), with the flash-only loader packages. */
+/**
+ * Regenerates the lock for the given kernel flavours (both architectures), with
+ * the flash-only loader packages and every role's `packages:` (3router's
+ * dnsmasq-base and nftables), each with its dependency closure.
+ */
 export function updateLock(path: string, flavours: string[], progress: Progress): PackageLock {
   const lock: PackageLock = { suite: 'bookworm', kernels: {}, packages: { amd64: [], arm64: [] } };
+  const rolePackages = [...new Set(listRoles().flatMap((r) => loadRole(r).packages))].sort();
   for (const arch of ['amd64', 'arm64'] as const) {
     progress.step(`resolving the package closure for ${arch}`);
     const kernels = flavours.filter((f) => f.endsWith(arch)).sort().map((f) => (lock.kernels[f] = kernelPackage(f, arch)));
-    lock.packages[arch] = resolveClosure(arch, [...ROOT_PACKAGES, ...LOADER_PACKAGES], kernels);
+    lock.packages[arch] = resolveClosure(arch, [...ROOT_PACKAGES, ...LOADER_PACKAGES, ...rolePackages], kernels);
   }
   writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
   progress.step(`wrote ${path}: ${lock.packages.amd64.length} amd64 and ${lock.packages.arm64.length} arm64 packages`);

@@ -7,14 +7,19 @@
  * image carries none. Without a file the defaults apply (`tfw0`, port 51820, no peers).
  */
 import { encode } from 'cbor-x';
-import { readConfigObject, validateImageOverlayConfig, type ImageOverlayConfig } from '../../runtime/config/index.js';
+import { readConfigObject, TOP_LEVEL_KEYS, validateImageOverlayConfig, type ImageOverlayConfig } from '../../runtime/config/index.js';
 
 /**
  * The checked config for an image, defaults filled in; `{}` when `path` is undefined.
  * @throws ConfigError naming the file's problem or the dotted field and what was expected
  */
 export function loadOverlayConfig(path: string | undefined): ImageOverlayConfig {
-  return validateImageOverlayConfig(path === undefined ? {} : readConfigObject(path));
+  const raw = path === undefined ? {} : readConfigObject(path);
+  const cfg = validateImageOverlayConfig(raw);
+  // The gateway sections (lan, wan, firewall; checked above) ride along as written: the 3router's runtime reads them.
+  const out: Record<string, unknown> = { ...cfg };
+  for (const k of Object.keys(TOP_LEVEL_KEYS)) if (TOP_LEVEL_KEYS[k] === 'gateway' && (raw as Record<string, unknown>)[k] !== undefined) out[k] = (raw as Record<string, unknown>)[k];
+  return out as unknown as ImageOverlayConfig;
 }
 
 /** CBOR bytes of the config (cbor-x, map keys in the order given: deterministic). */

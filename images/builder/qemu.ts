@@ -30,7 +30,7 @@ import { initrdWithConfig } from './initrd-config.js';
 import { diskManifest, prepareDiskBoot, uefiFirmware } from './uefi-boot.js';
 
 export { diskManifest, uefiFirmware };
-import { sizeMiB, type Board } from './schema.js';
+import { boardPorts, sizeMiB, type Board } from './schema.js';
 
 export interface BootOptions {
   board: Board;
@@ -44,8 +44,10 @@ export interface BootOptions {
   expect?: string[];
   /** Power the guest off once ready (kernel flag tfw.poweroff_after_ready=1). */
   exitAfterReady?: boolean;
-  /** `user` (default: QEMU user net with DHCP), `mcast:PORT` or `dgram:LOCALPORT:REMOTEPORT`. */
+  /** The WAN port's spec (`--nic wan=SPEC`): `user` (default: QEMU user net with DHCP), `none`, `tap:IFNAME`, `mcast:PORT` or `dgram:LOCALPORT:REMOTEPORT`. */
   net?: string;
+  /** Specs of the board's other ports by name (`lan: 'tap:tfwlan0'`); see `nicArgs`. */
+  nics?: Record<string, string>;
   /** Static guest address ADDR/PREFIX (tfw.ip=); needed on links without DHCP. */
   ip?: string;
   /** Stop QEMU and succeed as soon as this text appears (tests of failure paths). */
@@ -141,11 +143,16 @@ function macFor(seed?: string): string {
 }
 
 /**
- * QEMU -netdev arguments for a --net spec; throws naming the option for a bad spec.
- * With `bootfile` (a PXE boot, user net only) the NIC keeps its iPXE option ROM
- * and QEMU's DHCP server hands the guest `bootfile` as its boot file name.
+ * QEMU -netdev/-device arguments for one NIC from its spec: `user`, `none`,
+ * `tap:IFNAME` (an existing tap device, e.g. one moved into a namespace's
+ * bridge; QEMU runs no ifup script), `mcast:PORT` or `dgram:LOCALPORT:REMOTEPORT`.
+ * `id` names the netdev (n0 for the first port) and `option` the CLI option
+ * that errors name (--net, or --nic lan=). With `bootfile` (a PXE boot, user
+ * net only) the NIC keeps its iPXE option ROM and QEMU's DHCP server hands the
+ * guest `bootfile` as its boot file name.
+ * @throws TfwError ERR_TFW_CONFIG naming the option and the spec
  */
-export function netdevArgs(spec: string, model: string, mac: string, bootfile?: string, forward: string[] = []): string[] {
+export function netdevArgs(spec: string, model: string, mac: string, bootfile?: string, forward: string[] = [], id = 'n0', option = '--net'): string[] {
   const fwd = forward.map((f) => {
     const m = /^(\d{1,5}):(\d{1,5})$/.exec(f);
     if (!m || [m[1], m[2]].some((p) => Number(p) < 1 || Number(p) > 65535)) throw new TfwError('ERR_TFW_CONFIG', `--forward: expected HOSTPORT:GUESTPORT like 8080:80, got "${f}"`);
@@ -154,19 +161,57 @@ export function netdevArgs(spec: string, model: string, mac: string, bootfile?: 
   if (fwd.length && spec !== 'user') throw new TfwError('ERR_TFW_CONFIG', `--forward: needs --net user (QEMU's user net forwards the ports), got "${spec}"`);
   if (bootfile !== undefined) {
     if (spec !== 'user') throw new TfwError('ERR_TFW_CONFIG', `--pxe: needs --net user (QEMU's DHCP hands out the boot file), got "${spec}"`);
-    return ['-netdev', `user,id=n0,bootfile=${qfile(bootfile)}${fwd.join('')}`, '-device', `${model},netdev=n0,mac=${mac}`];
+    return ['-netdev', `user,id=${id},bootfile=${qfile(bootfile)}${fwd.join('')}`, '-device', `${model},netdev=${id},mac=${mac}`];
   }
   // romfile= drops the NIC's iPXE option ROM: -kernel boots directly, and probing it costs seconds.
-  const dev = ['-device', `${model},netdev=n0,mac=${mac},romfile=`];
-  if (spec === 'user') return ['-netdev', `user,id=n0${fwd.join('')}`, ...dev];
+  const dev = ['-device', `${model},netdev=${id},mac=${mac},romfile=`];
+  if (spec === 'user') return ['-netdev', `user,id=${id}${fwd.join('')}`, ...dev];
   if (spec === 'none') return ['-nic', 'none'];
   let m = /^mcast:(\d{1,5})$/.exec(spec);
-  if (m && Number(m[1]) > 0 && Number(m[1]) < 65536) return ['-netdev', `socket,id=n0,mcast=230.0.0.1:${m[1]},localaddr=127.0.0.1`, ...dev];
+  if (m && Number(m[1]) > 0 && Number(m[1]) < 65536) return ['-netdev', `socket,id=${id},mcast=230.0.0.1:${m[1]},localaddr=127.0.0.1`, ...dev];
   m = /^dgram:(\d{1,5}):(\d{1,5})$/.exec(spec);
   if (m) {
-    return ['-netdev', `dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${m[1]},remote.type=inet,remote.host=127.0.0.1,remote.port=${m[2]}`, ...dev];
+    return ['-netdev', `dgram,id=${id},local.type=inet,local.host=127.0.0.1,local.port=${m[1]},remote.type=inet,remote.host=127.0.0.1,remote.port=${m[2]}`, ...dev];
   }
-  throw new TfwError('ERR_TFW_CONFIG', `--net: expected user, none, mcast:PORT or dgram:LOCALPORT:REMOTEPORT, got "${spec}"`);
+  m = /^tap:([A-Za-z0-9_.-]{1,15})$/.exec(spec);
+  if (m) return ['-netdev', `tap,id=${id},ifname=${m[1]},script=no,downscript=no`, ...dev];
+  throw new TfwError('ERR_TFW_CONFIG', `${option}: expected user, none, tap:IFNAME, mcast:PORT or dgram:LOCALPORT:REMOTEPORT, got "${spec}"`);
+}
+
+/**
+ * The NIC arguments for every board port that has a spec, in the board's
+ * port order (so the guest's eth0, eth1... follow `ports:`), each with its
+ * own netdev id (n0, n1, ...) and MAC. `nics` maps port names to specs;
+ * `net` is the WAN's spec (`--net SPEC` = `--nic wan=SPEC`, default `user`).
+ * A port without a spec gets no NIC, unless a later port has one: it then
+ * gets a NIC with no backend (link down), so the numbering stays the board's.
+ * `seed` makes the MACs stable (the WAN keeps the MAC it had before ports).
+ * @throws TfwError ERR_TFW_CONFIG for an unknown port, a port given twice or a bad spec
+ */
+export function nicArgs(board: Board, o: { net?: string; nics?: Record<string, string>; forward?: string[] }, seed?: string): string[] {
+  const ports = boardPorts(board);
+  const specs: Record<string, string> = { ...(o.nics ?? {}) };
+  for (const name of Object.keys(specs)) {
+    if (!ports.some(([p]) => p === name)) throw new TfwError('ERR_TFW_CONFIG', `--nic: board ${board.name} has no port "${name}" (expected one of ${ports.map(([p]) => p).join(', ')})`);
+  }
+  if (o.net !== undefined) {
+    if (specs.wan !== undefined) throw new TfwError('ERR_TFW_CONFIG', `--net: is --nic wan=SPEC; give one of them (got --net ${o.net} and --nic wan=${specs.wan})`);
+    specs.wan = o.net;
+  }
+  specs.wan ??= 'user';
+  // --forward applies to the WAN's user net; refuse it where the WAN is not user net.
+  if (o.forward?.length && specs.wan !== 'user') throw new TfwError('ERR_TFW_CONFIG', `--forward: needs --net user (QEMU's user net forwards the ports), got "${specs.wan}"`);
+  const last = ports.reduce((k, [p], i) => (specs[p] !== undefined && specs[p] !== 'none' ? i : k), -1);
+  if (last < 0) return ['-nic', 'none'];
+  const out: string[] = [];
+  ports.forEach(([p], i) => {
+    if (i > last) return;
+    const spec = specs[p] ?? 'none';
+    const mac = macFor(p === 'wan' ? seed : seed && `${seed}/${p}`);
+    if (spec === 'none') out.push('-device', `${board.nic.model},mac=${mac},romfile=`);
+    else out.push(...netdevArgs(spec, board.nic.model, mac, undefined, p === 'wan' ? o.forward : [], `n${i}`, p === 'wan' && o.net !== undefined ? '--net' : `--nic ${p}=`));
+  });
+  return out;
 }
 
 /**
@@ -210,10 +255,10 @@ export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdl
     if (b.arch !== 'x86_64') throw new TfwError('ERR_TFW_CONFIG', `--pxe: network boots in QEMU need an x86_64 board (SeaBIOS runs the NIC's iPXE ROM); ${b.name} is ${b.arch}`);
     const refused = [o.disk && 'disk', o.append?.length && 'append', o.ip && 'ip', o.config && 'config'].filter(Boolean);
     if (refused.length) throw new TfwError('ERR_TFW_CONFIG', `--pxe: the kernel and its command line come from the served boot.ipxe; drop --${refused[0]} (give kernel words to tfw pxe --append)`);
-    const args = [...machine, ...netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.pxe.url), guestPxeUrl(o.pxe.url), o.forward), '-boot', 'n'];
+    const args = [...machine, ...netdevArgs(o.net ?? o.nics?.wan ?? 'user', b.nic.model, macFor(o.pxe.url), guestPxeUrl(o.pxe.url), o.forward), '-boot', 'n'];
     return { cmd: QEMU[b.arch], args, cmdline: '' };
   }
-  const nic = netdevArgs(o.net ?? 'user', b.nic.model, macFor(o.ip ?? o.disk), undefined, o.forward);
+  const nic = nicArgs(b, o, o.ip ?? o.disk);
   if (o.disk) {
     if (!existsSync(o.disk)) throw new TfwError('ERR_TFW_IMAGE', `--disk: ${o.disk} does not exist; make it with tfw flash`);
     const fw = o.firmware ?? uefiFirmware(b.arch);

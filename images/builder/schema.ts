@@ -69,6 +69,15 @@ export const boardSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * The board's Ethernet ports by name, in the order QEMU attaches them (so
+     * the guest numbers them in that order): `wan` is the uplink, whose
+     * interface `network` configures; `lan` is bridged by the 3router role.
+     * `tfw boot --nic NAME=SPEC` wires each port. Default: `{ wan: network.interface }`.
+     */
+    ports: z
+      .record(z.string().regex(/^[a-z][a-z0-9]{0,14}$/, 'expected a port name like wan or lan'), z.string().regex(/^[a-z][a-z0-9]{0,14}$/, 'expected an interface name like eth1'))
+      .optional(),
     storage: z
       .object({
         type: z.enum(['none', 'disk', 'virtio']),
@@ -93,11 +102,22 @@ export const boardSchema = z
     if (!b.kernel.flavour.endsWith(debArch(b.arch))) {
       ctx.addIssue({ code: 'custom', path: ['kernel', 'flavour'], message: `expected a ${debArch(b.arch)} flavour for arch ${b.arch}` });
     }
+    if (b.ports) {
+      const names = Object.keys(b.ports);
+      if (names[0] !== 'wan') ctx.addIssue({ code: 'custom', path: ['ports'], message: `expected wan as the first port (got ${names.join(', ') || 'none'})` });
+      else if (b.ports.wan !== b.network.interface) ctx.addIssue({ code: 'custom', path: ['ports', 'wan'], message: `expected network.interface ${b.network.interface} (the WAN runs the network settings), got ${b.ports.wan}` });
+      const ifs = Object.values(b.ports);
+      const dup = ifs.find((x, i) => ifs.indexOf(x) !== i);
+      if (dup) ctx.addIssue({ code: 'custom', path: ['ports'], message: `interface ${dup} named by two ports` });
+    }
     if (b.network.method === 'static' && !b.network.address) {
       ctx.addIssue({ code: 'custom', path: ['network', 'address'], message: 'expected an address/prefix when method is static' });
     }
   });
 export type Board = z.infer<typeof boardSchema>;
+
+/** The board's ports in attach order (name -> guest interface); a board without `ports` has one, wan. */
+export const boardPorts = (b: Board): Array<[string, string]> => Object.entries(b.ports ?? { wan: b.network.interface });
 
 export const roleSchema = z
   .object({

@@ -30,6 +30,8 @@ export interface ConfigStoreOptions {
   dataDir?: string;
   /** Applies a checked config to the running overlay (its reload). */
   apply: (c: OverlayConfig) => Promise<void>;
+  /** Sections kept as they are in the stored file (the 3router's lan, wan, firewall), which the API does not change. */
+  keep?: Record<string, unknown>;
 }
 
 export interface PutResult {
@@ -115,7 +117,7 @@ export class ConfigStore {
     if (!this.o.dataDir) return false;
     const file = join(this.o.dataDir, CONFIG_FILE);
     const { privateKey, ...rest } = this.current;
-    const body = this.o.keyFromConfig ? { privateKey, ...rest } : rest;
+    const body = { ...(this.o.keyFromConfig ? { privateKey, ...rest } : rest), ...this.o.keep };
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
     fsyncPath(`${file}.tmp`);

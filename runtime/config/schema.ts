@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { parseCidr, parseEndpoint, parseListenAddress } from './ip.js';
 import { suggestKey, TOP_LEVEL_KEYS, unknownTopLevelKeys } from './top-level.js';
 import { publicKeyFromPrivate } from '../overlay/keys.js';
+import { validateGatewayConfig } from '../gateway/config.js';
 
 /** True when `s` is standard base64 (with padding) of exactly 32 bytes, as `wg genkey` prints. */
 export function isKey32(s: string): boolean {
@@ -111,6 +112,8 @@ function check(input: unknown, requireKey: boolean): ImageOverlayConfig {
     const hint = suggestKey(k);
     throw new ConfigError(k, `unknown top-level field${hint ? `; did you mean ${hint}?` : ''} (expected one of ${Object.keys(TOP_LEVEL_KEYS).join(', ')})`);
   }
+  // The gateway sections (lan, wan, firewall) are checked here too, so every reader names their bad fields.
+  validateGatewayConfig(raw);
   // An image config may nest the overlay under `overlay:`; the other sections are checked by their own schemas.
   if (typeof raw.overlay === 'object' && raw.overlay !== null && !('privateKey' in raw)) Object.assign(raw, raw.overlay);
   for (const k of Object.keys(raw)) if (TOP_LEVEL_KEYS[k] !== 'overlay') delete raw[k];

@@ -23,6 +23,10 @@ export const TOP_LEVEL_KEYS: Readonly<Record<string, string>> = {
   // The device API's address (runtime/api, "ADDR:PORT"): checked with the overlay
   // fields by schema.ts, so the runtime reads it from the checked config.
   api: 'overlay',
+  // The 3router's gateway (runtime/gateway/config.ts): LAN bridge, DHCP and DNS, WAN, firewall zones.
+  lan: 'gateway',
+  wan: 'gateway',
+  firewall: 'gateway',
 };
 
 /** Levenshtein distance between two short strings (keys), case-insensitive. */

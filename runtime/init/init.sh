@@ -38,8 +38,11 @@ EXTRA_WORDS=
 # tfw.slot=a|b (the boot slot, written into each slot's loader entry by tfw flash / upgrades),
 # tfw.health_deadline=SECONDS (a slot on trial that is not healthy by then reboots; default 120),
 # tfw.demo_ping=ADDR (`tfw boot --demo`: once the runtime is ready, ping ADDR over
-# the overlay for up to 60 s, report, then obey `tfw-demo-poweroff` typed on the console).
+# the overlay for up to 60 s, report, then obey `tfw-demo-poweroff` typed on the console),
+# tfw.failsafe=1 (3router: the image's config, not the one on /data; the LAN port at
+# 192.168.1.1/24 with DHCP, no firewall change, the device API on the LAN only).
 POWEROFF_AFTER_READY=0
+FAILSAFE=0
 TFW_CONFIG=
 SLOT=
 HEALTH_DEADLINE=120
@@ -54,6 +57,7 @@ for arg in $(cat /proc/cmdline) $EXTRA_WORDS; do
     tfw.slot=a|tfw.slot=b) SLOT="${arg#tfw.slot=}" ;;
     tfw.health_deadline=*) HEALTH_DEADLINE="${arg#tfw.health_deadline=}" ;;
     tfw.demo_ping=*) DEMO_PING="${arg#tfw.demo_ping=}" ;;
+    tfw.failsafe=1) FAILSAFE=1 ;;
   esac
 done
 log "booting $TFW_ROLE on $TFW_BOARD ($TFW_ARCH, tfw $TFW_VERSION, kernel $(uname -r))"
@@ -106,7 +110,8 @@ fi
 # --- config: tfw.config= > this boot's (fw_cfg) > the one kept on /data > the image's
 if [ -z "$TFW_CONFIG" ]; then
   TFW_CONFIG=/etc/tfw/config.cbor
-  for c in /data/tfw/config.json /data/tfw/config.yaml; do [ -n "$DATA_DIR" ] && [ -e "$c" ] && TFW_CONFIG=$c && break; done
+  for c in /data/tfw/config.json /data/tfw/config.yaml; do [ -n "$DATA_DIR" ] && [ "$FAILSAFE" = 0 ] && [ -e "$c" ] && TFW_CONFIG=$c && break; done
+  if [ "$FAILSAFE" = 1 ]; then log "failsafe: the image's config, LAN 192.168.1.1/24, firewall untouched"; fi
   if [ -r "$FWCFG/config.cbor/raw" ]; then
     (umask 077; cat "$FWCFG/config.cbor/raw" > /run/tfw/config.cbor) && TFW_CONFIG=/run/tfw/config.cbor
   fi
@@ -226,6 +231,7 @@ delay=1
 while [ "$stopping" = 0 ]; do
   started=$(cut -d. -f1 /proc/uptime)
   TFW_IMAGE=1 TFW_BOARD="$TFW_BOARD" TFW_VERSION="$TFW_VERSION" TFW_READY_FILE=/run/tfw/ready TFW_HEALTHY_FILE=/run/tfw/healthy \
+    TFW_FAILSAFE="$FAILSAFE" TFW_PORT_WAN="$NET_INTERFACE" TFW_PORT_LAN="${NET_PORT_LAN:-}" \
     node /usr/lib/tfw/runtime/tfw-runtime.mjs --config "$TFW_CONFIG" --role "$TFW_ROLE" \
     ${DATA_DIR:+--data "$DATA_DIR"} ${ESP_DIR:+--esp "$ESP_DIR"} &
   child=$!

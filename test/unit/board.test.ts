@@ -40,7 +40,8 @@ test('every shipped role validates; aibox extends 3node with vfio and IOMMU flag
   const ai = loadRole('aibox');
   for (const m of ['tun', 'ext4', 'vfio_pci']) assert.ok(ai.modules.includes(m), m);
   for (const w of ['iommu=pt', 'intel_iommu=on']) assert.ok(ai.cmdline.includes(w), w);
-  assert.equal(loadRole('3router').modules, ['tun']);
+  assert.equal(loadRole('3router').modules.slice(0, 3), ['tun', 'bridge', 'nf_tables'], 'the overlay, the LAN bridge and the firewall');
+  assert.equal(loadRole('3router').packages, ['dnsmasq-base', 'nftables']);
 });
 
 test('a bad memory size names file, field, expectation and value', () => {

@@ -176,7 +176,7 @@ test('the guest init scripts parse as POSIX sh', () => {
 
 test('QEMU arguments follow the board; bad --net specs are refused', () => {
   assert.equal(netdevArgs('mcast:47001', 'virtio-net-pci', '52:54:00:00:00:01').slice(0, 2), ['-netdev', 'socket,id=n0,mcast=230.0.0.1:47001,localaddr=127.0.0.1']);
-  assert.throws(() => netdevArgs('tap:eth0', 'e1000', '52:54:00:00:00:01'), /--net: expected user, none, mcast:PORT/);
+  assert.throws(() => netdevArgs('vde:/tmp/sw', 'e1000', '52:54:00:00:00:01'), /--net: expected user, none, tap:IFNAME, mcast:PORT/);
   const dir = join(tmp, 'img');
   mkdirSync(dir);
   for (const f of ['vmlinuz', 'initramfs.cpio.zst']) writeFileSync(join(dir, f), '');

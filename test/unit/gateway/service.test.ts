@@ -1,0 +1,90 @@
+/** The gateway service's steps with the commands recorded (no root needed): order, failsafe, role gating, the errors. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateGatewayConfig } from '../../../runtime/gateway/config.js';
+import { gatewaySections, startGateway, startGatewayForRole, GatewayError, type GatewayOptions } from '../../../runtime/gateway/service.js';
+import { ConfigError } from '../../../runtime/errors.js';
+
+const runDir = mkdtempSync(join(tmpdir(), 'tfw-gw-unit-'));
+function opts(o: Partial<GatewayOptions> = {}): { o: GatewayOptions; cmds: string[] } {
+  const cmds: string[] = [];
+  return {
+    cmds,
+    o: {
+      gateway: validateGatewayConfig({ lan: {} }),
+      ports: { wan: 'eth0', lan: 'eth1' },
+      overlay: { iface: 'tfw0', port: 51820, address: '4ab:cd:0:1::1/64' },
+      runDir,
+      log: () => {},
+      run: (cmd, args) => {
+        if (cmd === 'ip' && args[3] === 'type') throw new Error('busybox ip: no bridge type');
+        cmds.push([cmd, ...args].join(' '));
+      },
+      spawnDnsmasq: null,
+      ...o,
+    },
+  };
+}
+
+test('steps in order: bridge (brctl fallback), overlay /64 to the bridge, dnsmasq config, ruleset, forwarding', async () => {
+  const { o, cmds } = opts();
+  const g = await startGateway(o);
+  assert.equal(cmds, [
+    'brctl addbr br-lan',
+    'ip link set eth1 master br-lan',
+    'ip link set eth1 up',
+    'ip link set br-lan up',
+    'ip -4 addr replace 192.168.1.1/24 dev br-lan',
+    'ip -6 addr del 4ab:cd:0:1::1/64 dev tfw0',
+    'ip -6 addr replace 4ab:cd:0:1::1/128 dev tfw0',
+    'ip -6 addr replace 4ab:cd:0:1::1/64 dev br-lan',
+    `nft -f ${join(runDir, 'gateway.nft')}`,
+    'sysctl -qw net.ipv6.conf.eth0.accept_ra=2',
+    'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',
+  ]);
+  assert.match(readFileSync(g.files.dnsmasq, 'utf8'), /enable-ra/);
+  assert.match(readFileSync(g.files.nft!, 'utf8'), /oifname "eth0" meta nfproto ipv4 masquerade/);
+  await g.stop();
+});
+
+test('failsafe: OpenWrt\'s LAN whatever the config, no SLAAC, no ruleset, no forwarding', async () => {
+  const { o, cmds } = opts({ failsafe: true, gateway: validateGatewayConfig({}) });
+  const g = await startGateway(o);
+  assert.is(g.lan.address, '192.168.1.1/24');
+  assert.ok(cmds.includes('ip -4 addr replace 192.168.1.1/24 dev br-lan'));
+  assert.not.ok(cmds.some((c) => c.startsWith('nft') || c.startsWith('sysctl') || c.includes('tfw0')), cmds.join('\n'));
+  assert.not.match(readFileSync(g.files.dnsmasq, 'utf8'), /enable-ra/);
+});
+
+test('a failing command is one GatewayError naming it; no lan and no failsafe is refused', async () => {
+  const { o } = opts({ run: (cmd, args) => { if (cmd === 'nft') throw new GatewayError(`gateway: nft ${args.join(' ')}: Operation not permitted`); } });
+  try {
+    await startGateway(o);
+    assert.unreachable('expected GatewayError');
+  } catch (e) {
+    assert.instance(e, GatewayError);
+    assert.is((e as GatewayError).code, 'ERR_TFW_GATEWAY');
+    assert.match((e as Error).message, /^gateway: nft -f .*gateway\.nft: Operation not permitted$/);
+  }
+  await startGateway(opts({ gateway: validateGatewayConfig({}) }).o).then(
+    () => assert.unreachable('expected GatewayError'),
+    (e) => assert.match((e as Error).message, /no lan section/),
+  );
+});
+
+test('the runtime starts it for a 3router with lan: or failsafe only; bad sections name the field', async () => {
+  const log = () => {};
+  assert.is(await startGatewayForRole({ role: '3node', raw: { lan: {} }, env: {}, log }), undefined);
+  assert.is(await startGatewayForRole({ role: '3router', raw: {}, env: {}, log }), undefined);
+  await startGatewayForRole({ role: '3router', raw: { lan: { dhcp: { start: 999 } } }, env: {}, log }).then(
+    () => assert.unreachable('expected ConfigError'),
+    (e) => assert.is((e as ConfigError).field, 'lan.dhcp.start'),
+  );
+  assert.equal(gatewaySections({ name: 'tfw0', lan: { address: '10.0.0.1/24' }, firewall: {} }), { lan: { address: '10.0.0.1/24' }, firewall: {} });
+  assert.equal(gatewaySections(null), {});
+});
+
+test.run();
