@@ -1,6 +1,9 @@
 /** Shared test helpers: deterministic randomness, environment checks, running the CLI. */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import { createServer } from 'node:net';
+import * as assert from 'uvu/assert';
+import { ConfigError } from '../runtime/errors.js';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 
@@ -98,4 +101,31 @@ export async function freeUdpPorts(count: number): Promise<number> {
     if (ok) return base;
   }
   throw new Error(`no ${count} consecutive free UDP ports in 20000..32000`);
+}
+
+/** A free TCP port on 127.0.0.1 below the ephemeral range (20000..32000, checked by binding it). */
+export async function freeTcpPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = randomInt(20000, 32000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer().once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) return p;
+  }
+  throw new Error('no free TCP port in 20000..32000');
+}
+
+/** Asserts that `fn` throws a ConfigError (ERR_TFW_CONFIG) naming `field`, its message matching `re`. */
+export function throwsField(fn: () => unknown, field: string, re: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.is((e as ConfigError).field, field, (e as Error).message);
+    assert.is((e as ConfigError).code, 'ERR_TFW_CONFIG');
+    assert.match((e as Error).message, re);
+    return;
+  }
+  assert.unreachable(`expected ConfigError on ${field}`);
 }

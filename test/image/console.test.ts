@@ -12,15 +12,13 @@
  * disk tools and chromium; skips with a message otherwise.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadBoard } from '../../images/builder/schema.js';
 import { haveChromium, openConsole, type ConsoleBrowser } from '../console-browser.js';
-import { isRoot, runTfw } from '../helpers.js';
+import { isRoot, runTfw, freeTcpPort } from '../helpers.js';
 import { diskToolsMissing, Guest } from './guest.js';
 
 const READY_S = 300;
@@ -28,17 +26,6 @@ const missing = isRoot ? [...diskToolsMissing(), ...(haveChromium() ? [] : ['chr
 const skip = missing.length > 0;
 if (skip) console.log(`  tfw: test: console image test skipped, missing: ${missing.join('; ')}`);
 
-async function freeTcpPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = randomInt(20000, 32000);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer().once('error', () => resolve(false));
-      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok) return p;
-  }
-  throw new Error('no free TCP port in 20000..32000');
-}
 
 async function tfw(args: string[]): Promise<void> {
   const r = await runTfw(args);

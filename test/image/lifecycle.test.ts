@@ -17,16 +17,15 @@
  * (apt-get download, QEMU) and the tools make sysdeps installs.
  */
 import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findEsp } from '../../images/builder/disk.js';
 import { loadBoard, type Arch } from '../../images/builder/schema.js';
-import { isRoot, runTfw } from '../helpers.js';
+import { isRoot, runTfw, freeTcpPort } from '../helpers.js';
 import { diskToolsMissing, Guest, mtoolsEnv } from './guest.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tfw-lifecycle-'));
@@ -38,18 +37,6 @@ const skip = !isRoot || missing.length > 0;
 if (!isRoot) console.log('  tfw: test: lifecycle tests need root (apt-get download, QEMU): skipped');
 else if (missing.length) console.log(`  tfw: test: lifecycle tests skipped, missing (make sysdeps installs them): ${missing.join('; ')}`);
 
-/** A free TCP port on 127.0.0.1 below the ephemeral range (checked by binding it). */
-async function freeTcpPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = randomInt(20000, 32000);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer().once('error', () => resolve(false));
-      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok) return p;
-  }
-  throw new Error('no free TCP port in 20000..32000');
-}
 
 /** `tfw ...` that must succeed; returns stdout. */
 async function tfw(args: string[]): Promise<string> {

@@ -8,7 +8,7 @@ import { decode } from 'cbor-x';
 import { compileConfig, detectFormat, loadConfig, parseConfig, parseWgQuick, toWgQuick, validateOverlayConfig } from '../../runtime/config/index.js';
 import { formatIp, parseCidr, parseEndpoint, parseIp, parseListenAddress } from '../../runtime/config/ip.js';
 import { suggestKey, TOP_LEVEL_KEYS } from '../../runtime/config/top-level.js';
-import { runTfw } from '../helpers.js';
+import { runTfw, throwsField } from '../helpers.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { keygen } from '../../host-tools/commands/keygen.js';
 
@@ -36,18 +36,6 @@ peers:
     endpoint: "[fd00::2]:51820"
 `;
 
-function throwsField(fn: () => unknown, field: string, re: RegExp) {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, ConfigError);
-    assert.is((e as ConfigError).field, field, (e as Error).message);
-    assert.is((e as ConfigError).code, 'ERR_TFW_CONFIG');
-    assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable(`expected ConfigError on ${field}`);
-}
 
 test('YAML with every field, defaults filled', () => {
   const c = loadConfig(file('a.yaml', yaml));

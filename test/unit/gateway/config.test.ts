@@ -3,21 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAILSAFE_LAN, parseAllowRule, validateGatewayConfig } from '../../../runtime/gateway/config.js';
 import { validateOverlayConfig } from '../../../runtime/config/index.js';
-import { ConfigError } from '../../../runtime/errors.js';
 import { keygen } from '../../../host-tools/commands/keygen.js';
+import { throwsField } from '../../helpers.js';
 
-function throwsField(fn: () => unknown, field: string, re: RegExp) {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, ConfigError);
-    assert.is((e as ConfigError).field, field, (e as Error).message);
-    assert.is((e as ConfigError).code, 'ERR_TFW_CONFIG');
-    assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable(`expected ConfigError on ${field}`);
-}
 
 test('defaults are OpenWrt\'s: 192.168.1.1/24, pool .100-.250, 12h, WAN by DHCP, nothing allowed overlay -> LAN', () => {
   const g = validateGatewayConfig({ lan: {} });
