@@ -129,26 +129,21 @@ async function main(): Promise<number> {
 
   let overlay: Awaited<ReturnType<typeof import('./overlay/index.js').startOverlay>> | undefined;
   let uapi: Awaited<ReturnType<typeof import('./api/uapi.js').startUapi>> | undefined;
+  // The running config's one owner (api/config-store.ts): the device API, `wg set` through the
+  // UAPI socket and SIGHUP change it one at a time; API and UAPI changes are kept on /data.
+  let store: import('./api/config-store.js').ConfigStore | undefined;
+  const { startGatewayForRole, gatewaySections } = await import('./gateway/service.js');
+  const gatewayRaw = file ? gatewaySections(readConfigObject(file)) : undefined;
   if (config && !values['no-overlay']) {
     const { startOverlay } = await import('./overlay/index.js');
     overlay = await startOverlay(config, { log: (m: string) => log('overlay', m) });
-    // The running config, kept current across SIGHUP and UAPI sets (what `wg set` edits).
-    let running = config;
-    // Reloads (SIGHUP, UAPI sets) run one at a time, in order.
-    let reloads: Promise<unknown> = Promise.resolve();
-    const apply = (next: OverlayConfig): Promise<void> =>
-      (reloads = reloads.catch(() => {}).then(async () => {
-        await overlay!.reload(next);
-        running = next;
-      })) as Promise<void>;
+    const { ConfigStore } = await import('./api/config-store.js');
+    store = new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c), gateway: gatewayRaw });
     const { startUapi } = await import('./api/uapi.js');
-    uapi = await startUapi({ overlay, config: () => running, apply, log }).catch((err: Error) => (log('uapi', `${err.message}; wg(8) cannot see ${config.name}`), undefined));
+    uapi = await startUapi({ overlay, update: (change) => store!.update(change), log }).catch((err: Error) => (log('uapi', `${err.message}; wg(8) cannot see ${config.name}`), undefined));
+    // SIGHUP: the file is the truth, so nothing is written back to /data.
     process.on('SIGHUP', () => {
-      try {
-        apply(readOverlayConfig(file!, getIdentity)).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));
-      } catch (err) {
-        log('overlay', `reload failed, keeping the running config: ${(err as Error).message}`);
-      }
+      store!.update(() => readOverlayConfig(file!, getIdentity), false).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));
     });
   }
 
@@ -169,8 +164,6 @@ async function main(): Promise<number> {
   // whose device API then listens on the failsafe LAN only.
   const failsafe = inImage && values.role === '3router' && process.env.TFW_FAILSAFE === '1';
   const apiListen = failsafe ? '192.168.1.1:80' : (config?.api ?? (inImage ? '0.0.0.0:80' : undefined));
-  const { startGatewayForRole, gatewaySections } = await import('./gateway/service.js');
-  const gatewayRaw = file ? gatewaySections(readConfigObject(file)) : undefined;
   const gateway = await startGatewayForRole({
     role: values.role!,
     raw: gatewayRaw,
@@ -183,8 +176,6 @@ async function main(): Promise<number> {
   if (apiListen) {
     const { startApi } = await import('./api/server.js');
     const { createMetrics } = await import('./api/metrics.js');
-    const { ConfigStore } = await import('./api/config-store.js');
-    const store = config && overlay ? new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c), keep: gatewayRaw }) : undefined;
     // The AIBox keeps its slices on /data and brings them back as they were (slices restart, GPUs rebound).
     let slices: import('./slices/index.js').SliceManager | undefined;
     if (values.role === 'aibox' && values.data) {

@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../runtime/config/load.js';
 import { startUapi } from '../../runtime/api/uapi.js';
-import type { OverlayConfig } from '../../runtime/config/schema.js';
+import { ConfigStore } from '../../runtime/api/config-store.js';
 import { startOverlay } from '../../runtime/overlay/index.js';
 
 const log = (msg: string) => process.stderr.write(`tfw: overlay: ${msg}\n`);
@@ -27,24 +27,14 @@ export function register(program: Command): void {
         return;
       }
       const overlay = await startOverlay(config, { log });
-      // The WireGuard UAPI socket (wg show / wg set / tfw show), on the config as it runs now.
-      let running = config;
-      // Reloads (SIGHUP, UAPI sets) run one at a time, in order.
-      let reloads: Promise<unknown> = Promise.resolve();
-      const apply = (next: OverlayConfig): Promise<void> =>
-        (reloads = reloads.catch(() => {}).then(async () => {
-          await overlay.reload(next);
-          running = next;
-        })) as Promise<void>;
-      const uapi = await startUapi({ overlay, config: () => running, apply, log: (c, m) => process.stderr.write(`tfw: ${c}: ${m}\n`) })
+      // The WireGuard UAPI socket (wg show / wg set / tfw show). The running config has one owner that
+      // runs SIGHUP reloads and UAPI sets one at a time, in order; nothing is kept (no /data on a host).
+      const store = new ConfigStore({ config, keyFromConfig: true, apply: (next) => overlay.reload(next) });
+      const uapi = await startUapi({ overlay, update: (change) => store.update(change), log: (c, m) => process.stderr.write(`tfw: ${c}: ${m}\n`) })
         .catch((err: Error) => (log(`${err.message}; wg(8) cannot see ${overlay.name}`), undefined));
       await new Promise<void>((resolve) => {
         const onHup = () => {
-          try {
-            apply(loadConfig(opts.config)).catch((err) => log(`reload failed, keeping the running config: ${(err as Error).message}`));
-          } catch (err) {
-            log(`reload failed, keeping the running config: ${(err as Error).message}`);
-          }
+          store.update(() => loadConfig(opts.config), false).catch((err: Error) => log(`reload failed, keeping the running config: ${err.message}`));
         };
         const onStop = (sig: string) => {
           log(`${sig}: stopping`);

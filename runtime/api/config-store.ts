@@ -1,12 +1,16 @@
 /**
- * The running config as the device API shows and changes it: read with
- * secrets redacted (`privateKey` left out, `presharedKey` shown as
- * "(hidden)"), replaced or edited peer by peer, each change checked by the
- * runtime's own schema (config/schema.ts) before anything happens, applied
- * live (the overlay's reload: peers without dropping sessions; other fields
- * are reported as needing a restart), then kept on `/data/tfw/config.json`
- * (written to a temporary file, fsync'ed, renamed), which the guest init
- * prefers over the image's config at the next boot. A change that fails
+ * The running config, one owner for every way it changes: the device API
+ * (read with secrets redacted: `privateKey` left out, `presharedKey` shown
+ * as "(hidden)"; replaced whole or edited peer by peer), the WireGuard UAPI
+ * socket (`wg set`, api/uapi.ts) and SIGHUP. Each change is checked by the
+ * runtime's own schema (config/schema.ts, which also checks the 3router's
+ * `lan`, `wan` and `firewall` sections) before anything happens, applied
+ * live (the overlay's reload: peers without dropping sessions; the gateway
+ * sections through `applyGateway` when given; other fields are reported as
+ * needing a restart), then kept on `/data/tfw/config.json` (written to a
+ * temporary file, fsync'ed, renamed), which the guest init prefers over the
+ * image's config at the next boot. Changes run one at a time, in order, so
+ * an API PUT and a `wg set` never undo each other. A change that fails
  * validation or cannot be applied leaves the running config untouched.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,15 @@ export const CONFIG_FILE = 'tfw/config.json';
 export const HIDDEN = '(hidden)';
 /** Fields the overlay applies only at start-up. */
 const RESTART_FIELDS = ['name', 'listenPort', 'mtu', 'status', 'api'] as const;
+/** The 3router's gateway sections (gateway/config.ts): shown, changed and kept as written. */
+export const GATEWAY_SECTIONS = ['lan', 'wan', 'firewall'] as const;
+
+/** The gateway sections of a parsed config, as written (absent ones left out). */
+function sectionsOf(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of GATEWAY_SECTIONS) if (raw[k] !== undefined && raw[k] !== null) out[k] = raw[k];
+  return out;
+}
 
 export interface ConfigStoreOptions {
   /** The checked running config. */
@@ -30,8 +43,15 @@ export interface ConfigStoreOptions {
   dataDir?: string;
   /** Applies a checked config to the running overlay (its reload). */
   apply: (c: OverlayConfig) => Promise<void>;
-  /** Sections kept as they are in the stored file (the 3router's lan, wan, firewall), which the API does not change. */
-  keep?: Record<string, unknown>;
+  /** The gateway sections (lan, wan, firewall) as the config file wrote them. */
+  gateway?: Record<string, unknown>;
+  /**
+   * Applies changed gateway sections live (the checked new sections, and the
+   * names of those that changed); resolves with the names it could not apply
+   * live, which take effect after a restart. Without it every changed
+   * section waits for a restart.
+   */
+  applyGateway?: (sections: Record<string, unknown>, changed: string[]) => Promise<string[]>;
 }
 
 export interface PutResult {
@@ -43,15 +63,19 @@ export interface PutResult {
 
 export class ConfigStore {
   private current: OverlayConfig;
+  private gateway: Record<string, unknown>;
+  /** The change in progress: the next one starts when it settles. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: ConfigStoreOptions) {
     this.current = o.config;
+    this.gateway = sectionsOf(o.gateway ?? {});
   }
 
-  /** The running config without secrets. */
+  /** The running config without secrets, with the gateway sections as written. */
   get(): Record<string, unknown> {
     const { privateKey: _omit, ...rest } = this.current;
-    return { ...rest, peers: this.current.peers.map((p) => (p.presharedKey ? { ...p, presharedKey: HIDDEN } : { ...p })) };
+    return { ...rest, peers: this.current.peers.map((p) => (p.presharedKey ? { ...p, presharedKey: HIDDEN } : { ...p })), ...structuredClone(this.gateway) };
   }
 
   /** The running config's peers without secrets. */
@@ -60,10 +84,15 @@ export class ConfigStore {
   }
 
   /**
-   * Replaces the config with `input` (the shape `GET /v1/config` gives).
-   * @throws ConfigError naming the field (nothing changed)
+   * Replaces the config with `input` (the shape `GET /v1/config` gives; a
+   * gateway section left out is removed).
+   * @throws ConfigError naming the field, e.g. `lan.dhcp.start` (nothing changed)
    */
-  async put(input: unknown): Promise<PutResult> {
+  put(input: unknown): Promise<PutResult> {
+    return this.serial(() => this.putNow(input));
+  }
+
+  private async putNow(input: unknown): Promise<PutResult> {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config', 'expected a JSON object');
     const raw = { ...(input as Record<string, unknown>) };
     if ('privateKey' in raw) throw new ConfigError('privateKey', 'is not changed through the API (the node key lives in the identity on /data)');
@@ -81,31 +110,63 @@ export class ConfigStore {
       });
     }
     const next = validateOverlayConfig(raw);
+    const gateway = sectionsOf(raw);
+    const changed = GATEWAY_SECTIONS.filter((k) => JSON.stringify(gateway[k]) !== JSON.stringify(this.gateway[k]));
     await this.o.apply(next);
-    const restart = RESTART_FIELDS.filter((f) => JSON.stringify(next[f]) !== JSON.stringify(this.current[f]));
+    const restart: string[] = RESTART_FIELDS.filter((f) => JSON.stringify(next[f]) !== JSON.stringify(this.current[f]));
     this.current = next;
+    this.gateway = gateway;
+    if (changed.length) restart.push(...(this.o.applyGateway ? await this.o.applyGateway(gateway, changed) : changed));
     return { persisted: this.persist(), restart };
+  }
+
+  /**
+   * Changes the running overlay config with `change` (given the running one,
+   * secrets included; it returns a checked config, e.g. api/uapi.ts's
+   * applySetLines for a `wg set`), applies it live and, when `persist`,
+   * keeps it on /data with the gateway sections unchanged.
+   * @throws what `change` or the apply throws (nothing changed)
+   */
+  update(change: (running: OverlayConfig) => OverlayConfig, persist = true): Promise<OverlayConfig> {
+    return this.serial(async () => {
+      const next = change(this.current);
+      await this.o.apply(next);
+      this.current = next;
+      if (persist) this.persist();
+      return next;
+    });
   }
 
   /**
    * Adds a peer, or replaces the one with the same publicKey when `replace`.
    * @throws ConfigError naming the field (e.g. `peers.2.endpoint`), or `publicKey` for a duplicate
    */
-  async putPeer(peer: unknown, replace: boolean): Promise<PutResult> {
+  putPeer(peer: unknown, replace: boolean): Promise<PutResult> {
+    return this.serial(() => this.putPeerNow(peer, replace));
+  }
+
+  private async putPeerNow(peer: unknown, replace: boolean): Promise<PutResult> {
     const key = (peer as { publicKey?: unknown } | null)?.publicKey;
     const peers = this.get().peers as Array<Record<string, unknown>>;
     const i = peers.findIndex((p) => p.publicKey === key);
     if (i >= 0 && !replace) throw new ConfigError('publicKey', `peer ${String(key)} exists; PUT /v1/peers/<publicKey> changes it`);
     if (i < 0 && replace) throw new ConfigError('publicKey', `no peer ${String(key)}`);
     const list = i >= 0 ? peers.map((p, j) => (j === i ? (peer as Record<string, unknown>) : p)) : [...peers, peer as Record<string, unknown>];
-    return this.put({ ...this.get(), peers: list });
+    return this.putNow({ ...this.get(), peers: list });
   }
 
   /** Removes a peer. @throws ConfigError when there is none with that key */
-  async deletePeer(publicKey: string): Promise<PutResult> {
-    const peers = this.get().peers as Array<Record<string, unknown>>;
-    if (!peers.some((p) => p.publicKey === publicKey)) throw new ConfigError('publicKey', `no peer ${publicKey}`);
-    return this.put({ ...this.get(), peers: peers.filter((p) => p.publicKey !== publicKey) });
+  deletePeer(publicKey: string): Promise<PutResult> {
+    return this.serial(async () => {
+      const peers = this.get().peers as Array<Record<string, unknown>>;
+      if (!peers.some((p) => p.publicKey === publicKey)) throw new ConfigError('publicKey', `no peer ${publicKey}`);
+      return this.putNow({ ...this.get(), peers: peers.filter((p) => p.publicKey !== publicKey) });
+    });
+  }
+
+  /** The running overlay config as the schema checked it (secrets included). */
+  running(): OverlayConfig {
+    return this.current;
   }
 
   /** The running peers as the schema checked them (secrets included), for the overlay. */
@@ -113,11 +174,18 @@ export class ConfigStore {
     return this.current.peers;
   }
 
+  /** Runs `f` after every change queued before it (whether that one failed or not). */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.queue.then(f);
+    this.queue = r.catch(() => {});
+    return r;
+  }
+
   private persist(): boolean {
     if (!this.o.dataDir) return false;
     const file = join(this.o.dataDir, CONFIG_FILE);
     const { privateKey, ...rest } = this.current;
-    const body = { ...(this.o.keyFromConfig ? { privateKey, ...rest } : rest), ...this.o.keep };
+    const body = { ...(this.o.keyFromConfig ? { privateKey, ...rest } : rest), ...this.gateway };
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
     fsyncPath(`${file}.tmp`);

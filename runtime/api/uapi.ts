@@ -172,10 +172,12 @@ export function applySetLines(running: OverlayConfig, lines: string[]): OverlayC
 
 export interface UapiOptions {
   overlay: Overlay;
-  /** The config the overlay runs now (the runtime keeps it current across SIGHUP and UAPI sets). */
-  config: () => OverlayConfig;
-  /** Applies a validated config live (overlay.reload) and records it as the running one. */
-  apply: (next: OverlayConfig) => Promise<void>;
+  /**
+   * Changes the running config: calls `change` with the config the overlay
+   * runs now, applies the checked result live (overlay.reload) and records it
+   * (the runtime's ConfigStore.update, which also keeps it on /data).
+   */
+  update: (change: (running: OverlayConfig) => OverlayConfig) => Promise<OverlayConfig>;
   /** Socket path (default `uapiSocketPath(overlay.name)`). */
   path?: string;
   log: (component: string, message: string) => void;
@@ -218,8 +220,7 @@ export async function startUapi(o: UapiOptions): Promise<{ path: string; close()
         return `${uapiGetText(o.overlay, o.overlay.status().listenPort)}errno=0\n\n`;
       }
       if (op !== 'set=1') fail(EPROTO, `expected get=1 or set=1, got ${JSON.stringify(op)}`);
-      const next = applySetLines(o.config(), lines);
-      await o.apply(next);
+      const next = await o.update((running) => applySetLines(running, lines));
       o.log('uapi', `set: ${next.peers.length} peers`);
       return 'errno=0\n\n';
     } catch (err) {

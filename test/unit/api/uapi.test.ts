@@ -109,10 +109,11 @@ test('socket: get answers the device state in hex; set applies; a bad set answer
   const { overlay, device } = fakeOverlay(base);
   const logs: string[] = [];
   const srv = await startUapi({
-    overlay, path: join(dir, 'tfw9.sock'), config: () => running,
-    apply: async (next) => {
+    overlay, path: join(dir, 'tfw9.sock'),
+    update: async (change) => {
+      const next = change(running);
       device.setPeers(next.peers);
-      running = next;
+      return (running = next);
     },
     log: (c, m) => logs.push(`${c}: ${m}`),
   });
