@@ -197,7 +197,7 @@ async function main(): Promise<number> {
       metrics: createMetrics({ overlay: () => overlay ?? null, device }),
       status: () => ({
         identity: identity ? { publicKey: identity.publicKey, source: identity.source } : null,
-        overlay: overlay?.status() ?? null,
+        overlay: overlay ? (store ? store.describe(overlay.status()) : overlay.status()) : null,
         ...(shards ? { storage: { backend: shards.address } } : {}),
       }),
       // Under the image init, SIGUSR1 to PID 1 stops the runtime, syncs, unmounts and reboots.

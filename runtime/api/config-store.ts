@@ -16,6 +16,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
 import { validateOverlayConfig, type OverlayConfig, type PeerConfig } from '../config/schema.js';
 import { fsyncPath } from '../device/slots.js';
 
@@ -167,6 +168,23 @@ export class ConfigStore {
   /** The running overlay config as the schema checked it (secrets included). */
   running(): OverlayConfig {
     return this.current;
+  }
+
+  /**
+   * An overlay status (overlay/status.ts) with each peer's `allowedIPs`
+   * (masked CIDRs, as `wg show` prints them) and `persistentKeepalive`
+   * (seconds, 0 for off) from the running config, for GET /v1/status (so
+   * `tfw show --device` shows what `wg show` does).
+   */
+  describe<T extends { peers: Array<{ publicKey: string }> }>(status: T): T {
+    const byKey = new Map(this.current.peers.map((p) => [p.publicKey, p]));
+    return {
+      ...status,
+      peers: status.peers.map((p) => {
+        const c = byKey.get(p.publicKey);
+        return { ...p, allowedIPs: (c?.allowedIPs ?? []).map((a) => formatCidr(maskCidr(parseCidr(a)!))), persistentKeepalive: c?.persistentKeepalive ?? 0 };
+      }),
+    };
   }
 
   /** The running peers as the schema checked them (secrets included), for the overlay. */

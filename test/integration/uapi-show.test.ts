@@ -115,7 +115,7 @@ test('wg(8) and tfw show read the runtime through the UAPI socket; wg set change
     const viaApi = JSON.parse(dev.stdout);
     assert.is(viaApi.publicKey, a.publicKey);
     assert.is(viaApi.privateKey, null);
-    assert.equal(viaApi.peers.map((p: any) => [p.publicKey, p.endpoint, p.latestHandshake]), dump.peers.map((p) => [p.publicKey, p.endpoint, p.latestHandshake]));
+    assert.equal(viaApi.peers.map((p: any) => [p.publicKey, p.endpoint, p.latestHandshake, p.allowedIPs, p.persistentKeepalive]), dump.peers.map((p) => [p.publicKey, p.endpoint, p.latestHandshake, p.allowedIPs, p.persistentKeepalive]));
 
     // wg set: a new peer with a preshared key, endpoint and keepalive; the kernel route follows.
     const c = keygen(), psk = keygen().privateKey;

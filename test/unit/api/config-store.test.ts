@@ -119,4 +119,19 @@ test('API and UAPI changes run one at a time: a wg set during a slow PUT starts 
   }
 });
 
+test('describe: the status peers get their allowed IPs (masked, as wg show prints them) and keepalive from the running config', async () => {
+  const { store, done } = setup();
+  try {
+    await store.update((running) => applySetLines(running, [`public_key=${hex(C.publicKey)}`, 'allowed_ip=fd00:3::1/64', 'persistent_keepalive_interval=25']));
+    const status = { publicKey: me.publicKey, peers: [{ publicKey: A.publicKey, rxBytes: 1 }, { publicKey: C.publicKey, rxBytes: 2 }, { publicKey: B.publicKey, rxBytes: 3 }] };
+    assert.equal(store.describe(status).peers, [
+      { publicKey: A.publicKey, rxBytes: 1, allowedIPs: ['10.100.0.2/32'], persistentKeepalive: 0 },
+      { publicKey: C.publicKey, rxBytes: 2, allowedIPs: ['fd00:3::/64'], persistentKeepalive: 25 },
+      { publicKey: B.publicKey, rxBytes: 3, allowedIPs: [], persistentKeepalive: 0 },
+    ]);
+  } finally {
+    done();
+  }
+});
+
 test.run();
