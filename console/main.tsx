@@ -3,7 +3,7 @@
  * (runtime/api/server.ts, `consoleDir`), bundled by esbuild (mk/console.mk)
  * into build/console/{index.html, assets/console.js, assets/console.css}.
  * Pages by URL hash: sign-in or first password (set-up mode), #/dashboard,
- * #/peers, #/upgrade, #/logs. docs/console.md describes them.
+ * #/peers, #/network, #/upgrade, #/logs. docs/console.md describes them.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -13,12 +13,14 @@ import { api, ApiError, SIGNED_OUT, type Status } from './api.js';
 import { SignIn } from './pages/signin.js';
 import { Dashboard } from './pages/dashboard.js';
 import { Peers } from './pages/peers.js';
+import { Network } from './pages/network.js';
 import { Upgrade } from './pages/upgrade.js';
 import { Logs } from './pages/logs.js';
 
 const PAGES = [
   ['dashboard', 'Dashboard'],
   ['peers', 'Peers & routes'],
+  ['network', 'Network'],
   ['upgrade', 'Firmware'],
   ['logs', 'Logs'],
 ] as const;
@@ -91,6 +93,7 @@ function App() {
       <main>
         {page === 'dashboard' && <Dashboard />}
         {page === 'peers' && <Peers />}
+        {page === 'network' && <Network role={status?.role} />}
         {page === 'upgrade' && <Upgrade />}
         {page === 'logs' && <Logs />}
       </main>

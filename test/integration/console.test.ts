@@ -8,28 +8,34 @@
  * password, signs in, sees both peers with handshake ages on the dashboard
  * and B's traffic chart draw while B pings A, sees the peers and routes
  * tables, makes the peer form show the API's validation message next to the
- * endpoint field, adds a peer through the form (then in GET /v1/peers and in
- * the running overlay's status), edits and removes it, sees the logs, gets
+ * endpoint field, adds a peer through the form (then in GET /v1/peers, in
+ * the running overlay's status and in the stock `wg show` of Debian's
+ * wireguard-tools, over the UAPI socket, beside B and C with their
+ * handshakes), edits and removes it, fills the network form (LAN, WAN,
+ * firewall) with a pool end outside the LAN and sees the API's message beside
+ * that field, then saves a good one and reads it back through the API and
+ * from /data, sees the logs, gets
  * an upgrade refusal with the upload bar at 100 %, asks for a reboot,
  * changes the admin password (the sign-in page follows: the old one is
  * refused, the new one works), signs out and in. Nothing is fetched from
  * outside the device.
- * Screenshots: build/test/console-*.png. Needs root, the native addon (TUN),
- * ping and chromium; skips with a message otherwise.
+ * Screenshots: build/test/console-*.png (and `wg show`'s output in
+ * console-wg-show.txt). Needs root, the native addon (TUN), ping, wg and
+ * chromium; skips with a message otherwise.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { keygen } from '../../host-tools/commands/keygen.js';
 import { nativeAvailable } from '../../runtime/kernels/native.js';
-import { haveChromium, openConsole, type ConsoleBrowser } from '../console-browser.js';
+import { SHOTS, haveChromium, openConsole, type ConsoleBrowser } from '../console-browser.js';
 import { isRoot } from '../helpers.js';
 import { ROOT, getStatus, have, ping, sh, sleep, spawnIn, tfwRuntime, waitFor, type Proc } from './overlay-netns.js';
 
-const missing = [!isRoot && 'root', !nativeAvailable() && 'native addon (make native)', !have('ping') && 'ping', !haveChromium() && 'chromium (make sysdeps)'].filter(Boolean);
+const missing = [!isRoot && 'root', !nativeAvailable() && 'native addon (make native)', !have('ping') && 'ping', !have('wg') && 'wg (wireguard-tools)', !haveChromium() && 'chromium (make sysdeps)'].filter(Boolean);
 const skip = missing.length > 0;
 if (skip) console.log(`  skip console: needs ${missing.join(', ')}`);
 
@@ -112,9 +118,6 @@ ${peerYaml(a, `10.97.${n}.1:51820`, '10.100.0.1')}`);
     // Handshakes: B and C each send a few packets to A.
     assert.ok(ping(NS.b, '10.100.0.1', 2), `ping B -> A\n${runtimeA.out()}`);
     assert.ok(ping(NS.c, '10.100.0.1', 2), 'ping C -> A');
-    // Traffic for the chart: a bounded ping (at most 30 s) from B while the dashboard is open.
-    const traffic = spawnIn(NS.b, ['ping', '-q', '-c', '150', '-i', '0.2', '-s', '1200', '10.100.0.1']);
-    net.procs.push(traffic);
 
     browser = await openConsole(ORIGIN, NS.a);
     const { page } = browser;
@@ -131,6 +134,9 @@ ${peerYaml(a, `10.97.${n}.1:51820`, '10.100.0.1')}`);
 
     // Dashboard: identity, both peers with a handshake age, B's chart drawing traffic.
     await page.getByTestId('facts').waitFor();
+    // Traffic for the chart: a bounded ping (at most 30 s) from B while the dashboard is open
+    // (started only now: a slow browser start must not outlast it).
+    net.procs.push(spawnIn(NS.b, ['ping', '-q', '-c', '150', '-i', '0.2', '-s', '1200', '10.100.0.1']));
     assert.is(await page.getByTestId('identity').innerText(), a.publicKey);
     const cards = page.getByTestId('peer-card');
     await waitFor(async () => (await cards.count()) === 2, 10_000);
@@ -179,6 +185,14 @@ ${peerYaml(a, `10.97.${n}.1:51820`, '10.100.0.1')}`);
     const added = (await peersNow()).find((p) => p.publicKey === d.publicKey);
     assert.is(added?.endpoint, '10.97.1.2:51999');
     assert.ok((await getStatus(sockA)).peers.some((p: { publicKey: string }) => p.publicKey === d.publicKey), 'the overlay runs the new peer');
+    // The stock wg(8) sees it over the UAPI socket, with B and C and their handshakes.
+    const wgShow = sh(['ip', 'netns', 'exec', NS.a, 'wg', 'show', `${TAG}t`]);
+    mkdirSync(SHOTS, { recursive: true });
+    writeFileSync(join(SHOTS, 'console-wg-show.txt'), wgShow);
+    const dump = sh(['ip', 'netns', 'exec', NS.a, 'wg', 'show', `${TAG}t`, 'dump']).trim().split('\n').slice(1).map((l) => l.split('\t'));
+    const wgPeer = (k: { publicKey: string }) => dump.find((f) => f[0] === k.publicKey);
+    assert.equal(wgPeer(d)?.slice(2, 4), ['10.97.1.2:51999', '10.100.0.9/32'], wgShow);
+    for (const k of [b, c]) assert.ok(Number(wgPeer(k)?.[4]) > 0, `a handshake with ${k.publicKey} in wg show:\n${wgShow}`);
     await browser.shot('console-peers');
     // Edit: the keepalive changed through the form; then remove (after the confirmation).
     const rowD = page.locator(`[data-testid=peers-table] tr[data-key="${d.publicKey}"]`);
@@ -190,6 +204,44 @@ ${peerYaml(a, `10.97.${n}.1:51820`, '10.100.0.1')}`);
     await rowD.getByText('Remove').click();
     await waitFor(async () => (await rows.count()) === 2, 10_000);
     assert.not.ok((await peersNow()).some((p) => p.publicKey === d.publicKey), 'the peer is removed');
+
+    // Network: the LAN, WAN and firewall sections. A pool end outside the LAN: the API's message
+    // beside that field, nothing changed; then a good change, read back through the API and from /data.
+    const configNow = () => page.evaluate(() => fetch('/v1/config').then((r) => r.json())) as Promise<Record<string, any>>;
+    await page.click('a[data-page=network]');
+    const netForm = page.getByTestId('network-form');
+    await netForm.locator('input[name=lanEnabled]').check();
+    await netForm.locator('input[name="lan.address"]').fill('192.168.7.1/24');
+    await netForm.locator('input[name="lan.dhcp.start"]').fill('50');
+    await netForm.locator('input[name="lan.dhcp.end"]').fill('192.168.8.90');
+    await netForm.locator('textarea[name="firewall.allowOverlayToLan"]').fill('4ab:cd::/64\n4ab:cd::10 22');
+    await netForm.locator('button[type=submit]').click();
+    const endError = netForm.locator('.field-error[data-field="lan.dhcp.end"]');
+    await endError.waitFor();
+    assert.match(await endError.innerText(), /lan\.dhcp\.end: outside the LAN subnet 192\.168\.7\.0\/24/);
+    await browser.shot('console-network-error');
+    assert.not.ok('lan' in (await configNow()), 'a refused change changes nothing');
+    // A bad firewall rule is named too (its line's index), beside the rules.
+    await netForm.locator('input[name="lan.dhcp.end"]').fill('90');
+    await netForm.locator('textarea[name="firewall.allowOverlayToLan"]').fill('4ab:cd::/64\n4ab:cd::10 99999');
+    await netForm.locator('button[type=submit]').click();
+    await netForm.locator('.field-error[data-field="firewall.allowOverlayToLan"]').getByText(/firewall\.allowOverlayToLan\.1: expected "prefix"/).waitFor();
+    await netForm.locator('textarea[name="firewall.allowOverlayToLan"]').fill('4ab:cd::/64\n4ab:cd::10 22');
+    await netForm.locator('select[name="wan.method"]').selectOption('static');
+    await netForm.locator('input[name="wan.address"]').fill('203.0.113.2/24');
+    await netForm.locator('input[name="wan.gateway"]').fill('203.0.113.1');
+    await netForm.locator('button[type=submit]').click();
+    await page.getByTestId('network-notice').getByText(/^Saved; lan, wan, firewall take effect after a restart\.$/).waitFor();
+    const saved = await configNow();
+    assert.equal(saved.lan, { address: '192.168.7.1/24', dhcp: { enabled: true, start: 50, end: 90 } });
+    assert.equal(saved.wan, { method: 'static', address: '203.0.113.2/24', gateway: '203.0.113.1' });
+    assert.equal(saved.firewall, { allowOverlayToLan: ['4ab:cd::/64', '4ab:cd::10 22'] });
+    assert.equal(saved.peers.length, 2, 'the peers are kept');
+    const kept = JSON.parse(readFileSync(join(data, 'tfw/config.json'), 'utf8'));
+    assert.equal([kept.lan, kept.wan, kept.firewall], [saved.lan, saved.wan, saved.firewall]);
+    // The form shows what was saved (it reads the config back).
+    assert.is(await netForm.locator('input[name="lan.dhcp.end"]').inputValue(), '90');
+    await browser.shot('console-network');
 
     // Logs: the runtime's lines, with the API's own.
     await page.click('a[data-page=logs]');
