@@ -186,7 +186,10 @@ async function main(): Promise<number> {
         (err: Error) => log('slice', `reconcile failed: ${err.message}`),
       );
     }
+    const { AdminAuth, IMAGE_ADMIN_FILE } = await import('./api/auth.js');
     api = await startApi({
+      // An image may carry a password set at build time (tfw build --admin-password-file).
+      auth: new AdminAuth({ dataDir: values.data, imageFile: inImage ? IMAGE_ADMIN_FILE : undefined }),
       slices,
       config: store,
       logs: logRing,

@@ -20,6 +20,7 @@ interface BuildFlags {
   quiet?: boolean;
   trust: string[];
   imageVersion?: string;
+  adminPasswordFile?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -33,11 +34,12 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'overlay config (YAML, JSON, CBOR or wg-quick .conf; privateKey optional) checked and baked in as /etc/tfw/config.cbor')
     .option('-o, --out <dir>', 'output folder (default build/images/<board>-<role>)')
     .option('--trust <file>', 'minisign public key (tfw keygen --signing makes one) whose signed releases the image installs (repeatable)', collect, [])
+    .option('--admin-password-file <file>', "the device API's admin password (first line of the file, at least 8 characters), stored hashed in the image; a password set on the device replaces it")
     .option('--image-version <version>', 'release version of the image, e.g. 1.2.0 (default: the tfw version); devices refuse to upgrade to an older one')
     .option('--json', 'print the manifest as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--update-lock', 'resolve the package closure again and rewrite images/packages.lock.json')
-    .addHelpText('after', '\nExamples:\n  tfw build --board qemu-arm64 --role 3node\n  tfw build --trust release.key.pub --image-version 1.1.0\n  tfw build --update-lock')
+    .addHelpText('after', '\nExamples:\n  tfw build --board qemu-arm64 --role 3node\n  tfw build --trust release.key.pub --image-version 1.1.0\n  tfw build --admin-password-file admin.txt\n  tfw build --update-lock')
     .action((f: BuildFlags) => {
       const progress = makeProgress({ quiet: f.quiet || f.json });
       if (f.updateLock) {
@@ -46,7 +48,7 @@ export function register(program: Command): void {
         if (f.json) process.stdout.write(`${JSON.stringify(lock, null, 2)}\n`);
         return;
       }
-      const { outDir, manifest } = buildImage({ board: f.board, role: f.role, config: f.config, outDir: f.out, progress, trust: f.trust, version: f.imageVersion });
+      const { outDir, manifest } = buildImage({ board: f.board, role: f.role, config: f.config, outDir: f.out, progress, trust: f.trust, version: f.imageVersion, adminPasswordFile: f.adminPasswordFile });
       if (f.json) process.stdout.write(`${JSON.stringify({ outDir, ...manifest }, null, 2)}\n`);
       else if (!f.quiet) for (const o of manifest.outputs) process.stdout.write(`${o.sha256}  ${outDir}/${o.path} (${o.size} bytes)\n`);
     });

@@ -24,6 +24,7 @@ import { debArch, loadBoard, loadRole, type Board, type Role } from './schema.js
 import { addWithLibraries } from './shlibs.js';
 import { formatPublicKey, keyIdHex, parsePublicKey } from '../../runtime/device/minisign.js';
 import { TRUSTED_DIR } from '../../runtime/device/device.js';
+import { hashPassword, IMAGE_ADMIN_FILE } from '../../runtime/api/auth.js';
 
 /**
  * Modules every image loads for the device lifecycle (whatever the board):
@@ -46,6 +47,13 @@ export interface BuildOptions {
   version?: string;
   /** minisign public key files whose signatures the image's upgrades accept (`tfw build --trust`). */
   trust?: string[];
+  /**
+   * A file whose first line is the admin password to set at build time
+   * (`tfw build --admin-password-file`): its scrypt hash goes to
+   * /etc/tfw/admin.json (runtime/api/auth.ts). The salt is random, so such
+   * an image differs from build to build in that file.
+   */
+  adminPasswordFile?: string;
   /** zstd level (default 15); part of the reproducible inputs. */
   zstdLevel?: number;
   progress?: Progress;
@@ -136,6 +144,17 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
     }
   });
 
+  let adminHash: string | undefined;
+  if (opts.adminPasswordFile) {
+    if (!existsSync(opts.adminPasswordFile)) throw new TfwError('ERR_TFW_CONFIG', `--admin-password-file: ${opts.adminPasswordFile} does not exist`);
+    const password = readFileSync(opts.adminPasswordFile, 'utf8').split(/\r?\n/)[0];
+    try {
+      adminHash = `${JSON.stringify(hashPassword(password))}\n`;
+    } catch (err) {
+      throw new TfwError('ERR_TFW_CONFIG', `--admin-password-file: ${opts.adminPasswordFile}: ${(err as Error).message}`);
+    }
+  }
+
   // 1. Pinned packages: the closure for this arch, with this board's kernel flavour.
   const lock = readLock(opts.lockFile ?? lockPath());
   const kernelName = lock.kernels[board.kernel.flavour];
@@ -214,6 +233,8 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
     fs.file(`${TRUSTED_DIR}/${keyIdHex(k.keyId)}.pub`, formatPublicKey(k));
     inputs.push(fileInfo(`--trust ${keyIdHex(k.keyId)}`, Buffer.from(formatPublicKey(k))));
   }
+  // The hash only, never the password (mode 0600, as on /data).
+  if (adminHash) fs.file(IMAGE_ADMIN_FILE, adminHash, 0o600);
   fs.file('/etc/tfw/modules', mods.load.map((m) => `${m}\n`).join(''));
   const net = board.network;
   // NET_PORT_LAN: the board's lan port, which the 3router's gateway bridges (runtime/gateway/service.ts).

@@ -6,6 +6,10 @@
  * and failed logins rate-limited per source address (5 in a window of 60 s,
  * then refused until the window passes), as LuCI's and most routers' logins are.
  *
+ * An image may carry a password set at build time (`tfw build
+ * --admin-password-file`, the same hash record in `/etc/tfw/admin.json`):
+ * it holds until one is set on the device, which then lives on /data.
+ *
  * Until a password is set the device is in set-up mode, like a fresh OpenWrt:
  * every endpoint answers requests from the LAN (loopback, RFC 1918, RFC 4193,
  * link-local) and nothing else, and the console asks for a password first.
@@ -18,6 +22,8 @@ import { TfwError } from '../errors.js';
 
 /** Where the hash lives below the data partition. */
 export const ADMIN_FILE = 'tfw/api/admin.json';
+/** Where an image keeps the hash of a password set at build time. */
+export const IMAGE_ADMIN_FILE = '/etc/tfw/admin.json';
 const SCRYPT = { N: 1 << 14, r: 8, p: 1, keylen: 32 };
 /** Failed logins allowed per address and window. */
 export const LOGIN_FAILURES = 5;
@@ -25,8 +31,20 @@ export const LOGIN_WINDOW_S = 60;
 /** Shortest password accepted. */
 export const MIN_PASSWORD = 8;
 
-interface StoredHash {
+/** The stored form of the password: scrypt's parameters, salt and key (base64). */
+export interface StoredHash {
   scrypt: { N: number; r: number; p: number; salt: string; hash: string };
+}
+
+/**
+ * Hashes an admin password for storing (a fresh random salt each time).
+ * @throws AuthError 400 when shorter than MIN_PASSWORD characters
+ */
+export function hashPassword(password: unknown): StoredHash {
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD) throw new AuthError(400, `password: expected a string of at least ${MIN_PASSWORD} characters`);
+  const salt = randomBytes(16);
+  const hash = scryptSync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
+  return { scrypt: { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), hash: hash.toString('base64') } };
 }
 
 /** An auth failure with its HTTP status (401, 403, 429) and, for 429, seconds to wait. */
@@ -59,14 +77,16 @@ export class AdminAuth {
   private readonly file?: string;
 
   /**
-   * `dataDir`: where the hash is kept (RAM only without it). `sessionSeconds`:
-   * idle expiry of a session (default 3600).
+   * `dataDir`: where the hash is kept (RAM only without it). `imageFile`: a
+   * hash set at build time (IMAGE_ADMIN_FILE in images), used while the data
+   * partition holds none. `sessionSeconds`: idle expiry of a session (default 3600).
    */
-  constructor(o: { dataDir?: string; sessionSeconds?: number; now?: () => number } = {}) {
+  constructor(o: { dataDir?: string; imageFile?: string; sessionSeconds?: number; now?: () => number } = {}) {
     this.file = o.dataDir ? join(o.dataDir, ADMIN_FILE) : undefined;
     this.sessionMs = (o.sessionSeconds ?? 3600) * 1000;
     this.now = o.now ?? Date.now;
-    if (this.file && existsSync(this.file)) this.stored = JSON.parse(readFileSync(this.file, 'utf8')) as StoredHash;
+    const from = [this.file, o.imageFile].find((f): f is string => !!f && existsSync(f));
+    if (from) this.stored = JSON.parse(readFileSync(from, 'utf8')) as StoredHash;
   }
 
   private readonly sessionMs: number;
@@ -83,10 +103,7 @@ export class AdminAuth {
    * @throws AuthError 400 when shorter than MIN_PASSWORD characters
    */
   setPassword(password: unknown): void {
-    if (typeof password !== 'string' || password.length < MIN_PASSWORD) throw new AuthError(400, `password: expected a string of at least ${MIN_PASSWORD} characters`);
-    const salt = randomBytes(16);
-    const hash = scryptSync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
-    this.stored = { scrypt: { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), hash: hash.toString('base64') } };
+    this.stored = hashPassword(password);
     if (this.file) {
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
       writeFileSync(`${this.file}.tmp`, `${JSON.stringify(this.stored)}\n`, { mode: 0o600 });
