@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
 import { validateOverlayConfig, type OverlayConfig, type PeerConfig } from '../config/schema.js';
+import { TOP_LEVEL_KEYS } from '../config/top-level.js';
 import { fsyncPath } from '../device/slots.js';
 
 /** Where a changed config is kept below the data partition (the init reads it at boot). */
@@ -26,8 +27,8 @@ export const CONFIG_FILE = 'tfw/config.json';
 export const HIDDEN = '(hidden)';
 /** Fields the overlay applies only at start-up. */
 const RESTART_FIELDS = ['name', 'listenPort', 'mtu', 'status', 'api'] as const;
-/** The 3router's gateway sections (gateway/config.ts): shown, changed and kept as written. */
-export const GATEWAY_SECTIONS = ['lan', 'wan', 'firewall'] as const;
+/** The 3router's gateway sections (lan, wan, firewall; gateway/config.ts): shown, changed and kept as written. */
+export const GATEWAY_SECTIONS: readonly string[] = Object.keys(TOP_LEVEL_KEYS).filter((k) => TOP_LEVEL_KEYS[k] === 'gateway');
 
 /** The gateway sections of a parsed config, as written (absent ones left out). */
 function sectionsOf(raw: Record<string, unknown>): Record<string, unknown> {
