@@ -19,3 +19,9 @@ PACK_PREBUILDS := prebuilds/linux-x64/tfw.napi.node prebuilds/linux-arm64/tfw.na
 pack: deps sysdeps
 	$(MAKE) all $(PACK_PREBUILDS)
 	npm pack --pack-destination build --silent
+
+# `tfw` on PATH for the checkout (README set-up: export PATH=$PWD/build/bin:$PATH).
+all: build/bin/tfw
+build/bin/tfw:
+	@mkdir -p $(@D)
+	ln -sfn ../../host-tools/bin/tfw.mjs $@
