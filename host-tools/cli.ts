@@ -35,13 +35,13 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   show: () => import('./commands/show.js'),
 };
 
-/** The commander program with `only`'s command registered, or every command when `only` is not one. */
-export async function makeProgram(only?: string): Promise<Command> {
+/** The commander program with `only`'s command registered, none for `null`, or every command when `only` is not one. */
+export async function makeProgram(only?: string | null): Promise<Command> {
   const program = new Command('tfw')
     .description('Firmware toolkit for ThreeFold edge hardware: build, boot and run tfw images')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
-  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
+  const names = only === null ? [] : only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
   const modules = await Promise.all(names.map((n) => COMMANDS[n]!()));
   for (const m of modules) m.register(program);
   return program;
@@ -51,7 +51,9 @@ export async function makeProgram(only?: string): Promise<Command> {
 export async function main(argv: string[]): Promise<number> {
   try {
     // Inside the try: a command module that fails to load is reported on one line too.
-    const program = await makeProgram(argv.find((a) => !a.startsWith('-')));
+    const name = argv.find((a) => !a.startsWith('-'));
+    // `tfw --version` needs no command module.
+    const program = name === undefined && (argv.includes('-V') || argv.includes('--version')) ? await makeProgram(null) : await makeProgram(name);
     program.exitOverride();
     await program.parseAsync(argv, { from: 'user' });
     return 0;

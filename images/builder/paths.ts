@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -55,3 +55,9 @@ export const extractCacheDir = (): string => process.env.TFW_EXTRACT_CACHE ?? jo
 export const lockPath = (): string => process.env.TFW_PACKAGES_LOCK ?? join(repoRoot, 'images/packages.lock.json');
 /** Default output folder of one image. */
 export const imageDir = (board: string, role: string): string => join(outputRoot(), 'images', `${board}-${role}`);
+
+/** `p` as logs show it: relative to the checkout (or, installed, to the current directory) when inside it, else absolute. */
+export function shownPath(p: string): string {
+  const rel = relative(isCheckout() ? repoRoot : process.cwd(), p);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
+}
