@@ -130,6 +130,15 @@ test('npx tfw --help lists every command; a failure is one line', () => {
   assert.match(r.stderr, /^tfw: bench: name: host benchmarks run from a source checkout.*\n$/);
 });
 
+test('installed: tfw build reads the boards and roles inside the package', () => {
+  for (const [flag, value, known] of [['--board', 'nosuch', /expected one of .*qemu-x86_64/], ['--role', 'nosuch', /expected one of .*3router/]] as const) {
+    const args = ['--no-install', 'tfw', 'build', ...(flag === '--role' ? ['--board', 'qemu-x86_64'] : []), flag, value];
+    const r = spawnSync('npx', args, { cwd: project, encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^tfw: build: ${flag}: unknown ${flag.slice(2)} "nosuch", ${known.source}.*\n$`));
+  }
+});
+
 test('installed: caches go to XDG_CACHE_HOME/tfw and outputs to ./build, never into node_modules', () => {
   const work = join(tmp, 'work');
   mkdirSync(work);
