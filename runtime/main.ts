@@ -52,10 +52,11 @@ const inImage = process.env.TFW_IMAGE === '1';
  * ../console beside the runtime (/usr/lib/tfw/console in images, where the
  * bundle is /usr/lib/tfw/runtime/tfw-runtime.mjs; build/console for
  * build/runtime/tfw-runtime.mjs), else build/console of the checkout when
- * run from runtime/main.ts; a folder without assets/console.js is not one.
+ * run from runtime/main.ts (build/dist/runtime/main.js: ../../console is
+ * build/console); a folder without assets/console.js is not one.
  */
 function consoleDir(): string | undefined {
-  const candidates = [process.env.TFW_CONSOLE_DIR, fileURLToPath(new URL('../console', import.meta.url)), fileURLToPath(new URL('../build/console', import.meta.url))];
+  const candidates = [process.env.TFW_CONSOLE_DIR, fileURLToPath(new URL('../console', import.meta.url)), fileURLToPath(new URL('../build/console', import.meta.url)), fileURLToPath(new URL('../../console', import.meta.url))];
   // The bundle, not index.html, marks a built console: run from source, ../console is the source folder.
   return candidates.find((d) => d && existsSync(`${d}/index.html`) && existsSync(`${d}/assets/console.js`));
 }

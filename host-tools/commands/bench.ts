@@ -9,16 +9,18 @@
  */
 import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TfwError } from '../../runtime/errors.js';
+import { outputRoot, repoRoot } from '../../images/builder/paths.js';
 
-const benchDir = fileURLToPath(new URL('../../bench/', import.meta.url));
-const repo = fileURLToPath(new URL('../../', import.meta.url));
+// The benchmark sources (bench/*.bench.ts) are in the checkout only, not in the npm package.
+const benchDir = join(repoRoot, 'bench/');
+const repo = repoRoot;
 
 /** Names of the benchmarks in bench/<name>.bench.ts. */
 export function benchNames(): string[] {
+  if (!existsSync(benchDir)) return [];
   return readdirSync(benchDir).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
 }
 
@@ -129,7 +131,7 @@ export function register(program: Command): void {
     .option('--accel <accel>', 'QEMU accelerator for guests: tcg or kvm (needs /dev/kvm and the host\'s arch)', 'tcg')
     .option('--timeout <seconds>', 'seconds per guest, boot included (default 240 with --quick, else 1200)')
     .option('-r, --role <role>', 'image role to boot', '3router')
-    .option('-o, --out <dir>', 'folder for run.json, report.html, report.md and charts/', join(repo, 'build/bench'))
+    .option('-o, --out <dir>', 'folder for run.json, report.html, report.md and charts/', join(outputRoot(), 'bench'))
     .option('--from <run.json>', 'render the report of an earlier run instead of running (default <out>/run.json when nothing runs)')
     .option('--compare <old.json>', 'show the change of every figure against an earlier run (and add it to the report)')
     .option('--png <file>', 'save a screenshot of the report (headless Chromium), or of one chart with --chart')
@@ -149,6 +151,7 @@ export function register(program: Command): void {
     .action(async (names: string[], f: BenchFlags) => {
       if (f.backends) return showBackends(f.json === true);
       if (f.board.length || f.host || f.from || f.compare || f.png) return portable(names, f);
+      if (!existsSync(benchDir)) throw new TfwError('ERR_TFW_USAGE', `name: host benchmarks run from a source checkout (bench/ is not in the npm package); expected a git clone of tfw, or --board/--from`);
       const unknown = names.filter((n) => !benchNames().includes(n));
       if (unknown.length) throw new TfwError('ERR_TFW_USAGE', `name: unknown benchmark ${unknown.join(', ')}; expected one of ${benchNames().join(', ')}`);
       // A child process keeps the benchmark free of the CLI's own start-up state.

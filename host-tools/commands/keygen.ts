@@ -10,8 +10,6 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError, TfwError } from '../../runtime/errors.js';
-import { formatPublicKey, formatSecretKey, generateSigningKey, keyIdHex } from '../../runtime/device/minisign.js';
-import { isKey32 } from '../../runtime/config/schema.js';
 import { overlaySubnet } from '../../runtime/overlay/address.js';
 import { fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/keys.js';
 
@@ -32,13 +30,16 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'with --signing: the secret key file')
     .option('-f, --force', 'with --signing: overwrite existing key files')
     .addHelpText('after', '\nExamples:\n  tfw keygen > node.key && tfw keygen --public < node.key\n  tfw keygen --signing -o release.key      # release.key + release.key.pub for tfw release / tfw build --trust')
-    .action((opts: { public?: boolean; json?: boolean; signing?: boolean; output?: string; force?: boolean }) => {
+    // minisign and the config schema (zod) are imported only by the branches that use them: a plain
+    // `tfw keygen` stays fast (see docs/package.md, start-up).
+    .action(async (opts: { public?: boolean; json?: boolean; signing?: boolean; output?: string; force?: boolean }) => {
       if (opts.signing) {
         if (!opts.output) throw new TfwError('ERR_TFW_CONFIG', '--signing: needs -o FILE for the secret key (the public key goes to FILE.pub)');
         if (opts.public) throw new TfwError('ERR_TFW_CONFIG', '--signing: makes a new pair; drop --public');
         for (const f of [opts.output, `${opts.output}.pub`]) {
           if (existsSync(f) && !opts.force) throw new TfwError('ERR_TFW_CONFIG', `--output: ${f} exists; pass --force to overwrite it`);
         }
+        const { formatPublicKey, formatSecretKey, generateSigningKey, keyIdHex } = await import('../../runtime/device/minisign.js');
         const k = generateSigningKey();
         writeFileSync(opts.output, formatSecretKey(k), { mode: 0o600 });
         writeFileSync(`${opts.output}.pub`, formatPublicKey(k));
@@ -50,6 +51,7 @@ export function register(program: Command): void {
       let priv: string | undefined;
       if (opts.public) {
         priv = readFileSync(0, 'utf8').trim();
+        const { isKey32 } = await import('../../runtime/config/schema.js');
         if (!isKey32(priv)) throw new ConfigError('stdin', 'expected a private key: base64 of 32 bytes (as `tfw keygen` prints)');
       }
       const k = keygen(priv);

@@ -17,7 +17,7 @@ import { extractDeb, indexTree, type TreeNode } from './deb.js';
 import { fetchPackages, readLock } from './lock.js';
 import { addModules } from './modules.js';
 import { encodeOverlayConfig, loadOverlayConfig } from './overlay-config.js';
-import { debCacheDir, extractCacheDir, imageDir, lockPath, repoRoot } from './paths.js';
+import { debCacheDir, extractCacheDir, imageDir, lockPath, repoRoot, shownPath } from './paths.js';
 import { makeProgress, type Progress } from './progress.js';
 import { RootFs } from './rootfs.js';
 import { debArch, loadBoard, loadRole, type Board, type Role } from './schema.js';
@@ -285,7 +285,7 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
     outputs: outputs.map(([name, data]) => fileInfo(name, data)),
   };
   writeAtomic(join(outDir, 'manifest.json'), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
-  progress.step(`${relative(repoRoot, outDir) || outDir}: initramfs ${(initrd.length / 1048576).toFixed(1)} MiB (zstd), kernel ${(vmlinuz.length / 1048576).toFixed(1)} MiB`);
+  progress.step(`${shownPath(outDir)}: initramfs ${(initrd.length / 1048576).toFixed(1)} MiB (zstd), kernel ${(vmlinuz.length / 1048576).toFixed(1)} MiB`);
   return { outDir, manifest };
 }
 
