@@ -6,8 +6,8 @@
  * The peer table, send path and handshakes stay in device.ts, send.ts and
  * handshake.ts; this class reaches them through `TimersHost`.
  */
-import type { Drops } from './device.js';
-import type { IndexEntry } from './handshake.js';
+import type { Drops } from './drops.js';
+import type { IndexEntry } from './index-entry.js';
 import type { Keypair } from './keypair.js';
 import type { LimitedLog } from './log-limit.js';
 import type { Peer } from './peer.js';

@@ -16,16 +16,21 @@ import { Keypair } from './keypair.js';
 import { LimitedLog } from './log-limit.js';
 import { publicKeyFromPrivate, toBase64 } from './keys.js';
 import { DeviceTimers, type TimersHost } from './device-timers.js';
-import { Handshakes, type HandshakeHost, type IndexEntry } from './handshake.js';
+import type { Drops } from './drops.js';
+import { Handshakes, type HandshakeHost } from './handshake.js';
+import type { IndexEntry } from './index-entry.js';
 import { IcmpErrors, type IcmpCounters } from './icmp.js';
 import { Receiver, type ReceiveHost } from './receive.js';
 import { localStatic, type LocalStatic } from './noise.js';
 import { Peer } from './peer.js';
+import type { RouteVia } from './route-via.js';
 import { RouteTable } from './routes.js';
 import { PacketBatches, type DeviceIO } from './batches.js';
 import { Sender, type SendHost } from './send.js';
 
 export type { DeviceIO } from './batches.js';
+export type { Drops } from './drops.js';
+export type { RouteVia } from './route-via.js';
 
 export interface DeviceOptions {
   privateKey: Uint8Array;
@@ -55,40 +60,6 @@ export interface DeviceOptions {
    * `scheduleHandshakes`; unlimited without, where the caller drives handshakes).
    */
   handshakeBusyMs?: number;
-}
-
-/**
- * Drop counters by reason (the `drops` object of GET /status), and how many
- * of the mesh forwarding drops (ttl, noRoute, oversized) were answered with an
- * ICMP error (icmp.ts: icmpSent, icmpRateLimited, icmpNoSource).
- */
-export interface Drops extends IcmpCounters {
-  replay: number;
-  auth: number;
-  malformed: number;
-  noRoute: number;
-  allowedIPs: number;
-  unknownIndex: number;
-  expired: number;
-  handshake: number;
-  mac: number;
-  /** Handshake messages answered with a cookie reply (under load, no valid mac2) instead of processed. */
-  cookieReplies: number;
-  /** Handshake messages with a valid mac2 over the per-source rate limit (under load; ratelimiter.ts). */
-  rateLimited: number;
-  /** Handshake messages dropped because the handshake queue was full (handshake-queue.ts). */
-  handshakeQueueFull: number;
-  noEndpoint: number;
-  staged: number;
-  oversized: number;
-  /** Forwarded packets whose TTL / hop limit ran out (mesh forwarding). */
-  ttl: number;
-}
-
-/** A route's target: a peer and Babel metric (0 = static allowed IP). */
-export interface RouteVia {
-  peer: Peer;
-  metric: number;
 }
 
 /** The /64 prefix bytes (16, host part zero) of a node address. */

@@ -16,8 +16,9 @@
  */
 import type { Endpoint } from './conn.js';
 import { CookieChecker } from './cookie.js';
-import type { Drops } from './device.js';
+import type { Drops } from './drops.js';
 import { HandshakeQueue, QUEUE_HANDSHAKE_SIZE } from './handshake-queue.js';
+import type { IndexEntry } from './index-entry.js';
 import { Keypair } from './keypair.js';
 import { toBase64 } from './keys.js';
 import { COOKIE_RECEIVER, INIT_SENDER, INITIATION_SIZE, RESP_SENDER, readU32 } from './messages.js';
@@ -29,9 +30,6 @@ import type { LimitedLog } from './log-limit.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
 import { COOKIE_RETRY, HANDSHAKE_BUSY_MS, REJECT_AFTER_TIME, REKEY_TIMEOUT, UNDER_LOAD_AFTER_TIME, jitter } from './timers.js';
-
-/** What a receiver index (the index table's key) stands for: a handshake in progress or a keypair. */
-export type IndexEntry = { peer: Peer; handshake?: Handshake; keypair?: Keypair };
 
 /** Delay before the greater key re-initiates after a simultaneous-initiation collision (ms; > the 20 ms flood limit). */
 const COLLISION_RETRY = 100;

@@ -11,8 +11,9 @@
  */
 import type { Endpoint } from './conn.js';
 import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel-link.js';
-import type { Drops, RouteVia } from './device.js';
-import type { Handshakes, IndexEntry } from './handshake.js';
+import type { Drops } from './drops.js';
+import type { Handshakes } from './handshake.js';
+import type { IndexEntry } from './index-entry.js';
 import { decrementHop, HOP_EXPIRED, HOP_OK } from './hop.js';
 import { ICMP_NO_ROUTE, ICMP_TIME_EXCEEDED, ICMP_TOO_BIG, type IcmpErrors, type IcmpKind } from './icmp.js';
 import type { Keypair } from './keypair.js';
@@ -22,6 +23,7 @@ import {
   readU32, readU64,
 } from './messages.js';
 import type { Peer } from './peer.js';
+import type { RouteVia } from './route-via.js';
 import type { RouteTable } from './routes.js';
 import type { DeviceIO, PacketBatches } from './batches.js';
 import { KEEPALIVE_TIMEOUT, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './timers.js';

@@ -12,9 +12,10 @@
  */
 import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel-link.js';
 import type { PacketBatches } from './batches.js';
-import type { Drops, RouteVia } from './device.js';
+import type { Drops } from './drops.js';
 import { MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64 } from './messages.js';
 import type { Peer } from './peer.js';
+import type { RouteVia } from './route-via.js';
 import type { RouteTable } from './routes.js';
 import {
   KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
