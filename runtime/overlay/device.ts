@@ -4,7 +4,8 @@
  * batch-out over caller-provided I/O, with time injected so tests drive the
  * timers. The send path is send.ts, the receive path receive.ts (handshake
  * messages and cookie replies go on to handshake.ts), the timers
- * device-timers.ts; they reach the device through one host object built in
+ * device-timers.ts (the only writer of peer timers: the others report timer
+ * events to it); they reach the device through one host object built in
  * the constructor. Nothing from the network throws out of `receive`: every
  * bad datagram is counted in `drops` by reason.
  */
@@ -118,8 +119,9 @@ export class Device {
     this.icmp = new IcmpErrors(this.nodeAddress, this.mtu, this.drops, this.now);
     // The handshake side, the send and receive paths and the timers reach the device's state and steps
     // through one host, built once (handshake.ts, send.ts, receive.ts, device-timers.ts); the send and
-    // receive paths keep direct references to the state they use per packet.
-    const host: HandshakeHost & TimersHost & SendHost & ReceiveHost = {
+    // receive paths keep direct references to the state they use per packet. The timers are the one
+    // writer of peer timers: the paths report their timer events to them (host.timers, set right below).
+    const host = {
       local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
       io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
       localDest: this.localDest, icmp: this.icmp, failures: new LimitedLog(this.log, this.now),
@@ -128,14 +130,13 @@ export class Device {
       releaseKeypair: (kp) => this.releaseKeypair(kp),
       roam: (peer, from) => this.roam(peer, from),
       peerState: (peer, up) => this.peerState(peer, up),
-      timersHandshakeComplete: (peer) => this.timers.handshakeComplete(peer),
-      timersAnyAuthenticatedPacketTraversal: (peer) => this.timers.anyAuthenticatedPacketTraversal(peer),
       sendToPeer: (peer, pkt, len) => this.sender.sendToPeer(peer, pkt, len),
       sendStaged: (peer) => this.sender.sendStaged(peer),
       sendInitiation: (peer, isRetry) => this.sendInitiation(peer, isRetry),
       sendKeepalive: (peer) => this.sendKeepalive(peer),
       flush: () => this.flush(),
-    };
+    } as { -readonly [K in 'timers']: DeviceTimers } & HandshakeHost & TimersHost & SendHost & ReceiveHost;
+    host.timers = this.timers = new DeviceTimers(host);
     this.handshakes = new Handshakes(host, {
       forceUnderLoad: opts.forceUnderLoad,
       queueSize: opts.handshakeQueueSize,
@@ -143,7 +144,6 @@ export class Device {
       schedule: opts.scheduleHandshakes,
       budgetMs: opts.handshakeBudgetMs,
     });
-    this.timers = new DeviceTimers(host);
     this.sender = new Sender(host);
     this.receiver = new Receiver(host, this.handshakes);
   }
@@ -190,7 +190,7 @@ export class Device {
       this.routes.deleteWhere((v) => v.peer === p && v.metric === 0);
       for (const a of cfg.allowedIPs) this.routes.insert(parseCidr(a)!, { peer, metric: 0 });
       if (mesh) this.routes.insert({ bytes: peer.nodeAddress, bits: 64 }, { peer, metric: 0 });
-      if (peer.persistentKeepalive && !peer.timers.persistentKeepalive) peer.timers.persistentKeepalive = this.now();
+      this.timers.persistentKeepaliveEnabled(peer);
     }
   }
 

@@ -11,6 +11,7 @@
  */
 import type { Endpoint } from './conn.js';
 import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel-link.js';
+import type { DeviceTimers } from './device-timers.js';
 import type { Drops } from './drops.js';
 import type { Handshakes } from './handshake.js';
 import type { IndexEntry } from './index-entry.js';
@@ -56,8 +57,8 @@ export interface ReceiveHost {
   roam(peer: Peer, from: Endpoint): void;
   /** Reports a peer going down / coming back once per change (onPeerState). */
   peerState(peer: Peer, up: boolean): void;
-  timersHandshakeComplete(peer: Peer): void;
-  timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
+  /** The only writer of peer timers (device-timers.ts): this path reports its timer events there. */
+  readonly timers: DeviceTimers;
   /** Sends what the batches hold (transport and control). */
   flush(): void;
 }
@@ -195,23 +196,20 @@ export class Receiver {
         kps.previous = kps.current;
         kps.current = kp;
         kps.next = null;
-        this.dev.timersHandshakeComplete(peer);
+        this.dev.timers.handshakeComplete(peer);
         if (peer.staged.length) this.dev.sendStaged(peer);
       }
       this.dev.roam(peer, eps[base + slot]);
       // keepKeyFreshReceiving
       if (kp === kps.current && kp.isInitiator && !peer.timers.sentLastMinuteHandshake && t - kp.created > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
-        peer.timers.sentLastMinuteHandshake = true;
+        this.dev.timers.lastMinuteHandshakeSent(peer);
         this.dev.sendInitiation(peer, false);
       }
-      peer.timers.newHandshake = 0;
-      peer.lastReceived = t;
-      if (peer.down) this.dev.peerState(peer, true);
-      this.dev.timersAnyAuthenticatedPacketTraversal(peer);
+      this.dev.timers.anyAuthenticatedPacketReceived(peer);
+      this.dev.timers.anyAuthenticatedPacketTraversal(peer);
       peer.rxBytes += plen + TRANSPORT_OVERHEAD;
       if (plen === 0) continue; // keepalive
-      if (!peer.timers.sendKeepalive) peer.timers.sendKeepalive = t + KEEPALIVE_TIMEOUT;
-      else peer.timers.keepaliveAgain = true;
+      this.dev.timers.dataReceived(peer);
       const size = this.acceptPlaintext(peer, b.rxPayloads[slot], plen);
       if (size > 0) {
         b.deliverBufs[out] = b.rxPayloads[slot];

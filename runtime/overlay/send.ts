@@ -12,15 +12,13 @@
  */
 import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel-link.js';
 import type { PacketBatches } from './batches.js';
+import type { DeviceTimers } from './device-timers.js';
 import type { Drops } from './drops.js';
 import { MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64 } from './messages.js';
 import type { Peer } from './peer.js';
 import type { RouteVia } from './route-via.js';
 import type { RouteTable } from './routes.js';
-import {
-  KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
-  REKEY_AFTER_TIME, REKEY_TIMEOUT, jitter,
-} from './timers.js';
+import { MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME } from './timers.js';
 
 /** The device state and steps the send path uses (device.ts provides them, once at construction). */
 export interface SendHost {
@@ -33,7 +31,8 @@ export interface SendHost {
   readonly routes: RouteTable<RouteVia>;
   now(): number;
   sendInitiation(peer: Peer, isRetry: boolean): void;
-  timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
+  /** The only writer of peer timers (device-timers.ts): this path reports its timer events there. */
+  readonly timers: DeviceTimers;
   /** Sends what the batches hold (transport and control). */
   flush(): void;
 }
@@ -146,9 +145,10 @@ export class Sender {
     if (padded !== len) out.fill(0, TRANSPORT_HEADER_SIZE + len, TRANSPORT_HEADER_SIZE + padded);
     b.txPool.setPacket(j, j, padded, kp.keyIndex, kp.sendNonce, TRANSPORT_HEADER_SIZE);
     kp.sendNonce++;
-    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
-    peer.timers.sendKeepalive = 0; // any authenticated packet sent
-    if (len > 0 && !peer.timers.newHandshake) peer.timers.newHandshake = t + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter();
+    const timers = this.dev.timers;
+    timers.anyAuthenticatedPacketTraversal(peer);
+    timers.anyAuthenticatedPacketSent(peer);
+    if (len > 0) timers.dataSent(peer);
     // keepKeyFreshSending
     if (kp.isInitiator && (kp.sendNonce > REKEY_AFTER_MESSAGES || t - kp.created > REKEY_AFTER_TIME)) this.dev.sendInitiation(peer, false);
   }
