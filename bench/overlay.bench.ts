@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { Device } from '../runtime/overlay/device.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/keys.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/wireguard/keys.js';
 import { keygen } from '../host-tools/commands/keygen.js';
 import { isRoot } from '../test/helpers.js';
 import { NetnsPair, have, sh, spawnIn, tfwRuntime, waitFor, ping } from '../test/integration/overlay-netns.js';

@@ -4,34 +4,34 @@
  * batch-out over caller-provided I/O, with time injected so tests drive the
  * timers. The send path is send.ts, the receive path receive.ts (handshake
  * messages and cookie replies go on to handshake.ts), the timers
- * device-timers.ts (the only writer of peer timers: the others report timer
+ * wireguard/timers.ts (the only writer of peer timers: the others report timer
  * events to it); they reach the device through one host object built in
  * the constructor. Nothing from the network throws out of `receive`: every
  * bad datagram is counted in `drops` by reason.
  */
 import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
-import { Endpoint } from './conn.js';
+import { Endpoint } from './links/conn.js';
 import type { PeerConfig } from '../config/schema.js';
 import { overlayAddressBytes } from './address.js';
-import { Keypair } from './keypair.js';
+import { Keypair } from './wireguard/keypair.js';
 import { LimitedLog } from './log-limit.js';
-import { publicKeyFromPrivate, toBase64 } from './keys.js';
-import { DeviceTimers, type TimersHost } from './device-timers.js';
+import { publicKeyFromPrivate, toBase64 } from './wireguard/keys.js';
+import { DeviceTimers, type TimersHost } from './wireguard/timers.js';
 import type { Drops } from './drops.js';
-import { Handshakes, type HandshakeHost } from './handshake.js';
-import type { IndexEntry } from './index-entry.js';
-import { IcmpErrors, type IcmpCounters } from './icmp.js';
+import { Handshakes, type HandshakeHost } from './wireguard/handshake.js';
+import type { IndexEntry } from './wireguard/index-entry.js';
+import { IcmpErrors, type IcmpCounters } from './routing/icmp.js';
 import { Receiver, type ReceiveHost } from './receive.js';
-import { localStatic, type LocalStatic } from './noise.js';
-import { Peer } from './peer.js';
-import type { RouteVia } from './route-via.js';
-import { RouteTable } from './routes.js';
-import { PacketBatches, type DeviceIO } from './batches.js';
+import { localStatic, type LocalStatic } from './wireguard/noise.js';
+import { Peer } from './wireguard/peer.js';
+import type { RouteVia } from './routing/route-via.js';
+import { RouteTable } from './routing/routes.js';
+import { PacketBatches, type DeviceIO } from './links/batches.js';
 import { Sender, type SendHost } from './send.js';
 
-export type { DeviceIO } from './batches.js';
+export type { DeviceIO } from './links/batches.js';
 export type { Drops } from './drops.js';
-export type { RouteVia } from './route-via.js';
+export type { RouteVia } from './routing/route-via.js';
 
 export interface DeviceOptions {
   privateKey: Uint8Array;
@@ -118,7 +118,7 @@ export class Device {
     this.batches = new PacketBatches(opts.io, n, this.mtu, opts.maxKeypairs ?? 4096);
     this.icmp = new IcmpErrors(this.nodeAddress, this.mtu, this.drops, this.now);
     // The handshake side, the send and receive paths and the timers reach the device's state and steps
-    // through one host, built once (handshake.ts, send.ts, receive.ts, device-timers.ts); the send and
+    // through one host, built once (handshake.ts, send.ts, receive.ts, wireguard/timers.ts); the send and
     // receive paths keep direct references to the state they use per packet. The timers are the one
     // writer of peer timers: the paths report their timer events to them (host.timers, set right below).
     const host = {
@@ -148,7 +148,7 @@ export class Device {
     this.receiver = new Receiver(host, this.handshakes);
   }
 
-  /** Called with Babel payloads from tfw peers (babel-link.ts framing); unset = Babel frames go to the TUN. */
+  /** Called with Babel payloads from tfw peers (babel/tunnel-frame.ts framing); unset = Babel frames go to the TUN. */
   get onBabelPacket(): ((peer: Peer, payload: Uint8Array) => void) | null {
     return this.receiver.onBabelPacket;
   }
@@ -259,7 +259,7 @@ export class Device {
   }
 
   /**
-   * Sends a Babel payload to a peer inside the tunnel (babel-link.ts framing).
+   * Sends a Babel payload to a peer inside the tunnel (babel/tunnel-frame.ts framing).
    * With `stage` false and no session up, the frame is dropped (uncounted) and
    * a handshake is started instead: Babel's periodic Hellos need no queueing.
    */
@@ -343,7 +343,7 @@ export class Device {
     this.handshakes.afterReceive();
   }
 
-  // ---- timers (device-timers.ts) ------------------------------------------
+  // ---- timers (wireguard/timers.ts) ---------------------------------------
 
   /** Fires due timers for every peer; call every ~100-250 ms. */
   tick(): void {

@@ -3,7 +3,7 @@
  * file, so the send, receive, handshake and timer paths that count drops do
  * not import the device that holds them.
  */
-import type { IcmpCounters } from './icmp.js';
+import type { IcmpCounters } from './routing/icmp.js';
 
 /**
  * Drop counters by reason (the `drops` object of GET /status), and how many

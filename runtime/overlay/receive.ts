@@ -6,28 +6,28 @@
  * roaming, allowed-IPs check on the source -> TUN `deliver`, and mesh mode's
  * forwarding of packets for another peer (hop.ts), answering the packets it
  * cannot forward with ICMP errors (icmp.ts). Peer table, send path and
- * timers stay in device.ts, send.ts and device-timers.ts; this class reaches
+ * timers stay in device.ts, send.ts and wireguard/timers.ts; this class reaches
  * them through `ReceiveHost`.
  */
-import type { Endpoint } from './conn.js';
-import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel-link.js';
-import type { DeviceTimers } from './device-timers.js';
+import type { Endpoint } from './links/conn.js';
+import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel/tunnel-frame.js';
+import type { DeviceTimers } from './wireguard/timers.js';
 import type { Drops } from './drops.js';
-import type { Handshakes } from './handshake.js';
-import type { IndexEntry } from './index-entry.js';
-import { decrementHop, HOP_EXPIRED, HOP_OK } from './hop.js';
-import { ICMP_NO_ROUTE, ICMP_TIME_EXCEEDED, ICMP_TOO_BIG, type IcmpErrors, type IcmpKind } from './icmp.js';
-import type { Keypair } from './keypair.js';
+import type { Handshakes } from './wireguard/handshake.js';
+import type { IndexEntry } from './wireguard/index-entry.js';
+import { decrementHop, HOP_EXPIRED, HOP_OK } from './routing/hop.js';
+import { ICMP_NO_ROUTE, ICMP_TIME_EXCEEDED, ICMP_TOO_BIG, type IcmpErrors, type IcmpKind } from './routing/icmp.js';
+import type { Keypair } from './wireguard/keypair.js';
 import {
   COOKIE_REPLY_SIZE, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT,
   RESPONSE_SIZE, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE, TRANSPORT_OVERHEAD, TRANSPORT_RECEIVER,
   readU32, readU64,
-} from './messages.js';
-import type { Peer } from './peer.js';
-import type { RouteVia } from './route-via.js';
-import type { RouteTable } from './routes.js';
-import type { DeviceIO, PacketBatches } from './batches.js';
-import { KEEPALIVE_TIMEOUT, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './timers.js';
+} from './wireguard/messages.js';
+import type { Peer } from './wireguard/peer.js';
+import type { RouteVia } from './routing/route-via.js';
+import type { RouteTable } from './routing/routes.js';
+import type { DeviceIO, PacketBatches } from './links/batches.js';
+import { KEEPALIVE_TIMEOUT, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './wireguard/constants.js';
 
 /** The device state and steps the receive path uses (device.ts provides them, once at construction). */
 export interface ReceiveHost {
@@ -57,7 +57,7 @@ export interface ReceiveHost {
   roam(peer: Peer, from: Endpoint): void;
   /** Reports a peer going down / coming back once per change (onPeerState). */
   peerState(peer: Peer, up: boolean): void;
-  /** The only writer of peer timers (device-timers.ts): this path reports its timer events there. */
+  /** The only writer of peer timers (wireguard/timers.ts): this path reports its timer events there. */
   readonly timers: DeviceTimers;
   /** Sends what the batches hold (transport and control). */
   flush(): void;

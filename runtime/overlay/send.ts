@@ -6,19 +6,19 @@
  * started, else header + padded plaintext (whitepaper 5.4.6) copied into a
  * slot of the send pool -> one `seal(n)` call and the UDP batch on `flush`
  * (batches.ts), with the send-side timer events and key freshness checks.
- * Keepalives, staged packets and Babel frames (babel-link.ts) take the same
+ * Keepalives, staged packets and Babel frames (babel/tunnel-frame.ts) take the same
  * path. Peer table, handshakes and timers stay in device.ts, handshake.ts and
- * device-timers.ts; this class reaches them through `SendHost`.
+ * wireguard/timers.ts; this class reaches them through `SendHost`.
  */
-import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel-link.js';
-import type { PacketBatches } from './batches.js';
-import type { DeviceTimers } from './device-timers.js';
+import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel/tunnel-frame.js';
+import type { PacketBatches } from './links/batches.js';
+import type { DeviceTimers } from './wireguard/timers.js';
 import type { Drops } from './drops.js';
-import { MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64 } from './messages.js';
-import type { Peer } from './peer.js';
-import type { RouteVia } from './route-via.js';
-import type { RouteTable } from './routes.js';
-import { MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME } from './timers.js';
+import { MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64 } from './wireguard/messages.js';
+import type { Peer } from './wireguard/peer.js';
+import type { RouteVia } from './routing/route-via.js';
+import type { RouteTable } from './routing/routes.js';
+import { MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME } from './wireguard/constants.js';
 
 /** The device state and steps the send path uses (device.ts provides them, once at construction). */
 export interface SendHost {
@@ -31,7 +31,7 @@ export interface SendHost {
   readonly routes: RouteTable<RouteVia>;
   now(): number;
   sendInitiation(peer: Peer, isRetry: boolean): void;
-  /** The only writer of peer timers (device-timers.ts): this path reports its timer events there. */
+  /** The only writer of peer timers (wireguard/timers.ts): this path reports its timer events there. */
   readonly timers: DeviceTimers;
   /** Sends what the batches hold (transport and control). */
   flush(): void;
@@ -154,7 +154,7 @@ export class Sender {
   }
 
   /**
-   * Sends a Babel payload to a peer inside the tunnel (babel-link.ts framing).
+   * Sends a Babel payload to a peer inside the tunnel (babel/tunnel-frame.ts framing).
    * With `stage` false and no session up, the frame is dropped (uncounted) and
    * a handshake is started instead: Babel's periodic Hellos need no queueing.
    */

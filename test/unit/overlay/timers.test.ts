@@ -1,5 +1,5 @@
 /**
- * The device timers (runtime/overlay/device-timers.ts) as wireguard-go's
+ * The device timers (runtime/overlay/wireguard/timers.ts) as wireguard-go's
  * device/timers.go: the only writer of peer timers, and each named event
  * arming or clearing the timer that timers.go's does. The full protocol
  * behaviour (retries, keepalives, rekeys) is in device.test.ts.
@@ -9,15 +9,15 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeviceTimers, type TimersHost } from '../../../runtime/overlay/device-timers.js';
+import { DeviceTimers, type TimersHost } from '../../../runtime/overlay/wireguard/timers.js';
 import { LimitedLog } from '../../../runtime/overlay/log-limit.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/keys.js';
-import { localStatic } from '../../../runtime/overlay/noise.js';
-import { Peer } from '../../../runtime/overlay/peer.js';
-import { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX } from '../../../runtime/overlay/timers.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
+import { localStatic } from '../../../runtime/overlay/wireguard/noise.js';
+import { Peer } from '../../../runtime/overlay/wireguard/peer.js';
+import { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX } from '../../../runtime/overlay/wireguard/constants.js';
 
 const OVERLAY = fileURLToPath(new URL('../../../runtime/overlay/', import.meta.url));
-/** The timer fields of PeerTimers (timers.ts). */
+/** The timer fields of PeerTimers (wireguard/peer.ts). */
 const FIELDS = ['retransmitHandshake', 'sendKeepalive', 'newHandshake', 'zeroKeyMaterial', 'persistentKeepalive', 'handshakeAttempts', 'keepaliveAgain', 'sentLastMinuteHandshake'];
 /** An assignment (=, op=, ++, --) to a PeerTimers field reached through `.timers.` or a local `tm`. */
 const WRITE = new RegExp(`\\b(?:timers|tm)\\.(${FIELDS.join('|')})\\s*(?:[-+*/|&]?=(?!=)|\\+\\+|--)|(?:\\+\\+|--)\\s*(?:\\w+\\.)*(?:timers|tm)\\.(${FIELDS.join('|')})\\b`);
@@ -36,11 +36,11 @@ test('the writer check sees the forms a write takes', () => {
     assert.not.ok(WRITE.test(r), r);
 });
 
-test('device-timers.ts is the only writer of peer timers in runtime/overlay/', () => {
+test('wireguard/timers.ts is the only writer of peer timers in runtime/overlay/', () => {
   const writers: string[] = [];
   for (const file of sources(OVERLAY)) {
     const name = relative(OVERLAY, file).split('\\').join('/');
-    if (/(^|\/)device-timers\.ts$/.test(name) || /(^|\/)timers\.ts$/.test(name)) continue;
+    if (name === 'wireguard/timers.ts') continue;
     readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
       if (WRITE.test(line)) writers.push(`${name}:${i + 1}: ${line.trim()}`);
     });

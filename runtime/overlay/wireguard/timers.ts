@@ -1,6 +1,6 @@
 /**
  * The device's timers (whitepaper section 6, wireguard-go device/timers.go):
- * the only writer of every peer's `PeerTimers` (timers.ts). The send, receive
+ * the only writer of every peer's `PeerTimers` (peer.ts). The send, receive
  * and handshake paths report what happened through the named events below
  * (timersDataSent, timersDataReceived, timersAnyAuthenticatedPacketSent /
  * Received, timersHandshakeInitiated / Complete, timersSessionDerived,
@@ -8,12 +8,12 @@
  * the few tfw adds, each saying why); `tick` fires the deadlines that are due.
  * Time is injected (the device's `now`), so tests drive the timers by hand.
  */
-import type { Drops } from './drops.js';
+import type { Drops } from '../drops.js';
 import type { IndexEntry } from './index-entry.js';
 import type { Keypair } from './keypair.js';
-import type { LimitedLog } from './log-limit.js';
+import type { LimitedLog } from '../log-limit.js';
 import type { Peer } from './peer.js';
-import { KEEPALIVE_TIMEOUT, MAX_TIMER_HANDSHAKES, REJECT_AFTER_TIME, REKEY_TIMEOUT, jitter } from './timers.js';
+import { KEEPALIVE_TIMEOUT, MAX_TIMER_HANDSHAKES, REJECT_AFTER_TIME, REKEY_TIMEOUT, jitter } from './constants.js';
 
 /** The device state and steps the timers use (device.ts provides them). */
 export interface TimersHost {

@@ -14,10 +14,10 @@
  * answered by a cookie reply (no DH), and one with a valid mac2 passes the
  * per-source rate limit (ratelimiter.ts) before its DH.
  */
-import type { Endpoint } from './conn.js';
+import type { Endpoint } from '../links/conn.js';
 import { CookieChecker } from './cookie.js';
-import type { DeviceTimers } from './device-timers.js';
-import type { Drops } from './drops.js';
+import type { DeviceTimers } from './timers.js';
+import type { Drops } from '../drops.js';
 import { HandshakeQueue, QUEUE_HANDSHAKE_SIZE } from './handshake-queue.js';
 import type { IndexEntry } from './index-entry.js';
 import { Keypair } from './keypair.js';
@@ -27,10 +27,10 @@ import {
   beginSymmetricSession, consumeInitiation, consumeResponse, createInitiation, createResponse, HandshakeState, randomIndex,
   type Handshake, type LocalStatic,
 } from './noise.js';
-import type { LimitedLog } from './log-limit.js';
+import type { LimitedLog } from '../log-limit.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
-import { COOKIE_RETRY, HANDSHAKE_BUSY_MS, REKEY_TIMEOUT, UNDER_LOAD_AFTER_TIME } from './timers.js';
+import { COOKIE_RETRY, HANDSHAKE_BUSY_MS, REKEY_TIMEOUT, UNDER_LOAD_AFTER_TIME } from './constants.js';
 
 /** Delay before the greater key re-initiates after a simultaneous-initiation collision (ms; > the 20 ms flood limit). */
 const COLLISION_RETRY = 100;
@@ -53,7 +53,7 @@ export interface HandshakeHost {
   releaseKeypair(kp: Keypair | null): void;
   /** Takes `from` as the peer's endpoint (roaming). */
   roam(peer: Peer, from: Endpoint): void;
-  /** The only writer of peer timers (device-timers.ts): this path reports its timer events there. */
+  /** The only writer of peer timers (timers.ts): this path reports its timer events there. */
   readonly timers: DeviceTimers;
   /** Sends staged data, else a keepalive, to the peer. */
   sendKeepalive(peer: Peer): void;
