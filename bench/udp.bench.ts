@@ -10,7 +10,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { nativeAvailable, nativeLoadError } from '../runtime/kernels/native.js';
-import { bindUdp, EndpointBatch } from '../runtime/overlay/conn.js';
+import { bindUdp, EndpointBatch } from '../runtime/overlay/links/conn.js';
 import { printTable, writeResult, type Sample } from './lib.js';
 
 const SIZE = 1380;

@@ -34,7 +34,7 @@ export class AuthenticationError extends TfwError {
   }
 }
 
-/** Thrown when kernel routes cannot be programmed (runtime/overlay/kernel-routes.ts), or for a malformed route. */
+/** Thrown when kernel routes cannot be programmed (runtime/overlay/os/kernel-routes.ts), or for a malformed route. */
 export class RouteError extends TfwError {
   constructor(message: string) {
     super('ERR_TFW_ROUTE', message);

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError, TfwError } from '../../runtime/errors.js';
 import { overlaySubnet } from '../../runtime/overlay/address.js';
-import { fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/keys.js';
+import { fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 
 /** The three keygen outputs for a private key (base64) or a new one. */
 export function keygen(privateKeyB64?: string): { privateKey: string; publicKey: string; address: string } {

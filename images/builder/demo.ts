@@ -13,7 +13,7 @@ import { randomInt } from 'node:crypto';
 import { compileConfig } from '../../runtime/config/load.js';
 import { TfwError } from '../../runtime/errors.js';
 import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/keys.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 import { bootImage, netdevArgs, type BootResult } from './qemu.js';
 import type { Board } from './schema.js';
 

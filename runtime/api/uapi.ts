@@ -24,7 +24,7 @@ import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
 import { validateOverlayConfig, type OverlayConfig, type PeerConfig } from '../config/schema.js';
 import { TfwError } from '../errors.js';
 import type { Overlay } from '../overlay/index.js';
-import { publicKeyFromPrivate } from '../overlay/keys.js';
+import { publicKeyFromPrivate } from '../overlay/wireguard/keys.js';
 
 /** Where wg(8) looks for userspace interfaces. */
 export const UAPI_DIR = '/var/run/wireguard';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { parseCidr, parseEndpoint, parseListenAddress } from './ip.js';
 import { suggestKey, TOP_LEVEL_KEYS, unknownTopLevelKeys } from './top-level.js';
-import { publicKeyFromPrivate } from '../overlay/keys.js';
+import { publicKeyFromPrivate } from '../overlay/wireguard/keys.js';
 import { validateGatewayConfig } from '../gateway/config.js';
 
 /** True when `s` is standard base64 (with padding) of exactly 32 bytes, as `wg genkey` prints. */

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, w
 import { dirname, join } from 'node:path';
 import { TfwError } from '../errors.js';
 import { isKey32 } from '../config/schema.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../overlay/keys.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../overlay/wireguard/keys.js';
 import { fsyncPath } from './slots.js';
 
 /** Where the key lives below the data partition's mount point. */

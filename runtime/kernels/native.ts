@@ -48,7 +48,7 @@ export interface NativeAddon {
   tunSetMtu(name: string, mtu: number): void;
   tunGetMtu(name: string): number;
   tunUp(name: string): void;
-  // udp.c: endpoints are 20-byte records (see runtime/overlay/conn.ts)
+  // udp.c: endpoints are 20-byte records (see runtime/overlay/links/conn.ts)
   udpOpen(host: string | null, port: number, reuseAddr: boolean, rcvbuf: number, sndbuf: number, gso: boolean): [fd: number, port: number, family: 4 | 6];
   udpRecvBatch(fd: number, bufs: Uint8Array[], sizes: Int32Array, endpoints: Uint8Array): number;
   udpSendBatch(fd: number, family: number, bufs: Uint8Array[], sizes: Int32Array, endpoints: Uint8Array, count: number): number;

@@ -4,28 +4,34 @@
  * batch-out over caller-provided I/O, with time injected so tests drive the
  * timers. The send path is send.ts, the receive path receive.ts (handshake
  * messages and cookie replies go on to handshake.ts), the timers
- * device-timers.ts; they reach the device through one host object built in
+ * wireguard/timers.ts (the only writer of peer timers: the others report timer
+ * events to it); they reach the device through one host object built in
  * the constructor. Nothing from the network throws out of `receive`: every
  * bad datagram is counted in `drops` by reason.
  */
 import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
-import { Endpoint } from './conn.js';
+import { Endpoint } from './links/conn.js';
 import type { PeerConfig } from '../config/schema.js';
 import { overlayAddressBytes } from './address.js';
-import { Keypair } from './keypair.js';
+import { Keypair } from './wireguard/keypair.js';
 import { LimitedLog } from './log-limit.js';
-import { publicKeyFromPrivate, toBase64 } from './keys.js';
-import { DeviceTimers, type TimersHost } from './device-timers.js';
-import { Handshakes, type HandshakeHost, type IndexEntry } from './handshake.js';
-import { IcmpErrors, type IcmpCounters } from './icmp.js';
+import { publicKeyFromPrivate, toBase64 } from './wireguard/keys.js';
+import { DeviceTimers, type TimersHost } from './wireguard/timers.js';
+import type { Drops } from './drops.js';
+import { Handshakes, type HandshakeHost } from './wireguard/handshake.js';
+import type { IndexEntry } from './wireguard/index-entry.js';
+import { IcmpErrors, type IcmpCounters } from './routing/icmp.js';
 import { Receiver, type ReceiveHost } from './receive.js';
-import { localStatic, type LocalStatic } from './noise.js';
-import { Peer } from './peer.js';
-import { RouteTable } from './routes.js';
-import { PacketBatches, type DeviceIO } from './batches.js';
+import { localStatic, type LocalStatic } from './wireguard/noise.js';
+import { Peer } from './wireguard/peer.js';
+import type { RouteVia } from './routing/route-via.js';
+import { RouteTable } from './routing/routes.js';
+import { PacketBatches, type DeviceIO } from './links/batches.js';
 import { Sender, type SendHost } from './send.js';
 
-export type { DeviceIO } from './batches.js';
+export type { DeviceIO } from './links/batches.js';
+export type { Drops } from './drops.js';
+export type { RouteVia } from './routing/route-via.js';
 
 export interface DeviceOptions {
   privateKey: Uint8Array;
@@ -55,40 +61,6 @@ export interface DeviceOptions {
    * `scheduleHandshakes`; unlimited without, where the caller drives handshakes).
    */
   handshakeBusyMs?: number;
-}
-
-/**
- * Drop counters by reason (the `drops` object of GET /status), and how many
- * of the mesh forwarding drops (ttl, noRoute, oversized) were answered with an
- * ICMP error (icmp.ts: icmpSent, icmpRateLimited, icmpNoSource).
- */
-export interface Drops extends IcmpCounters {
-  replay: number;
-  auth: number;
-  malformed: number;
-  noRoute: number;
-  allowedIPs: number;
-  unknownIndex: number;
-  expired: number;
-  handshake: number;
-  mac: number;
-  /** Handshake messages answered with a cookie reply (under load, no valid mac2) instead of processed. */
-  cookieReplies: number;
-  /** Handshake messages with a valid mac2 over the per-source rate limit (under load; ratelimiter.ts). */
-  rateLimited: number;
-  /** Handshake messages dropped because the handshake queue was full (handshake-queue.ts). */
-  handshakeQueueFull: number;
-  noEndpoint: number;
-  staged: number;
-  oversized: number;
-  /** Forwarded packets whose TTL / hop limit ran out (mesh forwarding). */
-  ttl: number;
-}
-
-/** A route's target: a peer and Babel metric (0 = static allowed IP). */
-export interface RouteVia {
-  peer: Peer;
-  metric: number;
 }
 
 /** The /64 prefix bytes (16, host part zero) of a node address. */
@@ -146,9 +118,10 @@ export class Device {
     this.batches = new PacketBatches(opts.io, n, this.mtu, opts.maxKeypairs ?? 4096);
     this.icmp = new IcmpErrors(this.nodeAddress, this.mtu, this.drops, this.now);
     // The handshake side, the send and receive paths and the timers reach the device's state and steps
-    // through one host, built once (handshake.ts, send.ts, receive.ts, device-timers.ts); the send and
-    // receive paths keep direct references to the state they use per packet.
-    const host: HandshakeHost & TimersHost & SendHost & ReceiveHost = {
+    // through one host, built once (handshake.ts, send.ts, receive.ts, wireguard/timers.ts); the send and
+    // receive paths keep direct references to the state they use per packet. The timers are the one
+    // writer of peer timers: the paths report their timer events to them (host.timers, set right below).
+    const host = {
       local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
       io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
       localDest: this.localDest, icmp: this.icmp, failures: new LimitedLog(this.log, this.now),
@@ -157,14 +130,13 @@ export class Device {
       releaseKeypair: (kp) => this.releaseKeypair(kp),
       roam: (peer, from) => this.roam(peer, from),
       peerState: (peer, up) => this.peerState(peer, up),
-      timersHandshakeComplete: (peer) => this.timers.handshakeComplete(peer),
-      timersAnyAuthenticatedPacketTraversal: (peer) => this.timers.anyAuthenticatedPacketTraversal(peer),
       sendToPeer: (peer, pkt, len) => this.sender.sendToPeer(peer, pkt, len),
       sendStaged: (peer) => this.sender.sendStaged(peer),
       sendInitiation: (peer, isRetry) => this.sendInitiation(peer, isRetry),
       sendKeepalive: (peer) => this.sendKeepalive(peer),
       flush: () => this.flush(),
-    };
+    } as { -readonly [K in 'timers']: DeviceTimers } & HandshakeHost & TimersHost & SendHost & ReceiveHost;
+    host.timers = this.timers = new DeviceTimers(host);
     this.handshakes = new Handshakes(host, {
       forceUnderLoad: opts.forceUnderLoad,
       queueSize: opts.handshakeQueueSize,
@@ -172,12 +144,11 @@ export class Device {
       schedule: opts.scheduleHandshakes,
       budgetMs: opts.handshakeBudgetMs,
     });
-    this.timers = new DeviceTimers(host);
     this.sender = new Sender(host);
     this.receiver = new Receiver(host, this.handshakes);
   }
 
-  /** Called with Babel payloads from tfw peers (babel-link.ts framing); unset = Babel frames go to the TUN. */
+  /** Called with Babel payloads from tfw peers (babel/tunnel-frame.ts framing); unset = Babel frames go to the TUN. */
   get onBabelPacket(): ((peer: Peer, payload: Uint8Array) => void) | null {
     return this.receiver.onBabelPacket;
   }
@@ -219,7 +190,7 @@ export class Device {
       this.routes.deleteWhere((v) => v.peer === p && v.metric === 0);
       for (const a of cfg.allowedIPs) this.routes.insert(parseCidr(a)!, { peer, metric: 0 });
       if (mesh) this.routes.insert({ bytes: peer.nodeAddress, bits: 64 }, { peer, metric: 0 });
-      if (peer.persistentKeepalive && !peer.timers.persistentKeepalive) peer.timers.persistentKeepalive = this.now();
+      this.timers.persistentKeepaliveEnabled(peer);
     }
   }
 
@@ -288,7 +259,7 @@ export class Device {
   }
 
   /**
-   * Sends a Babel payload to a peer inside the tunnel (babel-link.ts framing).
+   * Sends a Babel payload to a peer inside the tunnel (babel/tunnel-frame.ts framing).
    * With `stage` false and no session up, the frame is dropped (uncounted) and
    * a handshake is started instead: Babel's periodic Hellos need no queueing.
    */
@@ -372,7 +343,7 @@ export class Device {
     this.handshakes.afterReceive();
   }
 
-  // ---- timers (device-timers.ts) ------------------------------------------
+  // ---- timers (wireguard/timers.ts) ---------------------------------------
 
   /** Fires due timers for every peer; call every ~100-250 ms. */
   tick(): void {

@@ -15,18 +15,18 @@ import { formatEndpoint as formatEndpointText, parseCidr, parseEndpoint } from '
 import type { OverlayConfig } from '../config/schema.js';
 import { ConfigError, RouteError } from '../errors.js';
 import { overlayAddress, overlaySubnet } from './address.js';
-import { bindUdp, EndpointBatch, type UdpBind } from './conn.js';
+import { bindUdp, EndpointBatch, type UdpBind } from './links/conn.js';
 import { Device } from './device.js';
-import { fromBase64 } from './keys.js';
+import { fromBase64 } from './wireguard/keys.js';
 import { Mesh } from './mesh.js';
-import { KernelRoutes } from './kernel-routes.js';
-import { addAddress } from './netlink.js';
-import type { Peer } from './peer.js';
+import { KernelRoutes } from './os/kernel-routes.js';
+import { addAddress } from './os/netlink.js';
+import type { Peer } from './wireguard/peer.js';
 import { deviceStatus, serveStatus, type OverlayStatus } from './status.js';
-import { openTun, type TunDevice } from './tun.js';
+import { openTun, type TunDevice } from './os/tun.js';
 
 export { overlayAddress, overlayPrefix, overlaySubnet, overlayAddressBytes } from './address.js';
-export { BABEL_PORT, frameBabel, parseBabel } from './babel-link.js';
+export { BABEL_PORT, frameBabel, parseBabel } from './babel/tunnel-frame.js';
 export type { OverlayStatus } from './status.js';
 export { Device } from './device.js';
 export { Mesh, meshRouterId, MESH_HELLO_INTERVAL } from './mesh.js';
@@ -58,7 +58,7 @@ export interface Overlay {
   /** Sends a Babel payload to the peer with this public key inside its tunnel. */
   sendBabel(peerKey: string, payload: Uint8Array): void;
   /**
-   * Receives Babel payloads from tfw peers (with `mesh: true`; babel-link.ts
+   * Receives Babel payloads from tfw peers (with `mesh: true`; babel/tunnel-frame.ts
    * framing). While null, Babel frames are dropped.
    */
   onBabelPacket: ((peerKey: string, payload: Uint8Array) => void) | null;

@@ -1,7 +1,7 @@
 /**
  * Mesh mode (`mesh: true`): the Babel router (RFC 8966, babel/) on top of the
  * WireGuard device. Every configured peer is a Babel neighbour over its tunnel
- * (babel-link.ts framing); the selected routes feed the device's route table
+ * (babel/tunnel-frame.ts framing); the selected routes feed the device's route table
  * (and, through the caller, the kernel's); WireGuard's own liveness verdicts
  * (device.ts `onPeerState`) are Babel's fast linkDown / linkUp path.
  *

@@ -6,25 +6,28 @@
  * roaming, allowed-IPs check on the source -> TUN `deliver`, and mesh mode's
  * forwarding of packets for another peer (hop.ts), answering the packets it
  * cannot forward with ICMP errors (icmp.ts). Peer table, send path and
- * timers stay in device.ts, send.ts and device-timers.ts; this class reaches
+ * timers stay in device.ts, send.ts and wireguard/timers.ts; this class reaches
  * them through `ReceiveHost`.
  */
-import type { Endpoint } from './conn.js';
-import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel-link.js';
-import type { Drops, RouteVia } from './device.js';
-import type { Handshakes, IndexEntry } from './handshake.js';
-import { decrementHop, HOP_EXPIRED, HOP_OK } from './hop.js';
-import { ICMP_NO_ROUTE, ICMP_TIME_EXCEEDED, ICMP_TOO_BIG, type IcmpErrors, type IcmpKind } from './icmp.js';
-import type { Keypair } from './keypair.js';
+import type { Endpoint } from './links/conn.js';
+import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel/tunnel-frame.js';
+import type { DeviceTimers } from './wireguard/timers.js';
+import type { Drops } from './drops.js';
+import type { Handshakes } from './wireguard/handshake.js';
+import type { IndexEntry } from './wireguard/index-entry.js';
+import { decrementHop, HOP_EXPIRED, HOP_OK } from './routing/hop.js';
+import { ICMP_NO_ROUTE, ICMP_TIME_EXCEEDED, ICMP_TOO_BIG, type IcmpErrors, type IcmpKind } from './routing/icmp.js';
+import type { Keypair } from './wireguard/keypair.js';
 import {
   COOKIE_REPLY_SIZE, INITIATION_SIZE, MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT,
   RESPONSE_SIZE, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE, TRANSPORT_OVERHEAD, TRANSPORT_RECEIVER,
   readU32, readU64,
-} from './messages.js';
-import type { Peer } from './peer.js';
-import type { RouteTable } from './routes.js';
-import type { DeviceIO, PacketBatches } from './batches.js';
-import { KEEPALIVE_TIMEOUT, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './timers.js';
+} from './wireguard/messages.js';
+import type { Peer } from './wireguard/peer.js';
+import type { RouteVia } from './routing/route-via.js';
+import type { RouteTable } from './routing/routes.js';
+import type { DeviceIO, PacketBatches } from './links/batches.js';
+import { KEEPALIVE_TIMEOUT, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './wireguard/constants.js';
 
 /** The device state and steps the receive path uses (device.ts provides them, once at construction). */
 export interface ReceiveHost {
@@ -54,8 +57,8 @@ export interface ReceiveHost {
   roam(peer: Peer, from: Endpoint): void;
   /** Reports a peer going down / coming back once per change (onPeerState). */
   peerState(peer: Peer, up: boolean): void;
-  timersHandshakeComplete(peer: Peer): void;
-  timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
+  /** The only writer of peer timers (wireguard/timers.ts): this path reports its timer events there. */
+  readonly timers: DeviceTimers;
   /** Sends what the batches hold (transport and control). */
   flush(): void;
 }
@@ -193,23 +196,20 @@ export class Receiver {
         kps.previous = kps.current;
         kps.current = kp;
         kps.next = null;
-        this.dev.timersHandshakeComplete(peer);
+        this.dev.timers.handshakeComplete(peer);
         if (peer.staged.length) this.dev.sendStaged(peer);
       }
       this.dev.roam(peer, eps[base + slot]);
       // keepKeyFreshReceiving
       if (kp === kps.current && kp.isInitiator && !peer.timers.sentLastMinuteHandshake && t - kp.created > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
-        peer.timers.sentLastMinuteHandshake = true;
+        this.dev.timers.lastMinuteHandshakeSent(peer);
         this.dev.sendInitiation(peer, false);
       }
-      peer.timers.newHandshake = 0;
-      peer.lastReceived = t;
-      if (peer.down) this.dev.peerState(peer, true);
-      this.dev.timersAnyAuthenticatedPacketTraversal(peer);
+      this.dev.timers.anyAuthenticatedPacketReceived(peer);
+      this.dev.timers.anyAuthenticatedPacketTraversal(peer);
       peer.rxBytes += plen + TRANSPORT_OVERHEAD;
       if (plen === 0) continue; // keepalive
-      if (!peer.timers.sendKeepalive) peer.timers.sendKeepalive = t + KEEPALIVE_TIMEOUT;
-      else peer.timers.keepaliveAgain = true;
+      this.dev.timers.dataReceived(peer);
       const size = this.acceptPlaintext(peer, b.rxPayloads[slot], plen);
       if (size > 0) {
         b.deliverBufs[out] = b.rxPayloads[slot];

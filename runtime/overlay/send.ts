@@ -6,20 +6,19 @@
  * started, else header + padded plaintext (whitepaper 5.4.6) copied into a
  * slot of the send pool -> one `seal(n)` call and the UDP batch on `flush`
  * (batches.ts), with the send-side timer events and key freshness checks.
- * Keepalives, staged packets and Babel frames (babel-link.ts) take the same
+ * Keepalives, staged packets and Babel frames (babel/tunnel-frame.ts) take the same
  * path. Peer table, handshakes and timers stay in device.ts, handshake.ts and
- * device-timers.ts; this class reaches them through `SendHost`.
+ * wireguard/timers.ts; this class reaches them through `SendHost`.
  */
-import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel-link.js';
-import type { PacketBatches } from './batches.js';
-import type { Drops, RouteVia } from './device.js';
-import { MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64 } from './messages.js';
-import type { Peer } from './peer.js';
-import type { RouteTable } from './routes.js';
-import {
-  KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
-  REKEY_AFTER_TIME, REKEY_TIMEOUT, jitter,
-} from './timers.js';
+import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel/tunnel-frame.js';
+import type { PacketBatches } from './links/batches.js';
+import type { DeviceTimers } from './wireguard/timers.js';
+import type { Drops } from './drops.js';
+import { MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64 } from './wireguard/messages.js';
+import type { Peer } from './wireguard/peer.js';
+import type { RouteVia } from './routing/route-via.js';
+import type { RouteTable } from './routing/routes.js';
+import { MAX_STAGED_PACKETS, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME } from './wireguard/constants.js';
 
 /** The device state and steps the send path uses (device.ts provides them, once at construction). */
 export interface SendHost {
@@ -32,7 +31,8 @@ export interface SendHost {
   readonly routes: RouteTable<RouteVia>;
   now(): number;
   sendInitiation(peer: Peer, isRetry: boolean): void;
-  timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
+  /** The only writer of peer timers (wireguard/timers.ts): this path reports its timer events there. */
+  readonly timers: DeviceTimers;
   /** Sends what the batches hold (transport and control). */
   flush(): void;
 }
@@ -145,15 +145,16 @@ export class Sender {
     if (padded !== len) out.fill(0, TRANSPORT_HEADER_SIZE + len, TRANSPORT_HEADER_SIZE + padded);
     b.txPool.setPacket(j, j, padded, kp.keyIndex, kp.sendNonce, TRANSPORT_HEADER_SIZE);
     kp.sendNonce++;
-    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
-    peer.timers.sendKeepalive = 0; // any authenticated packet sent
-    if (len > 0 && !peer.timers.newHandshake) peer.timers.newHandshake = t + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter();
+    const timers = this.dev.timers;
+    timers.anyAuthenticatedPacketTraversal(peer);
+    timers.anyAuthenticatedPacketSent(peer);
+    if (len > 0) timers.dataSent(peer);
     // keepKeyFreshSending
     if (kp.isInitiator && (kp.sendNonce > REKEY_AFTER_MESSAGES || t - kp.created > REKEY_AFTER_TIME)) this.dev.sendInitiation(peer, false);
   }
 
   /**
-   * Sends a Babel payload to a peer inside the tunnel (babel-link.ts framing).
+   * Sends a Babel payload to a peer inside the tunnel (babel/tunnel-frame.ts framing).
    * With `stage` false and no session up, the frame is dropped (uncounted) and
    * a handshake is started instead: Babel's periodic Hellos need no queueing.
    */

@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
 import { parseListenAddress } from '../config/ip.js';
 import { ConfigError } from '../errors.js';
-import type { Device, Drops } from './device.js';
+import type { Device } from './device.js';
+import type { Drops } from './drops.js';
 
 export interface PeerStatus {
   publicKey: string;

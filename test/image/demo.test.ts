@@ -20,7 +20,7 @@ import { repoRoot } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
-import { fromBase64, generatePrivateKey, toBase64 } from '../../runtime/overlay/keys.js';
+import { fromBase64, generatePrivateKey, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 import { isRoot, runTfw } from '../helpers.js';
 
 const TIMEOUT = 300;

@@ -22,7 +22,7 @@ import { makeProgress } from '../../images/builder/progress.js';
 import { bootImage, qemuCommand } from '../../images/builder/qemu.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { compileConfig } from '../../runtime/config/load.js';
-import { generatePrivateKey, toBase64 } from '../../runtime/overlay/keys.js';
+import { generatePrivateKey, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 import { isRoot, runTfw } from '../helpers.js';
 import { diskToolsMissing, mtoolsEnv } from './guest.js';
 

@@ -9,9 +9,9 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CookieGenerator } from '../../runtime/overlay/cookie.js';
-import { fromBase64, generatePrivateKey } from '../../runtime/overlay/keys.js';
-import { createInitiation, Handshake, localStatic } from '../../runtime/overlay/noise.js';
+import { CookieGenerator } from '../../runtime/overlay/wireguard/cookie.js';
+import { fromBase64, generatePrivateKey } from '../../runtime/overlay/wireguard/keys.js';
+import { createInitiation, Handshake, localStatic } from '../../runtime/overlay/wireguard/noise.js';
 import { ROOT, spawnIn, type Proc } from './overlay-netns.js';
 
 /** Writes `n` initiations (148 bytes each, back to back) to `target` (base64 public key) into `file`. */

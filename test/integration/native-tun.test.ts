@@ -1,5 +1,5 @@
 /**
- * TUN device (runtime/overlay/tun.ts over native/src/tun.c, io.c, poll.c) in a
+ * TUN device (runtime/overlay/os/tun.ts over native/src/tun.c, io.c, poll.c) in a
  * network namespace created for this test (`ip netns add tfwtest-<pid>`,
  * deleted afterwards). The checks run in a child process started with
  * `ip netns exec NS node --import tsx <this file>` (TFW_NATIVE_TUN_CHILD=1),
@@ -19,8 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nativeAvailable, nativeLoadError } from '../../runtime/kernels/native.js';
-import { bindUdp, EndpointBatch } from '../../runtime/overlay/conn.js';
-import { openTun, TunError } from '../../runtime/overlay/tun.js';
+import { bindUdp, EndpointBatch } from '../../runtime/overlay/links/conn.js';
+import { openTun, TunError } from '../../runtime/overlay/os/tun.js';
 import { isRoot } from '../helpers.js';
 
 /** RFC 791 header checksum (RFC 1071 one's-complement sum). */
@@ -225,7 +225,7 @@ if (process.env.TFW_NATIVE_TUN_CHILD === '1') {
   });
 
   maybe('without CAP_NET_ADMIN openTun fails with ERR_TFW_TUN naming the capability', () => {
-    const script = `import('${fileURLToPath(new URL('../../runtime/overlay/tun.ts', import.meta.url))}').then((m) => {
+    const script = `import('${fileURLToPath(new URL('../../runtime/overlay/os/tun.ts', import.meta.url))}').then((m) => {
       try { m.openTun('tfwnocap0'); console.log('RESULT opened'); }
       catch (e) { console.log('RESULT ' + JSON.stringify({ code: e.code, errnoName: e.errnoName, message: e.message })); }
     })`;

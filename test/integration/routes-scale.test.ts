@@ -1,6 +1,6 @@
 /**
  * Routes at scale (issue 20): kernel routes go to `ip -batch` in change sets
- * (runtime/overlay/kernel-routes.ts), so a node starts with 10,000 allowed IPs
+ * (runtime/overlay/os/kernel-routes.ts), so a node starts with 10,000 allowed IPs
  * in seconds (one `ip` per route took ~18 ms each, 3 minutes), and a mesh
  * neighbour announcing 5,000 prefixes outside 400::/7 is installed while
  * Hellos keep flowing (before: 200 prefixes stalled the node for seconds and

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { overlaySubnet } from '../../runtime/overlay/address.js';
-import { fromBase64, publicKeyFromPrivate } from '../../runtime/overlay/keys.js';
+import { fromBase64, publicKeyFromPrivate } from '../../runtime/overlay/wireguard/keys.js';
 import { tfwBin } from '../helpers.js';
 
 const tfw = (args: string[], input?: string) => spawnSync(process.execPath, [tfwBin, ...args], { input, encoding: 'utf8' });

@@ -18,8 +18,8 @@ function probe(env: Record<string, string>): Record<string, string> {
   const script = `
     const out = {};
     const k = await import(${JSON.stringify(here('../../runtime/kernels/native.ts'))});
-    const t = await import(${JSON.stringify(here('../../runtime/overlay/tun.ts'))});
-    const c = await import(${JSON.stringify(here('../../runtime/overlay/conn.ts'))});
+    const t = await import(${JSON.stringify(here('../../runtime/overlay/os/tun.ts'))});
+    const c = await import(${JSON.stringify(here('../../runtime/overlay/links/conn.ts'))});
     const b = await import(${JSON.stringify(here('../../runtime/kernels/backend.ts'))});
     const grab = (f) => { try { f(); return 'no error'; } catch (e) { return e.code + ': ' + e.message; } };
     out.available = String(k.nativeAvailable());

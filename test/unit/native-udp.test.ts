@@ -1,5 +1,5 @@
 /**
- * Batched UDP (runtime/overlay/conn.ts over native/src/udp.c) on loopback:
+ * Batched UDP (runtime/overlay/links/conn.ts over native/src/udp.c) on loopback:
  * recvmmsg/sendmmsg round trips with contents and endpoints checked, dual-stack
  * endpoint mapping, wasm-memory buffers, per-packet refusals, and errors.
  * Skips (with a message) when the addon is not built.
@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nativeAvailable, nativeLoadError } from '../../runtime/kernels/native.js';
-import { bindUdp, Endpoint, EndpointBatch, formatEndpoint, UdpError, type UdpBind } from '../../runtime/overlay/conn.js';
+import { bindUdp, Endpoint, EndpointBatch, formatEndpoint, UdpError, type UdpBind } from '../../runtime/overlay/links/conn.js';
 import { prng } from '../helpers.js';
 
 const have = nativeAvailable();

@@ -10,7 +10,7 @@ import { keygen } from '../../../host-tools/commands/keygen.js';
 import { createMetrics } from '../../../runtime/api/metrics.js';
 import { Device } from '../../../runtime/overlay/device.js';
 import type { Overlay } from '../../../runtime/overlay/index.js';
-import { fromBase64 } from '../../../runtime/overlay/keys.js';
+import { fromBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { deviceStatus } from '../../../runtime/overlay/status.js';
 
 const A = keygen(), B = keygen(), C = keygen();

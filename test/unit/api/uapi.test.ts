@@ -15,7 +15,7 @@ import { formatShow, prettyBytes, prettyTime } from '../../../host-tools/command
 import { applySetLines, startUapi, uapiGet, UapiError } from '../../../runtime/api/uapi.js';
 import { validateOverlayConfig, type OverlayConfig } from '../../../runtime/config/index.js';
 import { Device } from '../../../runtime/overlay/device.js';
-import { fromBase64 } from '../../../runtime/overlay/keys.js';
+import { fromBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import type { Overlay } from '../../../runtime/overlay/index.js';
 import { deviceStatus } from '../../../runtime/overlay/status.js';
 

@@ -1,8 +1,8 @@
 /** Two in-process WireGuard devices: handshake, data, cryptokey routing, hostile input, roaming, reload, Babel hook. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT } from '../../../runtime/overlay/messages.js';
-import { Endpoint } from '../../../runtime/overlay/conn.js';
+import { MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_TRANSPORT } from '../../../runtime/overlay/wireguard/messages.js';
+import { Endpoint } from '../../../runtime/overlay/links/conn.js';
 import { createCipheriv } from 'node:crypto';
 import { hex, prng } from '../../helpers.js';
 import { A_TO_B, B_TO_A, ipv4, makePair } from './pair.js';

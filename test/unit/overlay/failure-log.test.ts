@@ -1,12 +1,12 @@
 /**
  * Handshake failures are logged once per peer (or source) and interval, not
  * per packet or per retry (runtime/overlay/log-limit.ts, used by
- * handshake.ts and device-timers.ts), with the held-back count in the next report.
+ * handshake.ts and wireguard/timers.ts), with the held-back count in the next report.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAILURE_LOG_INTERVAL, LimitedLog, MAX_LINES_PER_INTERVAL, MAX_LOG_KEYS } from '../../../runtime/overlay/log-limit.js';
-import { REKEY_TIMEOUT } from '../../../runtime/overlay/timers.js';
+import { REKEY_TIMEOUT } from '../../../runtime/overlay/wireguard/constants.js';
 import { prng } from '../../helpers.js';
 import { A_TO_B, makePair } from './pair.js';
 

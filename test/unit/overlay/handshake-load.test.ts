@@ -7,13 +7,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Endpoint } from '../../../runtime/overlay/conn.js';
-import { CookieGenerator } from '../../../runtime/overlay/cookie.js';
-import { generatePrivateKey } from '../../../runtime/overlay/keys.js';
-import { MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE } from '../../../runtime/overlay/messages.js';
-import { createInitiation, Handshake, localStatic } from '../../../runtime/overlay/noise.js';
-import { PACKETS_BURSTABLE, PACKETS_PER_SECOND, RateLimiter } from '../../../runtime/overlay/ratelimiter.js';
-import { COOKIE_RETRY } from '../../../runtime/overlay/timers.js';
+import { Endpoint } from '../../../runtime/overlay/links/conn.js';
+import { CookieGenerator } from '../../../runtime/overlay/wireguard/cookie.js';
+import { generatePrivateKey } from '../../../runtime/overlay/wireguard/keys.js';
+import { MESSAGE_COOKIE_REPLY, MESSAGE_INITIATION, MESSAGE_RESPONSE } from '../../../runtime/overlay/wireguard/messages.js';
+import { createInitiation, Handshake, localStatic } from '../../../runtime/overlay/wireguard/noise.js';
+import { PACKETS_BURSTABLE, PACKETS_PER_SECOND, RateLimiter } from '../../../runtime/overlay/wireguard/ratelimiter.js';
+import { COOKIE_RETRY } from '../../../runtime/overlay/wireguard/constants.js';
 import type { DeviceOptions } from '../../../runtime/overlay/device.js';
 import { prng } from '../../helpers.js';
 import { A_TO_B, makePair } from './pair.js';

@@ -1,5 +1,5 @@
 /**
- * ICMP errors (runtime/overlay/icmp.ts): each message byte for byte where the
+ * ICMP errors (runtime/overlay/routing/icmp.ts): each message byte for byte where the
  * RFCs fix it, checksums checked by an independent RFC 1071 sum (and, for
  * ICMPv6, the RFC 8200 section 8.1 pseudo-header), quoting cut at 1280 / 576
  * bytes, the never-send rules (RFC 4443 2.4(e), RFC 1812 4.3.2.7) and the
@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import {
   buildIcmp4Error, buildIcmp6Error, ICMP_NO_ROUTE, ICMP_TIME_EXCEEDED, ICMP_TOO_BIG, IcmpErrors, icmpErrorAllowed, TokenBucket,
   type IcmpCounters,
-} from '../../../runtime/overlay/icmp.js';
+} from '../../../runtime/overlay/routing/icmp.js';
 
 /** RFC 1071 section 4.1's loop, written independently: true when the one's-complement sum over `data` is 0xffff. */
 function rfc1071Verifies(data: Uint8Array): boolean {

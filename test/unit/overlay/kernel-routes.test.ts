@@ -1,5 +1,5 @@
 /**
- * Kernel routes in batches (runtime/overlay/kernel-routes.ts), against a
+ * Kernel routes in batches (runtime/overlay/os/kernel-routes.ts), against a
  * stand-in `ip` that records each batch it is fed and fails the lines it is
  * told to, as `ip -force -batch -` reports them ("Command failed -:N").
  */
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KernelRoutes } from '../../../runtime/overlay/kernel-routes.js';
+import { KernelRoutes } from '../../../runtime/overlay/os/kernel-routes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfw-kr-'));
 const log = join(dir, 'batches');

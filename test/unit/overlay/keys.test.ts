@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { blake2s } from '@noble/hashes/blake2s';
 import { overlayAddress, overlayAddressBytes, overlayPrefix, overlaySubnet } from '../../../runtime/overlay/address.js';
-import { dh, fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/keys.js';
-import { tai64n, tai64nAfter } from '../../../runtime/overlay/timestamp.js';
+import { dh, fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
+import { tai64n, tai64nAfter } from '../../../runtime/overlay/wireguard/timestamp.js';
 import { hex, unhex } from '../../helpers.js';
 
 test('X25519 matches the RFC 7748 section 6.1 vector (public keys and shared secret)', () => {

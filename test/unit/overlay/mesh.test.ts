@@ -13,10 +13,10 @@ import { formatIp } from '../../../runtime/config/ip.js';
 import type { PeerConfig } from '../../../runtime/config/schema.js';
 import { overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
 import { ManualClock } from '../../../runtime/overlay/babel/index.js';
-import { Endpoint, type EndpointBatch } from '../../../runtime/overlay/conn.js';
+import { Endpoint, type EndpointBatch } from '../../../runtime/overlay/links/conn.js';
 import { Device } from '../../../runtime/overlay/device.js';
-import { decrementHop, HOP_EXPIRED, HOP_MALFORMED, HOP_OK } from '../../../runtime/overlay/hop.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/keys.js';
+import { decrementHop, HOP_EXPIRED, HOP_MALFORMED, HOP_OK } from '../../../runtime/overlay/routing/hop.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { Mesh, meshRouterId } from '../../../runtime/overlay/mesh.js';
 import { deviceStatus } from '../../../runtime/overlay/status.js';
 

@@ -1,8 +1,8 @@
 /** Test fixture: two in-process WireGuard devices joined by an in-memory "wire", with a hand-driven clock. */
-import { Endpoint, type EndpointBatch } from '../../../runtime/overlay/conn.js';
+import { Endpoint, type EndpointBatch } from '../../../runtime/overlay/links/conn.js';
 import type { PeerConfig } from '../../../runtime/config/schema.js';
 import { Device, type DeviceOptions } from '../../../runtime/overlay/device.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/keys.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 
 export interface Datagram {
   data: Uint8Array;

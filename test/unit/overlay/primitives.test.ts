@@ -7,8 +7,8 @@ import { hmac } from '@noble/hashes/hmac';
 import { hchacha, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import {
   AuthenticationError, HASH, HMAC, KDF1, KDF2, KDF3, MAC, aeadOpen, aeadSeal, counterNonce, hchacha20, xaeadOpen, xaeadSeal,
-} from '../../../runtime/overlay/primitives.js';
-import { CONSTRUCTION, IDENTIFIER, INITIAL_CHAIN_KEY, INITIAL_HASH } from '../../../runtime/overlay/noise.js';
+} from '../../../runtime/overlay/wireguard/primitives.js';
+import { CONSTRUCTION, IDENTIFIER, INITIAL_CHAIN_KEY, INITIAL_HASH } from '../../../runtime/overlay/wireguard/noise.js';
 import { hex, prng, unhex } from '../../helpers.js';
 
 const r = prng();

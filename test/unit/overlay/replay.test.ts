@@ -1,7 +1,7 @@
 /** The sliding replay window (RFC 6479 style), edge cases first. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ReplayFilter, WINDOW_SIZE } from '../../../runtime/overlay/replay.js';
+import { ReplayFilter, WINDOW_SIZE } from '../../../runtime/overlay/wireguard/replay.js';
 import { prng } from '../../helpers.js';
 
 const LIMIT = Number.MAX_SAFE_INTEGER;

@@ -2,8 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AeadPacketPool } from '../../../runtime/kernels/aead.js';
-import { NodeCryptoPool, createTransportPool, type TransportPool } from '../../../runtime/overlay/seal.js';
-import { aeadSeal, counterNonce } from '../../../runtime/overlay/primitives.js';
+import { NodeCryptoPool, createTransportPool, type TransportPool } from '../../../runtime/overlay/wireguard/seal.js';
+import { aeadSeal, counterNonce } from '../../../runtime/overlay/wireguard/primitives.js';
 import { hex, prng } from '../../helpers.js';
 
 const r = prng();

@@ -6,7 +6,7 @@
  * flood of them cannot hold transport data back. A full queue drops the new
  * message (counted by the caller). Its depth is the "under load" signal.
  */
-import { Endpoint } from './conn.js';
+import { Endpoint } from '../links/conn.js';
 import { INITIATION_SIZE } from './messages.js';
 
 /** Queue capacity (wireguard-go QueueHandshakeSize). */

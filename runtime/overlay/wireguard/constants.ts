@@ -37,27 +37,5 @@ export const HANDSHAKE_BUSY_MS = 250;
 /** After a cookie reply, the initiation is sent again (with mac2) this much later (ms), not REKEY_TIMEOUT. */
 export const COOKIE_RETRY = 100;
 
-/**
- * Per-peer deadlines (ms since epoch, 0 = not armed) of the five timers of
- * whitepaper section 6 (wireguard-go timers.go): the device checks them on each
- * tick, so tests can drive time by hand.
- */
-export class PeerTimers {
-  retransmitHandshake = 0;
-  sendKeepalive = 0;
-  newHandshake = 0;
-  zeroKeyMaterial = 0;
-  persistentKeepalive = 0;
-  handshakeAttempts = 0;
-  keepaliveAgain = false;
-  sentLastMinuteHandshake = false;
-
-  clear(): void {
-    this.retransmitHandshake = this.sendKeepalive = this.newHandshake = this.zeroKeyMaterial = this.persistentKeepalive = 0;
-    this.handshakeAttempts = 0;
-    this.keepaliveAgain = this.sentLastMinuteHandshake = false;
-  }
-}
-
 /** Random jitter in [0, REKEY_TIMEOUT_JITTER_MAX) ms. */
 export const jitter = (): number => Math.floor(Math.random() * REKEY_TIMEOUT_JITTER_MAX);

@@ -9,10 +9,10 @@
  * are reused only after the batch that could still name them has been flushed.
  */
 import { EndpointBatch, type Endpoint } from './conn.js';
-import type { Keypair } from './keypair.js';
-import { INITIATION_SIZE, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE } from './messages.js';
-import type { Peer } from './peer.js';
-import { createTransportPool, type TransportPool } from './seal.js';
+import type { Keypair } from '../wireguard/keypair.js';
+import { INITIATION_SIZE, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE } from '../wireguard/messages.js';
+import type { Peer } from '../wireguard/peer.js';
+import { createTransportPool, type TransportPool } from '../wireguard/seal.js';
 
 /** Where batches go (conn.ts UdpBind.sendBatch / tun.ts TunDevice.writeBatch shapes); must consume the buffers before returning. */
 export interface DeviceIO {

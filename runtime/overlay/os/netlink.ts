@@ -3,7 +3,7 @@
  * per packet). Routes go through kernel-routes.ts, in batches.
  */
 import { execFileSync } from 'node:child_process';
-import { parseCidr } from '../config/ip.js';
+import { parseCidr } from '../../config/ip.js';
 
 function ip(args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -8,7 +8,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { blake2s } from '@noble/hashes/blake2s';
-import { AuthenticationError } from '../kernels/aead-engine.js';
+import { AuthenticationError } from '../../kernels/aead-engine.js';
 
 /** AEAD open failed: wrong key, tampered ciphertext or tag (the aead kernel's class, ERR_TFW_AEAD_AUTH). */
 export { AuthenticationError };

@@ -30,8 +30,8 @@
  * are not carried.
  */
 import { isIP } from 'node:net';
-import { TfwError } from '../errors.js';
-import { requireNative, type NativeAddon } from '../kernels/native.js';
+import { TfwError } from '../../errors.js';
+import { requireNative, type NativeAddon } from '../../kernels/native.js';
 import { PolledFd } from './polled-fd.js';
 
 /** Bytes per endpoint record. */

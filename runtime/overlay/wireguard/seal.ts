@@ -9,7 +9,7 @@
  * node:crypto (one cipher object per packet), so the device has one code path.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { AeadPacketPool } from '../kernels/aead.js';
+import { AeadPacketPool } from '../../kernels/aead.js';
 import { counterNonce } from './primitives.js';
 
 /** The subset of AeadPacketPool the device uses (see aead-pool.ts for the semantics). */

@@ -14,7 +14,7 @@ import {
 } from './messages.js';
 import { AuthenticationError, HASH, KDF1, KDF2, KDF3, aeadOpen, aeadSeal } from './primitives.js';
 import { tai64n, tai64nAfter } from './timestamp.js';
-import { HANDSHAKE_INITIATION_RATE } from './timers.js';
+import { HANDSHAKE_INITIATION_RATE } from './constants.js';
 
 const enc = new TextEncoder();
 /** Noise protocol name (whitepaper 5.4). */

@@ -3,14 +3,35 @@
  * state, keypairs, endpoint (updated by roaming), timers, staged packets and
  * counters for /status.
  */
-import type { PeerConfig } from '../config/schema.js';
-import { Endpoint } from './conn.js';
-import { overlayAddressBytes } from './address.js';
+import type { PeerConfig } from '../../config/schema.js';
+import { Endpoint } from '../links/conn.js';
+import { overlayAddressBytes } from '../address.js';
 import { CookieGenerator } from './cookie.js';
 import type { Keypairs } from './keypair.js';
 import { fromBase64 } from './keys.js';
 import { Handshake, type LocalStatic } from './noise.js';
-import { PeerTimers } from './timers.js';
+
+/**
+ * Per-peer deadlines (ms since epoch, 0 = not armed) of the five timers of
+ * whitepaper section 6 (wireguard-go peer.go's timers): written only by
+ * timers.ts, which checks them on each tick, so tests can drive time by hand.
+ */
+export class PeerTimers {
+  retransmitHandshake = 0;
+  sendKeepalive = 0;
+  newHandshake = 0;
+  zeroKeyMaterial = 0;
+  persistentKeepalive = 0;
+  handshakeAttempts = 0;
+  keepaliveAgain = false;
+  sentLastMinuteHandshake = false;
+
+  clear(): void {
+    this.retransmitHandshake = this.sendKeepalive = this.newHandshake = this.zeroKeyMaterial = this.persistentKeepalive = 0;
+    this.handshakeAttempts = 0;
+    this.keepaliveAgain = this.sentLastMinuteHandshake = false;
+  }
+}
 
 export class Peer {
   readonly publicKey: Uint8Array;
@@ -31,7 +52,7 @@ export class Peer {
   txBytes = 0;
   /** Unix ms of the last completed handshake, 0 before the first. */
   lastHandshake = 0;
-  /** Handshakes completed with this peer (device-timers.ts; tfw_handshakes_completed_total). */
+  /** Handshakes completed with this peer (timers.ts; tfw_handshakes_completed_total). */
   handshakes = 0;
   /** Device clock (ms) of the last authenticated packet from the peer, 0 before the first. */
   lastReceived = 0;

@@ -9,8 +9,8 @@
  * otherwise in a binary trie here (also forced with TFW_OVERLAY_FIB=js). Both
  * read addresses from packet bytes without allocating.
  */
-import { formatCidr, maskCidr, type Cidr } from '../config/ip.js';
-import { Fib } from '../kernels/forward.js';
+import { formatCidr, maskCidr, type Cidr } from '../../config/ip.js';
+import { Fib } from '../../kernels/forward.js';
 
 interface Node {
   zero: Node | null;

@@ -6,7 +6,7 @@
  * receives at that address (it answered our cookie reply), so the table holds
  * only addresses an attacker really owns; it is still bounded (MAX_ENTRIES).
  */
-import type { Endpoint } from './conn.js';
+import type { Endpoint } from '../links/conn.js';
 
 /** Messages a second per source (wireguard-go packetsPerSecond). */
 export const PACKETS_PER_SECOND = 20;

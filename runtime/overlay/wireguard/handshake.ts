@@ -14,10 +14,12 @@
  * answered by a cookie reply (no DH), and one with a valid mac2 passes the
  * per-source rate limit (ratelimiter.ts) before its DH.
  */
-import type { Endpoint } from './conn.js';
+import type { Endpoint } from '../links/conn.js';
 import { CookieChecker } from './cookie.js';
-import type { Drops } from './device.js';
+import type { DeviceTimers } from './timers.js';
+import type { Drops } from '../drops.js';
 import { HandshakeQueue, QUEUE_HANDSHAKE_SIZE } from './handshake-queue.js';
+import type { IndexEntry } from './index-entry.js';
 import { Keypair } from './keypair.js';
 import { toBase64 } from './keys.js';
 import { COOKIE_RECEIVER, INIT_SENDER, INITIATION_SIZE, RESP_SENDER, readU32 } from './messages.js';
@@ -25,13 +27,10 @@ import {
   beginSymmetricSession, consumeInitiation, consumeResponse, createInitiation, createResponse, HandshakeState, randomIndex,
   type Handshake, type LocalStatic,
 } from './noise.js';
-import type { LimitedLog } from './log-limit.js';
+import type { LimitedLog } from '../log-limit.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
-import { COOKIE_RETRY, HANDSHAKE_BUSY_MS, REJECT_AFTER_TIME, REKEY_TIMEOUT, UNDER_LOAD_AFTER_TIME, jitter } from './timers.js';
-
-/** What a receiver index (the index table's key) stands for: a handshake in progress or a keypair. */
-export type IndexEntry = { peer: Peer; handshake?: Handshake; keypair?: Keypair };
+import { COOKIE_RETRY, HANDSHAKE_BUSY_MS, REKEY_TIMEOUT, UNDER_LOAD_AFTER_TIME } from './constants.js';
 
 /** Delay before the greater key re-initiates after a simultaneous-initiation collision (ms; > the 20 ms flood limit). */
 const COLLISION_RETRY = 100;
@@ -54,8 +53,8 @@ export interface HandshakeHost {
   releaseKeypair(kp: Keypair | null): void;
   /** Takes `from` as the peer's endpoint (roaming). */
   roam(peer: Peer, from: Endpoint): void;
-  timersHandshakeComplete(peer: Peer): void;
-  timersAnyAuthenticatedPacketTraversal(peer: Peer): void;
+  /** The only writer of peer timers (timers.ts): this path reports its timer events there. */
+  readonly timers: DeviceTimers;
   /** Sends staged data, else a keepalive, to the peer. */
   sendKeepalive(peer: Peer): void;
   /** Sends what the batches hold (the replies handshakes queued). */
@@ -178,7 +177,7 @@ export class Handshakes {
   /** Sends a handshake initiation to `peer` unless one went out less than REKEY_TIMEOUT ago. */
   sendInitiation(peer: Peer, isRetry: boolean): void {
     const t = this.dev.now();
-    if (!isRetry) peer.timers.handshakeAttempts = 0;
+    if (!isRetry) this.dev.timers.handshakeRequested(peer);
     const hs = peer.handshake;
     if (hs.lastSentHandshake && t - hs.lastSentHandshake < REKEY_TIMEOUT) return;
     if (!peer.endpoint) {
@@ -192,9 +191,10 @@ export class Handshakes {
     const msg = createInitiation(hs, index, t);
     peer.cookieGenerator.addMacs(msg);
     this.dev.queueDatagram(msg, peer.endpoint);
-    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
-    peer.timers.sendKeepalive = 0;
-    peer.timers.retransmitHandshake = t + REKEY_TIMEOUT + jitter();
+    const timers = this.dev.timers;
+    timers.anyAuthenticatedPacketTraversal(peer);
+    timers.anyAuthenticatedPacketSent(peer);
+    timers.handshakeInitiated(peer);
   }
 
   private newIndex(entry: IndexEntry): number {
@@ -282,9 +282,10 @@ export class Handshakes {
     kps.previous = null;
     this.dev.queueDatagram(resp, peer.endpoint!);
     if (initiating) this.crossedInitiations(peer, t);
-    peer.timers.zeroKeyMaterial = t + REJECT_AFTER_TIME * 3;
-    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
-    peer.timers.sendKeepalive = 0;
+    const timers = this.dev.timers;
+    timers.sessionDerived(peer);
+    timers.anyAuthenticatedPacketTraversal(peer);
+    timers.anyAuthenticatedPacketSent(peer);
   }
 
   /**
@@ -308,7 +309,7 @@ export class Handshakes {
     }
     if (!greater) return;
     peer.handshake.lastSentHandshake = t - REKEY_TIMEOUT + COLLISION_RETRY;
-    peer.timers.retransmitHandshake = t + COLLISION_RETRY;
+    this.dev.timers.handshakeRetryIn(peer, COLLISION_RETRY);
   }
 
   /** Handles a 92-byte response (type 2): macs, consume, the new keypair becomes current, then a keepalive confirms it. */
@@ -342,10 +343,11 @@ export class Handshakes {
       kps.previous = kps.current;
     }
     kps.current = kp;
-    peer.timers.zeroKeyMaterial = t + REJECT_AFTER_TIME * 3;
-    this.dev.timersHandshakeComplete(peer);
-    this.dev.timersAnyAuthenticatedPacketTraversal(peer);
-    peer.timers.newHandshake = 0; // any authenticated packet received
+    const timers = this.dev.timers;
+    timers.sessionDerived(peer);
+    timers.handshakeComplete(peer);
+    timers.anyAuthenticatedPacketTraversal(peer);
+    timers.anyAuthenticatedPacketReceived(peer);
     // Confirm the session to the responder: staged data, else a keepalive.
     this.dev.sendKeepalive(peer);
   }
@@ -368,6 +370,6 @@ export class Handshakes {
     hs.cookieRetried = true;
     const t = this.dev.now();
     hs.lastSentHandshake = Math.min(hs.lastSentHandshake, t - REKEY_TIMEOUT + COOKIE_RETRY);
-    peer.timers.retransmitHandshake = t + COOKIE_RETRY;
+    this.dev.timers.handshakeRetryIn(peer, COOKIE_RETRY);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The Internet checksum (RFC 1071) the overlay writes into the packets it
- * originates: Babel's UDP frames (babel-link.ts) and ICMP errors (icmp.ts).
+ * originates: Babel's UDP frames (babel/tunnel-frame.ts) and ICMP errors (icmp.ts).
  */
 
 /**

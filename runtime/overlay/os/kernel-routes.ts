@@ -13,8 +13,8 @@
  * child in turn: slower, never blocking.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { formatCidr, maskCidr, parseCidr } from '../config/ip.js';
-import { RouteError } from '../errors.js';
+import { formatCidr, maskCidr, parseCidr } from '../../config/ip.js';
+import { RouteError } from '../../errors.js';
 
 export interface KernelRoutesOptions {
   /** One line per event (failed routes). */

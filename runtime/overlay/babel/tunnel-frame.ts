@@ -7,7 +7,7 @@
  * the link addresses Babel's Hello/IHU and next-hop fields carry. This is the
  * one place that defines the framing.
  */
-import { ipv6UpperChecksum } from './checksum.js';
+import { ipv6UpperChecksum } from '../routing/checksum.js';
 
 export const BABEL_PORT = 6696;
 const IPV6_HEADER = 40;

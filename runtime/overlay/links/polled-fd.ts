@@ -3,7 +3,7 @@
  * libuv (uv_poll): the lifecycle TUN devices (tun.ts) and UDP binds (conn.ts)
  * share. One poll handle per descriptor at most (libuv misbehaves with two).
  */
-import type { NativeAddon } from '../kernels/native.js';
+import type { NativeAddon } from '../../kernels/native.js';
 
 export abstract class PolledFd {
   private poll: object | null = null;

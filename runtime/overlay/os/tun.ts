@@ -21,9 +21,9 @@
  * triggered), so nothing blocks the event loop. Addresses and routes are set by
  * the caller (`ip addr add ... dev tfw0`). Needs CAP_NET_ADMIN.
  */
-import { TfwError } from '../errors.js';
-import { requireNative, type NativeAddon } from '../kernels/native.js';
-import { PolledFd } from './polled-fd.js';
+import { TfwError } from '../../errors.js';
+import { requireNative, type NativeAddon } from '../../kernels/native.js';
+import { PolledFd } from '../links/polled-fd.js';
 
 /** A TUN open/configure/read/write failure; `errnoName` is e.g. 'EPERM'. */
 export class TunError extends TfwError {

@@ -11,7 +11,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { COOKIE_COOKIE, COOKIE_NONCE, COOKIE_RECEIVER, COOKIE_REPLY_SIZE, MESSAGE_COOKIE_REPLY, writeType, writeU32 } from './messages.js';
 import { HASH, MAC, xaeadOpen, xaeadSeal } from './primitives.js';
-import { COOKIE_REFRESH_TIME } from './timers.js';
+import { COOKIE_REFRESH_TIME } from './constants.js';
 
 const enc = new TextEncoder();
 export const LABEL_MAC1 = enc.encode('mac1----');
