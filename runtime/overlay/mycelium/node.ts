@@ -128,6 +128,11 @@ export class MyceliumNode {
     return this.servers.map((s) => (s.address() as { port: number }).port);
   }
 
+  /** Replaces the callback that receives packets opened for this node. */
+  setDeliver(deliver: (packet: Uint8Array) => void): void {
+    this.o.deliver = deliver;
+  }
+
   /** Sends one IPv6 packet from this node into the overlay. */
   send(packet: Uint8Array): void {
     this.data.send(packet);
