@@ -2,7 +2,7 @@
 // network namespaces in a line A - B - C (veth pairs), each running
 // the runtime (runtime/main.ts --no-overlay: no WireGuard device) with only a
 // `mycelium:` section, B in the middle
-// linked to A and C by Mycelium TCP links (plain TCP, as in Mycelium). A pings
+// linked to A (configured peer) and C (found by discovery beacons) by Mycelium TCP links (plain TCP, as in Mycelium). A pings
 // C's Mycelium address with a marker payload; the test asserts the replies, a
 // tcpdump capture of everything B's interfaces carry (both TCP links and B's
 // TUN) never contains the marker, and B's counters (logged at exit) show the
@@ -51,13 +51,13 @@ test('A - B - C over Mycelium TCP links: ping replies, no marker on B, B counts 
 
     const keys = { A: generatePrivateKey(), B: generatePrivateKey(), C: generatePrivateKey() };
     const addr = (k: Uint8Array) => myceliumAddress(publicKeyFromPrivate(k));
-    const cfg = (name: keyof typeof ns, peers: string[]) => {
+    const cfg = (name: keyof typeof ns, peers: string[], discovery: boolean) => {
       const f = join(dir, `${name}.json`);
-      writeFileSync(f, JSON.stringify({ privateKey: toBase64(keys[name]), mycelium: { listen: ['tcp://0.0.0.0:9651'], peers, discovery: false, tun: 'myc0' } }));
+      writeFileSync(f, JSON.stringify({ privateKey: toBase64(keys[name]), mycelium: { listen: ['tcp://[::]:9651'], peers, discovery, tun: 'myc0' } }));
       return f;
     };
-    const run = (name: keyof typeof ns, peers: string[]) => {
-      const p = spawnIn(ns[name], [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--no-overlay', '--config', cfg(name, peers)]);
+    const run = (name: keyof typeof ns, peers: string[], discovery = false) => {
+      const p = spawnIn(ns[name], [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--no-overlay', '--config', cfg(name, peers, discovery)]);
       procs.push(p);
       return p;
     };
@@ -65,15 +65,18 @@ test('A - B - C over Mycelium TCP links: ping replies, no marker on B, B counts 
     // Capture everything on B: both veths (the TCP links) and its TUN.
     const pcap = join(dir, 'b.pcap');
     dump = spawnIn(ns.B, ['tcpdump', '-i', 'any', '-U', '-s', '0', '-w', pcap]);
-    const B = run('B', []);
+    // A links to B by address; B finds C by C's link-local discovery beacon
+    // ([ff02::cafe]:9650, sent when C starts) and links to it.
+    const B = run('B', [], true);
     assert.ok(await waitFor(() => /tfw: ready/.test(B.out()), 40_000), `B ready:\n${B.out()}`);
     const A = run('A', ['tcp://10.97.1.2:9651']);
-    const C = run('C', ['tcp://10.97.2.1:9651']);
+    const C = run('C', [], true);
     assert.ok(await waitFor(() => /tfw: ready/.test(A.out()) && /tfw: ready/.test(C.out()), 40_000), `A, C ready:\n${A.out()}\n${C.out()}`);
 
     // Converged once one ping gets through (routes learned, TUN addresses past DAD).
     const cAddr = addr(keys.C);
     const once = () => spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '1', '-W', '1', cAddr]).status === 0;
+    assert.ok(await waitFor(() => /tfw: mycelium: discovered tcp:\/\/\[fe80:/.test(B.out()), 20_000), `B discovers C:\n${B.out()}\n${C.out()}`);
     assert.ok(await waitFor(once, 30_000), `A reaches C (${cAddr})\nA:\n${A.out()}\nB:\n${B.out()}\nC:\n${C.out()}`);
 
     // Control: on A's own TUN the packets are in clear, so the same search must find the marker there.
