@@ -222,6 +222,7 @@ async function main(): Promise<number> {
         identity: identity ? { publicKey: identity.publicKey, source: identity.source } : null,
         overlay: overlay?.status() ?? null,
         ...(shards ? { storage: { backend: shards.address } } : {}),
+        ...(mycelium ? { mycelium: mycelium.node.status() } : {}),
       }),
       // Under the image init, SIGUSR1 to PID 1 stops the runtime, syncs, unmounts and reboots.
       reboot: () => (inImage ? process.kill(1, 'SIGUSR1') : log('api', 'reboot requested (not under the image init: ignored)')),
