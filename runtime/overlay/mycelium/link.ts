@@ -35,6 +35,11 @@ export class PeerLink implements Neighbour {
   txBytes = 0;
   private readonly decoder: FrameDecoder;
   private closed = false;
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   constructor(
     readonly socket: Socket,
@@ -77,6 +82,12 @@ export class PeerLink implements Neighbour {
       return false;
     }
     this.txBytes += frame.length;
+    // Frames written in one tick leave in one writev (cork until the tick ends).
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     this.socket.write(frame);
     return true;
   }

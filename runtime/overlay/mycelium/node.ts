@@ -270,8 +270,10 @@ export class MyceliumNode {
     const r = s.route;
     if (r) {
       const u: Update = { type: 'update', flags: 0, interval: this.intervalCs(), seqno: r.seqno, metric: routeMetric(r), subnet: r.subnet, routerId: r.routerId };
-      this.table.advertised(r.subnet, r.routerId, r.seqno, u.metric);
-      for (const l of this.links) if (l !== r.neighbour) l.sendTlv(u);
+      let sent = false;
+      for (const l of this.links) if (l !== r.neighbour) sent = l.sendTlv(u) || sent;
+      // The feasibility distance drops only for what some neighbour was told (RFC 8966 §3.7.3).
+      if (sent) this.table.advertised(r.subnet, r.routerId, r.seqno, u.metric);
       return;
     }
     const p = s.previous!;
@@ -314,6 +316,9 @@ export class MyceliumNode {
     if (rr.subnet === null) return this.fullDump(link);
     if (this.isOwn(rr.subnet)) return void link.sendTlv(this.ownUpdate());
     const r = this.table.selectedFor(subnetKey(rr.subnet));
+    // Split horizon: the next hop of our route learns nothing from it (and our
+    // feasibility distance must not drop for a route it cannot use).
+    if (r && r.neighbour === link) return;
     if (r) {
       const m = routeMetric(r);
       this.table.advertised(r.subnet, r.routerId, r.seqno, m);
@@ -338,7 +343,7 @@ export class MyceliumNode {
     }
     const r = this.table.selectedFor(subnetKey(sr.subnet));
     if (!r) return;
-    if (Buffer.compare(r.routerId, sr.routerId) === 0 && !seqnoLess(r.seqno, sr.seqno)) {
+    if (Buffer.compare(r.routerId, sr.routerId) === 0 && !seqnoLess(r.seqno, sr.seqno) && r.neighbour !== link) {
       const m = routeMetric(r);
       this.table.advertised(r.subnet, r.routerId, r.seqno, m);
       link.sendTlv({ type: 'update', flags: 0, interval: this.intervalCs(), seqno: r.seqno, metric: m, subnet: r.subnet, routerId: r.routerId });
