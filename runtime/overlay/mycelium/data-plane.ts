@@ -96,7 +96,12 @@ export class DataPlane {
     const h = this.host;
     if (this.inOwnSubnet(f.dst)) {
       const route = h.table.selectedFor(subnetKey(subnet64(f.src)));
-      if (!route) return h.counters.drop('no-key');
+      if (!route) {
+        // The sender's key comes from its route: ask for it (Mycelium queues the packet meanwhile).
+        h.counters.drop('no-key');
+        h.missingRoute(f.src);
+        return;
+      }
       const key = this.keyFor(route.routerId);
       const plain = key && openBox(key, f.body);
       if (!plain) return h.counters.drop('decrypt');
