@@ -19,7 +19,7 @@ export function parseTcpEndpoint(text: unknown, field: string): TcpEndpoint {
   if (typeof text !== 'string') throw new ConfigError(field, `expected "tcp://HOST:PORT", got ${JSON.stringify(text)}`);
   const m = /^([a-z]+):\/\/(?:\[([0-9a-fA-F:.%\w]+)\]|([^:[\]/]+)):(\d{1,5})$/.exec(text);
   if (!m) throw new ConfigError(field, `expected "tcp://HOST:PORT" (IPv6 hosts in brackets), got ${JSON.stringify(text)}`);
-  if (m[1] !== 'tcp') throw new ConfigError(field, `${m[1]}:// links are not supported (tfw speaks Mycelium over tcp:// only; QUIC needs Node >= 20's experimental QUIC), got ${JSON.stringify(text)}`);
+  if (m[1] !== 'tcp') throw new ConfigError(field, `${m[1]}:// links are not supported (tfw speaks Mycelium over tcp:// only: Node 18, which images carry, has no QUIC), got ${JSON.stringify(text)}`);
   const port = Number(m[4]);
   if (port < 1 || port > 65535) throw new ConfigError(field, `port must be 1..65535, got ${port}`);
   return { host: m[2] ?? m[3], port };
