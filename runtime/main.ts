@@ -24,7 +24,7 @@ import { selfTest as aeadSelfTest } from './kernels/aead.js';
 import { selfTest as erasureSelfTest } from './kernels/erasure.js';
 import { selfTest as forwardSelfTest } from './kernels/forward.js';
 import { selfTest as nativeSelfTest } from './kernels/native.js';
-import { readConfigObject, validateOverlayConfig, type OverlayConfig } from './config/index.js';
+import { readConfigObject, validateMyceliumConfig, validateOverlayConfig, type OverlayConfig } from './config/index.js';
 import { isKey32 } from './config/schema.js';
 import { DeviceState } from './device/device.js';
 import { loadIdentity, type Identity } from './device/identity.js';
@@ -148,6 +148,20 @@ async function main(): Promise<number> {
     });
   }
 
+  // The `mycelium:` section: a Mycelium-dialect node on the same key, with its own TUN
+  // (runtime/overlay/mycelium). It runs whenever the section is there, also with --no-overlay
+  // (which skips only the WireGuard device).
+  let mycelium: import('./overlay/mycelium/service.js').MyceliumService | undefined;
+  const myceliumCfg = file && config ? validateMyceliumConfig((readConfigObject(file) as Record<string, unknown>).mycelium) : null;
+  if (myceliumCfg && config) {
+    const { startMycelium } = await import('./overlay/mycelium/service.js');
+    try {
+      mycelium = await startMycelium(myceliumCfg, new Uint8Array(Buffer.from(config.privateKey, 'base64')), (m) => log('mycelium', m));
+    } catch (err) {
+      log('mycelium', `not started: ${(err as Error).message}`);
+    }
+  }
+
   // A 3Node stores shards: a 0-db-compatible backend on its overlay address (port 9900), data on /data.
   let shards: Awaited<ReturnType<typeof import('./storage/index.js').startShardServer>> | undefined;
   if (values.role === '3node' && values.data && overlay && identity) {
@@ -203,6 +217,7 @@ async function main(): Promise<number> {
         identity: identity ? { publicKey: identity.publicKey, source: identity.source } : null,
         overlay: overlay ? (store ? store.describe(overlay.status()) : overlay.status()) : null,
         ...(shards ? { storage: { backend: shards.address } } : {}),
+        ...(mycelium ? { mycelium: mycelium.node.status() } : {}),
       }),
       // Under the image init, SIGUSR1 to PID 1 stops the runtime, syncs, unmounts and reboots.
       reboot: () => (inImage ? process.kill(1, 'SIGUSR1') : log('api', 'reboot requested (not under the image init: ignored)')),
@@ -230,6 +245,7 @@ async function main(): Promise<number> {
   await uapi?.close();
   await gateway?.stop();
   await overlay?.stop();
+  mycelium?.stop();
   clearInterval(keepAlive);
   log('runtime', 'stopped');
   return 0;

@@ -27,6 +27,8 @@ export const TOP_LEVEL_KEYS: Readonly<Record<string, string>> = {
   lan: 'gateway',
   wan: 'gateway',
   firewall: 'gateway',
+  // A Mycelium-dialect node on the same key (runtime/config/mycelium.ts, runtime/overlay/mycelium).
+  mycelium: 'mycelium',
 };
 
 /** Levenshtein distance between two short strings (keys), case-insensitive. */

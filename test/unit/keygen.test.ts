@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { overlaySubnet } from '../../runtime/overlay/address.js';
+import { myceliumAddress } from '../../runtime/overlay/mycelium/address.js';
 import { fromBase64, publicKeyFromPrivate } from '../../runtime/overlay/wireguard/keys.js';
 import { tfwBin } from '../helpers.js';
 
@@ -34,10 +35,14 @@ test('tfw keygen --json prints privateKey, publicKey and the overlay /64', () =>
   const j = tfw(['keygen', '--json']);
   assert.is(j.status, 0, j.stderr);
   const o = JSON.parse(j.stdout);
-  assert.equal(Object.keys(o).sort(), ['address', 'privateKey', 'publicKey']);
+  assert.equal(Object.keys(o).sort(), ['address', 'myceliumAddress', 'myceliumPublicKey', 'privateKey', 'publicKey']);
   assert.is(o.publicKey, Buffer.from(publicKeyFromPrivate(fromBase64(o.privateKey))).toString('base64'));
   assert.is(o.address, overlaySubnet(fromBase64(o.publicKey)));
   assert.match(o.address, /^[45][0-9a-f]{2}:/);
+  // One X25519 key: Mycelium's hex form is the same 32 bytes, its address BLAKE3-derived (address.test.ts).
+  assert.is(Buffer.from(o.myceliumPublicKey, 'hex').toString('base64'), o.publicKey);
+  assert.is(o.myceliumAddress, myceliumAddress(fromBase64(o.publicKey)));
+  assert.match(o.myceliumAddress, /^[45][0-9a-f]{2}:/);
 });
 
 test('tfw keygen --public with a bad key exits 1 with one line naming stdin', () => {

@@ -1,0 +1,48 @@
+/**
+ * The `mycelium:` config section: a Mycelium-dialect node beside (or instead
+ * of) the WireGuard overlay, on the same X25519 key (runtime/overlay/mycelium).
+ *
+ *   mycelium:
+ *     listen: ["tcp://0.0.0.0:9651"]   # where peers connect (default tcp://[::]:9651)
+ *     peers: ["tcp://HOST:9651"]      # kept linked, known by address not key
+ *     discovery: true                 # link-local beacons, UDP [ff02::cafe]:9650
+ *     tun: mycelium                   # the TUN it routes 400::/7 to (default "mycelium")
+ *
+ * `validateMyceliumConfig` throws ConfigError naming `mycelium.<field>` with
+ * the value and what was expected, or returns null when the section is absent.
+ */
+import { ConfigError } from '../errors.js';
+import { parseTcpEndpoint, type TcpEndpoint } from '../overlay/mycelium/endpoint.js';
+
+export interface MyceliumConfig {
+  listen: TcpEndpoint[];
+  peers: TcpEndpoint[];
+  discovery: boolean;
+  tun: string;
+}
+
+const FIELDS = ['listen', 'peers', 'discovery', 'tun'];
+
+function endpoints(v: unknown, field: string, dflt: string[]): TcpEndpoint[] {
+  if (v === undefined) return dflt.map((s) => parseTcpEndpoint(s, field));
+  if (typeof v === 'string') v = [v];
+  if (!Array.isArray(v)) throw new ConfigError(field, `expected a list of "tcp://HOST:PORT", got ${JSON.stringify(v)}`);
+  return v.map((s, i) => parseTcpEndpoint(s, `${field}.${i}`));
+}
+
+/** Checks the raw `mycelium` value of a parsed config; null when absent. */
+export function validateMyceliumConfig(raw: unknown): MyceliumConfig | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('mycelium', `expected a mapping with listen, peers, discovery, got ${JSON.stringify(raw)}`);
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!FIELDS.includes(k)) throw new ConfigError(`mycelium.${k}`, `unknown field (expected one of ${FIELDS.join(', ')})`);
+  if (r.discovery !== undefined && typeof r.discovery !== 'boolean') throw new ConfigError('mycelium.discovery', `expected true or false, got ${JSON.stringify(r.discovery)}`);
+  const tun = r.tun ?? 'mycelium';
+  if (typeof tun !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(tun)) throw new ConfigError('mycelium.tun', `expected an interface name of 1-15 characters [A-Za-z0-9_.-], got ${JSON.stringify(tun)}`);
+  return {
+    listen: endpoints(r.listen, 'mycelium.listen', ['tcp://[::]:9651']),
+    peers: endpoints(r.peers, 'mycelium.peers', []),
+    discovery: (r.discovery as boolean | undefined) ?? true,
+    tun,
+  };
+}

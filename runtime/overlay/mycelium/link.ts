@@ -1,0 +1,113 @@
+/**
+ * A Mycelium peer link: one TCP connection carrying the framed stream
+ * (frame.ts), plain as in Mycelium (its links are not encrypted; the data
+ * they carry is, end to end). The link measures its cost as Mycelium does:
+ * the time from our Hello to the neighbour's IHU, in milliseconds (router.rs
+ * handle_incoming_ihu), smoothed here so one slow reply does not flap routes.
+ * Sends are bounded: past `maxQueued` unsent bytes a frame is dropped
+ * ('queue-full') instead of buffering without limit.
+ */
+import type { Socket } from 'node:net';
+import type { Counters } from './counters.js';
+import { FrameDecoder, encodeControlFrame, type FrameSink } from './frame.js';
+import type { Neighbour } from './routes.js';
+import type { Tlv } from './tlv.js';
+
+/** Cost of a link before its first Hello/IHU round trip (ms). */
+export const INITIAL_LINK_COST = 100;
+/** Default bound on bytes waiting in a link's socket. */
+export const MAX_QUEUED_BYTES = 4 << 20;
+
+let nextId = 1;
+
+export class PeerLink implements Neighbour {
+  readonly id = nextId++;
+  cost = INITIAL_LINK_COST;
+  /** Smoothed RTT in ms, or -1 before the first sample. */
+  srtt = -1;
+  helloSeqno = 0;
+  /** performance.now() when the last Hello went out, or -1. */
+  helloSentAt = -1;
+  /** performance.now() of the last TLV or data frame received. */
+  lastHeard = performance.now();
+  /** Bytes read from and written to this link. */
+  rxBytes = 0;
+  txBytes = 0;
+  private readonly decoder: FrameDecoder;
+  private closed = false;
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  constructor(
+    readonly socket: Socket,
+    /** `tcp://HOST:PORT` as configured, or the remote address of an inbound link. */
+    readonly endpoint: string,
+    readonly inbound: boolean,
+    sink: FrameSink,
+    private readonly counters: Counters,
+    private readonly onClose: (l: PeerLink) => void,
+    readonly maxQueued = MAX_QUEUED_BYTES,
+  ) {
+    socket.setNoDelay(true);
+    this.decoder = new FrameDecoder(sink, counters);
+    socket.on('data', (chunk: Buffer) => {
+      this.rxBytes += chunk.length;
+      this.lastHeard = performance.now();
+      if (!this.decoder.push(chunk)) this.close();
+    });
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends one control TLV. */
+  sendTlv(t: Tlv): boolean {
+    return this.sendFrame(encodeControlFrame(t));
+  }
+
+  /** Sends one whole frame (the bytes are not copied: do not reuse them). */
+  sendFrame(frame: Uint8Array): boolean {
+    if (this.closed) {
+      this.counters.drop('link-down');
+      return false;
+    }
+    if (this.socket.writableLength > this.maxQueued) {
+      this.counters.drop('queue-full');
+      return false;
+    }
+    this.txBytes += frame.length;
+    // Frames written in one tick leave in one writev (cork until the tick ends).
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.socket.write(frame);
+    return true;
+  }
+
+  /** Records an IHU: cost = smoothed Hello -> IHU time in ms, at least 1. Returns true when the cost changed. */
+  ihuReceived(now: number): boolean {
+    if (this.helloSentAt < 0) return false;
+    const rtt = now - this.helloSentAt;
+    this.helloSentAt = -1;
+    this.srtt = this.srtt < 0 ? rtt : 0.75 * this.srtt + 0.25 * rtt;
+    const cost = Math.max(1, Math.min(0xfffe, Math.round(this.srtt)));
+    const changed = cost !== this.cost;
+    this.cost = cost;
+    return changed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.onClose(this);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * End-to-end packet crypto as Mycelium does it: the key for a node pair is
+ * the raw X25519 shared secret of the two node keys (no KDF), the cipher is
+ * AES-256-GCM with a random 96-bit nonce and no associated data, and the box
+ * is `ciphertext | tag (16) | nonce (12)`: the nonce goes last. The
+ * plaintext starts with a 4-byte user-data header (version 1, type: 0 for an
+ * IPv6 packet, 1 for a message, 2 for an out-of-band ICMP), then the packet.
+ * Source: threefoldtech/mycelium mycelium/src/crypto.rs (SharedSecret::encrypt
+ * / decrypt, PacketBuffer) and mycelium/src/data.rs (USER_DATA_* constants).
+ *
+ * Relays never call this: they hold neither node's private key, so the box
+ * crosses them as opaque bytes.
+ */
+import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from 'node:crypto';
+import { dh } from '../wireguard/keys.js';
+
+export const AES_TAG_BYTES = 16;
+export const AES_NONCE_BYTES = 12;
+export const USER_HEADER_BYTES = 4;
+/** Bytes a box adds to its plaintext (header excluded). */
+export const BOX_OVERHEAD = AES_TAG_BYTES + AES_NONCE_BYTES;
+export const USER_DATA_VERSION = 1;
+export const USER_DATA_L3 = 0;
+export const USER_DATA_MESSAGE = 1;
+export const USER_DATA_OOB_ICMP = 2;
+
+/**
+ * The 32-byte AES key of a node pair: X25519(ours, theirs), raw.
+ * Returns null when the DH fails (a low-order public key gives an all-zero
+ * secret, which node:crypto refuses): the caller counts a drop.
+ */
+export function sharedKey(privateKey: Uint8Array | KeyObject, peerPublicKey: Uint8Array): Uint8Array | null {
+  try {
+    return dh(privateKey, peerPublicKey);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Seals `plaintext` (user header included) under `key` (32 bytes) with a
+ * fresh random nonce, or with `nonce` (12 bytes) when given (tests).
+ * Returns ciphertext | tag | nonce (plaintext.length + 28 bytes).
+ * Throws RangeError for a key that is not 32 bytes or a nonce not 12.
+ */
+export function sealBox(key: Uint8Array, plaintext: Uint8Array, nonce?: Uint8Array): Uint8Array {
+  if (key.length !== 32) throw new RangeError(`key: expected 32 bytes, got ${key.length}`);
+  const out = new Uint8Array(plaintext.length + BOX_OVERHEAD);
+  const n = out.subarray(plaintext.length + AES_TAG_BYTES);
+  if (nonce) {
+    if (nonce.length !== AES_NONCE_BYTES) throw new RangeError(`nonce: expected ${AES_NONCE_BYTES} bytes, got ${nonce.length}`);
+    n.set(nonce);
+  } else randomFillSync(n);
+  const c = createCipheriv('aes-256-gcm', key, n);
+  const a = c.update(plaintext);
+  const b = c.final();
+  out.set(a);
+  out.set(b, a.length);
+  out.set(c.getAuthTag(), plaintext.length);
+  return out;
+}
+
+/**
+ * Opens a box made by sealBox (or by Mycelium). Returns the plaintext (user
+ * header included), or null when the box is shorter than header + tag +
+ * nonce or the tag does not verify. Never throws for box contents.
+ */
+export function openBox(key: Uint8Array, box: Uint8Array): Uint8Array | null {
+  if (key.length !== 32 || box.length < USER_HEADER_BYTES + BOX_OVERHEAD) return null;
+  const ctLen = box.length - BOX_OVERHEAD;
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, box.subarray(ctLen + AES_TAG_BYTES));
+    d.setAuthTag(box.subarray(ctLen, ctLen + AES_TAG_BYTES));
+    const a = d.update(box.subarray(0, ctLen));
+    const b = d.final();
+    if (b.length === 0) return new Uint8Array(a.buffer, a.byteOffset, a.length);
+    const out = new Uint8Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** The plaintext of an IPv6 packet: user header (version 1, type L3) + packet. */
+export function l3Plaintext(packet: Uint8Array): Uint8Array {
+  const p = new Uint8Array(USER_HEADER_BYTES + packet.length);
+  p[0] = USER_DATA_VERSION;
+  p[1] = USER_DATA_L3;
+  p.set(packet, USER_HEADER_BYTES);
+  return p;
+}

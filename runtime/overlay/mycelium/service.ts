@@ -1,0 +1,44 @@
+/**
+ * Runs the `mycelium:` config section: a MyceliumNode on the node's key,
+ * its TUN (tun-port.ts) and local discovery. `tfw runtime` calls
+ * `startMycelium` at start-up and `stop` on exit, which logs the counters.
+ */
+import type { MyceliumConfig } from '../../config/mycelium.js';
+import { startDiscovery } from './discovery.js';
+import { formatTcpEndpoint } from './endpoint.js';
+import { MyceliumNode } from './node.js';
+import { attachTun } from './tun-port.js';
+
+export interface MyceliumService {
+  node: MyceliumNode;
+  stop(): void;
+}
+
+/**
+ * Starts the node. Throws TunError when the TUN cannot be opened, and the
+ * listen error (EADDRINUSE, ...) when a listener cannot bind.
+ */
+export async function startMycelium(cfg: MyceliumConfig, privateKey: Uint8Array, log: (m: string) => void): Promise<MyceliumService> {
+  const node = new MyceliumNode({ privateKey, listen: cfg.listen, peers: cfg.peers, log: (l) => log(l.replace(/^tfw: mycelium: /, '')) });
+  const port = attachTun(node, cfg.tun);
+  try {
+    await node.start();
+  } catch (err) {
+    node.stop();
+    port.close();
+    throw err;
+  }
+  log(`tun ${port.tun.name} listen ${cfg.listen.map(formatTcpEndpoint).join(' ')} peers ${cfg.peers.length}`);
+  const stopDiscovery = cfg.discovery
+    ? startDiscovery({ tcpPort: cfg.listen[0]?.port ?? 9651, routerId: node.routerId, found: (host, p) => (log(`discovered tcp://[${host}]:${p}`), node.addPeer({ host, port: p }, true)), log })
+    : () => {};
+  return {
+    node,
+    stop: () => {
+      stopDiscovery();
+      node.stop();
+      port.close();
+      log(`counters ${JSON.stringify(node.counters)}`);
+    },
+  };
+}
