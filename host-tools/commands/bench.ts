@@ -152,7 +152,15 @@ export function register(program: Command): void {
       const unknown = names.filter((n) => !benchNames().includes(n));
       if (unknown.length) throw new TfwError('ERR_TFW_USAGE', `name: unknown benchmark ${unknown.join(', ')}; expected one of ${benchNames().join(', ')}`);
       // A child process keeps the benchmark free of the CLI's own start-up state.
-      const r = spawnSync(process.execPath, ['--import', 'tsx', `${benchDir}run.ts`, ...names], { stdio: 'inherit', cwd: repo });
-      if (r.status !== 0) throw new TfwError('ERR_TFW_BENCH', `benchmark exited with code ${r.status}`);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', `${benchDir}run.ts`, ...names], { stdio: ['inherit', 'inherit', 'pipe'], cwd: repo, encoding: 'utf8' });
+      // The child names its own failure in one line (bench/run.ts); pass that on as this command's one line.
+      const cause = r.stderr.split('\n').filter(Boolean);
+      if (r.status !== 0) {
+        const own = cause.filter((l) => l.startsWith('tfw: bench: ')).pop();
+        if (own) throw new TfwError('ERR_TFW_BENCH', own.slice('tfw: bench: '.length));
+        process.stderr.write(r.stderr);
+        throw new TfwError('ERR_TFW_BENCH', `benchmark exited with code ${r.status}`);
+      }
+      if (r.stderr) process.stderr.write(r.stderr);
     });
 }
