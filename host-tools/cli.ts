@@ -1,5 +1,6 @@
 /**
- * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show.
+ * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show, boards, roles.
+ * Every command that takes --board / --role defaults to qemu-x86_64 / 3router (images/builder/schema.ts).
  * Each command lives in host-tools/commands/<name>.ts and exports `register`.
  * Every failure, commander's own included, is one line `tfw: <command>: <cause>`
  * on stderr; exit codes: 0 success, 1 failure, 2 usage error (unknown option
@@ -12,6 +13,7 @@ import { TfwError } from '../runtime/errors.js';
 import * as bench from './commands/bench.js';
 import * as boot from './commands/boot.js';
 import * as build from './commands/build.js';
+import * as catalog from './commands/catalog.js';
 import * as flash from './commands/flash.js';
 import * as keygen from './commands/keygen.js';
 import * as pxe from './commands/pxe.js';
@@ -36,7 +38,7 @@ export function makeProgram(): Command {
     .configureOutput({ outputError: () => {}, writeErr: () => {} })
     .exitOverride()
     .addHelpText('after', '\nExit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).\nEvery failure is one line "tfw: <command>: <cause>" on stderr (TFW_DEBUG=1 adds the stack).');
-  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show]) cmd.register(program);
+  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show, catalog]) cmd.register(program);
   return program;
 }
 

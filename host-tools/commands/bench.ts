@@ -7,7 +7,8 @@
  * earlier run, `--compare OLD.json` shows the change against an earlier run,
  * `--png FILE` saves a screenshot of the report or of one chart.
  */
-import type { Command } from 'commander';
+import { DEFAULT_ROLE } from '../../images/builder/schema.js';
+import { Option, type Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -50,7 +51,9 @@ interface BenchFlags {
   accel: string;
   timeout?: string;
   role: string;
-  out: string;
+  output: string;
+  /** The old spelling of --output, kept hidden so scripts keep working. */
+  out?: string;
   from?: string;
   compare?: string;
   png?: string;
@@ -67,7 +70,7 @@ async function portable(names: string[], f: BenchFlags): Promise<void> {
   const { runBench } = await import('../../bench/runner.js');
   const { writeReport } = await import('../../bench/report/report.js');
   const { compareRuns, formatChanges, loadRun } = await import('../../bench/report/compare.js');
-  const out = abs(f.out);
+  const out = abs(f.out ?? f.output);
   let kernels;
   try {
     kernels = parseKernels(names);
@@ -128,8 +131,9 @@ export function register(program: Command): void {
     .option('--quick', 'one small size per kernel and short rounds (a fast check; what the tests run)')
     .option('--accel <accel>', 'QEMU accelerator for guests: tcg or kvm (needs /dev/kvm and the host\'s arch)', 'tcg')
     .option('--timeout <seconds>', 'seconds per guest, boot included (default 240 with --quick, else 1200)')
-    .option('-r, --role <role>', 'image role to boot', '3router')
-    .option('-o, --out <dir>', 'folder for run.json, report.html, report.md and charts/', join(repo, 'build/bench'))
+    .option('-r, --role <role>', 'image role to boot', DEFAULT_ROLE)
+    .option('-o, --output <dir>', 'folder for run.json, report.html, report.md and charts/', join(repo, 'build/bench'))
+    .addOption(new Option('--out <dir>', 'old spelling of --output').hideHelp())
     .option('--from <run.json>', 'render the report of an earlier run instead of running (default <out>/run.json when nothing runs)')
     .option('--compare <old.json>', 'show the change of every figure against an earlier run (and add it to the report)')
     .option('--png <file>', 'save a screenshot of the report (headless Chromium), or of one chart with --chart')

@@ -20,7 +20,7 @@ import { DISK_INPUTS, makeDisk } from '../../images/builder/disk.js';
 import { checkFlashTarget, type FlashTarget } from '../../images/builder/flash-target.js';
 import { imageDir } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
-import { loadBoard, loadRole } from '../../images/builder/schema.js';
+import { loadBoard, loadRole, DEFAULT_BOARD, DEFAULT_ROLE } from '../../images/builder/schema.js';
 
 const BUNDLE = ['boot.ipxe', 'cmdline', 'initramfs.cpio.zst', 'manifest.json', 'vmlinuz'];
 const FORMATS = ['disk', 'tar'] as const;
@@ -42,8 +42,8 @@ export function register(program: Command): void {
   program
     .command('flash')
     .description('Write a bootable disk image (GPT + EFI system partition) or a tar bundle to a file or block device')
-    .option('-b, --board <board>', 'board name', 'qemu-x86_64')
-    .option('-r, --role <role>', 'image role', '3router')
+    .option('-b, --board <board>', 'board name', DEFAULT_BOARD)
+    .option('-r, --role <role>', 'image role', DEFAULT_ROLE)
     .option('-d, --dir <dir>', 'image folder (default build/images/<board>-<role>)')
     .requiredOption('-o, --output <file|device>', 'disk image file or block device (or the tar file with --format tar)')
     .option('--format <format>', 'disk (raw GPT disk, UEFI boot) or tar (bundle of the image files)', 'disk')

@@ -33,6 +33,10 @@ const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a kernel modul
 const cmdlineWord = z.string().regex(/^[^\s"']+$/, 'expected one kernel command-line word without spaces or quotes');
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case name like qemu-x86_64');
 
+/** The board and role every command uses when none is given (build, boot, pxe, flash, release, bench). */
+export const DEFAULT_BOARD = 'qemu-x86_64';
+export const DEFAULT_ROLE = '3router';
+
 export const ARCHES = ['x86_64', 'arm64'] as const;
 export type Arch = (typeof ARCHES)[number];
 /** Debian's architecture name for a tfw arch. */
