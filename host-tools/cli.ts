@@ -1,5 +1,5 @@
 /**
- * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show, boards, roles.
+ * The `tfw` command line: build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show, boards, roles, completion.
  * Every command that takes --board / --role defaults to qemu-x86_64 / 3router (images/builder/schema.ts).
  * Each command lives in host-tools/commands/<name>.ts and exports `register`.
  * Every failure, commander's own included, is one line `tfw: <command>: <cause>`
@@ -14,6 +14,7 @@ import * as bench from './commands/bench.js';
 import * as boot from './commands/boot.js';
 import * as build from './commands/build.js';
 import * as catalog from './commands/catalog.js';
+import * as completion from './commands/completion.js';
 import * as flash from './commands/flash.js';
 import * as keygen from './commands/keygen.js';
 import * as pxe from './commands/pxe.js';
@@ -38,7 +39,7 @@ export function makeProgram(): Command {
     .configureOutput({ outputError: () => {}, writeErr: () => {} })
     .exitOverride()
     .addHelpText('after', '\nExit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).\nEvery failure is one line "tfw: <command>: <cause>" on stderr (TFW_DEBUG=1 adds the stack).');
-  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show, catalog]) cmd.register(program);
+  for (const cmd of [build, boot, runtime, pxe, flash, release, upgrade, bench, keygen, slice, store, show, catalog, completion]) cmd.register(program);
   return program;
 }
 
