@@ -18,5 +18,13 @@ if (unknown.length) {
 console.log(`tfw bench: node ${process.version}, ${process.arch}, ${new Date().toISOString()}`);
 for (const name of wanted.length ? wanted : all) {
   const mod = await import(pathToFileURL(join(here, `${name}.bench.ts`)).href);
-  await mod.default();
+  try {
+    await mod.default();
+  } catch (err) {
+    // A missing build step (no build/wasm, no native addon) is one line naming it, not a stack trace.
+    const code = (err as { code?: unknown })?.code;
+    if (!(err instanceof Error && typeof code === 'string' && code.startsWith('ERR_TFW_'))) throw err;
+    console.error(`tfw: bench: ${name}: ${err.message.split('\n')[0]}`);
+    process.exit(1);
+  }
 }

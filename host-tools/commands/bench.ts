@@ -7,7 +7,8 @@
  * earlier run, `--compare OLD.json` shows the change against an earlier run,
  * `--png FILE` saves a screenshot of the report or of one chart.
  */
-import type { Command } from 'commander';
+import { DEFAULT_ROLE } from '../../images/builder/schema.js';
+import { Option, type Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -52,7 +53,9 @@ interface BenchFlags {
   accel: string;
   timeout?: string;
   role: string;
-  out: string;
+  output: string;
+  /** The old spelling of --output, kept hidden so scripts keep working. */
+  out?: string;
   from?: string;
   compare?: string;
   png?: string;
@@ -69,7 +72,7 @@ async function portable(names: string[], f: BenchFlags): Promise<void> {
   const { runBench } = await import('../../bench/runner.js');
   const { writeReport } = await import('../../bench/report/report.js');
   const { compareRuns, formatChanges, loadRun } = await import('../../bench/report/compare.js');
-  const out = abs(f.out);
+  const out = abs(f.out ?? f.output);
   let kernels;
   try {
     kernels = parseKernels(names);
@@ -130,8 +133,9 @@ export function register(program: Command): void {
     .option('--quick', 'one small size per kernel and short rounds (a fast check; what the tests run)')
     .option('--accel <accel>', 'QEMU accelerator for guests: tcg or kvm (needs /dev/kvm and the host\'s arch)', 'tcg')
     .option('--timeout <seconds>', 'seconds per guest, boot included (default 240 with --quick, else 1200)')
-    .option('-r, --role <role>', 'image role to boot', '3router')
-    .option('-o, --out <dir>', 'folder for run.json, report.html, report.md and charts/', join(outputRoot(), 'bench'))
+    .option('-r, --role <role>', 'image role to boot', DEFAULT_ROLE)
+    .option('-o, --output <dir>', 'folder for run.json, report.html, report.md and charts/', join(outputRoot(), 'bench'))
+    .addOption(new Option('--out <dir>', 'old spelling of --output').hideHelp())
     .option('--from <run.json>', 'render the report of an earlier run instead of running (default <out>/run.json when nothing runs)')
     .option('--compare <old.json>', 'show the change of every figure against an earlier run (and add it to the report)')
     .option('--png <file>', 'save a screenshot of the report (headless Chromium), or of one chart with --chart')
@@ -155,7 +159,15 @@ export function register(program: Command): void {
       const unknown = names.filter((n) => !benchNames().includes(n));
       if (unknown.length) throw new TfwError('ERR_TFW_USAGE', `name: unknown benchmark ${unknown.join(', ')}; expected one of ${benchNames().join(', ')}`);
       // A child process keeps the benchmark free of the CLI's own start-up state.
-      const r = spawnSync(process.execPath, ['--import', 'tsx', `${benchDir}run.ts`, ...names], { stdio: 'inherit', cwd: repo });
-      if (r.status !== 0) throw new TfwError('ERR_TFW_BENCH', `benchmark exited with code ${r.status}`);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', `${benchDir}run.ts`, ...names], { stdio: ['inherit', 'inherit', 'pipe'], cwd: repo, encoding: 'utf8' });
+      // The child names its own failure in one line (bench/run.ts); pass that on as this command's one line.
+      const cause = r.stderr.split('\n').filter(Boolean);
+      if (r.status !== 0) {
+        const own = cause.filter((l) => l.startsWith('tfw: bench: ')).pop();
+        if (own) throw new TfwError('ERR_TFW_BENCH', own.slice('tfw: bench: '.length));
+        process.stderr.write(r.stderr);
+        throw new TfwError('ERR_TFW_BENCH', `benchmark exited with code ${r.status}`);
+      }
+      if (r.stderr) process.stderr.write(r.stderr);
     });
 }

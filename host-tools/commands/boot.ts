@@ -19,7 +19,7 @@ import { bootImage, diskManifest, nicArgs } from '../../images/builder/qemu.js';
 import { loadConfig, readConfigObject } from '../../runtime/config/load.js';
 import { encodeOverlayConfig } from '../../images/builder/overlay-config.js';
 import { gatewaySections } from '../../runtime/gateway/service.js';
-import { loadBoard, loadRole } from '../../images/builder/schema.js';
+import { loadBoard, loadRole, DEFAULT_BOARD, DEFAULT_ROLE } from '../../images/builder/schema.js';
 
 interface BootFlags {
   board: string;
@@ -63,8 +63,8 @@ export function register(program: Command): void {
   program
     .command('boot')
     .description('Boot an image in QEMU (tcg) with the serial console on stdout')
-    .option('-b, --board <board>', 'board name', 'qemu-x86_64')
-    .option('-r, --role <role>', 'image role', '3router')
+    .option('-b, --board <board>', 'board name', DEFAULT_BOARD)
+    .option('-r, --role <role>', 'image role', DEFAULT_ROLE)
     .option('-d, --dir <dir>', 'image folder (default build/images/<board>-<role>)')
     .option('-t, --timeout <seconds>', 'seconds to wait for the ready marker (--demo: for the whole demo)', '240')
     .option('-e, --expect <text>', 'text that must appear on the console before ready (repeatable)', collect, [])

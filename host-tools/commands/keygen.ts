@@ -37,8 +37,8 @@ export function register(program: Command): void {
     // `tfw keygen` stays fast (see docs/package.md, start-up).
     .action(async (opts: { public?: boolean; json?: boolean; signing?: boolean; output?: string; force?: boolean }) => {
       if (opts.signing) {
-        if (!opts.output) throw new TfwError('ERR_TFW_CONFIG', '--signing: needs -o FILE for the secret key (the public key goes to FILE.pub)');
-        if (opts.public) throw new TfwError('ERR_TFW_CONFIG', '--signing: makes a new pair; drop --public');
+        if (!opts.output) throw new TfwError('ERR_TFW_USAGE', '--signing: needs -o FILE for the secret key (the public key goes to FILE.pub)');
+        if (opts.public) throw new TfwError('ERR_TFW_USAGE', '--signing: makes a new pair; drop --public');
         for (const f of [opts.output, `${opts.output}.pub`]) {
           if (existsSync(f) && !opts.force) throw new TfwError('ERR_TFW_CONFIG', `--output: ${f} exists; pass --force to overwrite it`);
         }
@@ -50,10 +50,13 @@ export function register(program: Command): void {
         else process.stderr.write(`tfw: keygen: signing key ${keyIdHex(k.keyId)}: ${opts.output} (secret, keep it offline) and ${opts.output}.pub (give it to tfw build --trust)\n`);
         return;
       }
-      if (opts.output) throw new TfwError('ERR_TFW_CONFIG', '--output: goes with --signing');
+      if (opts.output) throw new TfwError('ERR_TFW_USAGE', '--output: goes with --signing');
       let priv: string | undefined;
       if (opts.public) {
-        priv = readFileSync(0, 'utf8').trim();
+        // Read asynchronously: a blocking read would keep Ctrl-C (main()'s SIGINT handler) from running.
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(c as Buffer);
+        priv = Buffer.concat(chunks).toString('utf8').trim();
         const { isKey32 } = await import('../../runtime/config/schema.js');
         if (!isKey32(priv)) throw new ConfigError('stdin', 'expected a private key: base64 of 32 bytes (as `tfw keygen` prints)');
       }

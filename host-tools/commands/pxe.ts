@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TfwError } from '../../runtime/errors.js';
 import { imageDir } from '../../images/builder/paths.js';
-import { loadBoard, loadRole } from '../../images/builder/schema.js';
+import { loadBoard, loadRole, DEFAULT_BOARD, DEFAULT_ROLE } from '../../images/builder/schema.js';
 import { PXE_FILES, serveHttp, type PxeHttpOptions, type PxeServer } from '../pxe/http.js';
 
 export { parseListen, parseRange, PXE_FILES, serveHttp, type PxeRequest, type PxeServer } from '../pxe/http.js';
@@ -179,14 +179,14 @@ export function register(program: Command): void {
   program
     .command('pxe')
     .description('Serve an image for iPXE over HTTP (and over TFTP with --tftp, via dnsmasq)')
-    .option('-b, --board <board>', 'board name', 'pc-x86_64')
-    .option('-r, --role <role>', 'image role', '3node')
+    .option('-b, --board <board>', 'board name (tfw boards lists them)', DEFAULT_BOARD)
+    .option('-r, --role <role>', 'image role (tfw roles lists them)', DEFAULT_ROLE)
     .option('-d, --dir <dir>', 'image folder (default build/images/<board>-<role>)')
     .option('-l, --listen <addr:port>', 'HTTP address (port 0 picks a free one)', '127.0.0.1:8069')
     .option('--append <word>', 'extra kernel command-line word in the served boot.ipxe (repeatable)', collect, [])
     .option('--max-requests <n>', 'exit after serving this many HTTP requests')
     .option('--tftp <addr>', 'also serve the image and iPXE\'s loaders (ipxe package) over TFTP on ADDR port 69 with dnsmasq (root)')
-    .addHelpText('after', '\nBoot a machine with iPXE and run:  chain http://ADDR:PORT/boot.ipxe\nor hand that URL out as the DHCP boot file name. Prints the URL on stdout\n(with --tftp, the tftp:// URL on a second line; a PXE ROM without HTTP gets\nundionly.kpxe (BIOS) or ipxe.efi (UEFI) by TFTP from the site DHCP server).')
+    .addHelpText('after', '\nThe defaults are those of every command: --board qemu-x86_64 --role 3router; a PXE-booted\n3Node is --board pc-x86_64 --role 3node.\n\nExamples:\n  tfw pxe                                        # build/images/qemu-x86_64-3router on 127.0.0.1:8069\n  tfw pxe --board pc-x86_64 --role 3node --listen 0.0.0.0:8069\n\nBoot a machine with iPXE and run:  chain http://ADDR:PORT/boot.ipxe\nor hand that URL out as the DHCP boot file name. Prints the URL on stdout\n(with --tftp, the tftp:// URL on a second line; a PXE ROM without HTTP gets\nundionly.kpxe (BIOS) or ipxe.efi (UEFI) by TFTP from the site DHCP server).')
     .action(async (f: PxeFlags) => {
       const dir = f.dir ?? imageDir(loadBoard(f.board).name, loadRole(f.role).role);
       if (!existsSync(join(dir, 'boot.ipxe'))) throw new TfwError('ERR_TFW_IMAGE', `${dir} has no boot.ipxe; run tfw build --board ${f.board} --role ${f.role}`);

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { makeRelease } from '../../images/builder/release.js';
 import { imageDir } from '../../images/builder/paths.js';
-import { loadBoard, loadRole } from '../../images/builder/schema.js';
+import { loadBoard, loadRole, DEFAULT_BOARD, DEFAULT_ROLE } from '../../images/builder/schema.js';
 
 interface ReleaseFlags {
   board: string;
@@ -25,8 +25,8 @@ export function register(program: Command): void {
   program
     .command('release')
     .description('Make a signed update bundle (.tfwup + .minisig) from a built image')
-    .option('-b, --board <board>', 'board name', 'qemu-x86_64')
-    .option('-r, --role <role>', 'image role', '3router')
+    .option('-b, --board <board>', 'board name', DEFAULT_BOARD)
+    .option('-r, --role <role>', 'image role', DEFAULT_ROLE)
     .option('-d, --dir <dir>', 'image folder (default build/images/<board>-<role>)')
     .requiredOption('-k, --key <file>', 'minisign secret key (tfw keygen --signing -o FILE)')
     .requiredOption('-o, --output <file>', 'the bundle, e.g. 3router-1.1.0.tfwup (the signature goes to FILE.minisig)')

@@ -6,6 +6,7 @@
  * dropping sessions; SIGTERM / SIGINT stop it cleanly (exit 0). A bad config
  * exits non-zero with the field named.
  */
+import { redact } from '../../runtime/config/redact.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../../runtime/config/load.js';
 import { startUapi } from '../../runtime/api/uapi.js';
@@ -19,11 +20,11 @@ export function register(program: Command): void {
     .command('runtime')
     .description('Run the tfw runtime (overlay router) on this host')
     .requiredOption('-c, --config <file>', 'overlay config: YAML, JSON, CBOR or a wg-quick .conf file')
-    .option('--check', 'validate the config, print it as JSON and exit')
+    .option('--check', 'validate the config, print it as JSON (privateKey and presharedKey shown as "(hidden)") and exit')
     .action(async (opts: { config: string; check?: boolean }) => {
       const config = loadConfig(opts.config);
       if (opts.check) {
-        process.stdout.write(`${JSON.stringify({ ...config, privateKey: '(hidden)' })}\n`);
+        process.stdout.write(`${JSON.stringify(redact(config))}\n`);
         return;
       }
       const overlay = await startOverlay(config, { log });

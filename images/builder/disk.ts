@@ -35,6 +35,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { checkFlashTarget } from './flash-target.js';
 import { TfwError } from '../../runtime/errors.js';
 import { LOADER_PACKAGES } from './apt.js';
 import { extractDeb } from './deb.js';
@@ -167,6 +168,8 @@ export interface DiskResult {
   files: string[];
   /** sha256 of the written image (regular files only). */
   sha256?: string;
+  /** Bytes read back from a block device and found equal to what was written (partition tables and ESP). */
+  verified?: number;
 }
 
 export interface DiskOptions {
@@ -278,7 +281,9 @@ export function makeDisk(o: DiskOptions): DiskResult {
   const arch = manifest.arch;
   const epoch = sourceDateEpoch();
   const loader = loaderEfi(arch, o);
-  const blockDevice = existsSync(o.output) && statSync(o.output).isBlockDevice();
+  // The library refuses what the CLI refuses (a device in use, a non-device under /dev); files are replaced.
+  const blockDevice = checkFlashTarget(o.output, { force: true }).kind === 'block';
+  const progress = o.progress ?? makeProgress({ quiet: true });
   const work = mkdtempSync(join(tmpdir(), 'tfw-disk-'));
   try {
     const { loaderConf, entry } = loaderConfig(manifest, cmdline);
@@ -308,12 +313,21 @@ export function makeDisk(o: DiskOptions): DiskResult {
       writeDisk(tmp, layout, epoch, put);
       const result: DiskResult = { output: o.output, blockDevice, layout, loader, files: put.map(([, p]) => p).sort() };
       if (blockDevice) {
-        copyRange(tmp, o.output, 0, ESP_OFFSET + layout.espSize);
-        copyRange(tmp, o.output, layout.diskSize - GPT_BACKUP, GPT_BACKUP);
+        const ranges: Array<[number, number]> = [[0, ESP_OFFSET + layout.espSize], [layout.diskSize - GPT_BACKUP, GPT_BACKUP]];
+        const total = ranges.reduce((a, [, n]) => a + n, 0);
+        let done = 0;
+        for (const [start, n] of ranges) done = copyRange(tmp, o.output, start, n, (k) => progress.bytes(`writing ${o.output}`, done + k, total));
         formatData(o.output, layout, epoch);
+        result.verified = verifyRanges(tmp, o.output, ranges, progress);
       } else {
         formatData(tmp, layout, epoch);
         result.sha256 = createHash('sha256').update(readFileSync(tmp)).digest('hex');
+        const fd = openSync(tmp, 'r+');
+        try {
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
         renameSync(tmp, o.output);
       }
       return result;
@@ -325,8 +339,12 @@ export function makeDisk(o: DiskOptions): DiskResult {
   }
 }
 
-/** Copies bytes [start, start+length) of `src` to the same offsets of `dst` (a block device), then fsyncs it. */
-function copyRange(src: string, dst: string, start: number, length: number): void {
+/**
+ * Copies bytes [start, start+length) of `src` to the same offsets of `dst` (a
+ * block device), then fsyncs it; `onBytes` gets the bytes copied so far.
+ * Returns `length`.
+ */
+function copyRange(src: string, dst: string, start: number, length: number, onBytes: (n: number) => void = () => {}): number {
   const i = openSync(src, 'r');
   const o = openSync(dst, 'r+');
   try {
@@ -336,12 +354,49 @@ function copyRange(src: string, dst: string, start: number, length: number): voi
       if (n <= 0) throw new TfwError('ERR_TFW_DISK', `short read from ${src} at ${start + off}`);
       writeSync(o, buf, 0, n, start + off);
       off += n;
+      onBytes(off);
     }
     fsyncSync(o);
   } finally {
     closeSync(i);
     closeSync(o);
   }
+  return length;
+}
+
+/**
+ * Reads `ranges` ([offset, length] pairs) back from the block device `dev`
+ * after dropping its buffer cache (blockdev --flushbufs, BLKFLSBUF), so the
+ * bytes come from the device, and compares their sha256 with `src`'s.
+ * Returns the bytes verified.
+ * @throws TfwError ERR_TFW_FLASH naming the first range that differs
+ */
+function verifyRanges(src: string, dev: string, ranges: Array<[number, number]>, progress: Progress): number {
+  run('blockdev', ['--flushbufs', dev]);
+  const total = ranges.reduce((a, [, n]) => a + n, 0);
+  let done = 0;
+  for (const [start, length] of ranges) {
+    const [a, b] = [src, dev].map((f) => {
+      const fd = openSync(f, 'r');
+      const h = createHash('sha256');
+      try {
+        const buf = Buffer.alloc(4 * MiB);
+        for (let off = 0; off < length; ) {
+          const n = readSync(fd, buf, 0, Math.min(buf.length, length - off), start + off);
+          if (n <= 0) throw new TfwError('ERR_TFW_FLASH', `verify: short read from ${f} at byte ${start + off}`);
+          h.update(buf.subarray(0, n));
+          off += n;
+          if (f === dev) progress.bytes(`verifying ${dev}`, done + off, total);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      return h.digest('hex');
+    });
+    if (a !== b) throw new TfwError('ERR_TFW_FLASH', `verify: ${dev} bytes ${start}..${start + length} read back with sha256 ${b.slice(0, 16)}..., expected ${a.slice(0, 16)}...; the device did not keep what was written`);
+    done += length;
+  }
+  return done;
 }
 
 /** The ESP of a disk image: byte offset and size, from its GPT (sfdisk --json). */

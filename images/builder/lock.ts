@@ -82,7 +82,11 @@ export function fetchPackages(pkgs: LockedPackage[], cacheDir: string, progress:
   const missing = pkgs.filter((p) => !existsSync(join(cacheDir, p.filename)));
   if (missing.length) {
     for (const a of new Set(missing.map((p) => p.arch))) if (a !== 'all') ensureForeignArch(a as DebArch);
-    progress.start('downloading', missing.length);
+    // Progress in bytes (the lock knows each package's size), a package at a time.
+    const total = missing.reduce((a, p) => a + p.size, 0);
+    let done = 0;
+    const label = `downloading ${missing.length} Debian package${missing.length === 1 ? '' : 's'}`;
+    progress.bytes(label, 0, total);
     const tmp = join(cacheDir, `.partial-${process.pid}`);
     mkdirSync(tmp, { recursive: true });
     try {
@@ -91,7 +95,8 @@ export function fetchPackages(pkgs: LockedPackage[], cacheDir: string, progress:
         const actual = sha256File(file);
         if (actual !== p.sha256) throw new PackageHashError(p, actual, 'downloaded');
         renameSync(file, join(cacheDir, p.filename));
-        progress.tick(`${p.name} ${(p.size / 1048576).toFixed(1)} MiB`);
+        done += p.size;
+        progress.bytes(label, done, total);
       }
     } finally {
       progress.stop();

@@ -24,6 +24,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { consoleFilter } from './console-filter.js';
 import { TfwError } from '../../runtime/errors.js';
 import type { Manifest } from './image.js';
 import { initrdWithConfig } from './initrd-config.js';
@@ -422,9 +423,12 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
     else o.signal?.addEventListener('abort', onAbort);
 
     let buf = '';
+    // The guest's control codes (SeaBIOS resets and clears) stay off the user's terminal.
+    const shown = consoleFilter({ interactive: o.interactive });
     child.stdout!.on('data', (chunk: Buffer) => {
       const s = chunk.toString('utf8');
-      out?.write(s);
+      const visible = out ? shown(s) : '';
+      if (visible) out?.write(visible);
       buf += s;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {

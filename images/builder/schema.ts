@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TfwError } from '../../runtime/errors.js';
+import { knownKeys, unknownField } from '../../runtime/config/issue.js';
 import { repoRoot } from './paths.js';
 
 /** A config file that does not match its schema; `field` is the dotted path. */
@@ -31,6 +32,10 @@ const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a kernel modul
 /** One kernel command-line word without spaces. */
 const cmdlineWord = z.string().regex(/^[^\s"']+$/, 'expected one kernel command-line word without spaces or quotes');
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case name like qemu-x86_64');
+
+/** The board and role every command uses when none is given (build, boot, pxe, flash, release, bench). */
+export const DEFAULT_BOARD = 'qemu-x86_64';
+export const DEFAULT_ROLE = '3router';
 
 export const ARCHES = ['x86_64', 'arm64'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -135,7 +140,7 @@ export const roleSchema = z
 export type Role = z.infer<typeof roleSchema>;
 
 /** Renders a zod issue as `field: expected ..., got <value>`. */
-function describeIssue(issue: z.ZodIssue, input: unknown): { field: string; message: string } {
+function describeIssue(schema: z.ZodTypeAny, issue: z.ZodIssue, input: unknown): { field: string; message: string } {
   const field = issue.path.join('.');
   let value: unknown = input;
   for (const k of issue.path) value = value == null ? undefined : (value as Record<string | number, unknown>)[k];
@@ -143,7 +148,7 @@ function describeIssue(issue: z.ZodIssue, input: unknown): { field: string; mess
   if (issue.code === 'invalid_enum_value') expected = `expected one of ${issue.options.join(', ')}`;
   else if (issue.code === 'invalid_type' && issue.received === 'undefined') return { field, message: `required (expected ${issue.expected})` };
   else if (issue.code === 'invalid_type') expected = expected.startsWith('expected') ? expected : `expected ${issue.expected}`;
-  else if (issue.code === 'unrecognized_keys') return { field: [...issue.path, issue.keys[0]].join('.'), message: 'unknown field' };
+  else if (issue.code === 'unrecognized_keys') return { field: [...issue.path, issue.keys[0]].join('.'), message: unknownField(issue.keys[0], knownKeys(schema, issue.path)) };
   else if (!expected.startsWith('expected')) expected = `expected ${expected}`;
   return { field, message: `${expected}, got ${JSON.stringify(value) ?? 'nothing'}` };
 }
@@ -152,7 +157,7 @@ function describeIssue(issue: z.ZodIssue, input: unknown): { field: string; mess
 export function validate<T extends z.ZodTypeAny>(schema: T, input: unknown, file: string): z.infer<T> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const { field, message } = describeIssue(r.error.issues[0], input);
+  const { field, message } = describeIssue(schema, r.error.issues[0], input);
   throw new ImageConfigError(file, field, message);
 }
 

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { parseCidr, parseEndpoint, parseListenAddress } from './ip.js';
+import { describeIssue } from './issue.js';
 import { suggestKey, TOP_LEVEL_KEYS, unknownTopLevelKeys } from './top-level.js';
 import { publicKeyFromPrivate } from '../overlay/wireguard/keys.js';
 import { validateGatewayConfig } from '../gateway/config.js';
@@ -125,15 +126,11 @@ function check(input: unknown, requireKey: boolean): ImageOverlayConfig {
       typeof p === 'object' && p !== null && 'allowedIPs' in p ? { ...p, allowedIPs: listify((p as { allowedIPs: unknown }).allowedIPs) } : p,
     );
   }
-  const res = (requireKey ? schema : keylessSchema).safeParse(raw);
+  const used = requireKey ? schema : keylessSchema;
+  const res = used.safeParse(raw);
   if (!res.success) {
-    const issue = res.error.issues[0];
-    const field = issue.path.length ? issue.path.join('.') : 'config';
-    let value: unknown = raw;
-    for (const k of issue.path) value = (value as Record<string | number, unknown>)?.[k];
-    const shown = value === undefined ? 'missing' : JSON.stringify(value);
-    const expect = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-    throw new ConfigError(field, `${expect} (got ${shown})`);
+    const { path, message } = describeIssue(used, res.error.issues[0], raw);
+    throw new ConfigError(path.length ? path.join('.') : 'config', message);
   }
   const d = res.data;
   const own = d.privateKey === undefined ? {} : { privateKey: d.privateKey };

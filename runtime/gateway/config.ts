@@ -18,6 +18,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { formatIp, parseCidr, parseIp } from '../config/ip.js';
+import { describeIssue } from '../config/issue.js';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 /** dnsmasq's lease time syntax (dnsmasq(8), --dhcp-range): seconds, or a number with s/m/h/d/w, or "infinite". */
@@ -120,12 +121,8 @@ const ip4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) 
 function parseSection<T extends z.ZodTypeAny>(schema: T, value: unknown, section: string): z.output<T> {
   const res = schema.safeParse(value);
   if (res.success) return res.data;
-  const issue = res.error.issues[0];
-  let v: unknown = value;
-  for (const k of issue.path) v = (v as Record<string | number, unknown>)?.[k];
-  const shown = v === undefined ? 'missing' : JSON.stringify(v);
-  const expect = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-  throw new ConfigError([section, ...issue.path].join('.'), `${expect} (got ${shown})`);
+  const { path, message } = describeIssue(schema, res.error.issues[0], value);
+  throw new ConfigError([section, ...path].join('.'), message);
 }
 
 /**

@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { describeIssue } from '../config/issue.js';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { isKey32 } from '../config/schema.js';
@@ -57,12 +58,9 @@ export type StoreConfigInput = z.input<typeof schema>;
 export function validateStoreConfig(input: unknown): StoreConfig {
   const r = schema.safeParse(input);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue.path.join('.') || 'config';
-    let value: unknown = input;
-    for (const p of issue.path) value = (value as Record<string | number, unknown> | undefined)?.[p];
-    const shown = field === 'secret' ? '(hidden)' : JSON.stringify(value);
-    throw new ConfigError(field, `${issue.message}${value === undefined ? '' : `, got ${shown}`}`);
+    // Unknown keys get a suggestion; secret and passwords are shown as (hidden) (runtime/config/issue.ts).
+    const { path, message } = describeIssue(schema, r.error.issues[0], input);
+    throw new ConfigError(path.join('.') || 'config', message);
   }
   const c = r.data;
   const labels = new Set<string>();

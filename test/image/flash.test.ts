@@ -5,7 +5,8 @@
  * boot slot a with the image's kernel and initramfs byte for byte, a clean
  * ext4 tfw-data partition), two flashes are
  * byte-identical, `--format tar` still gives the bundle, an existing file is
- * not overwritten without --force; then the disk boots to the ready marker
+ * not overwritten without --force, a loop device is written with --yes and
+ * read back (refusals: test/integration/flash-refusals.test.ts); then the disk boots to the ready marker
  * through UEFI firmware: OVMF on qemu-x86_64 (CLI) and AAVMF on qemu-arm64
  * (API, with a config given at boot). Needs root (apt-get download, QEMU).
  */
@@ -140,6 +141,36 @@ test('--format tar still writes the bundle of the five image files', async () =>
   const r = await runTfw(['flash', '--format', 'tar', '-o', t]);
   assert.is(r.code, 0, r.stderr);
   assert.equal(execFileSync('tar', ['-tf', t], { encoding: 'utf8' }).trim().split('\n'), ['boot.ipxe', 'cmdline', 'initramfs.cpio.zst', 'manifest.json', 'vmlinuz']);
+});
+
+test('flash --yes to a loop device writes it in bytes, reads it back verified, and its ESP holds the image\'s files', async () => {
+  if (skip) return;
+  const img = join(tmp, 'loop.img');
+  execFileSync('truncate', ['-s', '512M', img]);
+  const loop = execFileSync('losetup', ['-f', '--show', img], { encoding: 'utf8' }).trim();
+  try {
+    const r = await runTfw(['flash', '-o', loop, '--yes']);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`tfw: flash: writing ${loop} \\d+ of (\\d+) bytes \\([\\d.]+ of [\\d.]+ MiB\\)\n`));
+    assert.match(r.stderr, new RegExp(`tfw: flash: verifying ${loop} (\\d+) of \\1 bytes`));
+    const verified = /; (\d+) bytes read back and verified\n$/.exec(r.stderr);
+    assert.ok(verified, r.stderr);
+    const t = JSON.parse(execFileSync('sfdisk', ['--json', loop], { encoding: 'utf8' })).partitiontable;
+    assert.is(t.partitions.length, 2);
+    // The data partition takes the rest of the device (in whole MiB) before the backup GPT (33 sectors).
+    const end = (t.partitions[1].start + t.partitions[1].size) * 512;
+    assert.ok(end <= 512 * 1048576 - 33 * 512 && end > 511 * 1048576 - 33 * 512, `data partition ends at ${end}`);
+    const espA = findEsp(diskA);
+    const espL = findEsp(loop);
+    assert.equal(espL, espA);
+    assert.is(Number(verified![1]), espA.offset + espA.size + 33 * 512);
+    for (const [f, from] of [['a/vmlinuz', 'vmlinuz'], ['a/initramfs.cpio.zst', 'initramfs.cpio.zst'], ['manifest.json', 'manifest.json']]) {
+      assert.ok(readEspFile(loop, f)?.equals(readFileSync(join(x86Dir, from))), `${f} on ${loop}`);
+    }
+    assert.ok(readEspFile(loop, 'EFI/BOOT/BOOTX64.EFI')?.equals(readEspFile(diskA, 'EFI/BOOT/BOOTX64.EFI')!), 'BOOTX64.EFI');
+  } finally {
+    execFileSync('losetup', ['-d', loop]);
+  }
 });
 
 test('a disk boot uses UEFI pflash and a writable virtio disk (snapshot on request), reboots in place, extra words via fw_cfg', () => {
