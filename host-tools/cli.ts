@@ -61,8 +61,8 @@ export async function makeProgram(only?: string | null): Promise<Command> {
     .exitOverride()
     .addHelpText('after', '\nExit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).\nEvery failure is one line "tfw: <command>: <cause>" on stderr (TFW_DEBUG=1 adds the stack).');
   const names = only === null ? [] : only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
-  const loaders = [...new Set(names.map((n) => COMMANDS[n]!))];
-  const modules = await Promise.all(loaders.map((load) => load()));
+  // boards and roles share one module: register each module once.
+  const modules = new Set(await Promise.all(names.map((n) => COMMANDS[n]!())));
   for (const m of modules) m.register(program);
   return program;
 }
