@@ -101,7 +101,8 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failure;
   }
   const path = commandPath(program, argv);
-  const label = path || (argv.find((a) => !a.startsWith('-')) ?? 'usage');
+  // The label is the top-level command (the contract `tfw: <command>: <cause>`); the --help pointer names the full path.
+  const label = path.split(' ')[0] || (argv.find((a) => !a.startsWith('-')) ?? 'usage');
   const fail = (msg: string) => process.stderr.write(`tfw: ${label}: ${msg}\n`);
   let interrupted = false;
   // A command that cleans up on SIGINT (pxe, boot, runtime) keeps its handler; with none, exit at once.

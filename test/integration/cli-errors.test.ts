@@ -25,7 +25,7 @@ test('commander usage errors and failures are one line each, exit 2 and 1 (main(
     [['flash', '--bord', 'x', '-o', 'y.img'], 2, /^tfw: flash: unknown option '--bord' \(Did you mean --board\?\); tfw flash --help shows the usage\n$/],
     [['build', '--board'], 2, /^tfw: build: option '-b, --board <board>' argument missing; tfw build --help shows the usage\n$/],
     [['frobnicate'], 2, /^tfw: frobnicate: unknown command; tfw --help shows the usage\n$/],
-    [['store', 'put'], 2, /^tfw: store put: missing required argument 'file'; tfw store put --help shows the usage\n$/],
+    [['store', 'put'], 2, /^tfw: store: missing required argument 'file'; tfw store put --help shows the usage\n$/],
     [['keygen', 'extra'], 2, /^tfw: keygen: too many arguments for 'keygen'\. Expected 0 arguments but got 1; tfw keygen --help shows the usage\n$/],
     [[], 2, /^tfw: usage: expected a command; tfw --help lists them\n$/],
     [['flash', '--format', 'iso', '-o', join(work, 'x.img')], 2, /^tfw: flash: --format: expected disk or tar, got "iso"\n$/],
