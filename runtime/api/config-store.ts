@@ -8,11 +8,16 @@
  * (written to a temporary file, fsync'ed, renamed), which the guest init
  * prefers over the image's config at the next boot. A change that fails
  * validation or cannot be applied leaves the running config untouched.
+ * The 3router's gateway sections (`lan`, `wan`, `firewall`) are shown and
+ * taken too: `firewall` is applied live when an `applyFirewall` is given
+ * (the gateway's ruleset reload), `lan` and `wan` after a restart; a PUT
+ * without them leaves them as they are.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { validateOverlayConfig, type OverlayConfig, type PeerConfig } from '../config/schema.js';
+import { validateGatewayConfig, type FirewallConfig } from '../gateway/config.js';
 import { fsyncPath } from '../device/slots.js';
 
 /** Where a changed config is kept below the data partition (the init reads it at boot). */
@@ -30,9 +35,13 @@ export interface ConfigStoreOptions {
   dataDir?: string;
   /** Applies a checked config to the running overlay (its reload). */
   apply: (c: OverlayConfig) => Promise<void>;
-  /** Sections kept as they are in the stored file (the 3router's lan, wan, firewall), which the API does not change. */
+  /** The 3router's gateway sections (lan, wan, firewall) as the config file has them; shown by get, changed by put. */
   keep?: Record<string, unknown>;
+  /** Applies a checked firewall section to the running gateway (its ruleset reload); without it a firewall change waits for a restart. */
+  applyFirewall?: (f: FirewallConfig) => void;
 }
+
+const GATEWAY_SECTIONS = ['lan', 'wan', 'firewall'] as const;
 
 export interface PutResult {
   /** Written to /data (false on a RAM-only device). */
@@ -43,15 +52,17 @@ export interface PutResult {
 
 export class ConfigStore {
   private current: OverlayConfig;
+  private gateway: Record<string, unknown>;
 
   constructor(private readonly o: ConfigStoreOptions) {
     this.current = o.config;
+    this.gateway = { ...o.keep };
   }
 
-  /** The running config without secrets. */
+  /** The running config without secrets (with the gateway sections the config has). */
   get(): Record<string, unknown> {
     const { privateKey: _omit, ...rest } = this.current;
-    return { ...rest, peers: this.current.peers.map((p) => (p.presharedKey ? { ...p, presharedKey: HIDDEN } : { ...p })) };
+    return { ...rest, peers: this.current.peers.map((p) => (p.presharedKey ? { ...p, presharedKey: HIDDEN } : { ...p })), ...this.gateway };
   }
 
   /** The running config's peers without secrets. */
@@ -66,6 +77,13 @@ export class ConfigStore {
   async put(input: unknown): Promise<PutResult> {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config', 'expected a JSON object');
     const raw = { ...(input as Record<string, unknown>) };
+    const gateway = { ...this.gateway };
+    for (const k of GATEWAY_SECTIONS) {
+      if (k in raw) gateway[k] = raw[k];
+      delete raw[k];
+    }
+    const changed = GATEWAY_SECTIONS.filter((k) => JSON.stringify(gateway[k]) !== JSON.stringify(this.gateway[k]));
+    const checked = validateGatewayConfig(gateway);
     if ('privateKey' in raw) throw new ConfigError('privateKey', 'is not changed through the API (the node key lives in the identity on /data)');
     raw.privateKey = this.current.privateKey;
     if (Array.isArray(raw.peers)) {
@@ -82,8 +100,13 @@ export class ConfigStore {
     }
     const next = validateOverlayConfig(raw);
     await this.o.apply(next);
-    const restart = RESTART_FIELDS.filter((f) => JSON.stringify(next[f]) !== JSON.stringify(this.current[f]));
+    const restart: string[] = RESTART_FIELDS.filter((f) => JSON.stringify(next[f]) !== JSON.stringify(this.current[f]));
     this.current = next;
+    for (const k of changed) {
+      if (k === 'firewall' && this.o.applyFirewall) this.o.applyFirewall(checked.firewall);
+      else restart.push(k);
+    }
+    this.gateway = Object.fromEntries(Object.entries(gateway).filter(([, v]) => v !== undefined));
     return { persisted: this.persist(), restart };
   }
 
@@ -117,7 +140,7 @@ export class ConfigStore {
     if (!this.o.dataDir) return false;
     const file = join(this.o.dataDir, CONFIG_FILE);
     const { privateKey, ...rest } = this.current;
-    const body = { ...(this.o.keyFromConfig ? { privateKey, ...rest } : rest), ...this.o.keep };
+    const body = { ...(this.o.keyFromConfig ? { privateKey, ...rest } : rest), ...this.gateway };
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
     fsyncPath(`${file}.tmp`);
