@@ -5,8 +5,13 @@
  * client gets a DHCPv4 lease naming the router as gateway and DNS, resolves
  * the ISP's name through it, fetches a page over NAT (the server sees the
  * router's WAN lease), and takes a SLAAC address inside the router's overlay
- * /64. From the ISP side the router answers ping and keeps TCP ports closed.
- * Needs root (taps, namespaces, QEMU), dnsmasq and busybox; every wait is bounded.
+ * /64. A second tfw node (`tfw runtime` in the "isp" namespace) peers with
+ * the router over the overlay: it and the LAN client ping each other's
+ * overlay addresses, and its new TCP connection to the LAN client is dropped
+ * until allowOverlayToLan names it (changed live through the device API's
+ * config PUT). From the ISP side the router answers ping and a full TCP port
+ * scan (Debian's nmap) finds nothing open. Needs root (taps, namespaces,
+ * QEMU), dnsmasq, busybox and nmap; every wait is bounded.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,11 +23,12 @@ import { buildImage } from '../../images/builder/image.js';
 import { encodeOverlayConfig, loadOverlayConfig } from '../../images/builder/overlay-config.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { loadBoard } from '../../images/builder/schema.js';
+import { keygen } from '../../host-tools/commands/keygen.js';
 import { isRoot } from '../helpers.js';
-import { have, sh, spawnIn, waitFor, ROOT, type Proc } from '../integration/overlay-netns.js';
+import { have, ping, sh, spawnIn, tfwRuntime, waitFor, ROOT, type Proc } from '../integration/overlay-netns.js';
 import { Guest } from './guest.js';
 
-const ok = isRoot && have('qemu-system-x86_64') && have('dnsmasq') && have('busybox') && have('ping');
+const ok = isRoot && have('qemu-system-x86_64') && have('dnsmasq') && have('busybox') && have('ping') && have('nmap');
 const id = `${process.pid % 10000}`;
 const ns = { isp: `tfwq-isp${id}`, lan: `tfwq-lan${id}` };
 const tap = { wan: `tfwqw${id}`, lan: `tfwql${id}` };
@@ -30,14 +36,20 @@ const tmp = mkdtempSync(join(tmpdir(), 'tfw-gw-image-'));
 const peer = join(ROOT, 'test/integration/gateway-peer.mjs');
 const procs: Proc[] = [];
 let guest: Guest | undefined;
+/** The router's and the ISP-side tfw node's keys; the LAN client's SLAAC address (set by the LAN test). */
+const routerKey = keygen();
+const farKey = keygen();
+const farAddr = farKey.address.replace('::/64', '::1');
+let slaacAddr = '';
+let far: Proc | undefined;
 const inNs = (n: string, cmd: string) => sh(['ip', 'netns', 'exec', n, 'sh', '-c', cmd]);
 const out = (n: string, argv: string[], ms = 10_000) => spawnSync('ip', ['netns', 'exec', n, ...argv], { encoding: 'utf8', timeout: ms });
 
 test.before(async () => {
-  if (!ok) return console.log('  skip: needs root, qemu-system-x86_64, dnsmasq, busybox and ping');
+  if (!ok) return console.log('  skip: needs root, qemu-system-x86_64, dnsmasq, busybox, ping and nmap');
   const { outDir } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: makeProgress({ quiet: true }) });
   const cfgFile = join(tmp, 'router.yaml');
-  writeFileSync(cfgFile, 'lan: {}\nfirewall: { allowOverlayToLan: [] }\n');
+  writeFileSync(cfgFile, `privateKey: ${routerKey.privateKey}\nmesh: true\npeers:\n  - publicKey: ${farKey.publicKey}\n    endpoint: 10.77.0.2:51820\nlan: {}\nfirewall: { allowOverlayToLan: [] }\n`, { mode: 0o600 });
   for (const n of Object.values(ns)) {
     sh(['ip', 'netns', 'add', n]);
     sh(['ip', 'netns', 'exec', n, 'sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0']);
@@ -60,7 +72,11 @@ test.before(async () => {
     '--dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0,1h', '--dhcp-option=option:router,10.77.0.2', '--dhcp-option=option:dns-server,10.77.0.2',
     '--address=/web.isp.test/10.77.0.2', `--dhcp-leasefile=${join(tmp, 'isp.leases')}`, `--pid-file=${join(tmp, 'isp.pid')}`, '--log-facility=-']);
   const web = spawnIn(ns.isp, [process.execPath, peer, 'serve', '8080']);
-  procs.push(dns, web);
+  // The far tfw node: the router's endpoint is its WAN lease (unknown yet), so the router sends first.
+  const farFile = join(tmp, 'far.yaml');
+  writeFileSync(farFile, `name: tfwf${id}\nprivateKey: ${farKey.privateKey}\nlistenPort: 51820\nmesh: true\npeers:\n  - publicKey: ${routerKey.publicKey}\n`, { mode: 0o600 });
+  far = tfwRuntime(ns.isp, farFile);
+  procs.push(dns, web, far);
   await guest.waitFor(/tfw: ready 3router x86_64/, 300);
 });
 
@@ -96,6 +112,38 @@ test('a LAN client: lease, DNS through the router, a page over NAT, SLAAC in the
   const prefix = /slaac ([0-9a-f]+:[0-9a-f]+:[0-9a-f]+:[0-9a-f]+)::1\/64/.exec(guest!.lines.join('\n'))![1];
   let addr = '';
   assert.ok(await waitFor(() => ((addr = new RegExp(`inet6 (${prefix}:[0-9a-f:]+)/64`).exec(inNs(ns.lan, `ip -o -6 addr show dev ${tap.lan}`))?.[1] ?? ''), addr !== ''), 30_000), `no SLAAC address in ${prefix}::/64`);
+  assert.is(`${prefix}::/64`, routerKey.address, 'the /64 is the router\'s overlay prefix');
+  slaacAddr = addr;
+});
+
+test('a far tfw node beyond the WAN, peered over the overlay: overlay pings both ways with the LAN client; its TCP to the client dropped until allowed live', async () => {
+  if (!ok || !slaacAddr) return;
+  // Babel routes take a few hellos: the first ping to get through is bounded, then it must answer both ways.
+  assert.ok(await waitFor(() => ping(ns.lan, farAddr, 1), 90_000), `LAN client -> ${farAddr}\n${far!.out()}`);
+  assert.ok(ping(ns.isp, slaacAddr), `far node -> LAN client ${slaacAddr}`);
+  const srv = spawnIn(ns.lan, [process.execPath, peer, 'serve', '2222']);
+  procs.push(srv);
+  assert.ok(await waitFor(() => srv.out().includes('listening'), 10_000), srv.out());
+  const connect = () => out(ns.isp, [process.execPath, peer, 'connect', slaacAddr, '2222', '3000'], 15_000).stdout.trim();
+  assert.is(connect(), 'refused timeout', 'overlay -> lan is closed by default');
+  // The admin password is first set from the LAN; the session then PUTs the config with the client's port allowed.
+  const api = join(tmp, 'api.mjs');
+  writeFileSync(api, `const u = 'http://192.168.1.1';
+const j = (r) => r.json().then((b) => { if (!r.ok) throw new Error(r.status + ' ' + JSON.stringify(b)); return b; });
+await fetch(u + '/v1/password', { method: 'POST', body: JSON.stringify({ password: 'gw-test-pass' }) }).then(j);
+const { token } = await fetch(u + '/v1/login', { method: 'POST', body: JSON.stringify({ password: 'gw-test-pass' }) }).then(j);
+const h = { authorization: 'Bearer ' + token };
+const cfg = await fetch(u + '/v1/config', { headers: h }).then(j);
+const r = await fetch(u + '/v1/config', { method: 'PUT', headers: h, body: JSON.stringify({ ...cfg, firewall: { allowOverlayToLan: [process.argv[2] + ' 2222'] } }) }).then(j);
+console.log(JSON.stringify({ before: cfg.firewall, result: r }));
+`);
+  const put = out(ns.lan, [process.execPath, api, slaacAddr], 30_000);
+  assert.is(put.status, 0, put.stdout + put.stderr);
+  const res = JSON.parse(put.stdout);
+  assert.equal(res.before, { allowOverlayToLan: [] });
+  assert.equal(res.result.restart, [], 'the firewall applies live');
+  await guest!.waitFor(/tfw: gateway: firewall reloaded: 1 overlay -> lan allow rule/, 30);
+  assert.is(connect(), farAddr, 'allowed: the LAN client sees the far node\'s overlay address');
 });
 
 test('from the ISP side: ping answers, TCP ports do not', async () => {
@@ -103,6 +151,21 @@ test('from the ISP side: ping answers, TCP ports do not', async () => {
   const wanIp = /eth0 (10\.77\.0\.\d+)\/24/.exec(guest!.lines.join('\n'))![1];
   assert.is(out(ns.isp, ['ping', '-c', '1', '-W', '3', wanIp]).status, 0);
   for (const port of [22, 53, 80, 8080]) assert.is(out(ns.isp, [process.execPath, peer, 'connect', wanIp, String(port), '1500']).stdout.trim(), 'refused timeout', `port ${port}`);
+});
+
+/** nmap's TCP SYN scan of `ports` on `addr` from namespace `n`, bounded; the open ports it reports. */
+function openPorts(n: string, addr: string, ports: string): number[] {
+  const r = out(n, ['nmap', '-n', '-Pn', '-sS', `-p${ports}`, '--max-retries', '1', '--min-rate', '2000', '--host-timeout', '240s', '-oG', '-', addr], 300_000);
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.not.match(r.stdout, /Status: Timeout|host timeout/i, 'the scan completed');
+  return [...r.stdout.matchAll(/(\d+)\/open\/tcp/g)].map((m) => Number(m[1]));
+}
+
+test('a full TCP scan (nmap, ports 1-65535) from the ISP side finds nothing open; the same scan from the LAN finds DNS and the API', async () => {
+  if (!ok) return;
+  const wanIp = /eth0 (10\.77\.0\.\d+)\/24/.exec(guest!.lines.join('\n'))![1];
+  assert.equal(openPorts(ns.lan, '192.168.1.1', '1-1024'), [53, 80], 'the scan sees open ports where there are');
+  assert.equal(openPorts(ns.isp, wanIp, '1-65535'), []);
 });
 
 test('tfw.failsafe=1: LAN 192.168.1.1/24 whatever the config says, firewall untouched, the device API on the LAN only', async () => {
