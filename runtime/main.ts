@@ -184,7 +184,7 @@ async function main(): Promise<number> {
     const { startApi } = await import('./api/server.js');
     const { createMetrics } = await import('./api/metrics.js');
     const { ConfigStore } = await import('./api/config-store.js');
-    const store = config && overlay ? new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c), keep: gatewayRaw, applyFirewall: gateway && ((f) => gateway.setFirewall(f)) }) : undefined;
+    const store = config && overlay ? new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c), keep: values.role === '3router' ? (gatewayRaw ?? {}) : undefined, applyFirewall: gateway && ((f) => gateway.setFirewall(f)) }) : undefined;
     // The AIBox keeps its slices on /data and brings them back as they were (slices restart, GPUs rebound).
     let slices: import('./slices/index.js').SliceManager | undefined;
     if (values.role === 'aibox' && values.data) {

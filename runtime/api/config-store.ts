@@ -35,7 +35,7 @@ export interface ConfigStoreOptions {
   dataDir?: string;
   /** Applies a checked config to the running overlay (its reload). */
   apply: (c: OverlayConfig) => Promise<void>;
-  /** The 3router's gateway sections (lan, wan, firewall) as the config file has them; shown by get, changed by put. */
+  /** The 3router's gateway sections (lan, wan, firewall) as the config file has them ({} for none); shown by get, changed by put. Other roles leave it out. */
   keep?: Record<string, unknown>;
   /** Applies a checked firewall section to the running gateway (its ruleset reload); without it a firewall change waits for a restart. */
   applyFirewall?: (f: FirewallConfig) => void;
@@ -78,7 +78,8 @@ export class ConfigStore {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config', 'expected a JSON object');
     const raw = { ...(input as Record<string, unknown>) };
     const gateway = { ...this.gateway };
-    for (const k of GATEWAY_SECTIONS) {
+    // Only a 3router (keep given) keeps the gateway sections; elsewhere the overlay schema checks and drops them.
+    for (const k of this.o.keep ? GATEWAY_SECTIONS : []) {
       if (k in raw) gateway[k] = raw[k];
       delete raw[k];
     }

@@ -78,4 +78,18 @@ test('without applyFirewall (no gateway running) a firewall change waits for a r
   assert.equal(r.restart, ['firewall']);
 });
 
+test('another role (no keep) neither shows nor keeps gateway sections; a bad one is still refused by name', async () => {
+  const s = new ConfigStore({ config: validateOverlayConfig({ privateKey: me.privateKey }), keyFromConfig: false, apply: async () => {} });
+  const r = await s.put({ ...s.get(), lan: {} });
+  assert.equal(r.restart, []);
+  assert.not.ok('lan' in s.get());
+  try {
+    await s.put({ ...s.get(), lan: { address: 'x' } });
+    assert.unreachable('took a bad lan section');
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    assert.match((err as Error).message, /lan\.address/);
+  }
+});
+
 test.run();
