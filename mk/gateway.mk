@@ -2,8 +2,9 @@
 # nftables generators, the gateway service). Debian packages for
 # test/unit/gateway (`nft -c -f` and `dnsmasq --test` on the generated files)
 # and test/integration/gateway-{netns,service}.test.ts (the ruleset and the service
-# in namespaces; busybox udhcpc as the LAN client).
-SYSDEPS += nftables dnsmasq-base iproute2 busybox-static iputils-ping
+# in namespaces; busybox udhcpc as the LAN client), and nmap for
+# test/image/gateway.test.ts's port scan of the router's WAN.
+SYSDEPS += nftables dnsmasq-base iproute2 busybox-static iputils-ping nmap
 
 .PHONY: test-gateway
 # Only the gateway's tests: unit, then the namespace test (root).

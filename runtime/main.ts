@@ -139,7 +139,16 @@ async function main(): Promise<number> {
     const { startOverlay } = await import('./overlay/index.js');
     overlay = await startOverlay(config, { log: (m: string) => log('overlay', m) });
     const { ConfigStore } = await import('./api/config-store.js');
-    store = new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c), gateway: gatewayRaw });
+    store = new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c),
+      // Only a 3router keeps the gateway sections; its firewall is reloaded live (lan and wan wait for a restart).
+      gateway: values.role === '3router' ? (gatewayRaw ?? {}) : undefined,
+      applyGateway: async (sections, changed) => {
+        if (!gateway || !changed.includes('firewall')) return changed;
+        const { validateGatewayConfig } = await import('./gateway/config.js');
+        gateway.setFirewall(validateGatewayConfig(sections).firewall);
+        return changed.filter((k) => k !== 'firewall');
+      },
+    });
     const { startUapi } = await import('./api/uapi.js');
     uapi = await startUapi({ overlay, update: (change) => store!.update(change), log }).catch((err: Error) => (log('uapi', `${err.message}; wg(8) cannot see ${config.name}`), undefined));
     // SIGHUP: the file is the truth, so nothing is written back to /data.

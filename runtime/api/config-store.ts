@@ -87,7 +87,7 @@ export class ConfigStore {
 
   /**
    * Replaces the config with `input` (the shape `GET /v1/config` gives; a
-   * gateway section left out is removed).
+   * gateway section left out stays as it is, one given as `null` is removed).
    * @throws ConfigError naming the field, e.g. `lan.dhcp.start` (nothing changed)
    */
   put(input: unknown): Promise<PutResult> {
@@ -112,7 +112,10 @@ export class ConfigStore {
       });
     }
     const next = validateOverlayConfig(raw);
-    const gateway = sectionsOf(raw);
+    // A section the body leaves out stays as it is (a client that only knows the overlay fields);
+    // `null` removes it. Without `gateway` (not a 3router) the sections are checked, not kept.
+    const gateway: Record<string, unknown> = this.o.gateway === undefined ? {} : { ...this.gateway, ...sectionsOf(raw) };
+    for (const k of GATEWAY_SECTIONS) if (raw[k] === null) delete gateway[k];
     const changed = GATEWAY_SECTIONS.filter((k) => JSON.stringify(gateway[k]) !== JSON.stringify(this.gateway[k]));
     await this.o.apply(next);
     const restart: string[] = RESTART_FIELDS.filter((f) => JSON.stringify(next[f]) !== JSON.stringify(this.current[f]));

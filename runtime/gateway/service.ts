@@ -5,6 +5,10 @@
  * ruleset and enables forwarding. In failsafe mode (kernel word
  * `tfw.failsafe=1`) the LAN gets OpenWrt's 192.168.1.1/24 and DHCP whatever
  * the config says, and neither the ruleset nor forwarding is touched.
+ * `wan: { method: static }` gives the WAN port its address and default
+ * route in place of what the init's DHCP client took (not in failsafe).
+ * The ruleset can be replaced while running (`setFirewall`, the device API's
+ * config PUT), atomically as `nft -f` replaces table `inet tfw`.
  *
  * Commands go through `run` (execFileSync by default) so tests can record
  * them; dnsmasq is a child process whose lines are logged as
@@ -15,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TfwError } from '../errors.js';
-import { FAILSAFE_LAN, type GatewayConfig, type LanConfig } from './config.js';
+import { FAILSAFE_LAN, type FirewallConfig, type GatewayConfig, type LanConfig, type WanConfig } from './config.js';
 import { dnsmasqConfig } from './dnsmasq.js';
 import { nftRuleset } from './nftables.js';
 
@@ -50,7 +54,28 @@ export interface Gateway {
   lan: LanConfig;
   /** Paths of the generated files. */
   files: { dnsmasq: string; nft?: string };
+  /**
+   * Regenerates the ruleset with `firewall` (e.g. a new allowOverlayToLan) and
+   * loads it; the old table stays when `nft` refuses the new one.
+   * @throws GatewayError in failsafe mode (no ruleset is managed) or when `nft -f` fails
+   */
+  setFirewall(firewall: FirewallConfig): void;
   stop(): Promise<void>;
+}
+
+/**
+ * Applies `wan: { method: static }` on the WAN port: its IPv4 addresses (a
+ * DHCP lease the init took) flushed, `address` added, the default route
+ * replaced by one via `gateway`. Nothing happens for `method: dhcp`.
+ * @returns the log line's words, or undefined for dhcp
+ * @throws GatewayError naming the failed `ip` command
+ */
+export function applyStaticWan(wan: WanConfig, port: string, run: (cmd: string, args: string[]) => void): string | undefined {
+  if (wan.method !== 'static') return undefined;
+  run('ip', ['-4', 'addr', 'flush', 'dev', port]);
+  run('ip', ['-4', 'addr', 'add', wan.address!, 'dev', port]);
+  run('ip', ['-4', 'route', 'replace', 'default', 'via', wan.gateway!, 'dev', port]);
+  return `wan ${port} ${wan.address} via ${wan.gateway} (static)`;
 }
 
 const defaultRun = (cmd: string, args: string[]): void => {
@@ -75,6 +100,12 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   if (!lan) throw new GatewayError('gateway: the config has no lan section (and no tfw.failsafe=1): nothing to bridge');
   const br = lan.bridge;
   mkdirSync(o.runDir, { recursive: true });
+
+  // 0. A static WAN replaces the init's DHCP lease (the config, not the board, decides the method).
+  if (!o.failsafe) {
+    const wanLine = applyStaticWan(o.gateway.wan, o.ports.wan, run);
+    if (wanLine) o.log(wanLine);
+  }
 
   // 1. The bridge on the lan port (brctl where `ip link add type bridge` is missing). Only
   //    options busybox ip (the image's) knows are used: no `nodad`.
@@ -115,13 +146,16 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   }
 
   // 4. The ruleset and forwarding (not in failsafe: the config may be what went wrong).
-  if (!o.failsafe) {
+  const loadRuleset = (firewall: FirewallConfig): void => {
     files.nft = join(o.runDir, 'gateway.nft');
     writeFileSync(
       files.nft,
-      nftRuleset({ lan: br, wan: o.ports.wan, overlay: { iface: o.overlay?.iface ?? 'tfw0', port: o.overlay?.port ?? 51820 }, apiPort: o.apiPort, firewall: o.gateway.firewall }),
+      nftRuleset({ lan: br, wan: o.ports.wan, overlay: { iface: o.overlay?.iface ?? 'tfw0', port: o.overlay?.port ?? 51820 }, apiPort: o.apiPort, firewall }),
     );
     run('nft', ['-f', files.nft]);
+  };
+  if (!o.failsafe) {
+    loadRuleset(o.gateway.firewall);
     // Forwarding turns RA processing off; the WAN keeps its SLAAC (accept_ra=2, ip-sysctl.rst).
     run('sysctl', ['-qw', `net.ipv6.conf.${o.ports.wan}.accept_ra=2`]);
     run('sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
@@ -131,6 +165,11 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   return {
     lan,
     files,
+    setFirewall: (firewall) => {
+      if (o.failsafe) throw new GatewayError('gateway: failsafe mode (tfw.failsafe=1) loads no ruleset: firewall changes apply after a normal boot');
+      loadRuleset(firewall);
+      o.log(`firewall reloaded: ${firewall.allowOverlayToLan.length} overlay -> lan allow rule(s)`);
+    },
     stop: async () => {
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((r) => child!.once('exit', () => r()));

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { isRoot } from '../helpers.js';
 import { have, sh, spawnIn, waitFor, ROOT, type Proc } from './overlay-netns.js';
 import { validateGatewayConfig } from '../../runtime/gateway/config.js';
-import { startGateway, type Gateway, type GatewayOptions } from '../../runtime/gateway/service.js';
+import { applyStaticWan, startGateway, type Gateway, type GatewayOptions } from '../../runtime/gateway/service.js';
 
 const ok = isRoot && have('ip') && have('nft') && have('dnsmasq') && have('busybox') && have('ping');
 const id = `${process.pid % 10000}`;
@@ -29,6 +29,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tfw-gw-service-'));
 const procs: Proc[] = [];
 const logs: string[] = [];
 let gw: Gateway | undefined;
+/** The LAN client's SLAAC address in the overlay /64 (set by the SLAAC test). */
+let slaac = '';
 const inNs = (n: string, cmd: string) => sh(['ip', 'netns', 'exec', n, 'sh', '-c', cmd]);
 const OVERLAY = '4ab:cd:0:1::1';
 
@@ -126,6 +128,32 @@ test('a LAN client takes a SLAAC address in the router\'s overlay /64, reachable
   }, 20_000);
   assert.ok(found, `no SLAAC address: ${inNs(ns.l, 'ip -o -6 addr show dev eth0')}\n${logs.join('\n')}`);
   assert.is(spawnSync('ip', ['netns', 'exec', ns.o, 'ping', '-6', '-c', '1', '-W', '3', addr]).status, 0, `ping ${addr} from the overlay side`);
+  slaac = addr;
+});
+
+test('setFirewall while running: overlay -> LAN TCP refused, then accepted once allowOverlayToLan names the client\'s port', async () => {
+  if (!ok || !slaac) return;
+  const srv = spawnIn(ns.l, [process.execPath, peer, 'serve', '2222']);
+  procs.push(srv);
+  assert.ok(await waitFor(() => srv.out().includes('listening'), 10_000), srv.out());
+  const connect = () => spawnSync('ip', ['netns', 'exec', ns.o, process.execPath, peer, 'connect', slaac, '2222', '1500'], { encoding: 'utf8', timeout: 10_000 }).stdout.trim();
+  assert.is(connect(), 'refused timeout');
+  gw!.setFirewall(validateGatewayConfig({ firewall: { allowOverlayToLan: [`${slaac} 2222`] } }).firewall);
+  assert.is(connect(), '5ff::2', 'the LAN client sees the overlay address, not NAT');
+  assert.match(logs.join('\n'), /firewall reloaded: 1 overlay -> lan allow rule/);
+  gw!.setFirewall(validateGatewayConfig({}).firewall);
+  assert.is(connect(), 'refused timeout', 'the allow rule is gone again');
+});
+
+test('wan.method static: the WAN port\'s lease replaced by the address and default route; the ISP sees that address', () => {
+  if (!ok) return;
+  const wan = validateGatewayConfig({ wan: { method: 'static', address: '10.77.0.9/24', gateway: '10.77.0.2' } }).wan;
+  const line = applyStaticWan(wan, 'eth0', routerOpts({}).run!);
+  assert.is(line, 'wan eth0 10.77.0.9/24 via 10.77.0.2 (static)');
+  assert.equal(inNs(ns.r, 'ip -o -4 addr show dev eth0').match(/inet [0-9./]+/g), ['inet 10.77.0.9/24']);
+  assert.match(inNs(ns.r, 'ip -4 route show default'), /default via 10\.77\.0\.2 dev eth0/);
+  const page = spawnSync('ip', ['netns', 'exec', ns.l, process.execPath, peer, 'connect', '10.77.0.2', '8080', '2000'], { encoding: 'utf8', timeout: 10_000 });
+  assert.is(page.stdout.trim(), '10.77.0.9', 'masqueraded to the static address');
 });
 
 test('failsafe: LAN 192.168.1.1/24 whatever the config says, no ruleset, no forwarding change', async () => {

@@ -65,9 +65,11 @@ test('gateway sections: shown as written, a bad field named and nothing changed,
     // A peer added through the API keeps the gateway sections (its config is the whole one).
     await store.putPeer({ publicKey: B.publicKey, allowedIPs: ['10.100.0.3/32'] }, false);
     assert.equal(kept().firewall.allowOverlayToLan, rules);
-    // Leaving a section out of a PUT removes it.
+    // Leaving a section out of a PUT keeps it; null removes it.
     const { wan: _wan, ...noWan } = store.get();
-    assert.equal((await store.put(noWan)).restart, ['wan']);
+    assert.equal((await store.put(noWan)).restart, []);
+    assert.is(kept().wan.method, 'static');
+    assert.equal((await store.put({ ...noWan, wan: null })).restart, ['wan']);
     assert.not.ok('wan' in kept());
   } finally {
     done();

@@ -87,4 +87,28 @@ test('the runtime starts it for a 3router with lan: or failsafe only; bad sectio
   assert.equal(gatewaySections(null), {});
 });
 
+test('wan.method static: the WAN lease flushed, the address and default route set, before the bridge; not in failsafe', async () => {
+  const gateway = validateGatewayConfig({ lan: {}, wan: { method: 'static', address: '203.0.113.2/24', gateway: '203.0.113.1' } });
+  const lines: string[] = [];
+  const { o, cmds } = opts({ gateway, log: (m) => lines.push(m) });
+  await startGateway(o);
+  assert.equal(cmds.slice(0, 4), ['ip -4 addr flush dev eth0', 'ip -4 addr add 203.0.113.2/24 dev eth0', 'ip -4 route replace default via 203.0.113.1 dev eth0', 'brctl addbr br-lan']);
+  assert.ok(lines.includes('wan eth0 203.0.113.2/24 via 203.0.113.1 (static)'), lines.join('\n'));
+  const fs = opts({ gateway, failsafe: true });
+  await startGateway(fs.o);
+  assert.not.ok(fs.cmds.some((c) => c.includes('eth0')), fs.cmds.join('\n'));
+});
+
+test('setFirewall regenerates the ruleset with the new allow list and loads it; refused in failsafe', async () => {
+  const { o, cmds } = opts();
+  const g = await startGateway(o);
+  assert.not.match(readFileSync(g.files.nft!, 'utf8'), /4ab:cd::10/);
+  cmds.length = 0;
+  g.setFirewall(validateGatewayConfig({ firewall: { allowOverlayToLan: ['4ab:cd::10 22'] } }).firewall);
+  assert.equal(cmds, [`nft -f ${join(runDir, 'gateway.nft')}`]);
+  assert.match(readFileSync(g.files.nft!, 'utf8'), /ip6 daddr 4ab:cd::10 .*dport 22/);
+  const fs = await startGateway(opts({ failsafe: true }).o);
+  assert.throws(() => fs.setFirewall(validateGatewayConfig({}).firewall), (e: Error) => e instanceof GatewayError && /failsafe/.test(e.message));
+});
+
 test.run();
