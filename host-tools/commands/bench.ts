@@ -155,7 +155,7 @@ export function register(program: Command): void {
     .action(async (names: string[], f: BenchFlags) => {
       if (f.backends) return showBackends(f.json === true);
       if (f.board.length || f.host || f.from || f.compare || f.png) return portable(names, f);
-      if (!existsSync(benchDir)) throw new TfwError('ERR_TFW_USAGE', `name: host benchmarks run from a source checkout (bench/ is not in the npm package); expected a git clone of tfw, or --board/--from`);
+      if (!existsSync(benchDir)) throw new TfwError('ERR_TFW_CONFIG', `name: host benchmarks run from a source checkout (bench/ is not in the npm package); expected a git clone of tfw, or --board/--from`);
       const unknown = names.filter((n) => !benchNames().includes(n));
       if (unknown.length) throw new TfwError('ERR_TFW_USAGE', `name: unknown benchmark ${unknown.join(', ')}; expected one of ${benchNames().join(', ')}`);
       // A child process keeps the benchmark free of the CLI's own start-up state.

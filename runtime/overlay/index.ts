@@ -228,6 +228,8 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
       device.setPeers(resolved.peers, resolved.mesh);
       for (const a of resolved.address) addAddress(t.name, a);
       syncRoutes({ ...resolved, name: t.name });
+      // Resolve once the kernel has the new routes: a `wg set` or an API PUT that returns has taken effect.
+      await kernel?.settled();
       cfg = { ...resolved, name: cfg.name, privateKey: cfg.privateKey, listenPort: cfg.listenPort, mtu: cfg.mtu };
       if (resolved.mesh && mesh) {
         device.setLocal(cfg.address);
