@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -168,6 +168,7 @@ test.after(async () => {
   for (const p of [...backends, ...(runtime ? [runtime] : [])]) if (p.child.exitCode === null) p.child.kill('SIGKILL');
   spawnSync('ip', ['netns', 'del', ns]);
   for (let i = 0; i < boots; i++) spawnSync('ip', ['link', 'del', `tfwst${id}${i}`], { stdio: 'ignore' });
+  rmSync(tmp, { recursive: true, force: true }); // the disk image is 150 MiB
 });
 
 test('the guest serves shards from /data on its overlay address; put (4,2) over six backends reads back byte for byte', async () => {
