@@ -31,9 +31,10 @@ import { diskToolsMissing, Guest } from './guest.js';
 
 // TODO(issue 16): off unless TFW_TEST_STORAGE_GUEST=1. In every run so far the guest boots, serves on
 // [overlay]:9900 from /data, the WireGuard session and the Babel neighbourship come up both ways, and yet
-// nothing the host sends to the guest's overlay address over the kernel path (TCP to 9900, ping -6) is
-// answered; the guest's status counts a few `noRoute` drops. The failure message dumps both sides (host
-// addresses and routes, a ping, the guest's /v1/status over its WAN address) for whoever takes it on.
+// nothing the host sends to the guest's overlay address (TCP to 9900, ping -6) is answered: both sides
+// route each other's /64, the guest's runtime receives all the host sends with no auth or allowedIPs
+// drops, and no reply leaves the guest's kernel. The failure message dumps both sides (host addresses,
+// routes, a ping, both runtimes' status) for whoever takes it on.
 const wanted = process.env.TFW_TEST_STORAGE_GUEST === '1';
 const missing = isRoot && wanted ? diskToolsMissing() : [];
 const ok = wanted && isRoot && have('qemu-system-x86_64') && missing.length === 0;
@@ -105,7 +106,8 @@ async function guestBackend(): Promise<{ label: string; up: boolean; entries?: n
 const guestStatus = () => {
   const run = (argv: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', timeout: 15_000 });
   const ping = run(['ping', '-6', '-c', '3', '-W', '2', guestAddr]);
-  return [run(['ip', '-6', 'addr']).stdout, run(['ip', '-6', 'route']).stdout, ping.stdout, run(['curl', '-s', '-m', '10', `http://${GUEST_IP}/v1/status`]).stdout].join('\n');
+  const host = spawnSync('curl', ['-s', '-m', '10', '--unix-socket', join(tmp, 'host.sock'), 'http://host/status'], { encoding: 'utf8', timeout: 15_000 }).stdout;
+  return [run(['ip', '-6', 'addr']).stdout, run(['ip', '-6', 'route']).stdout, ping.stdout, `host: ${host}`, `guest: ${run(['curl', '-s', '-m', '10', `http://${GUEST_IP}/v1/status`]).stdout}`].join('\n');
 };
 
 const guestBackendUp = async () => (await guestBackend())?.up === true;
@@ -148,7 +150,7 @@ async function setUp(): Promise<void> {
   // as test/image/gateway.test.ts links its far node: Babel (mesh) routes, and the host only answers (no endpoint:
   // it learns the guest's from its initiations): under TCG a guest can take longer than the 5 s retry
   // (REKEY_TIMEOUT) to answer, and two sides initiating then keep replacing each other's handshakes
-  writeFileSync(hcfg, JSON.stringify({ name: `tfws${id}`, privateKey: host.privateKey, listenPort: HOST_PORT, mesh: true, peers: [{ publicKey: pub }] }));
+  writeFileSync(hcfg, JSON.stringify({ name: `tfws${id}`, privateKey: host.privateKey, listenPort: HOST_PORT, mesh: true, status: join(tmp, 'host.sock'), peers: [{ publicKey: pub }] }));
   runtime = spawnIn(ns, [process.execPath, tfwBin, 'runtime', '--config', hcfg]);
   for (const a of LOOPBACK) backends.push(spawnIn(ns, [process.execPath, tfwBin, 'store', 'serve', '--listen', a, '--data', join(tmp, `zdb-${a.replace(/\W/g, '_')}`)]));
   assert.ok(await waitFor(() => backends.every((b) => /listening on/.test(b.out())), 120_000), backends.map((b) => b.out()).join('\n'));
