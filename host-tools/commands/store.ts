@@ -73,9 +73,12 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'data directory (one folder per namespace)')
     .option('--admin <password>', 'admin password for NSNEW/NSDEL/NSSET (default: none, every client is admin)')
     .option('--sync <policy>', 'always | interval | never: when records are fdatasync-ed (default interval, 1 s)', 'interval')
-    .action(async (opts: { listen: string; data: string; admin?: string; sync: string }) => {
+    .option('--compact-ratio <share>', 'compact a namespace once this share of its log is garbage (overwritten/deleted records) and at least 64 MiB; 0 = only on COMPACT', '0.5')
+    .action(async (opts: { listen: string; data: string; admin?: string; sync: string; compactRatio: string }) => {
       if (!['always', 'interval', 'never'].includes(opts.sync)) throw new TfwError('ERR_TFW_USAGE', `--sync: expected always, interval or never, got ${JSON.stringify(opts.sync)}`);
-      const srv = await startShardServer({ listen: opts.listen, dataDir: opts.data, adminPassword: opts.admin, sync: opts.sync as SyncPolicy });
+      const ratio = Number(opts.compactRatio);
+      if (!(ratio >= 0 && ratio <= 1)) throw new TfwError('ERR_TFW_USAGE', `--compact-ratio: expected a share 0..1, got ${JSON.stringify(opts.compactRatio)}`);
+      const srv = await startShardServer({ listen: opts.listen, dataDir: opts.data, adminPassword: opts.admin, sync: opts.sync as SyncPolicy, compactRatio: ratio });
       process.stdout.write(`${srv.address}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => srv.close().then(resolve);

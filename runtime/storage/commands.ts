@@ -2,11 +2,12 @@
  * 0-db's command set (threefoldtech/0-db docs "Supported commands"), one
  * handler per command over a connection's session: PING, SET/GET/DEL/EXISTS/
  * CHECK, SCAN/RSCAN, DBSIZE, SELECT, AUTH, NSNEW/NSDEL/NSINFO/NSLIST/NSSET,
- * INFO, TIME, COMMAND, QUIT. Replies and error texts follow 0-db's.
+ * INFO, TIME, COMMAND, QUIT; and COMPACT (tfw's own: compaction.ts). Replies and error texts follow 0-db's.
  */
 import { Buffer } from 'node:buffer';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { CorruptRecordError, LimitError } from './errors.js';
+import { isCompacting } from './compaction.js';
 import { MAX_KEY, MAX_VALUE } from './record-log.js';
 import { NAMESPACE_NAME, type Namespace, type NamespaceSet } from './namespace.js';
 import { RespErrorReply, RespStatus, type RespValue } from './resp.js';
@@ -84,6 +85,8 @@ function nsInfo(ns: Namespace): string {
     `worm: no`,
     `locked: no`,
     `log_bytes: ${ns.log.fileBytes}`,
+    `garbage_bytes: ${ns.log.garbageBytes}`,
+    `compacting: ${isCompacting(ns.log) ? 'yes' : 'no'}`,
     '',
   ].join('\n');
 }
@@ -222,6 +225,15 @@ export const COMMANDS: Record<string, Handler> = {
     }
     ns.saveSettings();
     return OK;
+  },
+
+  // not in 0-db (its compaction is an offline tool): rewrites the namespace's log without its garbage, in the background
+  COMPACT: (s, a, st) => {
+    const e = arity(a, 0, 1, 'compact') ?? adminGuard(s);
+    if (e) return e;
+    const name = a.length ? str(a[0]) : s.ns.name;
+    if (!st.namespaces.get(name)) return err('Namespace not found');
+    return st.namespaces.compact(name, 'COMPACT') ? new RespStatus('Compaction started') : err('Compaction already running');
   },
 
   INFO: (_s, _a, st) =>

@@ -10,6 +10,7 @@ import { Buffer } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { compactLog, isCompacting, type CompactionReport } from './compaction.js';
 import { RecordLog, type SyncPolicy } from './record-log.js';
 
 export type KeyMode = 'user' | 'seq';
@@ -149,6 +150,39 @@ export class NamespaceSet {
 
   flush(): void {
     for (const ns of this.all.values()) ns.log.flush();
+  }
+
+  /**
+   * Compacts one namespace's log in the background (compaction.ts), logging
+   * the result: `why` names the trigger (`COMPACT`, `garbage 62%`).
+   * @returns false when that namespace is being compacted already
+   */
+  compact(name: string, why: string): Promise<CompactionReport | null> | false {
+    const ns = this.all.get(name);
+    if (!ns || isCompacting(ns.log)) return false;
+    const t0 = Date.now();
+    return compactLog(ns.log).then(
+      (r) => {
+        this.log(`namespace ${name}: compacted (${why}): ${r.beforeBytes} -> ${r.afterBytes} bytes, ${r.records} live records, ${Date.now() - t0} ms`);
+        return r;
+      },
+      (err: Error) => {
+        // a namespace dropped or a server closed under the compaction is not a failure worth a line
+        if (ns.log.isOpen) this.log(`namespace ${name}: compaction failed, the log is kept as it was: ${err.message}`);
+        return null;
+      },
+    );
+  }
+
+  /**
+   * Starts a compaction of each namespace whose garbage (overwritten and
+   * deleted records) is at least `ratio` of its log and `minBytes` bytes.
+   */
+  compactWhereGarbage(ratio: number, minBytes: number): void {
+    for (const ns of this.all.values()) {
+      const g = ns.log.garbageBytes;
+      if (g >= minBytes && g > 0 && g >= ratio * ns.log.fileBytes) this.compact(ns.name, `garbage ${Math.round((100 * g) / ns.log.fileBytes)}%`);
+    }
   }
 
   close(): void {

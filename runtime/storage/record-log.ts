@@ -24,7 +24,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writevSync } from 'node:fs';
 import { CorruptRecordError, LimitError } from './errors.js';
 
 export const HEADER_BYTES = 24;
@@ -76,12 +76,15 @@ export class RecordLog {
   /** (key, offset) in log order, for SCAN; stale pairs are skipped and compacted away. */
   private order: Array<{ key: string; offset: number }> = [];
   private stale = 0;
+  /** Bytes of the records the index points at (header + key + value): the rest of the file is garbage. */
+  private liveRecordBytes = 0;
   private end = 0;
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private syncing = false;
   private fd: number;
-  readonly recovery: RecoveryReport;
+  /** What the last open (or reopen after a compaction) found. */
+  recovery: RecoveryReport;
 
   /**
    * Opens (or creates) the log at `path` and rebuilds the index.
@@ -89,6 +92,8 @@ export class RecordLog {
    */
   constructor(readonly path: string, private readonly sync: SyncPolicy = 'interval') {
     closeSync(openSync(path, 'a')); // create it; then positioned writes ('a' would ignore positions on Linux)
+    // a compaction killed before its rename leaves its unfinished copy: the log itself is the old, whole one
+    if (existsSync(compactionPath(path))) rmSync(compactionPath(path), { force: true });
     this.fd = openSync(path, 'r+');
     this.recovery = this.rebuild();
     if (sync === 'interval') {
@@ -105,6 +110,58 @@ export class RecordLog {
   /** Bytes in the log file (live and dead records). */
   get fileBytes(): number {
     return this.end;
+  }
+
+  /** False once closed. */
+  get isOpen(): boolean {
+    return this.fd >= 0;
+  }
+
+  /** Bytes of overwritten and deleted records and tombstones: what a compaction would reclaim. */
+  get garbageBytes(): number {
+    return this.end - this.liveRecordBytes;
+  }
+
+  /** The live records (what the index points at), in log order: what a compaction copies. */
+  liveRecords(): IndexEntry[] {
+    return [...this.index.values()].sort((a, b) => a.offset - b.offset);
+  }
+
+  /**
+   * The raw bytes of one record (header, key, value), unchecked: a compaction
+   * copies records as they are, so a damaged one stays detectable.
+   * @throws CorruptRecordError when the file ends inside the record
+   */
+  readRecord(e: IndexEntry): Buffer {
+    return this.read(e);
+  }
+
+  /** Raw bytes [from, to) of the log (the records a compaction did not copy yet). */
+  readRange(from: number, to: number): Buffer {
+    const buf = Buffer.allocUnsafe(to - from);
+    for (let done = 0; done < buf.length; ) {
+      const r = readSync(this.fd, buf, done, buf.length - done, from + done);
+      if (r <= 0) throw new CorruptRecordError(`${this.path}: expected bytes ${from}..${to}, the file ends at ${from + done}`);
+      done += r;
+    }
+    return buf;
+  }
+
+  /**
+   * Switches to the log file now at `path` (a compaction renamed its copy over
+   * it): closes the old descriptor, opens the new file and rebuilds the index.
+   * Called in the same tick as the rename, so no append falls between.
+   */
+  reopen(): void {
+    const old = this.fd;
+    this.fd = openSync(this.path, 'r+');
+    closeSync(old);
+    this.index.clear();
+    this.order = [];
+    this.stale = 0;
+    this.liveRecordBytes = 0;
+    this.dirty = false;
+    this.recovery = this.rebuild();
   }
 
   has(key: Uint8Array): boolean {
@@ -164,7 +221,7 @@ export class RecordLog {
    * start, or from the end when reversed), at most `count`, in log order.
    */
   scan(cursor: number | null, count: number, reverse = false): ScanEntry[] {
-    this.compact();
+    this.pruneOrder();
     const o = this.order;
     // first index with offset > cursor
     let lo = 0;
@@ -241,16 +298,22 @@ export class RecordLog {
   }
 
   private noteRecord(k: string, flags: number, e: IndexEntry): void {
-    if (this.index.has(k)) this.stale++;
+    const old = this.index.get(k);
+    if (old) {
+      this.stale++;
+      this.liveRecordBytes -= HEADER_BYTES + old.keyLen + old.valueLen;
+    }
     if (flags & FLAG_DELETE) {
       this.index.delete(k);
       return;
     }
     this.index.set(k, e);
+    this.liveRecordBytes += HEADER_BYTES + e.keyLen + e.valueLen;
     this.order.push({ key: k, offset: e.offset });
   }
 
-  private compact(): void {
+  /** Drops stale pairs from the SCAN order (memory only; the file is compaction.ts's). */
+  private pruneOrder(): void {
     if (this.stale < 1024 || this.stale * 2 < this.order.length) return;
     this.order = this.order.filter((x) => this.index.get(x.key)?.offset === x.offset);
     this.stale = 0;
@@ -308,6 +371,11 @@ export class RecordLog {
     readSync(this.fd, k, 0, keyLen, pos + HEADER_BYTES);
     return k;
   }
+}
+
+/** Where a compaction of the log at `path` writes its copy before renaming it over the log. */
+export function compactionPath(path: string): string {
+  return `${path}.compact`;
 }
 
 /** The parts of `parts` from byte `skip` on (a short writev resumes there). */

@@ -24,6 +24,13 @@ export interface ShardServerOptions {
   adminPassword?: string;
   /** When appended records reach the disk (record-log.ts SyncPolicy); default `interval`. */
   sync?: SyncPolicy;
+  /**
+   * Compact a namespace when its garbage (overwritten and deleted records) is at
+   * least this share of its log (0..1; default 0.5; 0 turns automatic compaction off)...
+   */
+  compactRatio?: number;
+  /** ...and at least this many bytes (default 64 MiB). Checked every 10 s. */
+  compactMinBytes?: number;
 }
 
 export interface ShardServer {
@@ -72,10 +79,14 @@ export async function startShardServer(opts: ShardServerOptions): Promise<ShardS
   const a = server.address();
   const address = a && typeof a === 'object' ? (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`) : opts.listen;
   log(`listening on ${address}, data ${opts.dataDir}, namespaces ${state.namespaces.names().length}, sync ${opts.sync ?? 'interval'}`);
+  const ratio = opts.compactRatio ?? 0.5;
+  const compactTimer = ratio > 0 ? setInterval(() => state.namespaces.compactWhereGarbage(ratio, opts.compactMinBytes ?? 64 * 1024 * 1024), 10_000) : undefined;
+  compactTimer?.unref();
   let closed: Promise<void> | undefined;
   return {
     address,
     close() {
+      clearInterval(compactTimer);
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
