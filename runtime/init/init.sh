@@ -177,7 +177,8 @@ if [ -n "$SLICE" ]; then
   CROOT=${DATA_DIR:-/var/lib}/containers
   mkdir -p /etc/containers "$CROOT/storage" "$CROOT/tmp" /var/tmp /run/containers
   printf '[storage]\ndriver = "overlay"\nrunroot = "/run/containers/storage"\ngraphroot = "%s/storage"\n' "$CROOT" > /etc/containers/storage.conf
-  printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nimage_copy_tmp_dir = "%s/tmp"\n' "$CROOT" > /etc/containers/containers.conf
+  # no_pivot_root: the root is the initramfs (rootfs), which pivot_root(2) refuses (EINVAL); crun --no-pivot moves the mount instead.
+  printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nno_pivot_root = true\nimage_copy_tmp_dir = "%s/tmp"\n' "$CROOT" > /etc/containers/containers.conf
 fi
 # Once ready, load the OCI archive the host handed over (fw_cfg opt/tfw/run.tar)
 # and run its image once; its output goes to the console as `tfw: podman: ` lines.

@@ -252,7 +252,7 @@ export class SliceManager {
    * @throws SliceLaunchError without a gateway socket, or when no identity line shows within `timeoutMs` (default 120 s); TfwError ERR_TFW_UAPI
    */
   async admit(name: string, opts: { timeoutMs?: number } = {}): Promise<{ publicKey: string; subnet: string }> {
-    this.find(this.store.read().slices, name);
+    const slice = this.find(this.store.read().slices, name);
     const sock = this.o.gateway?.uapiSocket;
     if (!sock) throw new SliceLaunchError(`${name}: no gateway.uapiSocket: the AIBox's node cannot be told about the VM`);
     const consoleLog = join(this.stateDir, name, 'console.log');
@@ -263,7 +263,8 @@ export class SliceManager {
       key = slicePublicKey(consoleLog);
     }
     if (!key) throw new SliceLaunchError(`${name}: no "tfw: identity:" line in ${consoleLog} within ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s`);
-    const subnet = await admitSlicePeer(sock, key);
+    const link = sliceLinkAddress(this.o.gateway!, slice.slot).address.split('/')[0];
+    const subnet = await admitSlicePeer(sock, key, `${link}:51820`);
     this.log(`${name}: overlay peer ${key} (${subnet}) via ${sock}`);
     return { publicKey: key, subnet };
   }

@@ -78,14 +78,16 @@ export function slicePublicKey(consoleLog: string): string | undefined {
 
 /**
  * Adds (or updates) the VM as a peer of the AIBox's node over its UAPI socket:
- * its overlay /64 as allowed IPs, no endpoint (the VM's keepalive gives it).
+ * its overlay /64 as allowed IPs and, when given, its endpoint on the bridge
+ * (so the AIBox can start the handshake too, not only answer the VM's).
+ * @param endpoint the VM's `address:port` on the bridge link, e.g. 10.254.0.2:51820
  * @returns the VM's overlay /64
  * @throws TfwError ERR_TFW_UAPI when the socket does not answer errno=0
  */
-export async function admitSlicePeer(uapiSocket: string, publicKey: string): Promise<string> {
+export async function admitSlicePeer(uapiSocket: string, publicKey: string, endpoint?: string): Promise<string> {
   const pub = Buffer.from(publicKey, 'base64');
   const subnet = overlaySubnet(new Uint8Array(pub));
-  const req = `set=1\npublic_key=${pub.toString('hex')}\nreplace_allowed_ips=true\nallowed_ip=${subnet}\n\n`;
+  const req = `set=1\npublic_key=${pub.toString('hex')}\n${endpoint ? `endpoint=${endpoint}\n` : ''}replace_allowed_ips=true\nallowed_ip=${subnet}\n\n`;
   const answer = await new Promise<string>((resolve, reject) => {
     const s = createConnection(uapiSocket);
     let buf = '';

@@ -72,6 +72,8 @@ test('admission sends one UAPI set with the VM\'s key in hex and its /64; a refu
     const subnet = await admitSlicePeer(sock, pub);
     assert.is(subnet, overlaySubnet(new Uint8Array(Buffer.from(pub, 'base64'))));
     assert.is(seen[0], `set=1\npublic_key=${Buffer.from(pub, 'base64').toString('hex')}\nreplace_allowed_ips=true\nallowed_ip=${subnet}\n\n`);
+    await admitSlicePeer(sock, pub, '10.254.0.2:51820');
+    assert.is(seen[1], `set=1\npublic_key=${Buffer.from(pub, 'base64').toString('hex')}\nendpoint=10.254.0.2:51820\nreplace_allowed_ips=true\nallowed_ip=${subnet}\n\n`);
     answer = 'errno=-22\n\n';
     await admitSlicePeer(sock, pub).then(() => assert.unreachable('refused set accepted'), (e: Error) => assert.match(e.message, /refused: errno=-22/));
   } finally {
