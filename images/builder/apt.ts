@@ -34,8 +34,16 @@ export const ROOT_PACKAGES = ['busybox-static', 'nodejs'] as const;
  * initramfs and left out of `tfw build`'s inputs.
  */
 export const LOADER_PACKAGES = ['systemd-boot-efi'] as const;
-/** Packages never needed in the image: maintainer-script and doc helpers pulled by Depends. */
-const SKIP = new Set(['debconf', 'perl-base', 'dpkg', 'nodejs-doc', 'ca-certificates']);
+/**
+ * Packages never needed in the image: maintainer-script and doc helpers pulled
+ * by Depends, and container-network-stack (golang-github-containers-common's
+ * virtual dependency, netavark or the CNI plugins): the slice role's Podman runs
+ * containers with `--network none` or `host`, which need no network backend;
+ * gnupg and gpg (libgpgme11's program dependency): gpg only checks signatures
+ * of registry pulls, and slices load local archives. Without these the lock
+ * does not carry gnupg's closure (dirmngr, gpg-agent, pinentry, ...).
+ */
+const SKIP = new Set(['debconf', 'perl-base', 'dpkg', 'nodejs-doc', 'ca-certificates', 'container-network-stack', 'gnupg', 'gpg']);
 
 const run = (cmd: string, args: string[]): string =>
   execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -121,11 +129,13 @@ export function kernelPackage(flavour: string, arch: DebArch): string {
 /**
  * Resolves the Depends/Pre-Depends closure of `roots` for `arch` (first
  * alternative, newest Debian version) plus the kernels (not followed).
+ * Packages in `pinned` (an existing lock's, whose closures it already holds)
+ * are kept as pinned and not followed, so adding a root adds only what is new.
  * Returns the packages sorted by name.
  */
-export function resolveClosure(arch: DebArch, roots: readonly string[], kernels: readonly string[]): LockedPackage[] {
+export function resolveClosure(arch: DebArch, roots: readonly string[], kernels: readonly string[], pinned: readonly LockedPackage[] = []): LockedPackage[] {
   ensureForeignArch(arch);
-  const seen = new Map<string, LockedPackage>();
+  const seen = new Map<string, LockedPackage>(pinned.map((p) => [p.name, p]));
   const visit = (name: string, follow: boolean) => {
     if (seen.has(name) || SKIP.has(name)) return;
     const c = debianCandidate(name, arch);

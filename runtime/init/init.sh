@@ -40,11 +40,14 @@ EXTRA_WORDS=
 # tfw.demo_ping=ADDR (`tfw boot --demo`: once the runtime is ready, ping ADDR over
 # the overlay for up to 60 s, report, then obey `tfw-demo-poweroff` typed on the console),
 # tfw.failsafe=1 (3router: the image's config, not the one on /data; the LAN port at
-# 192.168.1.1/24 with DHCP, no firewall change, the device API on the LAN only).
+# 192.168.1.1/24 with DHCP, no firewall change, the device API on the LAN only),
+# tfw.slice=NAME (an AIBox slice VM: /data is its whole virtio disk, formatted when
+# blank; Podman is set up, and an OCI archive in fw_cfg opt/tfw/run.tar runs once ready).
 POWEROFF_AFTER_READY=0
 FAILSAFE=0
 TFW_CONFIG=
 SLOT=
+SLICE=
 HEALTH_DEADLINE=120
 for arg in $(cat /proc/cmdline) $EXTRA_WORDS; do
   case "$arg" in
@@ -58,6 +61,7 @@ for arg in $(cat /proc/cmdline) $EXTRA_WORDS; do
     tfw.health_deadline=*) HEALTH_DEADLINE="${arg#tfw.health_deadline=}" ;;
     tfw.demo_ping=*) DEMO_PING="${arg#tfw.demo_ping=}" ;;
     tfw.failsafe=1) FAILSAFE=1 ;;
+    tfw.slice=*) SLICE="${arg#tfw.slice=}" ;;
   esac
 done
 log "booting $TFW_ROLE on $TFW_BOARD ($TFW_ARCH, tfw $TFW_VERSION, kernel $(uname -r))"
@@ -81,6 +85,21 @@ find_partitions() {
 # A slot boot comes from a disk, whose partitions appear shortly after its driver loads: wait up to 3 s.
 i=0
 while find_partitions; [ -z "$DATA_DEV" ] && [ -n "$SLOT" ] && [ $i -lt 30 ]; do i=$((i + 1)); sleep 0.1; done
+# A slice VM has no partition table: its whole first virtio disk is /data. A
+# blank disk (no ext2/3/4 magic 0xEF53 at byte 1080, first 1 MiB all zero) is
+# formatted on first boot; anything else is left alone.
+if [ -z "$DATA_DEV" ] && [ -n "$SLICE" ]; then
+  i=0
+  while [ ! -b /dev/vda ] && [ $i -lt 30 ]; do i=$((i + 1)); sleep 0.1; done
+  if [ -b /dev/vda ] && [ "$(dd if=/dev/vda bs=1 skip=1080 count=2 2>/dev/null | xxd -p)" != 53ef ]; then
+    if [ "$(dd if=/dev/vda bs=65536 count=16 2>/dev/null | tr -d '\000' | wc -c)" = 0 ]; then
+      mke2fs -q -L tfw-data /dev/vda && log "data: /dev/vda was blank, formatted (ext2)"
+    else
+      log "data: /dev/vda holds something that is not ext2/3/4; not formatting it"
+    fi
+  fi
+  [ -b /dev/vda ] && DATA_DEV=/dev/vda
+fi
 DATA_DIR=
 ESP_DIR=
 if [ -n "$DATA_DEV" ] && mkdir -p /data && mount -t ext4 -o noatime "$DATA_DEV" /data; then
@@ -149,6 +168,36 @@ if [ -n "$PING_TARGET" ]; then
   done
   [ $ok = 1 ] && log "ping $PING_TARGET ok" || log "ping $PING_TARGET failed"
 fi
+
+# --- slice VM: Podman with crun (issue 17; docs/aibox.md) -----------------
+# Storage under /data (overlay driver), cgroups v2 managed by cgroupfs (no
+# systemd here), no network backend: containers run with --network none|host.
+if [ -n "$SLICE" ]; then
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || log "slice: cannot mount cgroup2"
+  CROOT=${DATA_DIR:-/var/lib}/containers
+  mkdir -p /etc/containers "$CROOT/storage" "$CROOT/tmp" /var/tmp /run/containers
+  printf '[storage]\ndriver = "overlay"\nrunroot = "/run/containers/storage"\ngraphroot = "%s/storage"\n' "$CROOT" > /etc/containers/storage.conf
+  # no_pivot_root: the root is the initramfs (rootfs), which pivot_root(2) refuses (EINVAL); crun --no-pivot moves the mount instead.
+  printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nno_pivot_root = true\nimage_copy_tmp_dir = "%s/tmp"\n' "$CROOT" > /etc/containers/containers.conf
+fi
+# Once ready, load the OCI archive the host handed over (fw_cfg opt/tfw/run.tar)
+# and run its image once; its output goes to the console as `tfw: podman: ` lines.
+slice_run() {
+  while [ ! -e /run/tfw/ready ]; do sleep 0.2; done
+  cp "$FWCFG/run.tar/raw" /run/tfw/run.tar
+  out=$(podman load -i /run/tfw/run.tar 2>&1)
+  img=$(echo "$out" | sed -n 's/^Loaded image[^:]*: *//p' | tail -n 1)
+  if [ -z "$img" ]; then
+    echo "tfw: podman: load failed: $(echo "$out" | tail -n 1)" > /dev/console
+    return
+  fi
+  echo "tfw: podman: loaded $img" > /dev/console
+  podman run --rm --network none "$img" > /run/tfw/run.out 2>&1
+  rc=$?
+  sed 's/^/tfw: podman: /' /run/tfw/run.out > /dev/console
+  echo "tfw: podman: exit $rc" > /dev/console
+}
+[ -n "$SLICE" ] && [ -r "$FWCFG/run.tar/raw" ] && slice_run &
 
 # --- bench hook (tfw bench --board, docs/bench.md) -------------------------
 # Kernel word tfw.bench=1 with the payload segment present: run the kernel

@@ -9,12 +9,13 @@
  * the state lock; a refusal throws before anything is written or started.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SliceLaunchError, SliceNotFoundError, SliceRefusedError } from './errors.js';
 import { readInventory, type Inventory } from './inventory.js';
 import { pciDevicePath } from './pci.js';
 import { DEFAULT_POLICY, planSlice, usage, type PlannerPolicy, type SliceRequest, type Usage } from './planner.js';
+import { admitSlicePeer, sliceGuestConfig, sliceLinkAddress, slicePublicKey, type SliceGateway } from './network.js';
 import { kvmUsable, sliceCommand, type Accel } from './qemu.js';
 import { formatMiB } from './size.js';
 import { SliceStore, type Slice } from './state.js';
@@ -42,6 +43,13 @@ export interface SliceManagerOptions {
   /** sysfs writes for vfio binding (default plain writes). */
   io?: SysfsIo;
   hostNet?: HostNet;
+  /**
+   * The AIBox's side of the slices' overlay (runtime/slices/network.ts): the
+   * bridge gets `gateway.address`, each VM an address on that link and an
+   * overlay config peering with the AIBox's node. Without it the VMs get the
+   * image's own network setup (DHCP) and config.
+   */
+  gateway?: SliceGateway;
   /** Log sink (default: `tfw: slice: ...` lines on stderr). */
   log?: (message: string) => void;
 }
@@ -108,11 +116,16 @@ export class SliceManager {
     return a === 'auto' ? (kvmUsable() ? 'kvm' : 'tcg') : a;
   }
 
-  /** The argv that starts `slice` (program first). */
-  command(slice: Slice): string[] {
+  /** The argv that starts `slice` (program first); `run` is an OCI archive for the VM to run once ready. */
+  command(slice: Slice, run?: string): string[] {
     const cmdlineFile = join(this.imageDir, 'cmdline');
+    const dir = join(this.stateDir, slice.name);
+    const gw = this.o.gateway;
+    const link = gw && sliceLinkAddress(gw, slice.slot);
     return sliceCommand(slice, {
-      dir: join(this.stateDir, slice.name),
+      words: link ? [`tfw.ip=${link.address}`, `tfw.gw=${link.gateway}`] : [],
+      fwCfg: [...(gw ? [{ name: 'config.cbor', file: join(dir, 'config.cbor') }] : []), ...(run ? [{ name: 'run.tar', file: run }] : [])],
+      dir,
       image: {
         kernel: join(this.imageDir, 'vmlinuz'),
         initrd: join(this.imageDir, 'initramfs.cpio.zst'),
@@ -194,9 +207,10 @@ export class SliceManager {
    * @returns the argv and QEMU's pid (null for dryRun)
    * @throws SliceNotFoundError; SliceLaunchError when a GPU is gone, the image is missing or QEMU exits at once; VfioBindError
    */
-  async start(name: string, opts: { dryRun?: boolean; readyTimeoutMs?: number } = {}): Promise<{ slice: Slice; command: string[]; pid: number | null }> {
+  async start(name: string, opts: { dryRun?: boolean; readyTimeoutMs?: number; run?: string } = {}): Promise<{ slice: Slice; command: string[]; pid: number | null }> {
     const slice = this.find(this.store.read().slices, name);
-    const command = this.command(slice);
+    if (opts.run !== undefined && !existsSync(opts.run)) throw new SliceLaunchError(`run: ${opts.run} does not exist; expected an OCI image archive (podman save / docker save format)`);
+    const command = this.command(slice, opts.run);
     if (opts.dryRun) return { slice, command, pid: null };
     if (sliceProcessRunning(slice.pid, name)) return { slice, command, pid: slice.pid };
 
@@ -210,8 +224,9 @@ export class SliceManager {
     const dir = join(this.stateDir, name);
     mkdirSync(dir, { recursive: true });
     makeSparseDisk(join(dir, 'disk.raw'), slice.diskMiB);
+    if (this.o.gateway) writeFileSync(join(dir, 'config.cbor'), sliceGuestConfig(this.o.gateway), { mode: 0o600 });
     writeIfupScript(join(this.stateDir, `ifup-${this.bridge}`), this.bridge);
-    (this.o.hostNet ?? ipHostNet).ensureBridge(this.bridge);
+    (this.o.hostNet ?? ipHostNet).ensureBridge(this.bridge, this.o.gateway?.address);
     const sock = join(dir, 'qmp.sock');
     rmSync(sock, { force: true });
     const vm = await spawnVm(name, command, join(dir, 'qemu.log'));
@@ -226,6 +241,32 @@ export class SliceManager {
     const pinned = await pinVcpus(sock, slice.hostCpus).catch((err: Error) => `vCPU threads not pinned one to one (${err.message.split('\n')[0]})`);
     this.log(`started ${name}: pid ${pid}, ${this.accel()}, host cpus ${slice.hostCpus.join(',')}${slice.functions.length ? `, vfio ${slice.functions.join(' ')}` : ''}; ${pinned}`);
     return { slice: { ...slice, pid, desired: 'running' }, command, pid };
+  }
+
+  /**
+   * Makes slice `name` reachable on the overlay through the AIBox's node: waits
+   * for the VM's identity line on its console (the key it created on its first
+   * boot, or loaded), then adds the VM as a peer of the AIBox's node over
+   * `gateway.uapiSocket` with its overlay /64.
+   * @returns the VM's public key and overlay /64
+   * @throws SliceLaunchError without a gateway socket, or when no identity line shows within `timeoutMs` (default 120 s); TfwError ERR_TFW_UAPI
+   */
+  async admit(name: string, opts: { timeoutMs?: number } = {}): Promise<{ publicKey: string; subnet: string }> {
+    const slice = this.find(this.store.read().slices, name);
+    const sock = this.o.gateway?.uapiSocket;
+    if (!sock) throw new SliceLaunchError(`${name}: no gateway.uapiSocket: the AIBox's node cannot be told about the VM`);
+    const consoleLog = join(this.stateDir, name, 'console.log');
+    const end = Date.now() + (opts.timeoutMs ?? 120_000);
+    let key = slicePublicKey(consoleLog);
+    while (!key && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 250));
+      key = slicePublicKey(consoleLog);
+    }
+    if (!key) throw new SliceLaunchError(`${name}: no "tfw: identity:" line in ${consoleLog} within ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s`);
+    const link = sliceLinkAddress(this.o.gateway!, slice.slot).address.split('/')[0];
+    const subnet = await admitSlicePeer(sock, key, `${link}:51820`);
+    this.log(`${name}: overlay peer ${key} (${subnet}) via ${sock}`);
+    return { publicKey: key, subnet };
   }
 
   /** Binds every function of `slice` to vfio-pci. */

@@ -38,6 +38,10 @@ export interface SliceHost {
   ifupScript: string;
   /** QEMU binary (default qemu-system-x86_64). */
   qemu?: string;
+  /** Kernel words after the image's (the VM's bridge address: `tfw.ip=`, `tfw.gw=`). */
+  words?: string[];
+  /** Files handed to the guest over fw_cfg, `opt/tfw/<name>` (its overlay config, an OCI archive to run). */
+  fwCfg?: Array<{ name: string; file: string }>;
 }
 
 /** True when /dev/kvm exists and opens read-write (what QEMU's -accel kvm needs). */
@@ -84,7 +88,7 @@ export function vfioDeviceArgs(functions: string[]): string[] {
  */
 export function sliceCommand(slice: Slice, host: SliceHost): string[] {
   const cpu = host.accel === 'kvm' ? 'host' : 'max';
-  const cmdline = [host.image.cmdline.trim(), `tfw.slice=${slice.name}`].filter(Boolean).join(' ');
+  const cmdline = [host.image.cmdline.trim(), `tfw.slice=${slice.name}`, ...(host.words ?? [])].filter(Boolean).join(' ');
   return [
     'taskset', '-c', slice.hostCpus.join(','),
     host.qemu ?? 'qemu-system-x86_64',
@@ -102,6 +106,7 @@ export function sliceCommand(slice: Slice, host: SliceHost): string[] {
     '-device', 'virtio-blk-pci,drive=disk0',
     '-netdev', `tap,id=net0,ifname=${tapName(slice.slot)},script=${q(host.ifupScript)},downscript=no`,
     '-device', `virtio-net-pci,netdev=net0,mac=${slice.mac}`,
+    ...(host.fwCfg ?? []).flatMap((f) => ['-fw_cfg', `name=opt/tfw/${f.name},file=${q(f.file)}`]),
     ...vfioDeviceArgs(slice.functions),
   ];
 }

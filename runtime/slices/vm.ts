@@ -15,16 +15,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Host-side network plumbing; tests replace it. */
 export interface HostNet {
-  /** Creates bridge `name` when missing and sets it up. */
-  ensureBridge(name: string): void;
+  /** Creates bridge `name` when missing and sets it up; with `address` (CIDR), gives the bridge that address too. */
+  ensureBridge(name: string, address?: string): void;
 }
 
 /** iproute2 / busybox `ip` on the live host. */
 export const ipHostNet: HostNet = {
-  ensureBridge(name) {
+  ensureBridge(name, address) {
     try {
       if (!existsSync(join('/sys/class/net', name))) execFileSync('ip', ['link', 'add', 'name', name, 'type', 'bridge'], { stdio: ['ignore', 'ignore', 'pipe'] });
       execFileSync('ip', ['link', 'set', name, 'up'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // `replace` leaves an address already there as it is (a restart of the manager).
+      if (address) execFileSync('ip', ['addr', 'replace', address, 'dev', name], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       throw new SliceLaunchError(`bridge ${name}: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim().split('\n')[0]}`);
     }
