@@ -25,7 +25,7 @@ import { makeProgress } from '../../images/builder/progress.js';
 import { readLock } from '../../images/builder/lock.js';
 import { lockPath } from '../../images/builder/paths.js';
 import { overlayAddress } from '../../runtime/overlay/address.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/keys.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 import { isRoot } from '../helpers.js';
 import { getStatus, have, ROOT, sh, spawnIn, type Proc } from '../integration/overlay-netns.js';
 import { writeSysfs } from '../unit/slices/sysfs-fixture.js';

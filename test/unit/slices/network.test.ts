@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { decode } from 'cbor-x';
 import { validateImageOverlayConfig } from '../../../runtime/config/index.js';
 import { overlaySubnet } from '../../../runtime/overlay/address.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/keys.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { admitSlicePeer, sliceGuestConfig, sliceLinkAddress, slicePublicKey } from '../../../runtime/slices/network.js';
 import { SliceManager } from '../../../runtime/slices/manager.js';
 import { writeSysfs } from './sysfs-fixture.js';
