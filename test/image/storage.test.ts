@@ -29,16 +29,13 @@ import { isRoot, runTfw, tfwBin } from '../helpers.js';
 import { have, sh, spawnIn, waitFor, type Proc } from '../integration/overlay-netns.js';
 import { diskToolsMissing, Guest } from './guest.js';
 
-// TODO(issue 16): off unless TFW_TEST_STORAGE_GUEST=1. In every run so far the guest boots, serves on
-// [overlay]:9900 from /data, the WireGuard session and the Babel neighbourship come up both ways, and yet
-// nothing the host sends to the guest's overlay address (TCP to 9900, ping -6) is answered: both sides
-// route each other's /64, the guest's runtime receives all the host sends with no auth or allowedIPs
-// drops, and no reply leaves the guest's kernel. The failure message dumps both sides (host addresses,
-// routes, a ping, both runtimes' status) for whoever takes it on.
-const wanted = process.env.TFW_TEST_STORAGE_GUEST === '1';
+// On by default; TFW_TEST_STORAGE_GUEST=0 skips it. (Written on a branch where the guest never answered
+// the host over the overlay; in the merged tree it does, and the cause was not isolated: if it comes back,
+// the failure message dumps both sides: host addresses, routes, a ping and both runtimes' status.)
+const wanted = process.env.TFW_TEST_STORAGE_GUEST !== '0';
 const missing = isRoot && wanted ? diskToolsMissing() : [];
 const ok = wanted && isRoot && have('qemu-system-x86_64') && missing.length === 0;
-if (!wanted) console.log('  tfw: test: the storage guest scenario is off until its overlay TCP is fixed (TFW_TEST_STORAGE_GUEST=1 runs it): skipped');
+if (!wanted) console.log('  tfw: test: the storage guest scenario is off (TFW_TEST_STORAGE_GUEST=0): skipped');
 else if (!ok) console.log(`  tfw: test: the storage guest needs root, qemu-system-x86_64 and the disk tools: skipped ${missing.join('; ')}`);
 
 const id = `${process.pid % 10000}`;
