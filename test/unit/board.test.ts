@@ -35,8 +35,10 @@ test('every shipped board validates', () => {
   assert.is(loadBoard('qemu-arm64').qemu.machine, 'virt');
 });
 
-test('every shipped role validates; aibox extends 3node with vfio and IOMMU flags', () => {
-  assert.equal(listRoles(), ['3node', '3router', 'aibox']);
+test('every shipped role validates; aibox extends 3node with vfio and IOMMU flags; slice carries Podman', () => {
+  assert.equal(listRoles(), ['3node', '3router', 'aibox', 'slice']);
+  for (const r of listRoles()) assert.is(loadRole(r).role, r);
+  for (const p of ['podman', 'crun']) assert.ok(loadRole('slice').packages.includes(p), p);
   const ai = loadRole('aibox');
   for (const m of ['tun', 'ext4', 'vfio_pci']) assert.ok(ai.modules.includes(m), m);
   for (const w of ['iommu=pt', 'intel_iommu=on']) assert.ok(ai.cmdline.includes(w), w);
