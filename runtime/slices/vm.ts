@@ -82,7 +82,9 @@ export async function spawnVm(name: string, argv: string[], log: string): Promis
 export async function waitForQmp(vm: { pid: number; child: ChildProcess; log: string }, name: string, sock: string, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    if (vm.child.exitCode !== null || !sliceProcessRunning(vm.pid, name)) {
+    // The child handle, not /proc's cmdline: right after spawn, before taskset execs QEMU, the
+    // child's cmdline is still the parent's, and reading it as "not running" failed healthy starts.
+    if (vm.child.exitCode !== null || vm.child.signalCode !== null) {
       await sleep(50); // let the last line reach the log
       const tail = readFileSync(vm.log, 'utf8').trim().split('\n').pop() ?? '';
       throw new SliceLaunchError(`${name}: QEMU exited at start${tail ? `: ${tail}` : ''} (see ${vm.log})`);

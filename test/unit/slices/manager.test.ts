@@ -45,7 +45,7 @@ net.createServer((c) => {
       if (m.execute === 'system_powerdown' && !name.startsWith('deaf')) setTimeout(() => process.exit(0), 50);
     }
   });
-}).listen(qmp);
+}).listen((() => { try { fs.unlinkSync(qmp); } catch {} return qmp; })()); // as QEMU's unix server: a stale socket file is replaced
 setTimeout(() => process.exit(3), 60000); // bounded: never outlives the test run
 `;
 
@@ -141,7 +141,7 @@ test('reconcile after a reboot: GPUs rebound to vfio-pci, running slices restart
     const first = await e.m.start('up');
     // "Reboot": the VM dies without the manager, the kernel rebinds the GPU to its vendor driver.
     process.kill(first.pid!, 'SIGKILL');
-    for (let i = 0; i < 100 && sliceProcessRunning(first.pid, 'up'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && sliceProcessRunning(first.pid, 'up'); i++) await new Promise((r) => setTimeout(r, 20));
     const dev = realpathSync(join(e.root, 'bus/pci/devices/0000:02:00.0'));
     unlinkSync(join(dev, 'driver'));
     symlinkSync(relative(dev, join(e.root, 'bus/pci/drivers/nvidia')), join(dev, 'driver'));
