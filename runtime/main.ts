@@ -64,17 +64,17 @@ function consoleDir(): string | undefined {
 selfTests.push(aeadSelfTest, erasureSelfTest, forwardSelfTest, nativeSelfTest);
 
 /**
- * Reads and validates the overlay config, with the node's identity as its
+ * Validates the overlay part of a parsed config file (readConfigObject), with the node's identity as its
  * private key when the config gives none (images are built without one, so
  * builds stay reproducible).
  * @throws ConfigError naming the field
  */
-function readOverlayConfig(file: string, identity: (configKey: unknown) => Identity): OverlayConfig {
-  const raw = readConfigObject(file) as Record<string, unknown> | null;
+function overlayConfigOf(raw: unknown, identity: (configKey: unknown) => Identity): OverlayConfig {
   // A non-mapping is left for validateOverlayConfig to refuse with the field named.
   if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
-    if (raw.privateKey === undefined) raw.privateKey = identity(undefined).privateKey;
-    else identity(raw.privateKey);
+    const r = raw as Record<string, unknown>;
+    if (r.privateKey === undefined) raw = { ...r, privateKey: identity(undefined).privateKey };
+    else identity(r.privateKey);
   }
   return validateOverlayConfig(raw);
 }
@@ -116,7 +116,9 @@ async function main(): Promise<number> {
     return identity;
   };
   const file = values.config;
-  const config = file ? readOverlayConfig(file, getIdentity) : undefined;
+  // The file is read once at start-up; its overlay, gateway and mycelium sections all come from this parse.
+  const raw = file ? readConfigObject(file) : undefined;
+  const config = file ? overlayConfigOf(raw, getIdentity) : undefined;
   if (config) log('runtime', `config ${config.name} listenPort ${config.listenPort} peers ${config.peers.length}`);
   const { selfTest } = await import('./selftest.js');
   for (const line of await selfTest()) log('selftest', line);
@@ -134,7 +136,7 @@ async function main(): Promise<number> {
   // UAPI socket and SIGHUP change it one at a time; API and UAPI changes are kept on /data.
   let store: import('./api/config-store.js').ConfigStore | undefined;
   const { startGatewayForRole, gatewaySections } = await import('./gateway/service.js');
-  const gatewayRaw = file ? gatewaySections(readConfigObject(file)) : undefined;
+  const gatewayRaw = file ? gatewaySections(raw) : undefined;
   if (config && !values['no-overlay']) {
     const { startOverlay } = await import('./overlay/index.js');
     overlay = await startOverlay(config, { log: (m: string) => log('overlay', m) });
@@ -153,7 +155,7 @@ async function main(): Promise<number> {
     uapi = await startUapi({ overlay, update: (change) => store!.update(change), log }).catch((err: Error) => (log('uapi', `${err.message}; wg(8) cannot see ${config.name}`), undefined));
     // SIGHUP: the file is the truth, so nothing is written back to /data.
     process.on('SIGHUP', () => {
-      store!.update(() => readOverlayConfig(file!, getIdentity), false).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));
+      store!.update(() => overlayConfigOf(readConfigObject(file!), getIdentity), false).catch((err: Error) => log('overlay', `reload failed, keeping the running config: ${err.message}`));
     });
   }
 
@@ -161,7 +163,7 @@ async function main(): Promise<number> {
   // (runtime/overlay/mycelium). It runs whenever the section is there, also with --no-overlay
   // (which skips only the WireGuard device).
   let mycelium: import('./overlay/mycelium/service.js').MyceliumService | undefined;
-  const myceliumCfg = file && config ? validateMyceliumConfig((readConfigObject(file) as Record<string, unknown>).mycelium) : null;
+  const myceliumCfg = file && config ? validateMyceliumConfig((raw as Record<string, unknown>).mycelium) : null;
   if (myceliumCfg && config) {
     const { startMycelium } = await import('./overlay/mycelium/service.js');
     try {
