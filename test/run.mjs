@@ -2,7 +2,7 @@
 // (run with `node --import tsx test/run.mjs [tier...]`), prints uvu's summary, then
 // the plain closing line `N passed, N failed` (skipped ones counted apart).
 // TFW_TEST_FILTER=regex limits the files run.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -46,8 +46,27 @@ for (const [i, file] of files.entries()) {
     console.error(`tfw: test: cannot load ${file}: ${err?.stack ?? err}`);
   }
 }
+// Seconds per test file (its suites' runs), kept in build/test/timings.json, slowest first:
+// where the suite's wall time goes, without adding lines after uvu's summary.
+const seconds = new Map();
+for (const group of globalThis.UVU_QUEUE) {
+  const name = group[0];
+  if (name == null) continue;
+  for (let i = 1; i < group.length; i++) {
+    const run = group[i];
+    group[i] = async () => {
+      const t0 = performance.now();
+      try { return await run(); } finally { seconds.set(name, (seconds.get(name) ?? 0) + (performance.now() - t0) / 1000); }
+    };
+  }
+}
 await exec();
 process.stdout.write = write;
+try {
+  mkdirSync(join(root, '..', 'build', 'test'), { recursive: true });
+  const rows = [...seconds].sort((a, b) => b[1] - a[1]).map(([file, s]) => ({ file, seconds: Math.round(s * 10) / 10 }));
+  writeFileSync(join(root, '..', 'build', 'test', 'timings.json'), `${JSON.stringify(rows, null, 1)}\n`);
+} catch { /* timings are a convenience */ }
 
 const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
 const num = (label) => Number((plain.match(new RegExp(`${label}:\\s+(\\d+)`, 'g')) ?? []).pop()?.match(/(\d+)/)?.[1] ?? 0);
