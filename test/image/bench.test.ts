@@ -13,9 +13,8 @@ import * as assert from 'uvu/assert';
 import { QUICK } from '../../bench/kernels/measure.js';
 import type { BenchRun } from '../../bench/kernels/result.js';
 import { CHROMIUM, screenshotReport } from '../../bench/report/screenshot.js';
-import { buildImage } from '../../images/builder/image.js';
+import { builtImage } from './images.js';
 import { repoRoot } from '../../images/builder/paths.js';
-import { makeProgress } from '../../images/builder/progress.js';
 import { isRoot, runTfw } from '../helpers.js';
 
 const out = join(repoRoot, 'build/test/bench');
@@ -30,8 +29,7 @@ const PEERS: Record<string, string[]> = {
 
 test('tfw bench --quick in the x86_64 and arm64 guests: every backend and peer, every kernel, and a report', async () => {
   if (skip) return;
-  const quiet = makeProgress({ quiet: true });
-  for (const board of ['qemu-x86_64', 'qemu-arm64']) buildImage({ board, role: '3router', progress: quiet });
+  for (const board of ['qemu-x86_64', 'qemu-arm64']) builtImage(board, '3router');
   const r = await runTfw(['bench', '--board', 'qemu-x86_64', '--board', 'qemu-arm64', '--quick', '--out', out, '--timeout', '150']);
   assert.is(r.code, 0, r.stderr.slice(-3000));
   assert.match(r.stderr, /tfw: bench: qemu-arm64 \(tcg\): aead 1420 B: tfw wasm-simd \(warm-up\)/, 'progress while it runs');

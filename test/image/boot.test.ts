@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildImage } from '../../images/builder/image.js';
+import { builtImage } from './images.js';
 import type { PackageLock } from '../../images/builder/lock.js';
 import { debCacheDir, lockPath, repoRoot } from '../../images/builder/paths.js';
 import { makeProgress } from '../../images/builder/progress.js';
@@ -25,7 +26,7 @@ if (skip) console.log('  tfw: test: image tests need root (apt-get download, QEM
 
 test('qemu-x86_64 3router builds and boots to ready, then powers off (tfw boot CLI)', async () => {
   if (skip) return;
-  const { manifest } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: quiet });
+  const { manifest } = builtImage('qemu-x86_64', '3router');
   assert.ok(manifest.initramfs.compressedSize < 45 * 1048576, `initramfs ${manifest.initramfs.compressedSize} bytes`);
   const r = await runTfw(['boot', '--board', 'qemu-x86_64', '--role', '3router', '--no-build', '--exit-after-ready', '--timeout', String(BOOT_TIMEOUT), '--expect', 'tfw: selftest', '--json']);
   assert.is(r.code, 0, r.stderr.slice(-2000));
@@ -42,7 +43,7 @@ test('qemu-x86_64 3router builds and boots to ready, then powers off (tfw boot C
 
 test('qemu-arm64 3router builds and boots to ready, then powers off', async () => {
   if (skip) return;
-  const { outDir, manifest } = buildImage({ board: 'qemu-arm64', role: '3router', progress: quiet });
+  const { outDir, manifest } = builtImage('qemu-arm64', '3router');
   assert.is(manifest.arch, 'arm64');
   const r = await bootImage({ board: loadBoard('qemu-arm64'), dir: outDir, timeout: BOOT_TIMEOUT, exitAfterReady: true, expect: ['tfw: selftest'], consoleOut: null });
   assert.ok(r.ok, `${r.cause}\n${r.tail.join('\n')}`);
@@ -100,7 +101,7 @@ test('init restarts a failing runtime with a growing back-off', async () => {
 
 test('a corrupt initramfs fails the boot as soon as the kernel says so, not at the timeout', async () => {
   if (skip) return;
-  const { outDir } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: quiet });
+  const { outDir } = builtImage('qemu-x86_64', '3router');
   const bad = join(tmp, 'corrupt');
   mkdirSync(bad, { recursive: true });
   for (const f of ['vmlinuz', 'cmdline', 'manifest.json']) copyFileSync(join(outDir, f), join(bad, f));
@@ -118,12 +119,13 @@ test('a corrupt initramfs fails the boot as soon as the kernel says so, not at t
 
 test('two builds into separate folders give identical sha256s', () => {
   if (skip) return;
-  const a = buildImage({ board: 'qemu-x86_64', role: '3node', outDir: join(tmp, 'a'), progress: quiet }).manifest;
+  // The run's stock 3node build (build/images, shared with the storage scenario) against a fresh one.
+  const { outDir, manifest: a } = builtImage('qemu-x86_64', '3node');
   const b = buildImage({ board: 'qemu-x86_64', role: '3node', outDir: join(tmp, 'b'), progress: quiet }).manifest;
   assert.equal(a.outputs, b.outputs);
   assert.is(a.initramfs.uncompressedSha256, b.initramfs.uncompressedSha256);
-  assert.ok(readFileSync(join(tmp, 'a/initramfs.cpio.zst')).equals(readFileSync(join(tmp, 'b/initramfs.cpio.zst'))));
-  assert.is(readFileSync(join(tmp, 'a/manifest.json'), 'utf8'), readFileSync(join(tmp, 'b/manifest.json'), 'utf8'));
+  assert.ok(readFileSync(join(outDir, 'initramfs.cpio.zst')).equals(readFileSync(join(tmp, 'b/initramfs.cpio.zst'))));
+  assert.is(readFileSync(join(outDir, 'manifest.json'), 'utf8'), readFileSync(join(tmp, 'b/manifest.json'), 'utf8'));
   assert.ok(a.modules.load.includes('ext4') || a.modules.builtin.includes('ext4'));
 });
 

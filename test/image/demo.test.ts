@@ -14,10 +14,9 @@ import { decode } from 'cbor-x';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoConfigs, runDemo } from '../../images/builder/demo.js';
-import { buildImage } from '../../images/builder/image.js';
+import { builtImage } from './images.js';
 import { configCpio, initrdWithConfig } from '../../images/builder/initrd-config.js';
 import { repoRoot } from '../../images/builder/paths.js';
-import { makeProgress } from '../../images/builder/progress.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
 import { fromBase64, generatePrivateKey, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
@@ -65,7 +64,7 @@ test('the config segment is a newc archive GNU cpio reads back, appended 4-align
 
 test('tfw boot --demo: both guests ping each other over the overlay, then power off', async () => {
   if (skip) return;
-  buildImage({ board: 'qemu-x86_64', role: '3router', progress: makeProgress({ quiet: true }) });
+  builtImage('qemu-x86_64', '3router');
   const r = await runTfw(['boot', '--demo', '--no-build', '--timeout', String(TIMEOUT), '--json']);
   assert.is(r.code, 0, r.stderr.slice(-3000));
   const d = JSON.parse(r.stdout);
@@ -87,7 +86,7 @@ test('tfw boot --demo: both guests ping each other over the overlay, then power 
 
 test('the demo also passes on qemu-arm64 (runDemo)', async () => {
   if (skip) return;
-  const { outDir } = buildImage({ board: 'qemu-arm64', role: '3router', progress: makeProgress({ quiet: true }) });
+  const { outDir } = builtImage('qemu-arm64', '3router');
   const d = await runDemo({ board: loadBoard('qemu-arm64'), dir: outDir, timeout: TIMEOUT, out: null });
   assert.ok(d.ok, `${d.cause}\n${d.guests.map((g) => g.boot?.tail.join('\n')).join('\n---\n')}`);
   assert.ok(d.guests.every((g) => g.ping?.ok && (g.lastHandshake ?? 0) > 0 && g.boot?.qemuExitCode === 0));

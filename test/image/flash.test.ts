@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DATA_SIZE, ESP_TYPE, LINUX_DATA_TYPE, findEsp, guidFrom, loaderEfi, makeDisk, readEspFile } from '../../images/builder/disk.js';
-import { buildImage } from '../../images/builder/image.js';
+import { builtImage } from './images.js';
 import { makeProgress } from '../../images/builder/progress.js';
 import { bootImage, qemuCommand } from '../../images/builder/qemu.js';
 import { loadBoard } from '../../images/builder/schema.js';
@@ -43,7 +43,7 @@ const diskA = join(tmp, 'a.img');
 
 test('tfw flash writes a GPT disk with one EFI System Partition at 1 MiB (sfdisk --json)', async () => {
   if (skip) return;
-  x86Dir = buildImage({ board: 'qemu-x86_64', role: '3router', progress: quiet }).outDir;
+  x86Dir = builtImage('qemu-x86_64', '3router').outDir;
   const r = await runTfw(['flash', '--board', 'qemu-x86_64', '--role', '3router', '-o', diskA]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /tfw: flash: wrote .*a\.img: GPT disk [\d.]+ MiB .*EFI System Partition [\d.]+ MiB FAT32 at 1 MiB .*loader systemd-boot-efi 252\.[^ ]+ \(amd64\); sha256 [0-9a-f]{64}\n$/);
@@ -208,7 +208,7 @@ test('tfw boot --disk --snapshot boots the x86_64 disk through OVMF to ready and
 
 test('the qemu-arm64 disk boots through AAVMF to ready with a config given at boot', async () => {
   if (skip) return;
-  const { outDir } = buildImage({ board: 'qemu-arm64', role: '3router', progress: quiet });
+  const { outDir } = builtImage('qemu-arm64', '3router');
   const disk = join(tmp, 'arm64.img');
   const d = makeDisk({ dir: outDir, output: disk, progress: quiet });
   assert.equal(d.files.filter((f) => f.startsWith('EFI/')), ['EFI/BOOT/BOOTAA64.EFI']);

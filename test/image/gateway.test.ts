@@ -19,9 +19,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImage } from '../../images/builder/image.js';
+import { builtImage } from './images.js';
 import { encodeOverlayConfig, loadOverlayConfig } from '../../images/builder/overlay-config.js';
-import { makeProgress } from '../../images/builder/progress.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { keygen } from '../../host-tools/commands/keygen.js';
 import { isRoot } from '../helpers.js';
@@ -59,7 +58,7 @@ function out(n: string, argv: string[], ms = 10_000): Promise<{ status: number |
 
 test.before(async () => {
   if (!ok) return console.log('  skip: needs root, qemu-system-x86_64, dnsmasq, busybox, ping and nmap');
-  const { outDir } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: makeProgress({ quiet: true }) });
+  const { outDir } = builtImage('qemu-x86_64', '3router');
   const cfgFile = join(tmp, 'router.yaml');
   writeFileSync(cfgFile, `privateKey: ${routerKey.privateKey}\nmesh: true\npeers:\n  - publicKey: ${farKey.publicKey}\n    endpoint: 10.77.0.2:51820\nlan: {}\nfirewall: { allowOverlayToLan: [] }\n`, { mode: 0o600 });
   for (const n of Object.values(ns)) {
@@ -193,7 +192,7 @@ test('tfw.failsafe=1: LAN 192.168.1.1/24 whatever the config says, firewall unto
   sh(['ip', 'tuntap', 'add', lanTap, 'mode', 'tap']);
   const cfgFile = join(tmp, 'other.yaml');
   writeFileSync(cfgFile, 'lan: { address: 10.9.0.1/24 }\n');
-  const { outDir } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: makeProgress({ quiet: true }) });
+  const { outDir } = builtImage('qemu-x86_64', '3router');
   const g = new Guest('gateway-failsafe-x86_64', { board: loadBoard('qemu-x86_64'), dir: outDir, timeout: 300, nics: { wan: 'user', lan: `tap:${lanTap}` }, append: ['tfw.failsafe=1'], config: encodeOverlayConfig(loadOverlayConfig(cfgFile)) });
   try {
     await g.waitFor(/tfw: init: booting 3router/, 120);
@@ -219,7 +218,7 @@ test('qemu-arm64: the two-port router boots, starts its LAN services and leases 
   sh(['ip', 'tuntap', 'add', lanTap, 'mode', 'tap']);
   const cfgFile = join(tmp, 'arm.yaml');
   writeFileSync(cfgFile, 'lan: {}\n');
-  const { outDir } = buildImage({ board: 'qemu-arm64', role: '3router', progress: makeProgress({ quiet: true }) });
+  const { outDir } = builtImage('qemu-arm64', '3router');
   const g = new Guest('gateway-arm64', { board: loadBoard('qemu-arm64'), dir: outDir, timeout: 300, nics: { wan: 'user', lan: `tap:${lanTap}` }, config: encodeOverlayConfig(loadOverlayConfig(cfgFile)) });
   try {
     await g.waitFor(/tfw: init: booting 3router/, 200);

@@ -17,8 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildImage } from '../../images/builder/image.js';
-import { makeProgress } from '../../images/builder/progress.js';
+import { builtImage } from './images.js';
 import { bootImage, guestPxeUrl, netdevArgs, qemuCommand } from '../../images/builder/qemu.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { isRoot, runTfw, tfwBin } from '../helpers.js';
@@ -233,7 +232,7 @@ test('qemu-x86_64 3router boots to ready over PXE (iPXE ROM, HTTP from tfw pxe),
     console.log('  tfw: test: the PXE boot needs root (apt-get download, QEMU): skipped');
     return;
   }
-  const { outDir, manifest } = buildImage({ board: 'qemu-x86_64', role: '3router', progress: makeProgress({ quiet: true }) });
+  const { outDir, manifest } = builtImage('qemu-x86_64', '3router');
   const s = await startPxe(['--board', 'qemu-x86_64', '--role', '3router', '--listen', '127.0.0.1:0', '--append', 'tfw.poweroff_after_ready=1']);
   let r: Awaited<ReturnType<typeof runTfw>>;
   try {

@@ -18,9 +18,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildSync } from 'esbuild';
 import { writeCpio } from '../../images/builder/cpio.js';
-import { buildImage } from '../../images/builder/image.js';
+import { builtImage } from './images.js';
 import { repoRoot } from '../../images/builder/paths.js';
-import { makeProgress } from '../../images/builder/progress.js';
 import { isRoot } from '../helpers.js';
 
 const INIT = `#!/bin/sh
@@ -55,7 +54,7 @@ test('in a q35 guest with intel-iommu: GPUs found, planned, whole groups bound t
     console.log('  skip: needs root (image build, QEMU)');
     return;
   }
-  const { outDir } = buildImage({ board: 'qemu-x86_64', role: 'aibox', progress: makeProgress({ quiet: true }) });
+  const { outDir } = builtImage('qemu-x86_64', 'aibox');
   const tmp = mkdtempSync(join(tmpdir(), 'tfw-slice-vfio-'));
   try {
     const bundle = buildSync({ entryPoints: [join(repoRoot, 'test/image/slice-vfio-guest.ts')], bundle: true, platform: 'node', target: 'node18', format: 'esm', write: false, logLevel: 'warning' }).outputFiles[0].contents;

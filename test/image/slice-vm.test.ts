@@ -19,9 +19,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildImage } from '../../images/builder/image.js';
+import { builtImage } from './images.js';
 import { debCacheDir } from '../../images/builder/paths.js';
-import { makeProgress } from '../../images/builder/progress.js';
 import { readLock } from '../../images/builder/lock.js';
 import { lockPath } from '../../images/builder/paths.js';
 import { overlayAddress } from '../../runtime/overlay/address.js';
@@ -105,7 +104,7 @@ const runDriver = (mode: string, args: object): Record<string, any> => {
 test.before(async () => {
   if (missing.length) return;
   s.tmp = mkdtempSync(join(tmpdir(), 'tfw-slice-vm-'));
-  const { outDir } = buildImage({ board: 'qemu-x86_64', role: 'slice', progress: makeProgress({ quiet: true }) });
+  const { outDir } = builtImage('qemu-x86_64', 'slice');
   const run = busyboxOciArchive(join(s.tmp, 'oci'));
   s.fx = writeSysfs({ sockets: 1, coresPerSocket: 2, threadsPerCore: 1, memoryPerNodeMiB: 4096, pci: [{ address: '0000:00:03.0', vendor: 0x1af4, device: 0x1000, class: 0x020000, group: 1, driver: 'e1000e' }] });
   const key = generatePrivateKey();

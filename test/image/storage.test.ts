@@ -19,9 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildImage } from '../../images/builder/image.js';
+import { builtImage } from './images.js';
 import { encodeOverlayConfig, loadOverlayConfig } from '../../images/builder/overlay-config.js';
-import { makeProgress } from '../../images/builder/progress.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { keygen } from '../../host-tools/commands/keygen.js';
 import { overlayAddress } from '../../runtime/overlay/address.js';
@@ -127,7 +126,7 @@ test.before(async () => {
 });
 
 async function setUp(): Promise<void> {
-  const { outDir } = buildImage({ board: 'qemu-x86_64', role: '3node', progress: makeProgress({ quiet: true }) });
+  const { outDir } = builtImage('qemu-x86_64', '3node');
   const f = await runTfw(['flash', '--dir', outDir, '-o', disk, '--data-size', '128M']);
   assert.is(f.code, 0, f.stderr);
   sh(['ip', 'netns', 'add', ns]);
