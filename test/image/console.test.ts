@@ -8,6 +8,9 @@
  * the guest's by a veth link; the guest's config for this boot (fw_cfg) names
  * them with endpoints on those links and a persistent keepalive, so the
  * guest's handshakes go out through QEMU's user net (slirp) and come back.
+ * (Not host loopback ports behind 10.0.2.2: two peers in one namespace would
+ * both route the guest's addresses over their TUNs, and the host's own
+ * network is not the test's to change.)
  * Debian's headless Chromium sets the first admin password, signs in, sees
  * slot a and both peers with handshake ages on the dashboard, makes the peer
  * form show the API's message beside the endpoint field, adds a peer through
