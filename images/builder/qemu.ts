@@ -89,6 +89,14 @@ export interface BootOptions {
   /** Aborting stops QEMU; the result fails with the abort reason as cause. */
   signal?: AbortSignal;
   /**
+   * Run QEMU inside this network namespace (`ip netns exec NS`, which execs
+   * QEMU in place: the child is QEMU itself). The user net's outside is then
+   * that namespace: `forward` listens on its 127.0.0.1, and the guest's
+   * traffic leaves through its routes. Tests use it to give a guest peers in
+   * other namespaces without touching the host's network. Needs root.
+   */
+  netns?: string;
+  /**
    * Network boot instead of -kernel/-initrd: `url` is boot.ipxe as the host
    * reaches it (e.g. `tfw pxe`'s http://127.0.0.1:8069/boot.ipxe; loopback
    * hosts become 10.0.2.2 for the guest, QEMU user net's alias of the host's
@@ -388,6 +396,11 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
   const result: BootResult = { ok: false, readySeconds: null, readyLine: null, expect, qemuExitCode: null, tail: [] };
   const started = Date.now();
 
+  const qemu = cmd;
+  if (o.netns) {
+    args = ['netns', 'exec', o.netns, cmd, ...args];
+    cmd = 'ip';
+  }
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: [o.interactive ? 'inherit' : o.onLine ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const send = (text: string) => {
@@ -460,7 +473,7 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
     });
     child.on('error', (err) => {
       cleanup();
-      finish(false, `cannot start ${cmd}: ${err.message} (install qemu-system-x86 / qemu-system-arm)`);
+      finish(false, `cannot start ${qemu}${o.netns ? ` in network namespace ${o.netns}` : ''}: ${err.message} (install qemu-system-x86 / qemu-system-arm)`);
     });
     child.on('exit', (code, signal) => {
       process.removeListener('SIGINT', onSignal);
@@ -470,8 +483,8 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
       const why = stderr.trim().split('\n').pop();
       if (result.readySeconds === null) {
         const last = result.tail.filter((l) => l.trim()).pop() ?? '';
-        finish(false, `${cmd} exited (${code ?? signal}) before ready${why ? `: ${why}` : last ? `; last console line: ${last.trim()}` : ''}`);
-      } else if (code !== 0) finish(false, `${cmd} exited with ${code ?? signal} after ready${why ? `: ${why}` : ''}`);
+        finish(false, `${qemu} exited (${code ?? signal}) before ready${why ? `: ${why}` : last ? `; last console line: ${last.trim()}` : ''}`);
+      } else if (code !== 0) finish(false, `${qemu} exited with ${code ?? signal} after ready${why ? `: ${why}` : ''}`);
       else finish(true);
     });
   });
