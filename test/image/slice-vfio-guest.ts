@@ -20,7 +20,7 @@ const driver = (bdf: string): string | null => {
     return null;
   }
 };
-const m = new SliceManager({ sysfs: '/sys', stateDir: '/tmp/slices', gpuVendors: vendors, policy: { hostMemoryMiB: 256 }, log: (l) => console.log(`slice-vfio: ${l}`) });
+const m = new SliceManager({ sysfs: '/sys', stateDir: '/tmp/slices', gpuVendors: vendors, policy: { hostMemoryMiB: 256, hostCores: 0 }, log: (l) => console.log(`slice-vfio: ${l}`) });
 const out: Record<string, unknown> = {};
 const inv = readInventory('/sys', { gpuVendors: vendors });
 out.gpus = inv.gpus.map((g) => ({ address: g.address, vendor: g.vendor, device: g.device, class: g.class, iommuGroup: g.iommuGroup, functions: g.functions }));
