@@ -12,7 +12,8 @@
  *   and the VM is admitted to the AIBox's node in the background (`GET
  *   /v1/slices` then shows `admitted` with `publicKey` and `subnet`, or
  *   `failed` with `error`);
- * - `POST /v1/slices/<name>/stop`, `DELETE /v1/slices/<name>`: 404 for an
+ * - `POST /v1/slices/<name>/stop` `{ timeout? }` (seconds the guest gets to
+ *   power off, default 30, then SIGTERM), `DELETE /v1/slices/<name>`: 404 for an
  *   unknown slice. A start that fails on the host (image missing, QEMU
  *   exiting, vfio) is a 500 carrying the cause and its code.
  */
@@ -78,7 +79,15 @@ export function sliceRoutes(slices: SliceManager): Array<{ method: string; path:
         });
       },
     },
-    { method: 'POST', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)\/stop$/, access: 'session', handler: (_q, res, _u, name) => mapped(async () => (await slices.stop(name), send(res, 200, { stopped: name }))) },
+    {
+      method: 'POST', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)\/stop$/, access: 'session',
+      handler: async (req, res, _u, name) => {
+        const body = await readJson(req);
+        const t = (body && typeof body === 'object' ? (body as Record<string, unknown>) : {}).timeout;
+        if (t !== undefined && !(Number.isInteger(t) && (t as number) >= 0 && (t as number) <= 600)) throw new HttpError(400, 'ERR_TFW_CONFIG', `timeout: expected whole seconds from 0 to 600, got ${JSON.stringify(t)}`, 'timeout');
+        await mapped(async () => (await slices.stop(name, { timeoutMs: t === undefined ? undefined : (t as number) * 1000 }), send(res, 200, { stopped: name })));
+      },
+    },
     { method: 'DELETE', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)$/, access: 'session', handler: (_q, res, _u, name) => mapped(async () => (await slices.delete(name), send(res, 200, { deleted: name }))) },
   ];
 }

@@ -123,8 +123,10 @@ test('a refused admission is reported by the API and logged in one line; the sli
   answer = 'errno=0\n\n';
 });
 
-test('stop clears the overlay state; delete removes the VM\'s peer from the node', async () => {
-  assert.is((await call('POST', '/v1/slices/vm0/stop')).status, 200);
+test('stop (with a checked timeout) clears the overlay state; delete removes the VM\'s peer from the node', async () => {
+  const bad = await call('POST', '/v1/slices/vm0/stop', { timeout: 'soon' });
+  assert.equal([bad.status, bad.json.field], [400, 'timeout']);
+  assert.is((await call('POST', '/v1/slices/vm0/stop', { timeout: 5 })).status, 200);
   assert.is(await overlayOf('vm0'), undefined);
   const before = seen.length;
   assert.is((await call('DELETE', '/v1/slices/vm0')).status, 200);
