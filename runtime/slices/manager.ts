@@ -295,12 +295,13 @@ export class SliceManager {
    * the slice's `overlay` (in `list()`) is `waiting` until the VM shows its
    * identity, then `admitted`, or `failed` with the cause, which is also
    * logged in one line (`<name>: not on the overlay: <cause>`).
+   * @param opts.timeoutMs how long the VM gets to show its identity (default 300 s: a TCG boot on a loaded host)
    * @returns the final state; never rejects
    */
   admitLater(name: string, opts: { timeoutMs?: number } = {}): Promise<SliceOverlay> {
     const entry: SliceOverlay = { state: 'waiting' };
     this.admissions.set(name, entry);
-    return this.admit(name, opts).then(
+    return this.admit(name, { timeoutMs: opts.timeoutMs ?? 300_000 }).then(
       (r) => Object.assign(entry, { state: 'admitted' as const }, r),
       (err: Error) => {
         const error = err.message.split('\n')[0];

@@ -16,7 +16,9 @@
  * own disk, ping of the VM's overlay address from the AIBox's node, and
  * `podman run` of a busybox image whose layer the test writes from Debian's
  * busybox-static (OCI image layout, sha256 digests from node:crypto, tar);
- * then stop and delete through the API, which also drops the VM's peer.
+ * then a restart of the runtime, whose reconcile leaves the VM running and
+ * admits it again, and stop and delete through the API, which also drops the
+ * VM's peer.
  * Needs root, QEMU, ip, curl and the Debian package cache; about 2-3 minutes
  * under TCG.
  */
@@ -96,6 +98,8 @@ const s = {
   consoleLog: '',
   /** The console as it was before delete removed the slice's folder. */
   savedConsole: '',
+  /** The first runtime's output, once restarted. */
+  runtimeLogs: '',
   started: undefined as Record<string, any> | undefined,
   vm: undefined as { pid: number; publicKey: string; subnet: string } | undefined,
 };
@@ -136,6 +140,13 @@ test.before(async () => {
   }
 });
 
+/** The aibox runtime in the namespace (as an AIBox's init runs it), until its ready line. */
+async function startRuntime(): Promise<void> {
+  s.node = spawnIn(s.ns, [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--role', 'aibox', '--data', s.data, '--config', join(s.tmp, 'aibox.json')], { TFW_UAPI_DIR: join(s.tmp, 'uapi') });
+  const ready = await waitFor(() => /tfw: ready aibox /.test(s.node!.out()) || s.node!.child.exitCode !== null, 90_000);
+  assert.ok(ready && s.node.child.exitCode === null, `the aibox runtime did not get ready:\n${s.node.out()}`);
+}
+
 async function setUp(): Promise<void> {
   s.tmp = mkdtempSync(join(tmpdir(), 'tfw-slice-vm-'));
   const { outDir } = buildImage({ board: 'qemu-x86_64', role: 'slice', progress: makeProgress({ quiet: true }) });
@@ -146,23 +157,20 @@ async function setUp(): Promise<void> {
   mkdirSync(join(s.data, 'slices'), { recursive: true });
   symlinkSync(outDir, join(s.data, 'slices/image'));
   s.consoleLog = join(s.data, 'slices/vm0/console.log');
-  const uapiDir = join(s.tmp, 'uapi');
-  mkdirSync(uapiDir);
+  mkdirSync(join(s.tmp, 'uapi'));
   // No privateKey: the AIBox's identity is created on its data folder, as on a device.
   writeFileSync(join(s.tmp, 'aibox.json'), JSON.stringify({ name: 'tfwa0', listenPort: 51820, status: join(s.tmp, 'status.sock'), api: API, slices: { bridge: '10.254.0.1/24', accel: 'tcg' }, peers: [] }));
   sh(['ip', 'netns', 'add', s.ns]);
   sh(['ip', '-n', s.ns, 'link', 'set', 'lo', 'up']);
-  s.node = spawnIn(s.ns, [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--role', 'aibox', '--data', s.data, '--config', join(s.tmp, 'aibox.json')], { TFW_UAPI_DIR: uapiDir });
-  const ready = await waitFor(() => /tfw: ready aibox /.test(s.node!.out()) || s.node!.child.exitCode !== null, 90_000);
-  assert.ok(ready && s.node.child.exitCode === null, `the aibox runtime did not get ready:\n${s.node.out()}`);
-  s.nodeKey = /tfw: identity: created (\S+)/.exec(s.node.out())?.[1] ?? '';
+  await startRuntime();
+  s.nodeKey = /tfw: identity: created (\S+)/.exec(s.node!.out())?.[1] ?? '';
   // Set-up mode answers loopback; a user sets the password first and signs in.
   assert.is(api('POST', '/v1/password', { password: 'aibox password' }).status, 200);
   s.token = api('POST', '/v1/login', { password: 'aibox password' }).json.token;
   const created = api('POST', '/v1/slices', { name: 'vm0', gpus: 0, vcpus: 1, memory: '1G', disk: '1G' });
   assert.is(created.status, 201, `create: ${JSON.stringify(created.json)}`);
   const started = api('POST', '/v1/slices/vm0/start', { run: s.run });
-  assert.is(started.status, 200, `start: ${JSON.stringify(started.json)}\n${s.node.out()}`);
+  assert.is(started.status, 200, `start: ${JSON.stringify(started.json)}\n${s.node!.out()}`);
   s.started = started.json;
 }
 
@@ -170,7 +178,7 @@ test.after(async () => {
   if (!s.tmp) return;
   // The console outlives the slice's folder (delete removes it): build/test/slice-vm.log.
   mkdirSync(join(ROOT, 'build/test'), { recursive: true });
-  writeFileSync(join(ROOT, 'build/test/slice-vm.log'), `${consoleText() || s.savedConsole}\n--- aibox runtime ---\n${s.node?.out() ?? ''}`);
+  writeFileSync(join(ROOT, 'build/test/slice-vm.log'), `${consoleText() || s.savedConsole}\n--- aibox runtime ---\n${s.runtimeLogs}${s.node?.out() ?? ''}`);
   const pid = s.started?.pid as number | undefined;
   if (s.token && s.node?.child.exitCode === null) {
     api('POST', '/v1/slices/vm0/stop', { timeout: 5 });
@@ -243,6 +251,26 @@ test('podman in the VM loads the busybox OCI archive and runs it', async () => {
   await consoleLine(/tfw: podman: exit \d+/, 120);
   assert.match(consoleText(), new RegExp(`tfw: podman: ${MARKER} from x86_64, pid 1`));
   assert.match(consoleText(), /tfw: podman: exit 0/);
+});
+
+test('a restarted aibox runtime reconciles: the VM keeps running and is admitted again', async () => {
+  if (missing.length || !s.vm) return;
+  const before = s.node!;
+  before.child.kill('SIGTERM');
+  assert.ok(await Promise.race([before.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]), 'the runtime did not stop on SIGTERM');
+  await startRuntime();
+  s.token = '';
+  s.token = api('POST', '/v1/login', { password: 'aibox password' }).json.token;
+  let overlay: Record<string, any> | undefined;
+  await waitFor(() => {
+    overlay = api('GET', '/v1/slices').json.slices?.find((x: { name: string }) => x.name === 'vm0')?.overlay;
+    return !!overlay && overlay.state !== 'waiting';
+  }, 60_000);
+  assert.equal(overlay, { state: 'admitted', publicKey: s.vm.publicKey, subnet: s.vm.subnet }, s.node!.out());
+  assert.match(s.node!.out(), /tfw: slice: reconciled: vm0 running\n/);
+  const listed = api('GET', '/v1/slices').json.slices[0];
+  assert.equal([listed.running, listed.pid], [true, s.vm.pid], 'the VM was left running, not restarted');
+  s.runtimeLogs = `${before.out()}\n--- restarted ---\n`;
 });
 
 test('stop and delete through the API: QEMU is gone and the AIBox\'s node forgets the VM', async () => {
