@@ -10,7 +10,9 @@
  * prints the ready marker `tfw: ready <role> <arch> <version>` that `tfw boot`
  * waits for, and marks the booted slot good (`--esp`, device/slots.ts). Keeps
  * running until SIGTERM or SIGINT (exit 0). As a 3router with a `lan:` config
- * section (or `TFW_FAILSAFE=1`) it also runs the LAN gateway (runtime/gateway). SIGHUP re-reads the config and
+ * section (or `TFW_FAILSAFE=1`) it also runs the LAN gateway (runtime/gateway); as an
+ * aibox with `--data` it runs the slice manager (runtime/slices, the device API's
+ * /v1/slices) with its overlay node as the slices' gateway (`slices.bridge`). SIGHUP re-reads the config and
  * applies the peers without dropping sessions. A bad config exits 1 with the
  * field named. Runs on Node >= 18.
  */
@@ -24,7 +26,7 @@ import { selfTest as aeadSelfTest } from './kernels/aead.js';
 import { selfTest as erasureSelfTest } from './kernels/erasure.js';
 import { selfTest as forwardSelfTest } from './kernels/forward.js';
 import { selfTest as nativeSelfTest } from './kernels/native.js';
-import { readConfigObject, validateMyceliumConfig, validateOverlayConfig, type OverlayConfig } from './config/index.js';
+import { readConfigObject, validateMyceliumConfig, validateOverlayConfig, validateSlicesConfig, type OverlayConfig } from './config/index.js';
 import { isKey32 } from './config/schema.js';
 import { DeviceState } from './device/device.js';
 import { loadIdentity, type Identity } from './device/identity.js';
@@ -206,9 +208,25 @@ async function main(): Promise<number> {
     let slices: import('./slices/index.js').SliceManager | undefined;
     if (values.role === 'aibox' && values.data) {
       const { SliceManager } = await import('./slices/index.js');
-      slices = new SliceManager({ stateDir: join(values.data, 'slices'), log: (m) => log('slice', m) });
-      void slices.reconcile().then(
-        (r) => r.length && log('slice', `reconciled: ${r.map((e) => `${e.name} ${e.action}`).join(', ')}`),
+      // The AIBox's node is the slices' overlay gateway: the VMs peer with it over the bridge
+      // (`slices.bridge`, default 10.254.0.1/24) and it learns each VM's key over its UAPI socket.
+      let gateway: import('./slices/index.js').SliceGateway | undefined;
+      const { bridge, accel } = validateSlicesConfig(raw ? (raw as Record<string, unknown>).slices : undefined);
+      if (overlay && config) {
+        const st = overlay.status();
+        gateway = { address: bridge, publicKey: st.publicKey, listenPort: st.listenPort, uapiSocket: uapi?.path };
+        log('slice', `overlay gateway ${bridge} port ${st.listenPort}${uapi ? '' : ' (no UAPI socket: VMs are not admitted)'}`);
+      } else {
+        log('slice', 'no overlay running: slices get no overlay gateway');
+      }
+      const m = new SliceManager({ stateDir: join(values.data, 'slices'), accel, gateway, log: (msg) => log('slice', msg) });
+      slices = m;
+      void m.reconcile().then(
+        (r) => {
+          if (r.length) log('slice', `reconciled: ${r.map((e) => `${e.name} ${e.action}`).join(', ')}`);
+          // Slices running now (started here, or left running by the last runtime) are admitted again.
+          if (gateway?.uapiSocket) for (const e of r) if (e.action === 'started' || e.action === 'running') void m.admitLater(e.name);
+        },
         (err: Error) => log('slice', `reconcile failed: ${err.message}`),
       );
     }

@@ -3,9 +3,11 @@
  * `inventory`, `create`, `list`, `delete`, `start`, `stop`, `reconcile`.
  * Every subcommand takes `--sysfs ROOT` (default /sys) and `--state DIR`
  * (default /data/slices); `create` and `start` take `--dry-run` (print the
- * QEMU command line, change nothing). Refusals exit non-zero with one line
+ * QEMU command line, change nothing); `start --run ARCHIVE` hands the VM an OCI
+ * image archive to run once ready. Refusals exit non-zero with one line
  * `tfw: slice: <field>: <what is short>`.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TfwError } from '../../runtime/errors.js';
 import { SliceManager } from '../../runtime/slices/manager.js';
@@ -74,7 +76,7 @@ export function register(program: Command): void {
     .description('AIBox GPU slices: up to 8 VMs with 0, 1 or 2 GPUs each, no oversubscription')
     .addHelpText(
       'after',
-      '\nExamples:\n  tfw slice inventory --json\n  tfw slice create train --gpus 2 --vcpus 16 --memory 128G --disk 200G\n  tfw slice create dev --gpus 0 --vcpus 2 --memory 4G --dry-run\n  tfw slice start train\n  tfw slice list --json\n  tfw slice stop train && tfw slice delete train\n  tfw slice start train --dry-run --accel kvm',
+      '\nExamples:\n  tfw slice inventory --json\n  tfw slice create train --gpus 2 --vcpus 16 --memory 128G --disk 200G\n  tfw slice create dev --gpus 0 --vcpus 2 --memory 4G --dry-run\n  tfw slice start train\n  tfw slice start dev --run app-oci.tar\n  tfw slice list --json\n  tfw slice stop train && tfw slice delete train\n  tfw slice start train --dry-run --accel kvm',
     );
 
   common(slice.command('inventory').description('List GPUs (with IOMMU groups and companion functions), CPUs and memory').option('--json', 'print { gpus, cpus, numaNodes, memory }'))
@@ -124,9 +126,11 @@ export function register(program: Command): void {
       .command('start <name>')
       .description('Bind the slice\'s GPUs to vfio-pci and start its VM')
       .option('--dry-run', 'print the QEMU command line; start nothing')
+      .option('--run <archive>', 'an OCI image archive (podman save format) for the VM to load and run once ready (fw_cfg opt/tfw/run.tar)')
       .option('--json', 'print { slice, command, pid }'),
-  ).action(async (name: string, o: Common & { dryRun?: boolean }) => {
-    const r = await manager(o).start(name, { dryRun: o.dryRun });
+  ).action(async (name: string, o: Common & { dryRun?: boolean; run?: string }) => {
+    // Absolute, so QEMU (started with another working folder in mind) finds it and --dry-run shows where.
+    const r = await manager(o).start(name, { dryRun: o.dryRun, run: o.run === undefined ? undefined : resolve(o.run) });
     if (o.json) out(JSON.stringify(r, null, 2));
     else if (o.dryRun) out(shellLine(r.command));
     else out(`${name} running pid ${r.pid}`);

@@ -6,12 +6,21 @@
  * - `GET /v1/slices/inventory`: GPUs with IOMMU groups, CPUs, memory;
  * - `POST /v1/slices` `{ name, gpus, vcpus, memory, disk? }` (sizes like 8G):
  *   201 with the slice, 409 with the one-line shortage when it does not fit;
- * - `POST /v1/slices/<name>/start`, `POST /v1/slices/<name>/stop`,
- *   `DELETE /v1/slices/<name>`: 404 for an unknown slice.
+ * - `POST /v1/slices/<name>/start` `{ run? }` (`run`: the path of an OCI
+ *   image archive on the AIBox for the VM to run once ready): 200 with the
+ *   slice; with an overlay gateway its `overlay` is `{ state: "waiting" }`
+ *   and the VM is admitted to the AIBox's node in the background (`GET
+ *   /v1/slices` then shows `admitted` with `publicKey` and `subnet`, or
+ *   `failed` with `error`);
+ * - `POST /v1/slices/<name>/stop` `{ timeout? }` (seconds the guest gets to
+ *   power off, default 30, then SIGTERM), `DELETE /v1/slices/<name>`: 404 for an
+ *   unknown slice. A start that fails on the host (image missing, QEMU
+ *   exiting, vfio) is a 500 carrying the cause and its code.
  */
+import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TfwError } from '../errors.js';
-import { parseSizeMiB, SliceNotFoundError, SliceRefusedError, type SliceManager } from '../slices/index.js';
+import { parseSizeMiB, SliceLaunchError, SliceNotFoundError, SliceRefusedError, SysfsError, VfioBindError, type SliceManager } from '../slices/index.js';
 import { HttpError, readJson, send } from './http.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param: string) => Promise<void> | void;
@@ -25,6 +34,7 @@ async function mapped(f: () => Promise<void> | void): Promise<void> {
     if (err instanceof SliceRefusedError) throw new HttpError(409, err.code, err.message);
     if (err instanceof SliceNotFoundError) throw new HttpError(404, err.code, err.message);
     if (err instanceof TfwError && err.code === 'ERR_TFW_CONFIG') throw new HttpError(400, err.code, err.message);
+    if (err instanceof SliceLaunchError || err instanceof VfioBindError || err instanceof SysfsError) throw new HttpError(500, err.code, err.message);
     throw err;
   }
 }
@@ -54,8 +64,30 @@ export function sliceRoutes(slices: SliceManager): Array<{ method: string; path:
         });
       },
     },
-    { method: 'POST', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)\/start$/, access: 'session', handler: (_q, res, _u, name) => mapped(async () => send(res, 200, (await slices.start(name)).slice)) },
-    { method: 'POST', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)\/stop$/, access: 'session', handler: (_q, res, _u, name) => mapped(async () => (await slices.stop(name), send(res, 200, { stopped: name }))) },
+    {
+      method: 'POST', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)\/start$/, access: 'session',
+      handler: async (req, res, _u, name) => {
+        const body = await readJson(req);
+        const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+        if (b.run !== undefined && (typeof b.run !== 'string' || !b.run.startsWith('/'))) throw new HttpError(400, 'ERR_TFW_CONFIG', `run: expected the absolute path of an OCI image archive on the AIBox, got ${JSON.stringify(b.run)}`, 'run');
+        if (typeof b.run === 'string' && !existsSync(b.run)) throw new HttpError(400, 'ERR_TFW_CONFIG', `run: ${b.run} does not exist on the AIBox; expected an OCI image archive (podman save format)`, 'run');
+        await mapped(async () => {
+          const r = await slices.start(name, { run: b.run as string | undefined });
+          // The VM's identity shows only once it has booted: admit it in the background, report it in GET /v1/slices.
+          if (slices.gateway?.uapiSocket) void slices.admitLater(name);
+          send(res, 200, slices.list().find((s) => s.name === name) ?? r.slice);
+        });
+      },
+    },
+    {
+      method: 'POST', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)\/stop$/, access: 'session',
+      handler: async (req, res, _u, name) => {
+        const body = await readJson(req);
+        const t = (body && typeof body === 'object' ? (body as Record<string, unknown>) : {}).timeout;
+        if (t !== undefined && !(Number.isInteger(t) && (t as number) >= 0 && (t as number) <= 600)) throw new HttpError(400, 'ERR_TFW_CONFIG', `timeout: expected whole seconds from 0 to 600, got ${JSON.stringify(t)}`, 'timeout');
+        await mapped(async () => (await slices.stop(name, { timeoutMs: t === undefined ? undefined : (t as number) * 1000 }), send(res, 200, { stopped: name })));
+      },
+    },
     { method: 'DELETE', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)$/, access: 'session', handler: (_q, res, _u, name) => mapped(async () => (await slices.delete(name), send(res, 200, { deleted: name }))) },
   ];
 }

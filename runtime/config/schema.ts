@@ -12,6 +12,7 @@ import { suggestKey, TOP_LEVEL_KEYS, unknownTopLevelKeys } from './top-level.js'
 import { publicKeyFromPrivate } from '../overlay/wireguard/keys.js';
 import { validateGatewayConfig } from '../gateway/config.js';
 import { validateMyceliumConfig } from './mycelium.js';
+import { validateSlicesConfig } from './slices.js';
 
 /** True when `s` is standard base64 (with padding) of exactly 32 bytes, as `wg genkey` prints. */
 export function isKey32(s: string): boolean {
@@ -117,6 +118,7 @@ function check(input: unknown, requireKey: boolean): ImageOverlayConfig {
   // The gateway sections (lan, wan, firewall) are checked here too, so every reader names their bad fields.
   validateGatewayConfig(raw);
   validateMyceliumConfig(raw.mycelium);
+  validateSlicesConfig(raw.slices);
   // An image config may nest the overlay under `overlay:`; the other sections are checked by their own schemas.
   if (typeof raw.overlay === 'object' && raw.overlay !== null && !('privateKey' in raw)) Object.assign(raw, raw.overlay);
   for (const k of Object.keys(raw)) if (TOP_LEVEL_KEYS[k] !== 'overlay') delete raw[k];

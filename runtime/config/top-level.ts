@@ -29,6 +29,8 @@ export const TOP_LEVEL_KEYS: Readonly<Record<string, string>> = {
   firewall: 'gateway',
   // A Mycelium-dialect node on the same key (runtime/config/mycelium.ts, runtime/overlay/mycelium).
   mycelium: 'mycelium',
+  // An AIBox's slices (runtime/config/slices.ts): its address on the slice VMs' bridge.
+  slices: 'slices',
 };
 
 /** Levenshtein distance between two short strings (keys), case-insensitive. */

@@ -15,7 +15,7 @@ import { SliceLaunchError, SliceNotFoundError, SliceRefusedError } from './error
 import { readInventory, type Inventory } from './inventory.js';
 import { pciDevicePath } from './pci.js';
 import { DEFAULT_POLICY, planSlice, usage, type PlannerPolicy, type SliceRequest, type Usage } from './planner.js';
-import { admitSlicePeer, sliceGuestConfig, sliceLinkAddress, slicePublicKey, type SliceGateway } from './network.js';
+import { admitSlicePeer, removeSlicePeer, sliceGuestConfig, sliceLinkAddress, slicePublicKey, type SliceGateway } from './network.js';
 import { kvmUsable, sliceCommand, type Accel } from './qemu.js';
 import { formatMiB } from './size.js';
 import { SliceStore, type Slice } from './state.js';
@@ -54,9 +54,22 @@ export interface SliceManagerOptions {
   log?: (message: string) => void;
 }
 
-/** A slice with its live state. */
+/**
+ * Where a slice stands on the AIBox's overlay (`admitLater`): `waiting` for the
+ * VM's identity line, `admitted` as a peer of the AIBox's node with its /64,
+ * or `failed` with the one-line cause.
+ */
+export interface SliceOverlay {
+  state: 'waiting' | 'admitted' | 'failed';
+  publicKey?: string;
+  subnet?: string;
+  error?: string;
+}
+
+/** A slice with its live state (`overlay` once this manager started admitting it). */
 export interface SliceStatus extends Slice {
   running: boolean;
+  overlay?: SliceOverlay;
 }
 
 export interface ReconcileEntry {
@@ -77,9 +90,13 @@ export class SliceManager {
   readonly imageDir: string;
   readonly bridge: string;
   readonly policy: PlannerPolicy;
+  /** The AIBox's side of the slices' overlay, when the manager was given one. */
+  readonly gateway: SliceGateway | undefined;
   private readonly store: SliceStore;
   private readonly o: SliceManagerOptions;
   private readonly log: (m: string) => void;
+  /** Overlay admissions started by this manager, by slice name (not stored: a restart admits again). */
+  private readonly admissions = new Map<string, SliceOverlay>();
 
   constructor(opts: SliceManagerOptions = {}) {
     this.o = opts;
@@ -88,6 +105,7 @@ export class SliceManager {
     this.imageDir = opts.image ?? join(this.stateDir, 'image');
     this.bridge = opts.bridge ?? 'tfwbr0';
     this.policy = { ...DEFAULT_POLICY, ...opts.policy };
+    this.gateway = opts.gateway;
     this.store = new SliceStore(this.stateDir);
     this.log = opts.log ?? ((m) => process.stderr.write(`tfw: slice: ${m}\n`));
   }
@@ -101,7 +119,10 @@ export class SliceManager {
   list(): SliceStatus[] {
     return this.store
       .read()
-      .slices.map((s) => ({ ...s, running: sliceProcessRunning(s.pid, s.name) }))
+      .slices.map((s) => {
+        const overlay = this.admissions.get(s.name);
+        return { ...s, running: sliceProcessRunning(s.pid, s.name), ...(overlay ? { overlay: { ...overlay } } : {}) };
+      })
       .sort((a, b) => a.slot - b.slot);
   }
 
@@ -269,6 +290,28 @@ export class SliceManager {
     return { publicKey: key, subnet };
   }
 
+  /**
+   * `admit(name)` in the background, for the device API and the aibox service:
+   * the slice's `overlay` (in `list()`) is `waiting` until the VM shows its
+   * identity, then `admitted`, or `failed` with the cause, which is also
+   * logged in one line (`<name>: not on the overlay: <cause>`).
+   * @param opts.timeoutMs how long the VM gets to show its identity (default 300 s: a TCG boot on a loaded host)
+   * @returns the final state; never rejects
+   */
+  admitLater(name: string, opts: { timeoutMs?: number } = {}): Promise<SliceOverlay> {
+    const entry: SliceOverlay = { state: 'waiting' };
+    this.admissions.set(name, entry);
+    return this.admit(name, { timeoutMs: opts.timeoutMs ?? 300_000 }).then(
+      (r) => Object.assign(entry, { state: 'admitted' as const }, r),
+      (err: Error) => {
+        const error = err.message.split('\n')[0];
+        // A stop or delete meanwhile made this admission moot: nothing to report.
+        if (this.admissions.get(name) === entry) this.log(`${name}: not on the overlay: ${error}`);
+        return Object.assign(entry, { state: 'failed' as const, error });
+      },
+    );
+  }
+
   /** Binds every function of `slice` to vfio-pci. */
   private bind(slice: Slice): BindResult[] {
     if (!slice.functions.length) return [];
@@ -291,6 +334,7 @@ export class SliceManager {
       this.log(`stopped ${name}: ${how}`);
     }
     this.update(name, { pid: null, desired: 'stopped' });
+    this.admissions.delete(name);
   }
 
   /**
@@ -299,7 +343,11 @@ export class SliceManager {
    * @throws SliceNotFoundError
    */
   async delete(name: string): Promise<void> {
+    const key = slicePublicKey(join(this.stateDir, name, 'console.log'));
     await this.stop(name);
+    // The VM's key goes with its disk: the AIBox's node forgets the peer (best effort, logged).
+    const sock = this.o.gateway?.uapiSocket;
+    if (key && sock) await removeSlicePeer(sock, key).catch((err: Error) => this.log(`${name}: peer ${key} not removed from the AIBox's node: ${err.message}`));
     this.store.withLock(() => {
       const st = this.store.read();
       this.find(st.slices, name);

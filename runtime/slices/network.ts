@@ -87,7 +87,21 @@ export function slicePublicKey(consoleLog: string): string | undefined {
 export async function admitSlicePeer(uapiSocket: string, publicKey: string, endpoint?: string): Promise<string> {
   const pub = Buffer.from(publicKey, 'base64');
   const subnet = overlaySubnet(new Uint8Array(pub));
-  const req = `set=1\npublic_key=${pub.toString('hex')}\n${endpoint ? `endpoint=${endpoint}\n` : ''}replace_allowed_ips=true\nallowed_ip=${subnet}\n\n`;
+  await uapiSet(uapiSocket, `public_key=${pub.toString('hex')}\n${endpoint ? `endpoint=${endpoint}\n` : ''}replace_allowed_ips=true\nallowed_ip=${subnet}\n`, `adding peer ${publicKey}`);
+  return subnet;
+}
+
+/**
+ * Removes the VM's peer from the AIBox's node over its UAPI socket (`remove=true`).
+ * @throws TfwError ERR_TFW_UAPI when the socket does not answer errno=0
+ */
+export async function removeSlicePeer(uapiSocket: string, publicKey: string): Promise<void> {
+  await uapiSet(uapiSocket, `public_key=${Buffer.from(publicKey, 'base64').toString('hex')}\nremove=true\n`, `removing peer ${publicKey}`);
+}
+
+/** One UAPI `set=1` operation with `lines` (each ending in a newline); `what` names it in errors. */
+async function uapiSet(uapiSocket: string, lines: string, what: string): Promise<void> {
+  const req = `set=1\n${lines}\n`;
   const answer = await new Promise<string>((resolve, reject) => {
     const s = createConnection(uapiSocket);
     let buf = '';
@@ -99,6 +113,5 @@ export async function admitSlicePeer(uapiSocket: string, publicKey: string, endp
     });
     s.on('error', (err) => (clearTimeout(timer), reject(new TfwError('ERR_TFW_UAPI', `${uapiSocket}: ${err.message}`))));
   });
-  if (!/^errno=0$/m.test(answer)) throw new TfwError('ERR_TFW_UAPI', `${uapiSocket}: adding peer ${publicKey} refused: ${answer.trim()}`);
-  return subnet;
+  if (!/^errno=0$/m.test(answer)) throw new TfwError('ERR_TFW_UAPI', `${uapiSocket}: ${what} refused: ${answer.trim()}`);
 }

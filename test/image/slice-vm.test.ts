@@ -1,20 +1,30 @@
 /**
- * A slice VM booted by the slice manager on the host (issue 17): TCG, 0 GPUs,
- * the `slice` role image, in a network namespace that stands for the AIBox.
- * There the host's own overlay node (`tfw runtime`) listens on the bridge
- * address 10.254.0.1; the manager gives the VM 10.254.0.2, an overlay config
- * peering with that node (fw_cfg), and an OCI archive to run (fw_cfg), and
- * admits the VM as a peer over the node's UAPI socket once the VM prints the
- * identity it created on its first boot. One boot is shared by the checks:
- * ready on the console, the identity kept on the VM's own disk, ping of the
- * VM's overlay address from the host node, and `podman run` of a busybox
- * image whose layer the test writes from Debian's busybox-static (OCI image
- * layout, sha256 digests from node:crypto, tar). Needs root, QEMU, ip and the
- * Debian package cache; about 2-3 minutes under TCG.
+ * A slice VM started through the AIBox's device API (issue 17): in a network
+ * namespace that stands for the AIBox, the real tfw runtime runs as
+ * `--role aibox` with a data folder (its node key created there) and its
+ * overlay node on the slices' bridge 10.254.0.1 (`slices.bridge`). The test
+ * signs in as a user would, creates a 0-GPU slice on the host's own sysfs
+ * (`POST /v1/slices`) and starts it with an OCI archive to run (`POST
+ * /v1/slices/vm0/start {"run"}`); the runtime's slice manager runs QEMU
+ * (TCG: `slices.accel`, since nested KVM may open and still refuse `-cpu
+ * host`) from the `slice` role image in
+ * `<data>/slices/image`, hands the VM 10.254.0.2 and an overlay config peering
+ * with the AIBox's node (fw_cfg), and admits the VM over the node's UAPI socket
+ * once the VM prints the identity it created on its first boot (`GET
+ * /v1/slices` shows `overlay.state` go from waiting to admitted). One boot is
+ * shared by the checks: ready on the console, the identity kept on the VM's
+ * own disk, ping of the VM's overlay address from the AIBox's node, and
+ * `podman run` of a busybox image whose layer the test writes from Debian's
+ * busybox-static (OCI image layout, sha256 digests from node:crypto, tar);
+ * then a restart of the runtime, whose reconcile leaves the VM running and
+ * admits it again, and stop and delete through the API, which also drops the
+ * VM's peer.
+ * Needs root, QEMU, ip, curl and the Debian package cache; about 2-3 minutes
+ * under TCG.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -24,10 +34,8 @@ import { debCacheDir } from '../../images/builder/paths.js';
 import { readLock } from '../../images/builder/lock.js';
 import { lockPath } from '../../images/builder/paths.js';
 import { overlayAddress } from '../../runtime/overlay/address.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 import { isRoot } from '../helpers.js';
-import { getStatus, have, ROOT, sh, spawnIn, type Proc } from '../integration/overlay-netns.js';
-import { writeSysfs } from '../unit/slices/sysfs-fixture.js';
+import { getStatus, have, ROOT, sh, spawnIn, waitFor, type Proc } from '../integration/overlay-netns.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const MARKER = 'tfw-oci-busybox-says-hello';
@@ -75,15 +83,24 @@ export function busyboxOciArchive(dir: string): string {
   return out;
 }
 
-const missing = [!isRoot && 'root', cpus().length < 2 && '2 host CPUs', ...['qemu-system-x86_64', 'ip', 'taskset', 'tar', 'dpkg-deb'].filter((b) => !have(b))].filter(Boolean);
+const missing = [!isRoot && 'root', cpus().length < 2 && '2 host CPUs', ...['qemu-system-x86_64', 'ip', 'taskset', 'tar', 'dpkg-deb', 'curl'].filter((b) => !have(b))].filter(Boolean);
 
+const API = '127.0.0.1:8080';
 const s = {
-  ns: `tfwsv${process.pid % 100000}`,
+  ns: `swsv${process.pid % 100000}`,
   tmp: '',
-  fx: undefined as ReturnType<typeof writeSysfs> | undefined,
+  data: '',
+  run: '',
   node: undefined as Proc | undefined,
+  token: '',
+  nodeKey: '',
   consoleLog: '',
-  vm: undefined as { pid: number; publicKey: string; subnet: string; command: string[] } | undefined,
+  /** The console as it was before delete removed the slice's folder. */
+  savedConsole: '',
+  /** The first runtime's output, once restarted. */
+  runtimeLogs: '',
+  started: undefined as Record<string, any> | undefined,
+  vm: undefined as { pid: number; publicKey: string; subnet: string } | undefined,
 };
 const consoleText = () => (existsSync(s.consoleLog) ? readFileSync(s.consoleLog, 'latin1') : '');
 async function consoleLine(re: RegExp, seconds: number): Promise<string> {
@@ -95,51 +112,95 @@ async function consoleLine(re: RegExp, seconds: number): Promise<string> {
     await new Promise((r) => setTimeout(r, 500));
   }
 }
-const runDriver = (mode: string, args: object): Record<string, any> => {
-  const r = spawnSync('ip', ['netns', 'exec', s.ns, process.execPath, '--import', 'tsx', 'test/image/slice-vm-driver.ts', mode, JSON.stringify(args)], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
-  assert.is(r.status, 0, `driver ${mode}: ${r.stderr}${r.stdout}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
-};
+
+/** One device API call from inside the namespace (curl), as a user on the AIBox would make it. */
+function api(method: string, path: string, body?: unknown): { status: number; json: Record<string, any> } {
+  const args = ['netns', 'exec', s.ns, 'curl', '-sS', '-m', '120', '-X', method, '-w', '\n%{http_code}', ...(s.token ? ['-H', `authorization: Bearer ${s.token}`] : []), ...(body === undefined ? [] : ['-d', JSON.stringify(body)]), `http://${API}${path}`];
+  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 130_000 });
+  const lines = (r.stdout ?? '').trimEnd().split('\n');
+  const status = Number(lines.pop());
+  let json: Record<string, any> = {};
+  try {
+    json = JSON.parse(lines.join('\n') || '{}');
+  } catch {
+    json = { raw: lines.join('\n'), stderr: r.stderr };
+  }
+  return { status, json };
+}
 
 test.before(async () => {
   if (missing.length) return;
-  s.tmp = mkdtempSync(join(tmpdir(), 'tfw-slice-vm-'));
-  const { outDir } = builtImage('qemu-x86_64', 'slice');
-  const run = busyboxOciArchive(join(s.tmp, 'oci'));
-  s.fx = writeSysfs({ sockets: 1, coresPerSocket: 2, threadsPerCore: 1, memoryPerNodeMiB: 4096, pci: [{ address: '0000:00:03.0', vendor: 0x1af4, device: 0x1000, class: 0x020000, group: 1, driver: 'e1000e' }] });
-  const key = generatePrivateKey();
-  const publicKey = toBase64(publicKeyFromPrivate(key));
-  const uapiDir = join(s.tmp, 'uapi');
-  mkdirSync(uapiDir);
-  writeFileSync(join(s.tmp, 'host.json'), JSON.stringify({ name: 'tfwh0', privateKey: toBase64(key), listenPort: 51820, status: join(s.tmp, 'status.sock'), peers: [] }));
-  sh(['ip', 'netns', 'add', s.ns]);
-  sh(['ip', '-n', s.ns, 'link', 'set', 'lo', 'up']);
-  s.node = spawnIn(s.ns, [process.execPath, '--import', 'tsx', join(ROOT, 'host-tools/bin/tfw.mjs'), 'runtime', '--config', join(s.tmp, 'host.json')], { TFW_UAPI_DIR: uapiDir });
-  const state = join(s.tmp, 'state');
-  s.consoleLog = join(state, 'vm0/console.log');
-  const r = runDriver('start', { sysfs: s.fx.root, state, image: outDir, run, gateway: { address: '10.254.0.1/24', publicKey, listenPort: 51820, uapiSocket: join(uapiDir, 'tfwh0.sock') } });
-  s.vm = r as typeof s.vm;
+  try {
+    await setUp();
+  } catch (err) {
+    // uvu reports a failing hook only as failed tests: say why.
+    console.error(`slice-vm: set-up failed: ${(err as Error).stack ?? err}`);
+    throw err;
+  }
 });
 
-test.after(() => {
+/** The aibox runtime in the namespace (as an AIBox's init runs it), until its ready line. */
+async function startRuntime(): Promise<void> {
+  s.node = spawnIn(s.ns, [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--role', 'aibox', '--data', s.data, '--config', join(s.tmp, 'aibox.json')], { TFW_UAPI_DIR: join(s.tmp, 'uapi') });
+  const ready = await waitFor(() => /tfw: ready aibox /.test(s.node!.out()) || s.node!.child.exitCode !== null, 90_000);
+  assert.ok(ready && s.node.child.exitCode === null, `the aibox runtime did not get ready:\n${s.node.out()}`);
+}
+
+async function setUp(): Promise<void> {
+  s.tmp = mkdtempSync(join(tmpdir(), 'tfw-slice-vm-'));
+  const { outDir } = builtImage('qemu-x86_64', 'slice');
+  s.run = busyboxOciArchive(join(s.tmp, 'oci'));
+  // The AIBox's data folder: the runtime keeps its node key and the slices (state, disks) there; the
+  // slice image goes where the manager looks by default (<data>/slices/image).
+  s.data = join(s.tmp, 'data');
+  mkdirSync(join(s.data, 'slices'), { recursive: true });
+  symlinkSync(outDir, join(s.data, 'slices/image'));
+  s.consoleLog = join(s.data, 'slices/vm0/console.log');
+  mkdirSync(join(s.tmp, 'uapi'));
+  // No privateKey: the AIBox's identity is created on its data folder, as on a device.
+  writeFileSync(join(s.tmp, 'aibox.json'), JSON.stringify({ name: 'tfwa0', listenPort: 51820, status: join(s.tmp, 'status.sock'), api: API, slices: { bridge: '10.254.0.1/24', accel: 'tcg' }, peers: [] }));
+  sh(['ip', 'netns', 'add', s.ns]);
+  sh(['ip', '-n', s.ns, 'link', 'set', 'lo', 'up']);
+  await startRuntime();
+  s.nodeKey = /tfw: identity: created (\S+)/.exec(s.node!.out())?.[1] ?? '';
+  // Set-up mode answers loopback; a user sets the password first and signs in.
+  assert.is(api('POST', '/v1/password', { password: 'aibox password' }).status, 200);
+  s.token = api('POST', '/v1/login', { password: 'aibox password' }).json.token;
+  const created = api('POST', '/v1/slices', { name: 'vm0', gpus: 0, vcpus: 1, memory: '1G', disk: '1G' });
+  assert.is(created.status, 201, `create: ${JSON.stringify(created.json)}`);
+  const started = api('POST', '/v1/slices/vm0/start', { run: s.run });
+  assert.is(started.status, 200, `start: ${JSON.stringify(started.json)}\n${s.node!.out()}`);
+  s.started = started.json;
+}
+
+test.after(async () => {
   if (!s.tmp) return;
   // The console outlives the slice's folder (delete removes it): build/test/slice-vm.log.
   mkdirSync(join(ROOT, 'build/test'), { recursive: true });
-  writeFileSync(join(ROOT, 'build/test/slice-vm.log'), consoleText());
-  if (s.vm) spawnSync('ip', ['netns', 'exec', s.ns, process.execPath, '--import', 'tsx', 'test/image/slice-vm-driver.ts', 'stop', JSON.stringify({ sysfs: s.fx!.root, state: join(s.tmp, 'state'), image: '', gateway: { address: '10.254.0.1/24', publicKey: '' }, run: '' })], { cwd: ROOT, timeout: 60_000 });
-  if (s.vm?.pid) spawnSync('kill', ['-KILL', String(s.vm.pid)]);
+  writeFileSync(join(ROOT, 'build/test/slice-vm.log'), `${consoleText() || s.savedConsole}\n--- aibox runtime ---\n${s.runtimeLogs}${s.node?.out() ?? ''}`);
+  const pid = s.started?.pid as number | undefined;
+  if (s.token && s.node?.child.exitCode === null) {
+    api('POST', '/v1/slices/vm0/stop', { timeout: 5 });
+    api('DELETE', '/v1/slices/vm0');
+  }
+  // Our own QEMU only, by its pid and name, should the API not have stopped it.
+  if (pid && existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('slice-vm0')) spawnSync('kill', ['-KILL', String(pid)]);
   s.node?.child.kill('SIGTERM');
+  if (s.node) await Promise.race([s.node.exited, new Promise((r) => setTimeout(r, 10_000))]);
   spawnSync('ip', ['netns', 'del', s.ns]);
-  s.fx?.cleanup();
   if (!process.env.TFW_KEEP) rmSync(s.tmp, { recursive: true, force: true });
 });
 
-test('the manager starts the slice image under TCG with its bridge address and the host node as its overlay peer', () => {
+test('the aibox runtime starts the slice through the API: QEMU with the bridge address and the AIBox\'s node as the overlay peer', () => {
   if (missing.length) return console.log(`  skip: needs ${missing.join(', ')}`);
-  const argv = s.vm!.command.join(' ');
+  assert.match(s.node!.out(), /tfw: slice: overlay gateway 10\.254\.0\.1\/24 port 51820\n/);
+  assert.ok(s.nodeKey, 'the AIBox created its node key on its data folder');
+  assert.equal([s.started!.name, s.started!.running, s.started!.desired], ['vm0', true, 'running']);
+  assert.match(s.started!.overlay?.state, /^(waiting|admitted)$/);
+  const argv = readFileSync(`/proc/${s.started!.pid}/cmdline`, 'utf8').split('\0').join(' ');
   assert.match(argv, /-append .*tfw\.slice=vm0 tfw\.ip=10\.254\.0\.2\/24 tfw\.gw=10\.254\.0\.1/);
-  assert.match(argv, /-fw_cfg name=opt\/tfw\/config\.cbor,file=\S+\/vm0\/config\.cbor/);
-  assert.match(argv, /-fw_cfg name=opt\/tfw\/run\.tar,file=/);
+  assert.match(argv, new RegExp(`-fw_cfg name=opt/tfw/config\\.cbor,file=${s.data}/slices/vm0/config\\.cbor`));
+  assert.match(argv, new RegExp(`-fw_cfg name=opt/tfw/run\\.tar,file=${s.run}`));
   assert.match(sh(['ip', '-n', s.ns, '-4', '-o', 'addr', 'show', 'dev', 'tfwbr0']), /10\.254\.0\.1\/24/);
 });
 
@@ -148,14 +209,23 @@ test('the VM reaches ready with an identity it created on its own (blank, now fo
   await consoleLine(/tfw: ready slice x86_64 /, 240);
   assert.match(consoleText(), /tfw: init: data: \/dev\/vda was blank, formatted/);
   assert.match(consoleText(), /tfw: init: data: \/dev\/vda mounted on \/data/);
-  assert.match(consoleText(), new RegExp(`tfw: identity: created ${s.vm!.publicKey.replace(/[+/]/g, '\\$&')}`));
+  assert.match(consoleText(), /tfw: identity: created [A-Za-z0-9+/]{43}=/);
 });
 
-test('the host node and the VM complete a WireGuard handshake over the bridge (the VM admitted by its own key)', async () => {
+test('the runtime admits the VM to its node (GET /v1/slices), and they complete a WireGuard handshake over the bridge', async () => {
   if (missing.length) return;
-  const addr = overlayAddress(new Uint8Array(Buffer.from(s.vm!.publicKey, 'base64')));
-  assert.is(`${addr.split('::')[0]}::/64`, s.vm!.subnet);
-  // Bounded: at most 60 pings over at most 90 s (they also make the host start a handshake).
+  let overlay: Record<string, any> | undefined;
+  await waitFor(() => {
+    overlay = api('GET', '/v1/slices').json.slices?.find((x: { name: string }) => x.name === 'vm0')?.overlay;
+    return overlay?.state !== 'waiting';
+  }, 240_000);
+  assert.is(overlay?.state, 'admitted', `overlay: ${JSON.stringify(overlay)}`);
+  assert.match(consoleText(), new RegExp(`tfw: identity: created ${overlay!.publicKey.replace(/[+/]/g, '\\$&')}`));
+  const addr = overlayAddress(new Uint8Array(Buffer.from(overlay!.publicKey, 'base64')));
+  assert.is(`${addr.split('::')[0]}::/64`, overlay!.subnet);
+  s.vm = { pid: s.started!.pid, publicKey: overlay!.publicKey, subnet: overlay!.subnet };
+  assert.match(s.node!.out(), new RegExp(`tfw: slice: vm0: overlay peer ${overlay!.publicKey.replace(/[+/]/g, '\\$&')}`));
+  // Bounded: at most 60 pings over at most 90 s (they also make the AIBox's node start a handshake).
   let ok = false;
   let last = '';
   let peer: { endpoint?: string; lastHandshake: number; rxBytes: number } | undefined;
@@ -167,11 +237,10 @@ test('the host node and the VM complete a WireGuard handshake over the bridge (t
     peer = (await getStatus(join(s.tmp, 'status.sock'))).peers.find((p: { publicKey: string }) => p.publicKey === s.vm!.publicKey);
     if (!ok) await new Promise((res) => setTimeout(res, 500));
   }
-  assert.ok(peer, 'the VM is a peer of the host node');
+  assert.ok(peer, 'the VM is a peer of the AIBox node');
   assert.is(peer!.endpoint, '10.254.0.2:51820');
   assert.ok(peer!.lastHandshake > 0 && peer!.rxBytes > 0, `no session with the VM: ${JSON.stringify(peer)}`);
-  // The echo reply over the overlay (written on a branch where it never came; it does in the merged tree).
-  assert.ok(ok, `no echo reply from ${addr} (last: ${last}); host peer ${JSON.stringify(peer)}`);
+  assert.ok(ok, `no echo reply from ${addr} (last: ${last}); AIBox peer ${JSON.stringify(peer)}`);
 });
 
 test('podman in the VM loads the busybox OCI archive and runs it', async () => {
@@ -181,6 +250,40 @@ test('podman in the VM loads the busybox OCI archive and runs it', async () => {
   await consoleLine(/tfw: podman: exit \d+/, 120);
   assert.match(consoleText(), new RegExp(`tfw: podman: ${MARKER} from x86_64, pid 1`));
   assert.match(consoleText(), /tfw: podman: exit 0/);
+});
+
+test('a restarted aibox runtime reconciles: the VM keeps running and is admitted again', async () => {
+  if (missing.length || !s.vm) return;
+  const before = s.node!;
+  before.child.kill('SIGTERM');
+  assert.ok(await Promise.race([before.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]), 'the runtime did not stop on SIGTERM');
+  await startRuntime();
+  s.token = '';
+  s.token = api('POST', '/v1/login', { password: 'aibox password' }).json.token;
+  let overlay: Record<string, any> | undefined;
+  await waitFor(() => {
+    overlay = api('GET', '/v1/slices').json.slices?.find((x: { name: string }) => x.name === 'vm0')?.overlay;
+    return !!overlay && overlay.state !== 'waiting';
+  }, 60_000);
+  assert.equal(overlay, { state: 'admitted', publicKey: s.vm.publicKey, subnet: s.vm.subnet }, s.node!.out());
+  assert.match(s.node!.out(), /tfw: slice: reconciled: vm0 running\n/);
+  const listed = api('GET', '/v1/slices').json.slices[0];
+  assert.equal([listed.running, listed.pid], [true, s.vm.pid], 'the VM was left running, not restarted');
+  s.runtimeLogs = `${before.out()}\n--- restarted ---\n`;
+});
+
+test('stop and delete through the API: QEMU is gone and the AIBox\'s node forgets the VM', async () => {
+  if (missing.length || !s.vm) return;
+  // The slice image ignores the ACPI power button for now: 10 s, then SIGTERM.
+  assert.is(api('POST', '/v1/slices/vm0/stop', { timeout: 10 }).status, 200);
+  assert.ok(!existsSync(`/proc/${s.vm.pid}/cmdline`) || !readFileSync(`/proc/${s.vm.pid}/cmdline`, 'utf8').includes('slice-vm0'), 'QEMU still runs');
+  const listed = api('GET', '/v1/slices').json.slices.find((x: { name: string }) => x.name === 'vm0');
+  assert.equal([listed.running, listed.desired, listed.overlay], [false, 'stopped', undefined]);
+  s.savedConsole = consoleText();
+  assert.is(api('DELETE', '/v1/slices/vm0').status, 200);
+  const peers = (await getStatus(join(s.tmp, 'status.sock'))).peers as { publicKey: string }[];
+  assert.not.ok(peers.some((p) => p.publicKey === s.vm!.publicKey), 'the VM is still a peer of the AIBox node');
+  assert.is(api('GET', '/v1/slices').json.slices.length, 0);
 });
 
 test.run();

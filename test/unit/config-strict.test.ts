@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { keygen } from '../../host-tools/commands/keygen.js';
 import { loadBoard, loadRole } from '../../images/builder/schema.js';
-import { validateOverlayConfig } from '../../runtime/config/index.js';
+import { validateOverlayConfig, validateSlicesConfig } from '../../runtime/config/index.js';
 import { HIDDEN, redact } from '../../runtime/config/redact.js';
 import { validateGatewayConfig } from '../../runtime/gateway/config.js';
 import { repoRoot } from '../../images/builder/paths.js';
@@ -58,6 +58,21 @@ test('lan, wan and firewall: unknown fields get their own section\'s suggestion'
   throwsField(() => validateGatewayConfig({ lan: { address: '10.0.0.1/24', dhcp: { strat: '10.0.0.10' } } }), 'lan.dhcp.strat', /did you mean start\?/);
   const fw = messageOf(() => validateGatewayConfig({ firewall: { zzz: 1 } }));
   assert.match(fw, /^firewall\.zzz: unknown field \(expected one of /);
+});
+
+test('slices: the AIBox\'s bridge address is checked (IPv4, /8 to /28, clear of the VMs\' .2-.9), unknown fields get a suggestion', () => {
+  assert.equal(validateSlicesConfig(undefined), { bridge: '10.254.0.1/24', accel: 'auto' });
+  assert.equal(validateSlicesConfig({ bridge: '172.16.9.17/28', accel: 'tcg' }), { bridge: '172.16.9.17/28', accel: 'tcg' });
+  assert.is(validateOverlayConfig({ ...base, slices: { bridge: '10.254.0.1/24' } }).privateKey, A.privateKey);
+  throwsField(() => validateOverlayConfig({ ...base, slices: { brigde: '10.254.0.1/24' } }), 'slices.brigde', /^slices\.brigde: unknown field; did you mean bridge\? \(expected one of bridge, accel\)$/);
+  throwsField(() => validateOverlayConfig({ ...base, slice: { bridge: '10.254.0.1/24' } }), 'slice', /did you mean slices\?/);
+  throwsField(() => validateSlicesConfig({ bridge: 'fd00::1/64' }), 'slices.bridge', /expected an IPv4 address with prefix length.*\(got "fd00::1\/64"\)$/);
+  throwsField(() => validateSlicesConfig({ bridge: '10.254.0.1/29' }), 'slices.bridge', /prefix from \/8 to \/28/);
+  throwsField(() => validateSlicesConfig({ bridge: '10.254.0.5/24' }), 'slices.bridge', /outside \.2-\.9 of the link/);
+  throwsField(() => validateSlicesConfig({ bridge: '10.254.0.0/24' }), 'slices.bridge', /network address/);
+  throwsField(() => validateSlicesConfig({ bridge: '10.254.0.255/24' }), 'slices.bridge', /broadcast address/);
+  throwsField(() => validateSlicesConfig('10.254.0.1/24'), 'slices', /expected a mapping/);
+  throwsField(() => validateSlicesConfig({ accel: 'hvf' }), 'slices.accel', /auto.*kvm.*tcg.*\(got "hvf"\)$/);
 });
 
 test('board and role YAML: an unknown key is refused with a suggestion from the same section', () => {

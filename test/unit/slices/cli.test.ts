@@ -1,9 +1,9 @@
 /** `tfw slice` on fixture trees: the CLI contract of issue 17 item 5 (--sysfs, --state, --dry-run, one-line refusals, inventory --json). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { main } from '../../../host-tools/cli.js';
 import { runTfw } from '../../helpers.js';
 import { audioGpuServer, eightGpuServer, writeSysfs } from './sysfs-fixture.js';
@@ -87,6 +87,14 @@ test('list --json shows the slice and usage; start --dry-run prints its line; de
   const s = await tfw(['slice', 'start', 'desk', '--dry-run', ...at(fx.root)]);
   assert.is(s.code, 0, s.stderr);
   assert.match(s.stdout, /^taskset -c 1,9 qemu-system-x86_64 -name slice-desk,debug-threads=on /);
+  // --run: the archive goes to the VM as fw_cfg opt/tfw/run.tar, by absolute path; a missing one is one line.
+  const tar = join(state, 'app.tar');
+  writeFileSync(tar, 'oci');
+  const withRun = await tfw(['slice', 'start', 'desk', '--dry-run', '--run', relative(process.cwd(), tar), ...at(fx.root)]);
+  assert.is(withRun.code, 0, withRun.stderr);
+  assert.ok(withRun.stdout.includes(` -fw_cfg name=opt/tfw/run.tar,file=${tar}`), withRun.stdout);
+  const noTar = await tfw(['slice', 'start', 'desk', '--dry-run', '--run', join(state, 'none.tar'), ...at(fx.root)]);
+  assert.equal([noTar.code, noTar.stderr], [1, `tfw: slice: run: ${join(state, 'none.tar')} does not exist; expected an OCI image archive (podman save / docker save format)\n`]);
 
   const missing = await tfw(['slice', 'start', 'nope', ...at(fx.root)]);
   assert.is(missing.stderr, 'tfw: slice: slice "nope" does not exist (slices: desk)\n');
