@@ -14,7 +14,9 @@
  * - plain: the init skips the runtime, sets ip_forward=1 and an nftables
  *   masquerade (runtime/init/init.sh); the LAN client (192.168.1.50/24) runs
  *   iperf3 to the far host's WAN-side address in clear IP.
- * iperf3 TCP for TFW_BENCH_SECONDS (default 10) each, received throughput.
+ * iperf3 TCP for TFW_BENCH_SECONDS (default 10) each, received throughput;
+ * the plain boot runs a second iperf3 with the LAN client's TSO/GSO off
+ * (ethtool), so the kernel forwards MTU-sized packets as the overlay does.
  * Needs root, qemu-system-x86_64, iperf3 and ping (BENCH_SYSDEPS in
  * mk/gateway.mk); prints why and returns when one is missing. Every wait is
  * bounded. Under TCG the guest's CPU is the bottleneck, so the figures measure
@@ -36,7 +38,11 @@ import { printTable, progress, writeResult, type Sample } from './lib.js';
 
 const SECONDS = Number(process.env.TFW_BENCH_SECONDS ?? 10);
 /** The row's two paths, as their sample names. */
-export const ROW = { tfw: 'tfw 3router guest (overlay)', plain: 'plain Linux router guest (ip_forward + nft NAT)' } as const;
+export const ROW = {
+  tfw: 'tfw 3router guest (overlay)',
+  plain: 'plain Linux router guest (ip_forward + nft NAT)',
+  plainMtu: 'plain, LAN client without TSO/GSO (MTU-sized packets)',
+} as const;
 
 /** One iperf3 TCP run as the row keeps it. */
 export interface IperfTcp {
@@ -156,7 +162,7 @@ export default async function gatewayBench(): Promise<void> {
   );
   const config = encodeOverlayConfig(loadOverlayConfig(cfgFile));
   const procs: Proc[] = [];
-  const results: Record<'tfw' | 'plain', IperfTcp | null> = { tfw: null, plain: null };
+  const results: Record<keyof typeof ROW, IperfTcp | null> = { tfw: null, plain: null, plainMtu: null };
   try {
     for (const n of Object.values(ns)) {
       sh(['ip', 'netns', 'add', n]);
@@ -170,9 +176,21 @@ export default async function gatewayBench(): Promise<void> {
     procs.push(spawnIn(ns.isp, ['iperf3', '-s']), far);
 
     // Plain Linux router: clear IP to the far host's WAN-side address.
-    results.plain = await withRouter('plain', { dir: outDir, config, append: ['tfw.plainrouter=1'], ready: /tfw: init: plainrouter: /, lanSetup: 'ip addr add 192.168.1.50/24 dev ' + tap.lan + ' && ip route add default via 192.168.1.1' }, () =>
-      iperfFromLan('plain', '10.77.0.2'),
-    );
+    // Then, in the same boot, with the client's segmentation offloads off (ethtool): the kernel path forwards
+    // the client's 64 KB TSO segments whole (virtio-net), the overlay handles each MTU-sized packet.
+    const plain = await withRouter('plain', { dir: outDir, config, append: ['tfw.plainrouter=1'], ready: /tfw: init: plainrouter: /, lanSetup: 'ip addr add 192.168.1.50/24 dev ' + tap.lan + ' && ip route add default via 192.168.1.1' }, async () => {
+      const gso = await iperfFromLan('plain', '10.77.0.2');
+      let mtu: IperfTcp | null = null;
+      if (!have('ethtool')) console.log('gateway bench: plain without TSO/GSO skipped (needs ethtool)');
+      else {
+        const r = await run(ns.lan, ['ethtool', '-K', tap.lan, 'tx', 'off', 'tso', 'off', 'gso', 'off'], 10_000);
+        if (r.status === 0) mtu = await iperfFromLan('plain without TSO/GSO', '10.77.0.2');
+        else console.log(`gateway bench: ethtool -K ${tap.lan}: ${r.stderr.trim()}`);
+      }
+      return { gso, mtu };
+    });
+    results.plain = plain?.gso ?? null;
+    results.plainMtu = plain?.mtu ?? null;
     // tfw: the LAN client's SLAAC address in the router's /64, then the overlay to the far node.
     if (!(await waitFor(() => far.out().includes('overlay: up'), 60_000))) {
       console.log(`gateway bench: tfw: the far node did not come up; row skipped\n${far.out().trim().split('\n').slice(-3).join('\n')}`);
@@ -193,12 +211,14 @@ export default async function gatewayBench(): Promise<void> {
 
   const samples: Sample[] = [];
   const kase = `iperf3 TCP ${SECONDS} s, LAN -> far node`;
-  for (const k of ['tfw', 'plain'] as const) {
+  for (const k of ['tfw', 'plain', 'plainMtu'] as const) {
     const r = results[k];
     if (r) samples.push({ name: ROW[k], case: kase, opsPerSec: 0, bytesPerSec: r.bitsPerSec / 8, extra: { retransmits: r.retransmits, seconds: r.seconds } });
   }
   if (samples.length) printTable('gateway: TCP through the router guest (qemu-x86_64, TCG, received)', samples, { baseline: ROW.plain, unit: 'Mbit/s', scale: 8e-6 });
   const row = gatewayRow(results.tfw, results.plain);
-  if (row.ratio !== null) console.log(`gateway: tfw ${row.tfwMbps!.toFixed(1)} Mbit/s, plain ${row.plainMbps!.toFixed(1)} Mbit/s, ratio ${row.ratio.toFixed(2)}x`);
-  writeResult('gateway', { seconds: SECONDS, board: 'qemu-x86_64', accel: 'tcg', ...row, samples });
+  const mtuRow = gatewayRow(results.tfw, results.plainMtu);
+  if (row.ratio !== null) console.log(`gateway: tfw ${row.tfwMbps!.toFixed(1)} Mbit/s, plain ${row.plainMbps!.toFixed(1)} Mbit/s, ratio ${row.ratio.toFixed(3)}x`);
+  if (mtuRow.ratio !== null) console.log(`gateway: tfw / plain without TSO/GSO (${mtuRow.plainMbps!.toFixed(1)} Mbit/s): ${mtuRow.ratio.toFixed(3)}x`);
+  writeResult('gateway', { seconds: SECONDS, board: 'qemu-x86_64', accel: 'tcg', ...row, plainMtuMbps: mtuRow.plainMbps, ratioMtu: mtuRow.ratio, samples });
 }

@@ -200,7 +200,7 @@ if [ "$PLAINROUTER" = 1 ]; then
   sysctl -qw net.ipv4.ip_forward=1
   printf 'table ip tfwplain {\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n    oifname "%s" masquerade\n  }\n}\n' "$NET_INTERFACE" > /run/tfw/plain.nft
   if nft -f /run/tfw/plain.nft; then
-    echo "tfw: init: plainrouter: $LAN 192.168.1.1/24 -> $NET_INTERFACE (ip_forward, nftables masquerade)" > /dev/console
+    log "plainrouter: $LAN 192.168.1.1/24 -> $NET_INTERFACE (ip_forward, nftables masquerade)"
   else
     log "plainrouter: nft refused the masquerade"
   fi
