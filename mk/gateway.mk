@@ -5,6 +5,8 @@
 # in namespaces; busybox udhcpc as the LAN client), and nmap for
 # test/image/gateway.test.ts's port scan of the router's WAN.
 SYSDEPS += nftables dnsmasq-base iproute2 busybox-static iputils-ping nmap
+# bench/gateway.bench.ts (`BENCH=gateway make bench`): iperf3 through the router guest, ethtool to turn the LAN client's TSO/GSO off.
+BENCH_SYSDEPS += iperf3 ethtool
 
 .PHONY: test-gateway
 # Only the gateway's tests: unit, then the namespace test (root).

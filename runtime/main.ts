@@ -1,6 +1,8 @@
 /**
  * The image runtime entry (bundled to build/runtime/tfw-runtime.mjs):
- * `node tfw-runtime.mjs [--config FILE] [--role R] [--no-overlay] [--data DIR] [--esp DIR]`.
+ * `node tfw-runtime.mjs [--config FILE] [--role R] [--no-overlay] [--data DIR] [--esp DIR]`;
+ * `--config FILE --wan-static` only prints a 3router's static WAN for the init
+ * (`NET_ADDRESS=... NET_GATEWAY=...`, nothing for DHCP) and exits.
  * Reads the overlay config (CBOR in images, YAML, JSON or wg-quick on a host),
  * loads or creates the node's identity on the data partition (`--data`, where
  * the guest init mounted `tfw-data`), prints the kernel self-test, starts the
@@ -89,8 +91,16 @@ async function main(): Promise<number> {
       'no-overlay': { type: 'boolean', default: false },
       data: { type: 'string' },
       esp: { type: 'string' },
+      'wan-static': { type: 'boolean', default: false },
     },
   });
+  if (values['wan-static']) {
+    // For the init's shell, before the network is up: a bad section prints nothing (DHCP then runs and the runtime names the field).
+    const { wanStaticWords } = await import('./gateway/service.js');
+    const words = values.config ? wanStaticWords(readConfigObject(values.config)) : '';
+    if (words) console.log(words);
+    return 0;
+  }
   const version = process.env.TFW_VERSION ?? VERSION;
   const device = new DeviceState({
     board: process.env.TFW_BOARD ?? 'host',

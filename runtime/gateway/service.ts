@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TfwError } from '../errors.js';
-import { FAILSAFE_LAN, type FirewallConfig, type GatewayConfig, type LanConfig, type WanConfig } from './config.js';
+import { FAILSAFE_LAN, validateGatewayConfig, type FirewallConfig, type GatewayConfig, type LanConfig, type WanConfig } from './config.js';
 import { dnsmasqConfig } from './dnsmasq.js';
 import { nftRuleset } from './nftables.js';
 
@@ -76,6 +76,26 @@ export function applyStaticWan(wan: WanConfig, port: string, run: (cmd: string, 
   run('ip', ['-4', 'addr', 'add', wan.address!, 'dev', port]);
   run('ip', ['-4', 'route', 'replace', 'default', 'via', wan.gateway!, 'dev', port]);
   return `wan ${port} ${wan.address} via ${wan.gateway} (static)`;
+}
+
+/**
+ * The init's view of `wan: { method: static }` (runtime/init/init.sh runs
+ * `tfw-runtime.mjs --config FILE --wan-static` before its DHCP client):
+ * `NET_ADDRESS=203.0.113.2/24 NET_GATEWAY=203.0.113.1` for a static WAN, ''
+ * for DHCP, no wan section, a non-object or a section that does not check
+ * (the runtime reports that one when it starts). Values are checked IPv4
+ * forms, so the words are safe to split in a shell.
+ */
+export function wanStaticWords(raw: unknown): string {
+  const sections = gatewaySections(raw);
+  if (sections.wan === undefined) return '';
+  let wan: WanConfig;
+  try {
+    wan = validateGatewayConfig({ wan: sections.wan }).wan;
+  } catch {
+    return '';
+  }
+  return wan.method === 'static' ? `NET_ADDRESS=${wan.address} NET_GATEWAY=${wan.gateway}` : '';
 }
 
 const defaultRun = (cmd: string, args: string[]): void => {
@@ -206,7 +226,6 @@ export async function startGatewayForRole(o: {
   const env = o.env ?? process.env;
   const failsafe = env.TFW_FAILSAFE === '1';
   if (o.role !== '3router') return undefined;
-  const { validateGatewayConfig } = await import('./config.js');
   const gateway = validateGatewayConfig(o.raw ?? {});
   if (!gateway.lan && !failsafe) return undefined;
   return startGateway({

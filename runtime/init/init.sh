@@ -42,16 +42,20 @@ EXTRA_WORDS=
 # tfw.failsafe=1 (3router: the image's config, not the one on /data; the LAN port at
 # 192.168.1.1/24 with DHCP, no firewall change, the device API on the LAN only),
 # tfw.slice=NAME (an AIBox slice VM: /data is its whole virtio disk, formatted when
-# blank; Podman is set up, and an OCI archive in fw_cfg opt/tfw/run.tar runs once ready).
+# blank; Podman is set up, and an OCI archive in fw_cfg opt/tfw/run.tar runs once ready),
+# tfw.plainrouter=1 (3router, benchmarks only: no tfw runtime; the LAN port gets
+# 192.168.1.1/24, ip_forward=1 and an nftables masquerade on the WAN, as a plain Linux router).
 POWEROFF_AFTER_READY=0
 FAILSAFE=0
+PLAINROUTER=0
+KERNEL_IP=0
 TFW_CONFIG=
 SLOT=
 SLICE=
 HEALTH_DEADLINE=120
 for arg in $(cat /proc/cmdline) $EXTRA_WORDS; do
   case "$arg" in
-    tfw.ip=*) NET_METHOD=static; NET_ADDRESS="${arg#tfw.ip=}" ;;
+    tfw.ip=*) NET_METHOD=static; NET_ADDRESS="${arg#tfw.ip=}"; KERNEL_IP=1 ;;
     tfw.gw=*) NET_GATEWAY="${arg#tfw.gw=}" ;;
     tfw.poweroff_after_ready=1) POWEROFF_AFTER_READY=1 ;;
     tfw.role=*) TFW_ROLE="${arg#tfw.role=}" ;;
@@ -62,6 +66,7 @@ for arg in $(cat /proc/cmdline) $EXTRA_WORDS; do
     tfw.demo_ping=*) DEMO_PING="${arg#tfw.demo_ping=}" ;;
     tfw.failsafe=1) FAILSAFE=1 ;;
     tfw.slice=*) SLICE="${arg#tfw.slice=}" ;;
+    tfw.plainrouter=1) PLAINROUTER=1 ;;
   esac
 done
 log "booting $TFW_ROLE on $TFW_BOARD ($TFW_ARCH, tfw $TFW_VERSION, kernel $(uname -r))"
@@ -136,6 +141,22 @@ if [ -z "$TFW_CONFIG" ]; then
   fi
 fi
 
+# A 3router whose config says `wan: { method: static }` takes that address at
+# once, without a DHCP client first (a tfw.ip= kernel word still wins; not in
+# failsafe, where the gateway leaves the WAN as the board's method set it).
+# The runtime prints the checked section as NET_* words (nothing for dhcp or a
+# bad config, which the runtime then reports); `grep` spares the Node start
+# for every config that cannot say static.
+if [ "$TFW_ROLE" = 3router ] && [ "$FAILSAFE" = 0 ] && [ "$KERNEL_IP" = 0 ] && grep -q static "$TFW_CONFIG" 2>/dev/null; then
+  WAN_WORDS=$(node /usr/lib/tfw/runtime/tfw-runtime.mjs --config "$TFW_CONFIG" --wan-static 2>/dev/null)
+  for w in $WAN_WORDS; do
+    case "$w" in
+      NET_ADDRESS=*) NET_METHOD=static; NET_ADDRESS="${w#NET_ADDRESS=}" ;;
+      NET_GATEWAY=*) NET_GATEWAY="${w#NET_GATEWAY=}" ;;
+    esac
+  done
+fi
+
 hostname "tfw-$TFW_ROLE"
 ip link set lo up
 if [ "$NET_METHOD" != none ]; then
@@ -167,6 +188,24 @@ if [ -n "$PING_TARGET" ]; then
     sleep 0.5
   done
   [ $ok = 1 ] && log "ping $PING_TARGET ok" || log "ping $PING_TARGET failed"
+fi
+
+# --- plain router (tfw.plainrouter=1): the peer of `make bench`'s gateway row
+# (bench/gateway.bench.ts). The kernel forwards LAN -> WAN with a masquerade;
+# no tfw runtime, no DHCP server, no firewall beyond the NAT.
+if [ "$PLAINROUTER" = 1 ]; then
+  LAN=${NET_PORT_LAN:-eth1}
+  ip link set "$LAN" up
+  ip addr add 192.168.1.1/24 dev "$LAN"
+  sysctl -qw net.ipv4.ip_forward=1
+  printf 'table ip tfwplain {\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n    oifname "%s" masquerade\n  }\n}\n' "$NET_INTERFACE" > /run/tfw/plain.nft
+  if nft -f /run/tfw/plain.nft; then
+    log "plainrouter: $LAN 192.168.1.1/24 -> $NET_INTERFACE (ip_forward, nftables masquerade)"
+  else
+    log "plainrouter: nft refused the masquerade"
+  fi
+  trap 'sync; poweroff -f' USR2 TERM INT
+  while :; do sleep 3600 & wait $!; done
 fi
 
 # --- slice VM: Podman with crun (issue 17; docs/aibox.md) -----------------

@@ -1,11 +1,13 @@
 /** The gateway service's steps with the commands recorded (no root needed): order, failsafe, role gating, the errors. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateGatewayConfig } from '../../../runtime/gateway/config.js';
-import { gatewaySections, startGateway, startGatewayForRole, GatewayError, type GatewayOptions } from '../../../runtime/gateway/service.js';
+import { gatewaySections, startGateway, wanStaticWords, startGatewayForRole, GatewayError, type GatewayOptions } from '../../../runtime/gateway/service.js';
 import { ConfigError } from '../../../runtime/errors.js';
 
 const runDir = mkdtempSync(join(tmpdir(), 'tfw-gw-unit-'));
@@ -97,6 +99,31 @@ test('wan.method static: the WAN lease flushed, the address and default route se
   const fs = opts({ gateway, failsafe: true });
   await startGateway(fs.o);
   assert.not.ok(fs.cmds.some((c) => c.includes('eth0')), fs.cmds.join('\n'));
+});
+
+test('wan.method static for the init: NET_* words for a static WAN, nothing for dhcp, no wan or a bad section', () => {
+  assert.is(wanStaticWords({ lan: {}, wan: { method: 'static', address: '203.0.113.2/24', gateway: '203.0.113.1' } }), 'NET_ADDRESS=203.0.113.2/24 NET_GATEWAY=203.0.113.1');
+  assert.is(wanStaticWords({ lan: {}, wan: { method: 'dhcp' } }), '');
+  assert.is(wanStaticWords({ lan: {} }), '');
+  assert.is(wanStaticWords(null), '');
+  assert.is(wanStaticWords({ wan: { method: 'static', address: '203.0.113.2/24' } }), '', 'no gateway: the runtime names wan.gateway later');
+  assert.is(wanStaticWords({ wan: { method: 'static', address: '$(reboot)/24', gateway: '203.0.113.1' } }), '', 'only checked IPv4 forms reach the shell');
+});
+
+test('the init runs `tfw-runtime.mjs --config FILE --wan-static` before its DHCP client; the runtime entry prints the words from the image\'s CBOR', async () => {
+  const init = readFileSync(new URL('../../../runtime/init/init.sh', import.meta.url), 'utf8');
+  const ask = init.indexOf('--wan-static');
+  assert.ok(ask > 0 && ask < init.indexOf('udhcpc -i'), 'asked before the DHCP client');
+  const { encodeOverlayConfig, loadOverlayConfig } = await import('../../../images/builder/overlay-config.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tfw-wan-static-'));
+  const yaml = join(dir, 'r.yaml');
+  writeFileSync(yaml, 'lan: {}\nwan: { method: static, address: 10.77.0.10/24, gateway: 10.77.0.2 }\n');
+  const cbor = join(dir, 'config.cbor');
+  writeFileSync(cbor, encodeOverlayConfig(loadOverlayConfig(yaml)));
+  const main = fileURLToPath(new URL('../../../runtime/main.ts', import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, '--config', cbor, '--wan-static'], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, 'NET_ADDRESS=10.77.0.10/24 NET_GATEWAY=10.77.0.2\n');
 });
 
 test('setFirewall regenerates the ruleset with the new allow list and loads it; refused in failsafe', async () => {
