@@ -258,8 +258,16 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
     if (sha256(b) === prev.outputs.find((o) => o.path === 'initramfs.cpio.zst')?.sha256) initrd = b;
   }
   if (!initrd) {
-    progress.step(`compressing ${(cpio.length / 1048576).toFixed(1)} MiB with zstd -${level}`);
-    initrd = execFileSync('zstd', [`-${level}`, '-q', '-c', '-T0', '--no-progress'], { input: cpio, maxBuffer: 1 << 30 });
+    progress.step(`compressing ${cpio.length} bytes (${(cpio.length / 1048576).toFixed(1)} MiB) with zstd -${level}`);
+    // zstd runs synchronously (buildImage is sync), so the bytes it has read so far are shown
+    // by zstd itself on a watched terminal; logs get the step lines before and after.
+    const live = progress.interactive === true;
+    initrd = execFileSync('zstd', [`-${level}`, '-c', '-T0', ...(live ? ['--progress'] : ['-q', '--no-progress'])], {
+      input: cpio,
+      maxBuffer: 1 << 30,
+      stdio: ['pipe', 'pipe', live ? 'inherit' : 'pipe'],
+    });
+    progress.step(`compressed to ${initrd.length} bytes (${(initrd.length / 1048576).toFixed(1)} MiB)`);
   }
   const cmdline = kernelCmdline(board, role);
   const ipxe = `#!ipxe\n# tfw ${version} ${board.name}-${role.role}\nkernel vmlinuz initrd=initramfs.cpio.zst ${cmdline}\ninitrd initramfs.cpio.zst\nboot\n`;

@@ -17,6 +17,11 @@ export interface Progress {
    */
   bytes(label: string, done: number, total: number): void;
   stop(): void;
+  /**
+   * True when a person watches (stderr a TTY, not quiet): a step run by a
+   * tool with its own byte progress (zstd's) may then show it on stderr.
+   */
+  readonly interactive?: boolean;
 }
 
 const mib = (n: number) => (n / 1048576).toFixed(1);
@@ -39,6 +44,7 @@ export function makeProgress(opts: { quiet?: boolean; component?: string } = {})
   let n = 0;
   let total = 0;
   return {
+    interactive: tty,
     step: (m) => {
       if (bar) bar.stop(), (bar = undefined);
       log(m);
