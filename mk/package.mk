@@ -4,6 +4,9 @@
 # installed CLI needs no tsx. `make pack` builds everything the tarball holds
 # (wasm, bundled runtime, console, dist, both prebuilds) and writes
 # build/tfw-<version>.tgz with `npm pack`.
+# zsh: test/unit/completion.test.ts completes through `tfw completion zsh` in a real zsh.
+SYSDEPS += zsh
+
 DIST_SRC := $(shell find runtime host-tools images bench -name '*.ts' 2>/dev/null)
 
 .PHONY: dist pack

@@ -1,8 +1,9 @@
 /**
  * Shell completion (host-tools/commands/completion.ts): answers computed from
  * the commander program (commands, options, boards and roles that exist), the
- * scripts @pnpm/tabtab prints for bash and zsh, and a real bash completing
- * `tfw fla<TAB>` and `tfw build --board qemu-<TAB>` through the script.
+ * scripts @pnpm/tabtab prints for bash and zsh, and a real bash and a real
+ * zsh (Debian's, SYSDEPS in mk/package.mk) completing `tfw fla<TAB>` and
+ * `tfw build --board qemu-<TAB>` through the script.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { listBoards, listRoles } from '../../images/builder/schema.js';
 import { runMain, tfwBin } from '../helpers.js';
 
 const program = await makeProgram();
+const ZSH = '/usr/bin/zsh';
 const names = (r: ReturnType<typeof complete>) => (r === 'files' ? r : r.map((c) => c.name));
 
 test('commands, then options, then option values, from the program', () => {
@@ -42,7 +44,7 @@ test('tfw completion prints the bash and zsh scripts; another shell is a usage e
   const zsh = await runMain(['completion', 'zsh']);
   assert.match(zsh.stdout, /^#compdef tfw/);
   assert.match(zsh.stdout, /compdef _tfw_completion tfw/);
-  if (existsSync('/usr/bin/zsh')) assert.is(spawnSync('zsh', ['-n'], { input: zsh.stdout }).status, 0, 'zsh -n');
+  if (existsSync(ZSH)) assert.is(spawnSync(ZSH, ['-n'], { input: zsh.stdout }).status, 0, 'zsh -n');
   const bad = await runMain(['completion', 'tcsh']);
   assert.is(bad.code, 2);
   assert.is(bad.stderr, 'tfw: completion: shell: expected one of bash, zsh, fish, got "tcsh"\n');
@@ -66,6 +68,38 @@ test('bash completes through the script and the CLI (tfw on PATH)', async () => 
     const [flash, boards] = [run('tfw fla'), run('tfw build --board qemu-')];
     assert.equal(flash, ['flash']);
     assert.equal(boards, listBoards().filter((b) => b.startsWith('qemu-')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('zsh completes through the script and the CLI (compsys loaded; _describe and _files record what they are given)', async () => {
+  if (!existsSync(ZSH)) {
+    console.log('  skip: no zsh (make sysdeps installs it)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tfw-compl-'));
+  try {
+    writeFileSync(join(dir, 'tfw'), `#!/bin/sh\nexec ${process.execPath} ${tfwBin} "$@"\n`);
+    chmodSync(join(dir, 'tfw'), 0o755);
+    writeFileSync(join(dir, 'tfw.zsh'), (await runMain(['completion', 'zsh'])).stdout);
+    // The line as zsh's completion system hands it over: words, CURRENT (1-based), BUFFER, CURSOR.
+    const run = (line: string) => {
+      const words = line.split(' ');
+      const r = spawnSync(ZSH, ['-f', '-c', [
+        'autoload -U compinit && compinit -u -D',
+        `source ${join(dir, 'tfw.zsh')}`,
+        '_describe() { print -l -- "${(@P)2}" }',
+        '_files() { print __files__ }',
+        `words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; BUFFER='${line}'; CURSOR=${line.length}`,
+        '_tfw_completion',
+      ].join('\n')], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8', timeout: 60_000 });
+      assert.is(r.status, 0, r.stderr);
+      return r.stdout.trim().split('\n');
+    };
+    assert.equal(run('tfw fla').map((l) => l.split(':')[0]), ['flash']);
+    assert.equal(run('tfw build --board qemu-'), listBoards().filter((b) => b.startsWith('qemu-')));
+    assert.equal(run('tfw flash -o '), ['__files__']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
