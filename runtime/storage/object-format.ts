@@ -110,13 +110,29 @@ export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plai
 }
 
 /**
+ * The first `size` bytes of the k data shards as one view, when they already lie
+ * back to back in one buffer (ObjectStore.fetchChunk receives them so); else null.
+ */
+function contiguous(shards: Shards, k: number, size: number): Uint8Array | null {
+  const first = shards[0];
+  if (!first) return null;
+  const per = first.length;
+  if (per * k < size) return null;
+  for (let i = 1; i < k; i++) {
+    const s = shards[i];
+    if (!s || s.buffer !== first.buffer || s.length !== per || s.byteOffset !== first.byteOffset + i * per) return null;
+  }
+  return new Uint8Array(first.buffer, first.byteOffset, size);
+}
+
+/**
  * Rebuilds, opens and decompresses one chunk from at least k checked shards
  * (missing ones null; they are filled in place).
  * @throws CorruptRecordError when the AEAD tag fails (shards passed their sums, so the metadata or key is wrong)
  */
 export function decodeChunk(key: Uint8Array, id: Uint8Array, index: number, shards: Shards, sealedLength: number, compressed: boolean, rs: ReedSolomon): Uint8Array {
   if (shards.slice(0, rs.dataShards).some((s) => s === null)) rs.reconstructData(shards);
-  const sealed = rs.join(shards, sealedLength);
+  const sealed = contiguous(shards, rs.dataShards, sealedLength) ?? rs.join(shards, sealedLength);
   let body: Uint8Array;
   try {
     body = xchacha20poly1305Open(key, nonce(index), sealed, aad(id, index, compressed));

@@ -269,15 +269,16 @@ export class ObjectStore {
   /**
    * Fetches one stored shard and checks it against its checksum (unless `verify`
    * is false: `read` relies on the AEAD tag first); null when missing,
-   * unreachable or corrupt. `status` says which.
+   * unreachable or corrupt. `status` says which. `into` (optional): where a
+   * shard of that exact length is received (see ZdbClient.get).
    */
-  async fetchShard(meta: ObjectMeta, c: number, i: number, verify = true): Promise<{ shard: Uint8Array | null; status: 'ok' | 'missing' | 'corrupt' | 'unreachable' }> {
+  async fetchShard(meta: ObjectMeta, c: number, i: number, verify = true, into?: Uint8Array): Promise<{ shard: Uint8Array | null; status: 'ok' | 'missing' | 'corrupt' | 'unreachable' }> {
     const entry = meta.chunks[c].s[i];
     const b = entry ? this.pool.get(meta.backends[entry[0]]) : undefined;
     if (!b || this.pool.down.has(b.label)) return { shard: null, status: 'unreachable' };
     let v: Buffer | null;
     try {
-      v = await this.pool.run(b, (cl) => cl.get(shardKey(meta.id, c, i)));
+      v = await this.pool.run(b, (cl) => cl.get(shardKey(meta.id, c, i), into));
     } catch (err) {
       if (err instanceof BackendError && err.kind === 'reply') return { shard: null, status: 'corrupt' }; // the backend's own checksum failed
       return { shard: null, status: 'unreachable' };
@@ -292,14 +293,18 @@ export class ObjectStore {
 
   /**
    * The shards of chunk `c`: the k data shards first (no decoding needed when
-   * all are intact), then parity shards for those that failed.
+   * all are intact), then parity shards for those that failed. The data shards
+   * are received into consecutive views of one buffer, so when all are intact
+   * decodeChunk opens them in place instead of joining them.
    * @throws DataLostError when fewer than k shards are intact
    */
   async fetchChunk(meta: ObjectMeta, c: number, verify = true): Promise<Shards> {
     const k = meta.k;
     const total = meta.k + meta.m;
     const shards: Shards = Array.from({ length: total }, () => null);
-    const got = await Promise.all(Array.from({ length: k }, (_, i) => this.fetchShard(meta, c, i, verify)));
+    const per = Math.ceil(meta.chunks[c].n / k);
+    const dest = Buffer.allocUnsafe(per * k); // every byte is received before it is read; failed shards are rebuilt
+    const got = await Promise.all(Array.from({ length: k }, (_, i) => this.fetchShard(meta, c, i, verify, dest.subarray(i * per, (i + 1) * per))));
     got.forEach((g, i) => (shards[i] = g.shard));
     let have = got.filter((g) => g.shard).length;
     for (let i = k; i < total && have < k; ) {

@@ -33,17 +33,31 @@ class Incomplete {
 
 /**
  * Incremental RESP reader: `push` network chunks, then call `next` until it
- * returns undefined. Large bulks are joined once, when all their bytes are in.
+ * returns undefined. Large bulks are joined once, when all their bytes are in;
+ * a bulk reply the caller has a buffer for (`next(into)`) is copied straight
+ * into that buffer as its bytes arrive, never joined.
  * @throws ProtocolError on a malformed frame (the connection should close)
  */
 export class RespReader {
   private chunks: Buffer[] = [];
   private length = 0;
   private need = 0;
+  /** A bulk reply being received into a caller's buffer: `filled` of its `into.length` bytes, then 2 of CRLF. */
+  private sink: { into: Uint8Array; filled: number; crlf: number } | undefined;
 
   constructor(private readonly inline = false) {}
 
   push(chunk: Buffer): void {
+    const s = this.sink;
+    if (s) {
+      const n = Math.min(chunk.length, s.into.length - s.filled);
+      if (n > 0) {
+        s.into.set(n === chunk.length ? chunk : chunk.subarray(0, n), s.filled);
+        s.filled += n;
+      }
+      chunk = this.takeCrlf(s, n ? chunk.subarray(n) : chunk);
+      if (!chunk.length) return;
+    }
     this.chunks.push(chunk);
     this.length += chunk.length;
   }
@@ -53,8 +67,21 @@ export class RespReader {
     return this.length;
   }
 
-  /** The next complete value, or undefined when more bytes are needed. */
-  next(): RespValue | undefined {
+  /**
+   * The next complete value, or undefined when more bytes are needed.
+   * @param into when the next value is a bulk string of exactly `into.length`
+   *   bytes, it is copied into `into` (as it arrives) and returned as a Buffer
+   *   view of it; any other value (nil, an error reply, another length) is
+   *   returned as usual. Pass the same buffer until a value comes back.
+   */
+  next(into?: Uint8Array): RespValue | undefined {
+    const s = this.sink;
+    if (s) {
+      if (s.filled < s.into.length || s.crlf < 2) return undefined;
+      this.sink = undefined;
+      return Buffer.from(s.into.buffer, s.into.byteOffset, s.into.byteLength);
+    }
+    if (into && this.length > 0 && this.chunks[0][0] === 0x24 && this.startSink(into)) return this.next();
     if (this.length === 0 || this.length < this.need) return undefined;
     const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
     this.chunks = [buf];
@@ -69,6 +96,38 @@ export class RespReader {
     this.chunks = rest.length ? [rest] : [];
     this.length = rest.length;
     return value;
+  }
+
+  /** Starts receiving a `$N` bulk into `into` when N === into.length; false (nothing consumed) otherwise. */
+  private startSink(into: Uint8Array): boolean {
+    // the header is short: join only the chunks that hold it
+    let head = this.chunks[0];
+    let i = head.indexOf(CRLF);
+    for (let c = 1; i < 0 && c < this.chunks.length && head.length < 32; c++) {
+      head = Buffer.concat([head, this.chunks[c]]);
+      i = head.indexOf(CRLF);
+    }
+    if (i < 0 || i > 21) return false;
+    if (head.toString('latin1', 1, i) !== String(into.length)) return false;
+    const headBytes = i + 2;
+    const rest = (this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length)).subarray(headBytes);
+    this.chunks = [];
+    this.length = 0;
+    this.need = 0;
+    this.sink = { into, filled: 0, crlf: 0 };
+    this.push(rest);
+    return true;
+  }
+
+  /** Consumes the CRLF after a sunk bulk from the front of `chunk`; returns what follows it. */
+  private takeCrlf(s: { into: Uint8Array; filled: number; crlf: number }, chunk: Buffer): Buffer {
+    let p = 0;
+    while (s.filled === s.into.length && s.crlf < 2 && p < chunk.length) {
+      if (chunk[p] !== (s.crlf === 0 ? 0x0d : 0x0a)) throw new ProtocolError('bulk string: expected CRLF after the payload');
+      s.crlf++;
+      p++;
+    }
+    return p ? chunk.subarray(p) : chunk;
   }
 }
 

@@ -75,4 +75,35 @@ test('a large bulk arriving in many pieces is joined once it is complete', () =>
   }
 });
 
+test('next(into): a bulk of into.length bytes is received into it at every split; other replies come back as usual', () => {
+  const payload = Buffer.from(prng(5).bytes(1000));
+  // a sunk bulk, then a nil, an error, a bulk of another length, and a sunk bulk again
+  const wire = Buffer.concat([...encodeReply(payload), Buffer.from('$-1\r\n-ERR nope\r\n$3\r\nabc\r\n'), ...encodeReply(payload)]);
+  for (const step of [1, 2, 5, 999, 1007, 4096]) {
+    const r = new RespReader();
+    const intos = [new Uint8Array(1000), new Uint8Array(1000), new Uint8Array(1000), new Uint8Array(1000), new Uint8Array(1000)];
+    const out: RespValue[] = [];
+    for (let i = 0; i < wire.length; i += step) {
+      r.push(wire.subarray(i, i + step));
+      for (let v = r.next(intos[out.length]); v !== undefined; v = r.next(intos[out.length])) out.push(v);
+    }
+    assert.is(out.length, 5, `step ${step}`);
+    const first = out[0] as Buffer;
+    assert.ok(first.equals(payload) && first.buffer === intos[0].buffer, `step ${step}: the first bulk lands in its buffer`);
+    assert.ok(Buffer.from(intos[0]).equals(payload));
+    assert.is(out[1], null);
+    assert.is((out[2] as RespErrorReply).message, 'ERR nope');
+    assert.equal(out[3], Buffer.from('abc'));
+    assert.ok(Buffer.from(intos[3]).equals(Buffer.alloc(1000)), `step ${step}: a bulk of another length leaves the buffer alone`);
+    assert.ok((out[4] as Buffer).equals(payload) && (out[4] as Buffer).buffer === intos[4].buffer);
+  }
+});
+
+test('next(into): a sunk bulk without its CRLF is a ProtocolError', () => {
+  const r = new RespReader();
+  r.push(Buffer.from('$3\r\nab'));
+  assert.is(r.next(new Uint8Array(3)), undefined);
+  assert.throws(() => r.push(Buffer.from('cXY')), (e: unknown) => e instanceof ProtocolError && /bulk string/.test((e as Error).message));
+});
+
 test.run();
