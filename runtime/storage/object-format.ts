@@ -78,8 +78,11 @@ export interface EncodedChunk {
 /**
  * Compresses (when it pays), seals and erasure-codes one chunk.
  * @param plain 1 byte .. chunkSize
+ * @param parity optional m buffers to compute the parity shards into (used when
+ *   they have the shard length, else new ones are allocated): a put reuses them
+ *   once a chunk is stored, instead of faulting in fresh memory for every chunk
  */
-export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plain: Uint8Array, rs: ReedSolomon, compression: 'snappy' | 'none'): EncodedChunk {
+export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plain: Uint8Array, rs: ReedSolomon, compression: 'snappy' | 'none', parity?: Uint8Array[]): EncodedChunk {
   let body = plain;
   let compressed = false;
   if (compression === 'snappy') {
@@ -98,7 +101,7 @@ export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plai
   const k = rs.dataShards;
   const per = Math.ceil(sealed.length / k);
   const shards: Shards = Array.from({ length: rs.totalShards }, (_, i) => {
-    if (i >= k) return null; // encode allocates the parity shards
+    if (i >= k) return parity && parity.length === rs.parityShards && parity[i - k].length === per ? parity[i - k] : null; // null: encode allocates it
     if ((i + 1) * per <= sealed.length) return sealed.subarray(i * per, (i + 1) * per);
     const padded = new Uint8Array(per);
     padded.set(sealed.subarray(Math.min(i * per, sealed.length), sealed.length));
