@@ -24,6 +24,8 @@ export type RespValue = RespStatus | RespErrorReply | number | Buffer | null | R
 export const MAX_BULK = 16 * 1024 * 1024;
 const MAX_ARRAY = 1024 * 1024;
 const MAX_LINE = 64 * 1024;
+/** Frames at least this long are joined in the reusable buffer (RespReader `reuse`). */
+const REUSE_MIN = 64 * 1024;
 const CRLF = Buffer.from('\r\n');
 
 /** Signals "frame incomplete"; `need` is the total byte count that completes it when known. */
@@ -45,7 +47,55 @@ export class RespReader {
   /** A bulk reply being received into a caller's buffer: `filled` of its `into.length` bytes, then 2 of CRLF. */
   private sink: { into: Uint8Array; filled: number; crlf: number } | undefined;
 
-  constructor(private readonly inline = false) {}
+  /** Where frames spread over several network chunks are joined, when `reuse` is on. */
+  private scratch: Buffer | undefined;
+
+  /**
+   * @param inline accept inline commands (`PING\r\n`), as a server does
+   * @param reuse join frames of REUSE_MIN bytes or more in one buffer that the
+   *   next join overwrites: the values `next` returns are then valid only until
+   *   the following `next` call (a server that is done with a request once it
+   *   is dispatched, and copies what its reply echoes; see detach)
+   */
+  constructor(private readonly inline = false, private readonly reuse = false) {}
+
+  /** True when `b` is a view of this reader's reusable buffer (to be copied before it outlives the next `next`). */
+  aliases(b: Uint8Array): boolean {
+    return this.scratch !== undefined && b.buffer === this.scratch.buffer;
+  }
+
+  /**
+   * `v` with every bulk string that is a view of the reusable buffer copied out
+   * (what a reply echoes from a request must outlive the next join).
+   */
+  detach(v: RespValue): RespValue {
+    if (Buffer.isBuffer(v)) return this.aliases(v) ? Buffer.from(v) : v;
+    return Array.isArray(v) ? v.map((x) => this.detach(x)) : v;
+  }
+
+  /** The buffered chunks as one buffer: a fresh one, or the reusable one for large frames. */
+  private join(): Buffer {
+    if (this.chunks.length === 1) return this.chunks[0];
+    if (!this.reuse || this.length < REUSE_MIN) return Buffer.concat(this.chunks, this.length);
+    const first = this.chunks[0];
+    let from = 0;
+    let at = 0;
+    if (this.scratch && this.aliases(first) && this.scratch.length >= this.length) {
+      // the rest of the last joined frame: move it to the front (copyWithin handles the overlap)
+      const o = first.byteOffset - this.scratch.byteOffset;
+      this.scratch.copyWithin(0, o, o + first.length);
+      at = first.length;
+      from = 1;
+    } else if (!this.scratch || this.scratch.length < this.length) {
+      this.scratch = Buffer.allocUnsafe(Math.max(this.length, (this.scratch?.length ?? 0) * 2, 1 << 20));
+    }
+    const dst = this.scratch!;
+    for (let i = from; i < this.chunks.length; i++) {
+      dst.set(this.chunks[i], at);
+      at += this.chunks[i].length;
+    }
+    return dst.subarray(0, at);
+  }
 
   push(chunk: Buffer): void {
     const s = this.sink;
@@ -83,7 +133,7 @@ export class RespReader {
     }
     if (into && this.length > 0 && this.chunks[0][0] === 0x24 && this.startSink(into)) return this.next();
     if (this.length === 0 || this.length < this.need) return undefined;
-    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
+    const buf = this.join();
     this.chunks = [buf];
     const r = this.inline && buf[0] !== 0x2a ? parseInline(buf) : parse(buf, 0);
     if (r instanceof Incomplete) {
