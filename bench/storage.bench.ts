@@ -48,8 +48,8 @@ const RING = Math.min(CHUNKS, 12);
 
 interface Servers {
   addresses: string[];
-  /** The helper process's CPU time so far, seconds (user + system). */
-  cpu: () => Promise<number>;
+  /** The helper process's CPU time so far, seconds: user + system, and system alone. */
+  cpu: () => Promise<[number, number]>;
   stop: () => Promise<void>;
 }
 
@@ -66,7 +66,7 @@ async function startServers(n: number, dir: string): Promise<Servers> {
       const r = await lines.next();
       const m = /^cpu (\d+) (\d+)$/.exec(r.done ? '' : r.value);
       if (!m) throw new Error(`storage bench: expected "cpu USER SYSTEM" from the backends, got ${JSON.stringify(r.value)}`);
-      return (Number(m[1]) + Number(m[2])) / 1e6;
+      return [(Number(m[1]) + Number(m[2])) / 1e6, Number(m[2]) / 1e6];
     },
     stop: () => new Promise<void>((r) => { proc.once('exit', () => r()); proc.kill('SIGTERM'); }),
   };
@@ -76,15 +76,15 @@ const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const cpuSecs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
 
 /** Wall seconds, this process's CPU seconds and the backends' CPU seconds of `fn`. */
-async function phase(servers: Servers | null, fn: () => Promise<void> | void): Promise<{ wall: number; cpu: number; backendCpu: number }> {
-  const b0 = servers ? await servers.cpu() : 0;
+async function phase(servers: Servers | null, fn: () => Promise<void> | void): Promise<{ wall: number; cpu: number; sys: number; backendCpu: number; backendSys: number }> {
+  const b0 = servers ? await servers.cpu() : [0, 0];
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await fn();
   const wall = secs(t0);
-  const cpu = cpuSecs(process.cpuUsage(c0));
-  const backendCpu = servers ? (await servers.cpu()) - b0 : 0;
-  return { wall, cpu, backendCpu };
+  const u = process.cpuUsage(c0);
+  const b1 = servers ? await servers.cpu() : [0, 0];
+  return { wall, cpu: cpuSecs(u), sys: u.system / 1e6, backendCpu: b1[0] - b0[0], backendSys: b1[1] - b0[1] };
 }
 
 export default async function storageBench(): Promise<void> {
@@ -175,8 +175,8 @@ export default async function storageBench(): Promise<void> {
   const verdict = (r: number) => `${r.toFixed(2)}x ${r >= TARGET ? 'meets' : 'misses'} the ${TARGET}x target`;
   console.log(`end to end vs kernels alone: put ${verdict(putRatio)}, get ${verdict(getRatio)} (kernels ${rs.backend}, measured before and after the pipeline: put ${mbs(TOTAL / k1.put.wall)} / ${mbs(TOTAL / k2.put.wall)}, get ${mbs(TOTAL / k1.get.wall)} / ${mbs(TOTAL / k2.get.wall)} MB/s)`);
   const gib = TOTAL / 2 ** 30;
-  const cpu = (p: { cpu: number; backendCpu: number }) => `client ${(p.cpu / gib).toFixed(2)} + backends ${(p.backendCpu / gib).toFixed(2)} CPU s/GiB`;
-  console.log(`CPU: kernels put ${((k1.put.cpu + k2.put.cpu) / 2 / gib).toFixed(2)}, get ${((k1.get.cpu + k2.get.cpu) / 2 / gib).toFixed(2)} s/GiB; (10,4) put ${cpu(put)}, get ${cpu(get)}; 3 replicas put ${cpu(replPutP)}, get ${cpu(replGetP)}`);
+  const cpu = (p: { cpu: number; sys: number; backendCpu: number; backendSys: number }) => `client ${(p.cpu / gib).toFixed(2)} (sys ${(p.sys / gib).toFixed(2)}) + backends ${(p.backendCpu / gib).toFixed(2)} (sys ${(p.backendSys / gib).toFixed(2)})`;
+  console.log(`CPU s/GiB: kernels put ${((k1.put.cpu + k2.put.cpu) / 2 / gib).toFixed(2)}, get ${((k1.get.cpu + k2.get.cpu) / 2 / gib).toFixed(2)}; (10,4) put ${cpu(put)}, get ${cpu(get)}; 3 replicas put ${cpu(replPutP)}, get ${cpu(replGetP)}`);
   console.log(`vs 3 replicas: bytes written (10,4) ${(ecBytes / MiB).toFixed(0)} MiB (${(ecBytes / TOTAL).toFixed(3)}x the data), 3 replicas ${(3 * TOTAL / MiB).toFixed(0)} MiB (3.000x); time put ${put.wall.toFixed(2)} s vs ${replPutP.wall.toFixed(2)} s, get ${get.wall.toFixed(2)} s vs ${replGetP.wall.toFixed(2)} s`);
   const file = writeResult('storage', {
     totalBytes: TOTAL, chunkBytes: CHUNK, k: K, m: M, erasureBackend: rs.backend, target: TARGET,
