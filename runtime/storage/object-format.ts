@@ -78,8 +78,11 @@ export interface EncodedChunk {
 /**
  * Compresses (when it pays), seals and erasure-codes one chunk.
  * @param plain 1 byte .. chunkSize
+ * @param parity optional m buffers to compute the parity shards into (used when
+ *   they have the shard length, else new ones are allocated): a put reuses them
+ *   once a chunk is stored, instead of faulting in fresh memory for every chunk
  */
-export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plain: Uint8Array, rs: ReedSolomon, compression: 'snappy' | 'none'): EncodedChunk {
+export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plain: Uint8Array, rs: ReedSolomon, compression: 'snappy' | 'none', parity?: Uint8Array[]): EncodedChunk {
   let body = plain;
   let compressed = false;
   if (compression === 'snappy') {
@@ -98,7 +101,7 @@ export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plai
   const k = rs.dataShards;
   const per = Math.ceil(sealed.length / k);
   const shards: Shards = Array.from({ length: rs.totalShards }, (_, i) => {
-    if (i >= k) return null; // encode allocates the parity shards
+    if (i >= k) return parity && parity.length === rs.parityShards && parity[i - k].length === per ? parity[i - k] : null; // null: encode allocates it
     if ((i + 1) * per <= sealed.length) return sealed.subarray(i * per, (i + 1) * per);
     const padded = new Uint8Array(per);
     padded.set(sealed.subarray(Math.min(i * per, sealed.length), sealed.length));
@@ -110,13 +113,29 @@ export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plai
 }
 
 /**
+ * The first `size` bytes of the k data shards as one view, when they already lie
+ * back to back in one buffer (ObjectStore.fetchChunk receives them so); else null.
+ */
+function contiguous(shards: Shards, k: number, size: number): Uint8Array | null {
+  const first = shards[0];
+  if (!first) return null;
+  const per = first.length;
+  if (per * k < size) return null;
+  for (let i = 1; i < k; i++) {
+    const s = shards[i];
+    if (!s || s.buffer !== first.buffer || s.length !== per || s.byteOffset !== first.byteOffset + i * per) return null;
+  }
+  return new Uint8Array(first.buffer, first.byteOffset, size);
+}
+
+/**
  * Rebuilds, opens and decompresses one chunk from at least k checked shards
  * (missing ones null; they are filled in place).
  * @throws CorruptRecordError when the AEAD tag fails (shards passed their sums, so the metadata or key is wrong)
  */
 export function decodeChunk(key: Uint8Array, id: Uint8Array, index: number, shards: Shards, sealedLength: number, compressed: boolean, rs: ReedSolomon): Uint8Array {
   if (shards.slice(0, rs.dataShards).some((s) => s === null)) rs.reconstructData(shards);
-  const sealed = rs.join(shards, sealedLength);
+  const sealed = contiguous(shards, rs.dataShards, sealedLength) ?? rs.join(shards, sealedLength);
   let body: Uint8Array;
   try {
     body = xchacha20poly1305Open(key, nonce(index), sealed, aad(id, index, compressed));

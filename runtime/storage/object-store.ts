@@ -109,12 +109,15 @@ export class ObjectStore {
     const chunks: ChunkMeta[] = [];
     const written: Array<{ b: PooledBackend; key: Buffer }> = [];
     const inflight: Array<Promise<void>> = [];
+    // parity buffers of stored chunks, reused (at most window + 1 sets are live)
+    const spareParity: Uint8Array[][] = [];
     let size = 0;
     let index = 0;
     try {
       for await (const plain of rechunk(source, chunkSize)) {
         const c = index++;
-        const enc = encodeChunk(key, id, c, plain, this.rs, compression);
+        const enc = encodeChunk(key, id, c, plain, this.rs, compression, spareParity.pop());
+        const parity = enc.shards.slice(k);
         const meta: ChunkMeta = { n: enc.sealedLength, z: enc.compressed ? 1 : 0, s: [] };
         chunks.push(meta);
         const targets = this.pool.place(k + m, c + seedOf(id));
@@ -131,6 +134,7 @@ export class ObjectStore {
         ).then((results) => {
           const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
           if (failed) throw failed.reason;
+          spareParity.push(parity); // every write of this chunk is answered: its buffers are free
           size += plain.length;
           opts.onProgress?.(size);
         });
@@ -235,18 +239,23 @@ export class ObjectStore {
     const meta = r.meta;
     const key = objectKey(this.secret, meta.id);
     const rs = this.coder(meta.k, meta.m);
-    const ahead: Array<Promise<Shards>> = [];
+    const ahead: Array<{ shards: Promise<Shards>; dest: Buffer }> = [];
+    // receive buffers of decoded chunks, reused (at most window + 1 are live)
+    const spare: Buffer[] = [];
     let done = 0;
     for (let c = 0; c < meta.chunks.length; c++) {
       while (ahead.length < this.window && c + ahead.length < meta.chunks.length) {
-        const p = this.fetchChunk(meta, c + ahead.length, false);
+        const dest = spare.pop() ?? Buffer.allocUnsafe(Math.ceil((meta.chunkSize + 16) / meta.k) * meta.k) /* sealed = plain + 16-byte tag */;
+        const p = this.fetchChunk(meta, c + ahead.length, false, dest);
         p.catch(() => {});
-        ahead.push(p);
+        ahead.push({ shards: p, dest });
       }
-      const shards = await ahead.shift()!;
+      const next = ahead.shift()!;
+      const shards = await next.shards;
       let plain: Uint8Array;
       try {
         plain = decodeChunk(key, meta.id, c, shards, meta.chunks[c].n, meta.chunks[c].z === 1, rs);
+        spare.push(next.dest); // decodeChunk copied out of it (the plaintext is its own buffer)
       } catch (err) {
         if (!(err instanceof CorruptRecordError)) throw err;
         // the fast path skipped the shard checksums; the AEAD tag caught a bad shard: find it, rebuild without it
@@ -269,15 +278,16 @@ export class ObjectStore {
   /**
    * Fetches one stored shard and checks it against its checksum (unless `verify`
    * is false: `read` relies on the AEAD tag first); null when missing,
-   * unreachable or corrupt. `status` says which.
+   * unreachable or corrupt. `status` says which. `into` (optional): where a
+   * shard of that exact length is received (see ZdbClient.get).
    */
-  async fetchShard(meta: ObjectMeta, c: number, i: number, verify = true): Promise<{ shard: Uint8Array | null; status: 'ok' | 'missing' | 'corrupt' | 'unreachable' }> {
+  async fetchShard(meta: ObjectMeta, c: number, i: number, verify = true, into?: Uint8Array): Promise<{ shard: Uint8Array | null; status: 'ok' | 'missing' | 'corrupt' | 'unreachable' }> {
     const entry = meta.chunks[c].s[i];
     const b = entry ? this.pool.get(meta.backends[entry[0]]) : undefined;
     if (!b || this.pool.down.has(b.label)) return { shard: null, status: 'unreachable' };
     let v: Buffer | null;
     try {
-      v = await this.pool.run(b, (cl) => cl.get(shardKey(meta.id, c, i)));
+      v = await this.pool.run(b, (cl) => cl.get(shardKey(meta.id, c, i), into));
     } catch (err) {
       if (err instanceof BackendError && err.kind === 'reply') return { shard: null, status: 'corrupt' }; // the backend's own checksum failed
       return { shard: null, status: 'unreachable' };
@@ -292,14 +302,20 @@ export class ObjectStore {
 
   /**
    * The shards of chunk `c`: the k data shards first (no decoding needed when
-   * all are intact), then parity shards for those that failed.
+   * all are intact), then parity shards for those that failed. The data shards
+   * are received into consecutive views of one buffer, so when all are intact
+   * decodeChunk opens them in place instead of joining them. `into`: a buffer
+   * to receive them in (used when it holds k shards), else a new one.
    * @throws DataLostError when fewer than k shards are intact
    */
-  async fetchChunk(meta: ObjectMeta, c: number, verify = true): Promise<Shards> {
+  async fetchChunk(meta: ObjectMeta, c: number, verify = true, into?: Buffer): Promise<Shards> {
     const k = meta.k;
     const total = meta.k + meta.m;
     const shards: Shards = Array.from({ length: total }, () => null);
-    const got = await Promise.all(Array.from({ length: k }, (_, i) => this.fetchShard(meta, c, i, verify)));
+    const per = Math.ceil(meta.chunks[c].n / k);
+    // every byte is received before it is read; failed shards are rebuilt
+    const dest = into && into.length >= per * k ? into : Buffer.allocUnsafe(per * k);
+    const got = await Promise.all(Array.from({ length: k }, (_, i) => this.fetchShard(meta, c, i, verify, dest.subarray(i * per, (i + 1) * per))));
     got.forEach((g, i) => (shards[i] = g.shard));
     let have = got.filter((g) => g.shard).length;
     for (let i = k; i < total && have < k; ) {

@@ -2,7 +2,8 @@
  * Chunking a byte stream for the object store: a file stream yields pieces of
  * any size (64 KiB from createReadStream); the store seals and codes fixed
  * `chunkSize` chunks. Whole chunks inside a large piece pass through as views,
- * uncopied; the consumer must be done with a chunk before asking for the next.
+ * uncopied; pieces are gathered in one buffer that is reused for every chunk:
+ * the consumer must be done with a chunk before asking for the next.
  */
 import { Buffer } from 'node:buffer';
 
@@ -27,8 +28,7 @@ export async function* rechunk(source: Uint8Array | AsyncIterable<Uint8Array>, s
       fill += n;
       p += n;
       if (fill === size) {
-        yield buf;
-        buf = Buffer.allocUnsafe(size);
+        yield buf; // refilled once the consumer asks for the next chunk (a fresh buffer per chunk costs page faults)
         fill = 0;
       }
     }

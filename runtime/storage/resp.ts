@@ -24,6 +24,8 @@ export type RespValue = RespStatus | RespErrorReply | number | Buffer | null | R
 export const MAX_BULK = 16 * 1024 * 1024;
 const MAX_ARRAY = 1024 * 1024;
 const MAX_LINE = 64 * 1024;
+/** Frames at least this long are joined in the reusable buffer (RespReader `reuse`). */
+const REUSE_MIN = 64 * 1024;
 const CRLF = Buffer.from('\r\n');
 
 /** Signals "frame incomplete"; `need` is the total byte count that completes it when known. */
@@ -33,17 +35,79 @@ class Incomplete {
 
 /**
  * Incremental RESP reader: `push` network chunks, then call `next` until it
- * returns undefined. Large bulks are joined once, when all their bytes are in.
+ * returns undefined. Large bulks are joined once, when all their bytes are in;
+ * a bulk reply the caller has a buffer for (`next(into)`) is copied straight
+ * into that buffer as its bytes arrive, never joined.
  * @throws ProtocolError on a malformed frame (the connection should close)
  */
 export class RespReader {
   private chunks: Buffer[] = [];
   private length = 0;
   private need = 0;
+  /** A bulk reply being received into a caller's buffer: `filled` of its `into.length` bytes, then 2 of CRLF. */
+  private sink: { into: Uint8Array; filled: number; crlf: number } | undefined;
 
-  constructor(private readonly inline = false) {}
+  /** Where frames spread over several network chunks are joined, when `reuse` is on. */
+  private scratch: Buffer | undefined;
+
+  /**
+   * @param inline accept inline commands (`PING\r\n`), as a server does
+   * @param reuse join frames of REUSE_MIN bytes or more in one buffer that the
+   *   next join overwrites: the values `next` returns are then valid only until
+   *   the following `next` call (a server that is done with a request once it
+   *   is dispatched, and copies what its reply echoes; see detach)
+   */
+  constructor(private readonly inline = false, private readonly reuse = false) {}
+
+  /** True when `b` is a view of this reader's reusable buffer (to be copied before it outlives the next `next`). */
+  aliases(b: Uint8Array): boolean {
+    return this.scratch !== undefined && b.buffer === this.scratch.buffer;
+  }
+
+  /**
+   * `v` with every bulk string that is a view of the reusable buffer copied out
+   * (what a reply echoes from a request must outlive the next join).
+   */
+  detach(v: RespValue): RespValue {
+    if (Buffer.isBuffer(v)) return this.aliases(v) ? Buffer.from(v) : v;
+    return Array.isArray(v) ? v.map((x) => this.detach(x)) : v;
+  }
+
+  /** The buffered chunks as one buffer: a fresh one, or the reusable one for large frames. */
+  private join(): Buffer {
+    if (this.chunks.length === 1) return this.chunks[0];
+    if (!this.reuse || this.length < REUSE_MIN) return Buffer.concat(this.chunks, this.length);
+    const first = this.chunks[0];
+    let from = 0;
+    let at = 0;
+    if (this.scratch && this.aliases(first) && this.scratch.length >= this.length) {
+      // the rest of the last joined frame: move it to the front (copyWithin handles the overlap)
+      const o = first.byteOffset - this.scratch.byteOffset;
+      this.scratch.copyWithin(0, o, o + first.length);
+      at = first.length;
+      from = 1;
+    } else if (!this.scratch || this.scratch.length < this.length) {
+      this.scratch = Buffer.allocUnsafe(Math.max(this.length, (this.scratch?.length ?? 0) * 2, 1 << 20));
+    }
+    const dst = this.scratch!;
+    for (let i = from; i < this.chunks.length; i++) {
+      dst.set(this.chunks[i], at);
+      at += this.chunks[i].length;
+    }
+    return dst.subarray(0, at);
+  }
 
   push(chunk: Buffer): void {
+    const s = this.sink;
+    if (s) {
+      const n = Math.min(chunk.length, s.into.length - s.filled);
+      if (n > 0) {
+        s.into.set(n === chunk.length ? chunk : chunk.subarray(0, n), s.filled);
+        s.filled += n;
+      }
+      chunk = this.takeCrlf(s, n ? chunk.subarray(n) : chunk);
+      if (!chunk.length) return;
+    }
     this.chunks.push(chunk);
     this.length += chunk.length;
   }
@@ -53,10 +117,23 @@ export class RespReader {
     return this.length;
   }
 
-  /** The next complete value, or undefined when more bytes are needed. */
-  next(): RespValue | undefined {
+  /**
+   * The next complete value, or undefined when more bytes are needed.
+   * @param into when the next value is a bulk string of exactly `into.length`
+   *   bytes, it is copied into `into` (as it arrives) and returned as a Buffer
+   *   view of it; any other value (nil, an error reply, another length) is
+   *   returned as usual. Pass the same buffer until a value comes back.
+   */
+  next(into?: Uint8Array): RespValue | undefined {
+    const s = this.sink;
+    if (s) {
+      if (s.filled < s.into.length || s.crlf < 2) return undefined;
+      this.sink = undefined;
+      return Buffer.from(s.into.buffer, s.into.byteOffset, s.into.byteLength);
+    }
+    if (into && this.length > 0 && this.chunks[0][0] === 0x24 && this.startSink(into)) return this.next();
     if (this.length === 0 || this.length < this.need) return undefined;
-    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
+    const buf = this.join();
     this.chunks = [buf];
     const r = this.inline && buf[0] !== 0x2a ? parseInline(buf) : parse(buf, 0);
     if (r instanceof Incomplete) {
@@ -69,6 +146,38 @@ export class RespReader {
     this.chunks = rest.length ? [rest] : [];
     this.length = rest.length;
     return value;
+  }
+
+  /** Starts receiving a `$N` bulk into `into` when N === into.length; false (nothing consumed) otherwise. */
+  private startSink(into: Uint8Array): boolean {
+    // the header is short: join only the chunks that hold it
+    let head = this.chunks[0];
+    let i = head.indexOf(CRLF);
+    for (let c = 1; i < 0 && c < this.chunks.length && head.length < 32; c++) {
+      head = Buffer.concat([head, this.chunks[c]]);
+      i = head.indexOf(CRLF);
+    }
+    if (i < 0 || i > 21) return false;
+    if (head.toString('latin1', 1, i) !== String(into.length)) return false;
+    const headBytes = i + 2;
+    const rest = (this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length)).subarray(headBytes);
+    this.chunks = [];
+    this.length = 0;
+    this.need = 0;
+    this.sink = { into, filled: 0, crlf: 0 };
+    this.push(rest);
+    return true;
+  }
+
+  /** Consumes the CRLF after a sunk bulk from the front of `chunk`; returns what follows it. */
+  private takeCrlf(s: { into: Uint8Array; filled: number; crlf: number }, chunk: Buffer): Buffer {
+    let p = 0;
+    while (s.filled === s.into.length && s.crlf < 2 && p < chunk.length) {
+      if (chunk[p] !== (s.crlf === 0 ? 0x0d : 0x0a)) throw new ProtocolError('bulk string: expected CRLF after the payload');
+      s.crlf++;
+      p++;
+    }
+    return p ? chunk.subarray(p) : chunk;
   }
 }
 

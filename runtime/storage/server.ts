@@ -97,7 +97,7 @@ export async function startShardServer(opts: ShardServerOptions): Promise<ShardS
 }
 
 function serve(sock: Socket, state: ServerState, log: (m: string) => void): void {
-  const reader = new RespReader(true);
+  const reader = new RespReader(true, true); // large requests are joined in one reused buffer: replies must not alias it
   const session: Session = { ns: state.namespaces.get('default')!, writable: true, admin: state.adminHash === undefined, quit: false };
   sock.setNoDelay(true);
   sock.on('error', () => sock.destroy());
@@ -112,7 +112,7 @@ function serve(sock: Socket, state: ServerState, log: (m: string) => void): void
       for (let req = reader.next(); req !== undefined; req = reader.next()) {
         // a namespace dropped under this session falls back to default
         if (!state.namespaces.get(session.ns.name)) session.ns = state.namespaces.get('default')!;
-        encodeReply(dispatch(session, req, state), out);
+        encodeReply(reader.detach(dispatch(session, req, state)), out);
         if (session.quit) break;
       }
     } catch (err) {

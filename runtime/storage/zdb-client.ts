@@ -26,6 +26,8 @@ interface Pending {
   resolve: (v: RespValue) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  /** Where a bulk reply of exactly this length goes (RespReader.next). */
+  into?: Uint8Array;
 }
 
 export class ZdbClient {
@@ -49,9 +51,16 @@ export class ZdbClient {
     return this.send(args);
   }
 
-  /** GET: the value or null. */
-  async get(key: Uint8Array): Promise<Buffer | null> {
-    const v = await this.call('GET', key);
+  /**
+   * GET: the value or null.
+   * @param into when given and the value is exactly `into.length` bytes long, it
+   *   is received straight into `into` (no copy in between) and returned as a
+   *   Buffer view of it; a value of another length comes back in its own buffer.
+   *   `into`'s bytes are undefined when the call fails.
+   */
+  async get(key: Uint8Array, into?: Uint8Array): Promise<Buffer | null> {
+    await this.connect();
+    const v = await this.send(['GET', key], into);
     if (v !== null && !Buffer.isBuffer(v)) throw new BackendError(this.label, 'GET: expected a bulk string reply');
     return v;
   }
@@ -127,13 +136,13 @@ export class ZdbClient {
     return this.ready;
   }
 
-  private send(args: ReadonlyArray<string | Uint8Array>): Promise<RespValue> {
+  private send(args: ReadonlyArray<string | Uint8Array>, into?: Uint8Array): Promise<RespValue> {
     const sock = this.sock;
     if (!sock || sock.destroyed) return Promise.reject(new BackendError(this.label, 'not connected'));
     return new Promise<RespValue>((resolve, reject) => {
       const ms = this.opts.timeoutMs ?? 20000;
       const timer = setTimeout(() => this.fail(new BackendError(this.label, `no reply within ${ms} ms`)), ms);
-      this.pending.push({ resolve, reject, timer });
+      this.pending.push({ resolve, reject, timer, into });
       sock.cork();
       for (const p of encodeCommand(args)) sock.write(p);
       sock.uncork();
@@ -141,9 +150,9 @@ export class ZdbClient {
   }
 
   private onData(d: Buffer): void {
-    this.reader.push(d);
     try {
-      for (let v = this.reader.next(); v !== undefined; v = this.reader.next()) {
+      this.reader.push(d);
+      for (let v = this.reader.next(this.pending[0]?.into); v !== undefined; v = this.reader.next(this.pending[0]?.into)) {
         const p = this.pending.shift();
         if (!p) throw new Error('a reply nobody asked for');
         clearTimeout(p.timer);
