@@ -1,0 +1,135 @@
+/**
+ * Mesh scale (issue 14): convergence, routing-table memory and control traffic
+ * of tfw's Babel routing (runtime/overlay/babel/, the real BabelRouter on
+ * SimNetwork's in-memory links and simulated clock) for meshes of 100, 1,000
+ * and 10,000 nodes, with the growth between sizes. The model and what is
+ * scaled are in bench/mesh-sim.ts and docs/overlay.md "Mesh scale".
+ *
+ * All N routers and links are simulated at every size; at 1,000 and 10,000
+ * only a seeded sample of origins announces a prefix (every node's table to
+ * every origin would be N^2 routes: 10^8 at 10,000). Route-proportional
+ * figures are scaled by N/origins (Babel runs one independent computation per
+ * source); the 100-node rows run both ways to show the scaling holds.
+ *
+ * TFW_BENCH_MESH=nodes:origins[:link+node],... replaces the default sizes,
+ * e.g. `TFW_BENCH_MESH=300:300 BENCH=mesh-scale make bench`.
+ */
+import { progress, writeResult } from './lib.js';
+import { simulateMesh, type MeshSimResult, type Traffic } from './mesh-sim.js';
+
+interface Size {
+  nodes: number;
+  origins: number;
+  failures: Array<'link' | 'node'>;
+}
+
+const DEFAULT = '100:100:link+node,100:20:,1000:20:link+node,10000:5:node';
+
+/** Parses TFW_BENCH_MESH; throws with the field named on bad input. */
+function sizes(text: string): Size[] {
+  return text.split(',').map((item) => {
+    const [n, k, f] = item.split(':');
+    const nodes = Number(n);
+    const origins = k === undefined || k === '' ? nodes : Number(k);
+    if (!(Number.isInteger(nodes) && nodes >= 3)) throw new Error(`TFW_BENCH_MESH: "${item}": expected nodes as an integer >= 3`);
+    if (!(Number.isInteger(origins) && origins >= 2 && origins <= nodes)) throw new Error(`TFW_BENCH_MESH: "${item}": expected origins in [2, ${nodes}]`);
+    const failures = (f ?? 'link+node').split('+').filter(Boolean);
+    for (const x of failures) if (x !== 'link' && x !== 'node') throw new Error(`TFW_BENCH_MESH: "${item}": expected failures link, node or link+node`);
+    return { nodes, origins, failures: failures as Array<'link' | 'node'> };
+  });
+}
+
+/** Figures of one run, route-proportional ones scaled to every node being an origin. */
+function figures(r: MeshSimResult) {
+  const f = r.nodes / r.origins;
+  const perNodeSec = (t: Traffic, bytes: number) => (t.ms > 0 ? bytes / r.nodes / (t.ms / 1000) : 0);
+  const rate = (t: Traffic) => ({
+    bytes: perNodeSec(t, t.linkBytes + t.routeBytes * f),
+    tlvs: perNodeSec(t, t.linkTlvs + t.routeTlvs * f),
+    linkBytes: perNodeSec(t, t.linkBytes),
+    routeBytes: perNodeSec(t, t.routeBytes * f),
+  });
+  const tables = r.heap ? r.heap.converged - r.heap.routers : 0;
+  return {
+    scale: f,
+    selected: r.perNode.selected * f,
+    stored: r.perNode.stored * f,
+    bytesPerRoute: r.perNode.stored > 0 ? tables / (r.perNode.stored * r.nodes) : 0,
+    heapPerNode: r.heap ? r.heap.routers / r.nodes + (tables / r.nodes) * f : 0,
+    fixedHeapPerNode: r.heap ? r.heap.routers / r.nodes : 0,
+    convergence: rate(r.convergence),
+    steady: rate(r.steady),
+    /** Route bytes per node during reconvergence (whole phase, scaled). */
+    linkCutBytes: r.linkCut ? (r.linkCut.traffic.routeBytes * f) / r.nodes : null,
+    nodeKillBytes: r.nodeKill ? (r.nodeKill.traffic.routeBytes * f) / r.nodes : null,
+  };
+}
+
+const s = (ms: number | undefined) => (ms === undefined ? '-' : ms < 0 ? 'no' : (ms / 1000).toFixed(1));
+const k = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n.toFixed(n < 10 ? 1 : 0));
+
+export default async function (): Promise<void> {
+  const plan = sizes(process.env.TFW_BENCH_MESH ?? DEFAULT);
+  const runs: Array<{ r: MeshSimResult; x: ReturnType<typeof figures> }> = [];
+  // Warm-up: the first runs of the router's code leave compiled code and feedback on the heap
+  // (about 1 MB), which would land in the first size's heap delta.
+  simulateMesh({ nodes: 30, seed: 2 });
+  for (const z of plan) {
+    progress(`mesh-scale: ${z.nodes} nodes, ${z.origins} origins`);
+    const r = simulateMesh({ nodes: z.nodes, origins: z.origins, failures: z.failures, heap: true, seed: 1, progress: (l) => progress(`mesh-scale: ${l}`) });
+    runs.push({ r, x: figures(r) });
+  }
+
+  const head = ['nodes', 'origins', 'links', 'diam', 'conv s', 'opt s', 'routes/node', 'stored/node', 'B/route', 'heap/node', 'conv B/node/s', 'steady B/node/s', 'steady TLV/node/s', 'cut s', 'kill s', 'flush s', 'wall s'];
+  const rows = runs.map(({ r, x }) => [
+    String(r.nodes), r.origins === r.nodes ? 'all' : `${r.origins} (x${x.scale})`, String(r.links), String(r.diameter),
+    s(r.convergedMs), s(r.optimalMs), k(x.selected), k(x.stored), x.bytesPerRoute.toFixed(0), `${k(x.heapPerNode)}B`,
+    k(x.convergence.bytes), k(x.steady.bytes), k(x.steady.tlvs),
+    s(r.linkCut?.rerouteMs), s(r.nodeKill?.rerouteMs), s(r.nodeKill?.flushMs), (r.wallMs / 1000).toFixed(0),
+  ]);
+  const table = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log('\nmesh-scale: tfw Babel (RFC 8966 timers: Hello 4 s, updates 16 s) on simulated meshes, mean degree 4, seed 1');
+  console.log('  (routes, heap, B/node/s: scaled to every node announcing a /64 where origins were sampled; times simulated)');
+  console.log(table.map(line).join('\n'));
+
+  // Growth between consecutive sizes (one row per size; the first run of each size).
+  const bySize = runs.filter((u, i) => runs.findIndex((v) => v.r.nodes === u.r.nodes) === i);
+  const growth: Array<Record<string, number | string>> = [];
+  for (let i = 1; i < bySize.length; i++) {
+    const a = bySize[i - 1];
+    const b = bySize[i];
+    const g = (p: number, q: number) => (p > 0 && q > 0 ? Number((q / p).toFixed(2)) : NaN);
+    growth.push({
+      from: a.r.nodes, to: b.r.nodes, nodes: g(a.r.nodes, b.r.nodes),
+      convergence: g(a.r.convergedMs, b.r.convergedMs), routesPerNode: g(a.x.selected, b.x.selected), heapPerNode: g(a.x.heapPerNode, b.x.heapPerNode),
+      steadyBytesPerNode: g(a.x.steady.bytes, b.x.steady.bytes), killReroute: g(a.r.nodeKill?.rerouteMs ?? 0, b.r.nodeKill?.rerouteMs ?? 0),
+    });
+  }
+  console.log('\nmesh-scale: growth per step (ratio of the larger mesh to the smaller)');
+  for (const gr of growth) {
+    console.log(
+      `  ${gr.from} -> ${gr.to} nodes (x${gr.nodes}): convergence x${gr.convergence}, routes/node x${gr.routesPerNode}, heap/node x${gr.heapPerNode}, ` +
+        `steady bytes/node/s x${gr.steadyBytesPerNode}, reroute after node kill x${gr.killReroute}`,
+    );
+  }
+  // The sampling check: the same 100-node mesh with all and with a sample of origins.
+  const full = runs.find((u) => u.r.nodes === 100 && u.r.origins === 100);
+  const part = runs.find((u) => u.r.nodes === 100 && u.r.origins < 100);
+  if (full && part) {
+    const pct = (p: number, q: number) => `${(((q - p) / p) * 100).toFixed(0)}%`;
+    console.log(
+      `\nmesh-scale: sampling check at 100 nodes, ${part.r.origins} origins scaled x${part.x.scale} vs all: routes/node ${pct(full.x.selected, part.x.selected)}, ` +
+        `heap/node ${pct(full.x.heapPerNode, part.x.heapPerNode)}, steady B/node/s ${pct(full.x.steady.bytes, part.x.steady.bytes)}, convergence ${s(full.r.convergedMs)} vs ${s(part.r.convergedMs)} s`,
+    );
+  }
+  for (const { r } of runs) {
+    for (const fl of [r.linkCut, r.nodeKill]) {
+      if (!fl) continue;
+      console.log(`  ${r.nodes} nodes: ${fl.what} (${fl.routesAffected} selected routes used it): rerouted ${s(fl.rerouteMs)} s, optimal ${s(fl.optimalMs)} s` + (fl.flushMs !== undefined ? `, its prefix gone everywhere ${s(fl.flushMs)} s` : ''));
+    }
+  }
+  const file = writeResult('mesh-scale', { runs: runs.map(({ r, x }) => ({ ...r, scaled: x })), growth });
+  console.log(`mesh-scale: wrote ${file}`);
+}
