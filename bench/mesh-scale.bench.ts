@@ -10,12 +10,15 @@
  * every origin would be N^2 routes: 10^8 at 10,000). Route-proportional
  * figures are scaled by N/origins (Babel runs one independent computation per
  * source); the 100-node rows run both ways to show the scaling holds.
+ * Failures: a silent link cut at 100 nodes, a node crash at every size.
  *
  * TFW_BENCH_MESH=nodes:origins[:link+node],... replaces the default sizes,
  * e.g. `TFW_BENCH_MESH=300:300 BENCH=mesh-scale make bench`.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { progress, writeResult } from './lib.js';
-import { simulateMesh, type MeshSimResult, type Traffic } from './mesh-sim.js';
+import type { MeshSimOptions, MeshSimResult, Traffic } from './mesh-sim.js';
 
 interface Size {
   nodes: number;
@@ -23,7 +26,7 @@ interface Size {
   failures: Array<'link' | 'node'>;
 }
 
-const DEFAULT = '100:100:link+node,100:20:,1000:20:link+node,10000:5:node';
+const DEFAULT = '100:100:link+node,100:20:,1000:20:node,10000:4:node';
 
 /** Parses TFW_BENCH_MESH; throws with the field named on bad input. */
 function sizes(text: string): Size[] {
@@ -37,6 +40,17 @@ function sizes(text: string): Size[] {
     for (const x of failures) if (x !== 'link' && x !== 'node') throw new Error(`TFW_BENCH_MESH: "${item}": expected failures link, node or link+node`);
     return { nodes, origins, failures: failures as Array<'link' | 'node'> };
   });
+}
+
+/**
+ * One size in a fresh Node process (bench/mesh-sim.ts's entry): heap deltas are
+ * not disturbed by earlier sizes, and a 10,000-node heap is freed at once.
+ */
+function runChild(o: MeshSimOptions): MeshSimResult {
+  const script = fileURLToPath(new URL('./mesh-sim.ts', import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, JSON.stringify(o)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`mesh-scale: simulation of ${o.nodes} nodes failed (exit ${r.status ?? r.signal})`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as MeshSimResult;
 }
 
 /** Figures of one run, route-proportional ones scaled to every node being an origin. */
@@ -71,12 +85,9 @@ const k = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 
 export default async function (): Promise<void> {
   const plan = sizes(process.env.TFW_BENCH_MESH ?? DEFAULT);
   const runs: Array<{ r: MeshSimResult; x: ReturnType<typeof figures> }> = [];
-  // Warm-up: the first runs of the router's code leave compiled code and feedback on the heap
-  // (about 1 MB), which would land in the first size's heap delta.
-  simulateMesh({ nodes: 30, seed: 2 });
   for (const z of plan) {
     progress(`mesh-scale: ${z.nodes} nodes, ${z.origins} origins`);
-    const r = simulateMesh({ nodes: z.nodes, origins: z.origins, failures: z.failures, heap: true, seed: 1, progress: (l) => progress(`mesh-scale: ${l}`) });
+    const r = runChild({ nodes: z.nodes, origins: z.origins, failures: z.failures, heap: true, seed: 1 });
     runs.push({ r, x: figures(r) });
   }
 

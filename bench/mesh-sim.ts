@@ -20,6 +20,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { pathToFileURL } from 'node:url';
 import { SimNetwork } from '../runtime/overlay/babel/sim.js';
 import { INFINITY } from '../runtime/overlay/babel/constants.js';
 import { formatPrefix, parsePrefix } from '../runtime/overlay/babel/prefix.js';
@@ -460,4 +461,17 @@ export function simulateMesh(opts: MeshSimOptions): MeshSimResult {
   net.stop();
   result.wallMs = performance.now() - wall0;
   return result;
+}
+
+/**
+ * Child-process entry: `node --import tsx bench/mesh-sim.ts '<MeshSimOptions JSON>'`
+ * warms the router code up on a 30-node mesh, runs one simulation and prints its
+ * MeshSimResult as JSON on stdout (progress on stderr). A fresh process per size
+ * keeps each heap delta free of the previous sizes' compiled code and garbage.
+ */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const o = JSON.parse(process.argv[2] ?? '{}') as MeshSimOptions;
+  simulateMesh({ nodes: 30, seed: 2, heap: true });
+  const r = simulateMesh({ ...o, progress: (l) => process.stderr.write(`tfw: bench: mesh-scale: ${l}\n`) });
+  process.stdout.write(JSON.stringify(r) + '\n');
 }
