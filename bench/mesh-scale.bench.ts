@@ -53,8 +53,28 @@ function runChild(o: MeshSimOptions): MeshSimResult {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as MeshSimResult;
 }
 
-/** Figures of one run, route-proportional ones scaled to every node being an origin. */
-function figures(r: MeshSimResult) {
+/**
+ * Bytes of heap per stored route, and per router besides its routes, fitted
+ * from two runs of one mesh with different origin counts (the 100-node pair):
+ * heap delta per node = perRouter + perRoute x stored routes per node. A
+ * sampled run's delta also holds per-router state that appears with traffic
+ * (timers, packets in flight, Hello state), which must not be scaled with the
+ * routes. Without such a pair, the run with the most stored routes gives
+ * delta / routes (an upper bound). Null without heap figures.
+ */
+function fitEntry(rs: MeshSimResult[]): number | null {
+  const d = (r: MeshSimResult) => (r.heap!.converged - r.heap!.routers) / r.nodes;
+  const withHeap = rs.filter((r) => r.heap && r.perNode.stored > 0);
+  for (const a of withHeap) {
+    const b = withHeap.find((x) => x.nodes === a.nodes && x.perNode.stored < a.perNode.stored * 0.8);
+    if (b) return (d(a) - d(b)) / (a.perNode.stored - b.perNode.stored);
+  }
+  const best = withHeap.sort((x, y) => y.perNode.stored * y.nodes - x.perNode.stored * x.nodes)[0];
+  return best ? d(best) / best.perNode.stored : null;
+}
+
+/** Figures of one run, route-proportional ones scaled to every node being an origin; `entry`: heap bytes per stored route. */
+function figures(r: MeshSimResult, entry: number | null) {
   const f = r.nodes / r.origins;
   const perNodeSec = (t: Traffic, bytes: number) => (t.ms > 0 ? bytes / r.nodes / (t.ms / 1000) : 0);
   const rate = (t: Traffic) => ({
@@ -63,14 +83,20 @@ function figures(r: MeshSimResult) {
     linkBytes: perNodeSec(t, t.linkBytes),
     routeBytes: perNodeSec(t, t.routeBytes * f),
   });
-  const tables = r.heap ? r.heap.converged - r.heap.routers : 0;
+  const delta = r.heap ? (r.heap.converged - r.heap.routers) / r.nodes : 0;
+  // Per router, measured: its heap before any packet plus what the run added besides routes.
+  const perRouter = r.heap && entry !== null ? r.heap.routers / r.nodes + delta - r.perNode.stored * entry : 0;
   return {
     scale: f,
     selected: r.perNode.selected * f,
     stored: r.perNode.stored * f,
-    bytesPerRoute: r.perNode.stored > 0 ? tables / (r.perNode.stored * r.nodes) : 0,
-    heapPerNode: r.heap ? r.heap.routers / r.nodes + (tables / r.nodes) * f : 0,
-    fixedHeapPerNode: r.heap ? r.heap.routers / r.nodes : 0,
+    /** Heap bytes per stored route used below (fitted, see fitEntry). */
+    entry: entry ?? 0,
+    perRouter,
+    /** Heap per node: per-router part + stored routes (scaled) x entry. */
+    heapPerNode: r.heap && entry !== null ? perRouter + r.perNode.stored * f * entry : 0,
+    /** The whole measured delta scaled with the routes (overstates sampled runs; kept for the sampling check). */
+    heapScaledDelta: r.heap ? r.heap.routers / r.nodes + delta * f : 0,
     convergence: rate(r.convergence),
     steady: rate(r.steady),
     /** Route bytes per node during reconvergence (whole phase, scaled). */
@@ -84,18 +110,19 @@ const k = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 
 
 export default async function (): Promise<void> {
   const plan = sizes(process.env.TFW_BENCH_MESH ?? DEFAULT);
-  const runs: Array<{ r: MeshSimResult; x: ReturnType<typeof figures> }> = [];
+  const results: MeshSimResult[] = [];
   for (const z of plan) {
     progress(`mesh-scale: ${z.nodes} nodes, ${z.origins} origins`);
-    const r = runChild({ nodes: z.nodes, origins: z.origins, failures: z.failures, heap: true, seed: 1 });
-    runs.push({ r, x: figures(r) });
+    results.push(runChild({ nodes: z.nodes, origins: z.origins, failures: z.failures, heap: true, seed: 1 }));
   }
+  const entry = fitEntry(results);
+  const runs = results.map((r) => ({ r, x: figures(r, entry) }));
 
-  const head = ['nodes', 'origins', 'links', 'diam', 'conv s', 'opt s', 'routes/node', 'stored/node', 'B/route', 'heap/node', 'conv B/node/s', 'steady B/node/s', 'steady TLV/node/s', 'cut s', 'kill s', 'flush s', 'wall s'];
+  const head = ['nodes', 'origins', 'links', 'diam', 'conv s', 'opt s', 'routes/node', 'stored/node', 'router B', 'heap/node', 'conv B/node/s', 'conv TLV/node/s', 'steady B/node/s', 'steady TLV/node/s', 'cut s', 'kill s', 'flush s', 'wall s'];
   const rows = runs.map(({ r, x }) => [
     String(r.nodes), r.origins === r.nodes ? 'all' : `${r.origins} (x${x.scale})`, String(r.links), String(r.diameter),
-    s(r.convergedMs), s(r.optimalMs), k(x.selected), k(x.stored), x.bytesPerRoute.toFixed(0), `${k(x.heapPerNode)}B`,
-    k(x.convergence.bytes), k(x.steady.bytes), k(x.steady.tlvs),
+    s(r.convergedMs), s(r.optimalMs), k(x.selected), k(x.stored), `${k(x.perRouter)}B`, `${k(x.heapPerNode)}B`,
+    k(x.convergence.bytes), k(x.convergence.tlvs), k(x.steady.bytes), k(x.steady.tlvs),
     s(r.linkCut?.rerouteMs), s(r.nodeKill?.rerouteMs), s(r.nodeKill?.flushMs), (r.wallMs / 1000).toFixed(0),
   ]);
   const table = [head, ...rows];
@@ -103,6 +130,7 @@ export default async function (): Promise<void> {
   const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log('\nmesh-scale: tfw Babel (RFC 8966 timers: Hello 4 s, updates 16 s) on simulated meshes, mean degree 4, seed 1');
   console.log('  (routes, heap, B/node/s: scaled to every node announcing a /64 where origins were sampled; times simulated)');
+  console.log(`  (heap/node = router B (per router, measured) + stored/node x ${entry === null ? '?' : entry.toFixed(0)} B per stored route, fitted on two runs of one size)`);
   console.log(table.map(line).join('\n'));
 
   // Growth between consecutive sizes (one row per size; the first run of each size).
@@ -132,15 +160,18 @@ export default async function (): Promise<void> {
     const pct = (p: number, q: number) => `${(((q - p) / p) * 100).toFixed(0)}%`;
     console.log(
       `\nmesh-scale: sampling check at 100 nodes, ${part.r.origins} origins scaled x${part.x.scale} vs all: routes/node ${pct(full.x.selected, part.x.selected)}, ` +
-        `heap/node ${pct(full.x.heapPerNode, part.x.heapPerNode)}, steady B/node/s ${pct(full.x.steady.bytes, part.x.steady.bytes)}, convergence ${s(full.r.convergedMs)} vs ${s(part.r.convergedMs)} s`,
+        `heap delta scaled ${pct(full.x.heapScaledDelta, part.x.heapScaledDelta)}, steady B/node/s ${pct(full.x.steady.bytes, part.x.steady.bytes)}, convergence ${s(full.r.convergedMs)} vs ${s(part.r.convergedMs)} s`,
     );
   }
-  for (const { r } of runs) {
-    for (const fl of [r.linkCut, r.nodeKill]) {
+  for (const { r, x } of runs) {
+    for (const [fl, bytes] of [[r.linkCut, x.linkCutBytes], [r.nodeKill, x.nodeKillBytes]] as const) {
       if (!fl) continue;
-      console.log(`  ${r.nodes} nodes: ${fl.what} (${fl.routesAffected} selected routes used it): rerouted ${s(fl.rerouteMs)} s, optimal ${s(fl.optimalMs)} s` + (fl.flushMs !== undefined ? `, its prefix gone everywhere ${s(fl.flushMs)} s` : ''));
+      console.log(
+        `  ${r.nodes} nodes: ${fl.what} (${fl.routesAffected} selected routes used it): rerouted ${s(fl.rerouteMs)} s, optimal ${s(fl.optimalMs)} s` +
+          (fl.flushMs !== undefined ? `, its prefix gone everywhere ${s(fl.flushMs)} s` : '') + `; route TLVs meanwhile ${k(bytes ?? 0)}B per node${x.scale > 1 ? ' (scaled)' : ''}`,
+      );
     }
   }
-  const file = writeResult('mesh-scale', { runs: runs.map(({ r, x }) => ({ ...r, scaled: x })), growth });
+  const file = writeResult('mesh-scale', { bytesPerStoredRoute: entry, runs: runs.map(({ r, x }) => ({ ...r, scaled: x })), growth });
   console.log(`mesh-scale: wrote ${file}`);
 }

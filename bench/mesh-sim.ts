@@ -219,9 +219,23 @@ function heapUsed(): number {
     setFlagsFromString('--expose-gc');
     gcFn = runInNewContext('gc') as () => void;
   }
-  gcFn();
-  gcFn();
+  // Several full GCs: V8 ages some caches (compiled code, compilation cache) over
+  // GCs, and one or two left ~2 MB that a later GC freed (negative deltas).
+  for (let i = 0; i < 8; i++) gcFn();
   return process.memoryUsage().heapUsed;
+}
+
+/**
+ * The heap baseline before building a mesh: the smaller of two readings with
+ * garbage allocated between them. At random, ~2.5 MB that survived the first
+ * GCs (caches V8 or the loader drop later) went at the next GC after
+ * allocation, which turned small meshes' deltas negative.
+ */
+function heapBaseline(): number {
+  const a = heapUsed();
+  let junk: object[] | null = Array.from({ length: 200_000 }, (_, i) => ({ i }));
+  junk = junk.length > 0 ? null : junk;
+  return Math.min(a, heapUsed());
 }
 
 /** The /64 of origin `o`: inside 400::/7 as tfw's overlay subnets are. */
@@ -258,7 +272,7 @@ export function simulateMesh(opts: MeshSimOptions): MeshSimResult {
   origins.forEach((v, o) => (originOf[v] = o));
   const column = new Map<string, number>(origins.map((_, o) => [formatPrefix(parsePrefix(prefixOf(o))), o]));
 
-  const heap0 = opts.heap ? heapUsed() : 0;
+  const heap0 = opts.heap ? heapBaseline() : 0;
   const net = new SimNetwork(10, false);
   // sel[i*K + o]: metric of node i's selected route to origin o (-1: none); via: next-hop node.
   const sel = new Int32Array(N * K).fill(-1);
