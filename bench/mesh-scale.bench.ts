@@ -99,9 +99,6 @@ function figures(r: MeshSimResult, entry: number | null) {
     heapScaledDelta: r.heap ? r.heap.routers / r.nodes + delta * f : 0,
     convergence: rate(r.convergence),
     steady: rate(r.steady),
-    /** Route bytes per node during reconvergence (whole phase, scaled). */
-    linkCutBytes: r.linkCut ? (r.linkCut.traffic.routeBytes * f) / r.nodes : null,
-    nodeKillBytes: r.nodeKill ? (r.nodeKill.traffic.routeBytes * f) / r.nodes : null,
   };
 }
 
@@ -164,11 +161,12 @@ export default async function (): Promise<void> {
     );
   }
   for (const { r, x } of runs) {
-    for (const [fl, bytes] of [[r.linkCut, x.linkCutBytes], [r.nodeKill, x.nodeKillBytes]] as const) {
+    for (const fl of [r.linkCut, r.nodeKill]) {
       if (!fl) continue;
       console.log(
         `  ${r.nodes} nodes: ${fl.what} (${fl.routesAffected} selected routes used it): rerouted ${s(fl.rerouteMs)} s, optimal ${s(fl.optimalMs)} s` +
-          (fl.flushMs !== undefined ? `, its prefix gone everywhere ${s(fl.flushMs)} s` : '') + `; route TLVs meanwhile ${k(bytes ?? 0)}B per node${x.scale > 1 ? ' (scaled)' : ''}`,
+          (fl.flushMs !== undefined ? `, its prefix gone everywhere ${s(fl.flushMs)} s` : '') +
+          `; route TLVs meanwhile ${k(fl.traffic.routeBytes / r.nodes)}B per node` + (x.scale > 1 ? ` with ${r.origins} origins (not scaled: the dead origin's flush is one prefix at any size)` : ''),
       );
     }
   }
