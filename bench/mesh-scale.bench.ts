@@ -28,16 +28,21 @@ interface Size {
 
 const DEFAULT = '100:100:link+node,100:20:,1000:20:node,10000:4:node';
 
-/** Parses TFW_BENCH_MESH; throws with the field named on bad input. */
+/** A one-line bad-input error (bench/run.ts prints ERR_TFW_ errors without a stack). */
+function badInput(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ERR_TFW_BENCH_INPUT' });
+}
+
+/** Parses TFW_BENCH_MESH; throws ERR_TFW_BENCH_INPUT with the item named on bad input. */
 function sizes(text: string): Size[] {
   return text.split(',').map((item) => {
     const [n, k, f] = item.split(':');
     const nodes = Number(n);
     const origins = k === undefined || k === '' ? nodes : Number(k);
-    if (!(Number.isInteger(nodes) && nodes >= 3)) throw new Error(`TFW_BENCH_MESH: "${item}": expected nodes as an integer >= 3`);
-    if (!(Number.isInteger(origins) && origins >= 2 && origins <= nodes)) throw new Error(`TFW_BENCH_MESH: "${item}": expected origins in [2, ${nodes}]`);
+    if (!(Number.isInteger(nodes) && nodes >= 3)) throw badInput(`TFW_BENCH_MESH: "${item}": expected nodes as an integer >= 3`);
+    if (!(Number.isInteger(origins) && origins >= 2 && origins <= nodes)) throw badInput(`TFW_BENCH_MESH: "${item}": expected origins in [2, ${nodes}]`);
     const failures = (f ?? 'link+node').split('+').filter(Boolean);
-    for (const x of failures) if (x !== 'link' && x !== 'node') throw new Error(`TFW_BENCH_MESH: "${item}": expected failures link, node or link+node`);
+    for (const x of failures) if (x !== 'link' && x !== 'node') throw badInput(`TFW_BENCH_MESH: "${item}": expected failures link, node or link+node`);
     return { nodes, origins, failures: failures as Array<'link' | 'node'> };
   });
 }
