@@ -24,6 +24,7 @@
  * router.removeNeighbour(peerId);    // peer removed from the config
  * router.addLocalPrefix('10.100.0.2/32'); router.removeLocalPrefix('10.100.0.2/32');
  * router.routes();                   // [{ prefix, via (neighbour id, null = local), metric, seqno, routerId (hex) }]
+ * router.tableSize();               // { prefixes, routes (all neighbours), sources }
  * router.stats;                      // parse drops (badHeader, truncated, malformedTlv, ...) and activity counters
  * router.stop();
  * ```

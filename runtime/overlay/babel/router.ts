@@ -263,6 +263,17 @@ export class BabelRouter {
     return out;
   }
 
+  /**
+   * Table sizes: prefixes in the route table, routes stored (one per prefix and
+   * neighbour that advertised it, selected or not) and source-table entries (§3.2.5).
+   * O(prefixes); for status output and the mesh-scale bench.
+   */
+  tableSize(): { prefixes: number; routes: number; sources: number } {
+    let routes = 0;
+    for (const e of this.table.values()) routes += e.routes.size;
+    return { prefixes: this.table.size, routes, sources: this.sources.size };
+  }
+
   /** Link state per neighbour, for status output. */
   neighbourInfo(): Array<{ id: string; cost: number; rxcost: number; txcost: number; history: number }> {
     return this.neighbours.info();

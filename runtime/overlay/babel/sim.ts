@@ -1,7 +1,8 @@
 /**
- * A simulated network of BabelRouters on a ManualClock: links with a fixed
- * one-way latency that can be cut silently (packets dropped) or with the
- * linkDown fast path. Used by the unit tests; no sockets, no real time.
+ * A simulated network of BabelRouters on a ManualClock: links with a one-way
+ * latency (the network's default or one per link) that can be cut silently
+ * (packets dropped) or with the linkDown fast path. Used by the unit tests and
+ * bench/mesh-scale.bench.ts; no sockets, no real time.
  */
 import { createHash } from 'node:crypto';
 import { ManualClock } from './clock.js';
@@ -9,6 +10,8 @@ import { BabelRouter, BabelRouterOptions, RouteEvent } from './router.js';
 
 interface SimLink {
   up: boolean;
+  /** One-way latency, simulated ms. */
+  latency: number;
 }
 
 export class SimNetwork {
@@ -20,7 +23,15 @@ export class SimNetwork {
   /** Observes every packet put on a link: (from, to, bytes). */
   tap: ((from: string, to: string, bytes: Uint8Array) => void) | null = null;
 
-  constructor(readonly latency = 10) {}
+  /**
+   * `latency`: default one-way link latency (simulated ms). `recordEvents`: keep
+   * every route event in `events` (tests read them; a large simulation turns it
+   * off and subscribes with `node(name).on('route', ...)` instead).
+   */
+  constructor(
+    readonly latency = 10,
+    readonly recordEvents = true,
+  ) {}
 
   /** Router-id derived from the node name (first 8 bytes of SHA-256). */
   static routerId(name: string): Uint8Array {
@@ -34,9 +45,11 @@ export class SimNetwork {
   addNode(name: string, opts: Partial<BabelRouterOptions> = {}): BabelRouter {
     this.options.set(name, opts);
     const r = new BabelRouter({ routerId: SimNetwork.routerId(name), clock: this.clock, log: () => {}, ...opts });
-    const log: RouteEvent[] = this.events.get(name) ?? [];
-    this.events.set(name, log);
-    r.on('route', (e) => log.push(e));
+    if (this.recordEvents) {
+      const log: RouteEvent[] = this.events.get(name) ?? [];
+      this.events.set(name, log);
+      r.on('route', (e) => log.push(e));
+    }
     this.routers.set(name, r);
     return r;
   }
@@ -55,13 +68,13 @@ export class SimNetwork {
       const copy = Uint8Array.from(bytes);
       this.clock.setTimeout(() => {
         if (link.up && this.links.get(SimNetwork.key(from, to)) === link) this.routers.get(to)?.receive(from, copy);
-      }, this.latency);
+      }, link.latency);
     };
   }
 
-  /** Creates a link and adds each end as the other's neighbour. */
-  connect(a: string, b: string): void {
-    this.links.set(SimNetwork.key(a, b), { up: true });
+  /** Creates a link (one-way latency in simulated ms, default the network's) and adds each end as the other's neighbour. */
+  connect(a: string, b: string, latency = this.latency): void {
+    this.links.set(SimNetwork.key(a, b), { up: true, latency });
     this.node(a).addNeighbour(b, this.sender(a, b));
     this.node(b).addNeighbour(a, this.sender(b, a));
   }
@@ -70,6 +83,15 @@ export class SimNetwork {
   setLink(a: string, b: string, up: boolean): void {
     const l = this.links.get(SimNetwork.key(a, b));
     if (l) l.up = up;
+  }
+
+  /** A crash: the node stops and its links carry nothing more; its neighbours are not told (they notice missed Hellos). */
+  kill(name: string): void {
+    this.node(name).stop();
+    for (const [k, l] of this.links) {
+      const [a, b] = k.split('|');
+      if (a === name || b === name) l.up = false;
+    }
   }
 
   /** Removes a link entirely (both ends remove the neighbour). */
