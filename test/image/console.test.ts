@@ -36,7 +36,7 @@ import { compileConfig } from '../../runtime/config/load.js';
 import { nativeAvailable } from '../../runtime/kernels/native.js';
 import { SHOTS, haveChromium, openConsole, type ConsoleBrowser } from '../console-browser.js';
 import { isRoot, runTfw, freeTcpPort } from '../helpers.js';
-import { ROOT, sh, sleep, tfwRuntime, waitFor, type Proc } from '../integration/overlay-netns.js';
+import { ROOT, netnsStar, sh, sleep, tfwRuntime, waitFor, type Proc } from '../integration/overlay-netns.js';
 import { diskToolsMissing, Guest } from './guest.js';
 
 const READY_S = 300;
@@ -69,19 +69,7 @@ class Net {
   readonly procs: Proc[] = [];
 
   constructor() {
-    for (const ns of Object.values(NS)) {
-      spawnSync('ip', ['netns', 'del', ns]);
-      sh(['ip', 'netns', 'add', ns]);
-      sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    }
-    for (const [n, other] of [[1, NS.b], [2, NS.c]] as const) {
-      const dg = `${TAG}g${n}`, dx = `${TAG}x${n}`;
-      sh(['ip', 'link', 'add', dg, 'netns', NS.g, 'type', 'veth', 'peer', 'name', dx, 'netns', other]);
-      for (const [ns, dev, ip] of [[NS.g, dg, `10.97.${n}.1/24`], [other, dx, `10.97.${n}.2/24`]]) {
-        sh(['ip', '-n', ns, 'addr', 'add', ip, 'dev', dev]);
-        sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
-      }
-    }
+    netnsStar(NS.g, [NS.b, NS.c], `${TAG}g`, `${TAG}x`);
   }
 
   async cleanup(): Promise<void> {

@@ -33,7 +33,7 @@ import { keygen } from '../../host-tools/commands/keygen.js';
 import { nativeAvailable } from '../../runtime/kernels/native.js';
 import { SHOTS, haveChromium, openConsole, type ConsoleBrowser } from '../console-browser.js';
 import { isRoot } from '../helpers.js';
-import { ROOT, getStatus, have, ping, sh, sleep, spawnIn, tfwRuntime, waitFor, type Proc } from './overlay-netns.js';
+import { ROOT, getStatus, have, netnsStar, ping, sh, sleep, spawnIn, tfwRuntime, waitFor, type Proc } from './overlay-netns.js';
 
 const missing = [!isRoot && 'root', !nativeAvailable() && 'native addon (make native)', !have('ping') && 'ping', !have('wg') && 'wg (wireguard-tools)', !haveChromium() && 'chromium (make sysdeps)'].filter(Boolean);
 const skip = missing.length > 0;
@@ -49,20 +49,8 @@ class Net {
   readonly procs: Proc[] = [];
 
   constructor() {
-    for (const ns of Object.values(NS)) {
-      spawnSync('ip', ['netns', 'del', ns]);
-      sh(['ip', 'netns', 'add', ns]);
-      sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    }
     // A-B on 10.97.1.0/24, A-C on 10.97.2.0/24.
-    for (const [n, other] of [[1, NS.b], [2, NS.c]] as const) {
-      const da = `${TAG}a${n}`, dx = `${TAG}x${n}`;
-      sh(['ip', 'link', 'add', da, 'netns', NS.a, 'type', 'veth', 'peer', 'name', dx, 'netns', other]);
-      for (const [ns, dev, ip] of [[NS.a, da, `10.97.${n}.1/24`], [other, dx, `10.97.${n}.2/24`]]) {
-        sh(['ip', '-n', ns, 'addr', 'add', ip, 'dev', dev]);
-        sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
-      }
-    }
+    netnsStar(NS.a, [NS.b, NS.c], `${TAG}a`, `${TAG}x`);
   }
 
   file(name: string, text: string): string {

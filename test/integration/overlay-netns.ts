@@ -68,6 +68,31 @@ export function getStatus(socketPath: string): Promise<any> {
   });
 }
 
+/**
+ * A star of namespaces for a device and its peers: makes `hub` and every one
+ * of `spokes` (lo up; a stale namespace of the same name is removed first)
+ * and joins the hub to the n-th spoke (n from 1) by a veth link on
+ * 10.97.n.0/24: `${hubDev}${n}` at .1 on the hub's side, `${spokeDev}${n}`
+ * at .2 on the spoke's. Remove them with `ip netns del`.
+ * @throws Error (from sh) when ip(8) refuses
+ */
+export function netnsStar(hub: string, spokes: string[], hubDev: string, spokeDev: string): void {
+  for (const ns of [hub, ...spokes]) {
+    spawnSync('ip', ['netns', 'del', ns]);
+    sh(['ip', 'netns', 'add', ns]);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  spokes.forEach((other, i) => {
+    const n = i + 1;
+    const [dh, dx] = [`${hubDev}${n}`, `${spokeDev}${n}`];
+    sh(['ip', 'link', 'add', dh, 'netns', hub, 'type', 'veth', 'peer', 'name', dx, 'netns', other]);
+    for (const [ns, dev, ip] of [[hub, dh, `10.97.${n}.1/24`], [other, dx, `10.97.${n}.2/24`]]) {
+      sh(['ip', '-n', ns, 'addr', 'add', ip, 'dev', dev]);
+      sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+    }
+  });
+}
+
 export function ping(ns: string, addr: string, count = 3): boolean {
   return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-W', '3', '-i', '0.3', addr], { stdio: 'ignore' }).status === 0;
 }
