@@ -475,7 +475,10 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
       cleanup();
       finish(false, `cannot start ${qemu}${o.netns ? ` in network namespace ${o.netns}` : ''}: ${err.message} (install qemu-system-x86 / qemu-system-arm)`);
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': QEMU may exit before Node has read its last console lines (a
+    // ready marker or a kernel's fatal line just before power-off), which then misread as
+    // "exited before ready"; 'close' comes once stdout and stderr are drained.
+    child.on('close', (code, signal) => {
       process.removeListener('SIGINT', onSignal);
       cleanup();
       result.qemuExitCode = code;
