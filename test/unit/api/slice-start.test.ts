@@ -7,7 +7,7 @@
  * refused admission as `failed` with its one-line cause (also logged), a bad
  * `run` as 400 naming the field, and delete removes the VM's peer.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,37 +19,16 @@ import { DeviceState } from '../../../runtime/device/device.js';
 import { overlaySubnet } from '../../../runtime/overlay/address.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { SliceManager } from '../../../runtime/slices/index.js';
+import { writeQemuStub } from '../slices/qemu-stub.js';
 import { writeSysfs } from '../slices/sysfs-fixture.js';
 
 const VM_KEY = toBase64(publicKeyFromPrivate(generatePrivateKey()));
-/** QEMU stand-in: QMP on the -qmp socket, the VM's identity line on the -serial file after 300 ms. */
-const STUB = `
-const fs = require('fs'), net = require('net');
-const a = process.argv.slice(2);
-const qmp = a[a.indexOf('-qmp') + 1].replace(/^unix:/, '').replace(/,server=on,wait=off$/, '');
-const serial = a[a.indexOf('-serial') + 1].replace(/^file:/, '');
-fs.writeFileSync(serial, 'tfw: init: booting\\n');
-setTimeout(() => fs.appendFileSync(serial, 'tfw: identity: created ${VM_KEY}\\n'), 300);
-net.createServer((c) => {
-  c.write(JSON.stringify({ QMP: { version: {}, capabilities: [] } }) + '\\n');
-  let buf = '';
-  c.on('data', (d) => {
-    buf += d;
-    for (let i; (i = buf.indexOf('\\n')) >= 0; ) {
-      const m = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1);
-      c.write(JSON.stringify({ return: m.execute === 'query-cpus-fast' ? [{ 'cpu-index': 0, 'thread-id': process.pid }] : {} }) + '\\n');
-      if (m.execute === 'system_powerdown') setTimeout(() => process.exit(0), 50);
-    }
-  });
-}).listen(qmp);
-setTimeout(() => process.exit(3), 60000);
-`;
 
 // Two host CPUs: CPU 0 stays with the host, CPU 1 goes to the slice.
 const fx = writeSysfs({ sockets: 1, coresPerSocket: 2, threadsPerCore: 1, memoryPerNodeMiB: 4096, pci: [{ address: '0000:00:03.0', vendor: 0x1af4, device: 0x1000, class: 0x020000, group: 1, driver: 'virtio-pci' }] });
 const state = mkdtempSync(join(tmpdir(), 'tfw-api-slice-start-'));
-writeFileSync(join(state, 'qemu-stub.cjs'), `#!${process.execPath}\n${STUB}`);
-chmodSync(join(state, 'qemu-stub.cjs'), 0o755);
+// QEMU stand-in (qemu-stub.ts): QMP on the -qmp socket, the VM's identity line on the -serial file after 300 ms.
+writeQemuStub(join(state, 'qemu-stub.cjs'), { identityKey: VM_KEY });
 const image = join(state, 'image-dir');
 mkdirSync(image);
 for (const f of ['vmlinuz', 'initramfs.cpio.zst']) writeFileSync(join(image, f), f);

@@ -6,13 +6,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { SliceManager, sliceProcessRunning } from '../../../runtime/slices/manager.js';
 import { SliceLaunchError, SliceRefusedError, SliceStateError } from '../../../runtime/slices/errors.js';
 import { readPciFunction } from '../../../runtime/slices/pci.js';
 import { SliceStore } from '../../../runtime/slices/state.js';
+import { writeQemuStub } from './qemu-stub.js';
 import { simulatedKernel, writeSysfs, type FixtureSpec } from './sysfs-fixture.js';
 
 /** Two host CPUs (0 for the host, 1 for a slice: taskset must accept it here), 8 GiB, two GPUs, one with audio. */
@@ -25,29 +26,6 @@ const smallHost = (): FixtureSpec => ({
   ],
 });
 
-const STUB = `
-const fs = require('fs'), net = require('net'), path = require('path');
-const a = process.argv.slice(2);
-const name = a[a.indexOf('-name') + 1].split(',')[0].slice('slice-'.length);
-const qmp = a[a.indexOf('-qmp') + 1].replace(/^unix:/, '').replace(/,server=on,wait=off$/, '');
-fs.writeFileSync(path.join(path.dirname(qmp), 'argv.json'), JSON.stringify(a));
-if (name.startsWith('fail')) { console.error("qemu-system-x86_64: -device vfio-pci,host=0000:01:00.0: group 3 is not viable"); process.exit(1); }
-net.createServer((c) => {
-  c.write(JSON.stringify({ QMP: { version: {}, capabilities: [] } }) + '\\n');
-  let buf = '';
-  c.on('data', (d) => {
-    buf += d;
-    for (let i; (i = buf.indexOf('\\n')) >= 0; ) {
-      const m = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1);
-      // One vCPU whose thread is this process's main thread.
-      const ret = m.execute === 'query-cpus-fast' ? [{ 'cpu-index': 0, 'thread-id': process.pid }] : {};
-      c.write(JSON.stringify({ return: ret }) + '\\n');
-      if (m.execute === 'system_powerdown' && !name.startsWith('deaf')) setTimeout(() => process.exit(0), 50);
-    }
-  });
-}).listen((() => { try { fs.unlinkSync(qmp); } catch {} return qmp; })()); // as QEMU's unix server: a stale socket file is replaced
-setTimeout(() => process.exit(3), 60000); // bounded: never outlives the test run
-`;
 
 interface Env {
   m: SliceManager;
@@ -62,9 +40,7 @@ function env(): Env {
   const fx = writeSysfs(smallHost());
   const state = mkdtempSync(join(tmpdir(), 'tfw-slices-'));
   const image = join(state, 'image');
-  const stub = join(state, 'qemu-stub.cjs');
-  writeFileSync(stub, `#!${process.execPath}\n${STUB}`);
-  chmodSync(stub, 0o755);
+  const stub = writeQemuStub(join(state, 'qemu-stub.cjs'));
   const bridges: string[] = [];
   const logs: string[] = [];
   const mk = () =>
