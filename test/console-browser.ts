@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.TFW_CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS = resolve(new URL('../build/test', import.meta.url).pathname);
@@ -68,3 +68,21 @@ export async function openConsole(origin: string, netns?: string): Promise<Conso
 }
 
 export const haveChromium = (): boolean => existsSync(CHROMIUM);
+
+/**
+ * The peers page's add form, as a user meets its validation: fills public
+ * key, a bad endpoint ("not an endpoint") and allowed IPs, submits, and
+ * waits for the API's message beside the endpoint input. Returns the form
+ * (filled, so a test fixes the endpoint and submits again) and the message.
+ * @throws playwright's timeout when the form or the message does not show
+ */
+export async function peerFormError(page: Page, peer: { publicKey: string; allowedIPs: string }): Promise<{ form: Locator; message: string }> {
+  const form = page.getByTestId('peer-form');
+  await form.locator('input[name=publicKey]').fill(peer.publicKey);
+  await form.locator('input[name=endpoint]').fill('not an endpoint');
+  await form.locator('input[name=allowedIPs]').fill(peer.allowedIPs);
+  await form.locator('button[type=submit]').click();
+  const fieldError = form.locator('.field-error[data-field=endpoint]');
+  await fieldError.waitFor();
+  return { form, message: await fieldError.innerText() };
+}

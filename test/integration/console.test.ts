@@ -31,7 +31,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { keygen } from '../../host-tools/commands/keygen.js';
 import { nativeAvailable } from '../../runtime/kernels/native.js';
-import { SHOTS, haveChromium, openConsole, type ConsoleBrowser } from '../console-browser.js';
+import { SHOTS, haveChromium, openConsole, peerFormError, type ConsoleBrowser } from '../console-browser.js';
 import { isRoot } from '../helpers.js';
 import { ROOT, getStatus, have, netnsStar, ping, sh, sleep, spawnIn, tfwRuntime, waitFor, type Proc } from './overlay-netns.js';
 
@@ -153,14 +153,8 @@ ${peerYaml(a, `10.97.${n}.1:51820`, '10.100.0.1')}`);
     assert.match(await page.getByTestId('routes-table').innerText(), /10\.100\.0\.2\/32/);
 
     // A bad endpoint: the API's message next to the endpoint field, nothing added.
-    const form = page.getByTestId('peer-form');
-    await form.locator('input[name=publicKey]').fill(d.publicKey);
-    await form.locator('input[name=endpoint]').fill('not an endpoint');
-    await form.locator('input[name=allowedIPs]').fill('10.100.0.9/32');
-    await form.locator('button[type=submit]').click();
-    const fieldError = form.locator('.field-error[data-field=endpoint]');
-    await fieldError.waitFor();
-    assert.match(await fieldError.innerText(), /endpoint/);
+    const { form, message } = await peerFormError(page, { publicKey: d.publicKey, allowedIPs: '10.100.0.9/32' });
+    assert.match(message, /endpoint/);
     await browser.shot('console-peer-form-error');
     const peersNow = () => page.evaluate(() => fetch('/v1/peers').then((r) => r.json())) as Promise<Array<{ publicKey: string; endpoint?: string }>>;
     assert.is((await peersNow()).length, 2);
