@@ -7,10 +7,11 @@
 # come with apt/dpkg. `tfw flash` disks: fdisk (sfdisk), dosfstools (mkfs.fat),
 # mtools (mcopy); `tfw boot --disk`: UEFI firmware ovmf (x86_64) and
 # qemu-efi-aarch64 (AAVMF, arm64). `tfw pxe --tftp`: dnsmasq-base (the binary
-# only, no system service); its test fetches tftp:// URLs with curl. The data
+# only, no system service) serving ipxe's loaders (undionly.kpxe, ipxe.efi);
+# its test fetches tftp:// URLs with curl. The data
 # partition of flashed disks: e2fsprogs (mke2fs); release signatures are checked
 # against Debian's minisign in tests.
-SYSDEPS += qemu-system-x86 qemu-system-arm ipxe-qemu zstd kmod cpio xz-utils mtools dosfstools fdisk ovmf qemu-efi-aarch64 dnsmasq-base curl e2fsprogs minisign
+SYSDEPS += qemu-system-x86 qemu-system-arm ipxe-qemu ipxe zstd kmod cpio xz-utils mtools dosfstools fdisk ovmf qemu-efi-aarch64 dnsmasq-base curl e2fsprogs minisign
 
 BOARD ?= qemu-x86_64
 ROLE ?= 3router
