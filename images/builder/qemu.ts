@@ -452,8 +452,10 @@ function startBoot(o: BootOptions, pxeManifest?: Manifest): Promise<BootResult> 
         o.onLine?.(line, send);
         if (o.until && line.includes(o.until)) finish(true);
         // A boot that cannot go on says so at once: fail now, not at the timeout.
+        // The cause is the line from the fatal words on: the kernel's first line may follow
+        // SeaBIOS's "Booting from ROM..." with no newline between them.
         const fatal = FATAL_CONSOLE.find((re) => re.test(line));
-        if (fatal && !o.until) finish(false, `the guest failed: ${line.trim().replace(/^\[\s*[\d.]+\]\s*/, '')}`);
+        if (fatal && !o.until) finish(false, `the guest failed: ${line.slice(line.search(fatal)).trim()}`);
         if (result.readySeconds === null) {
           for (const e of Object.keys(expect)) if (line.includes(e)) expect[e] = true;
           if (markerRe.test(line.trim())) {
