@@ -33,7 +33,11 @@ async function mapped(f: () => Promise<void> | void): Promise<void> {
     if (err instanceof HttpError) throw err;
     if (err instanceof SliceRefusedError) throw new HttpError(409, err.code, err.message);
     if (err instanceof SliceNotFoundError) throw new HttpError(404, err.code, err.message);
-    if (err instanceof TfwError && err.code === 'ERR_TFW_CONFIG') throw new HttpError(400, err.code, err.message);
+    if (err instanceof TfwError && err.code === 'ERR_TFW_CONFIG') {
+      // The planner names the CLI's flags (`--disk: ...`); the API names its JSON fields (`disk: ...`).
+      const m = /^(?:--)?([a-zA-Z]+): /.exec(err.message);
+      throw new HttpError(400, err.code, err.message.replace(/^--([a-zA-Z]+): /, '$1: ').replace(/ to match --gpus /, ' to match gpus '), m?.[1]);
+    }
     if (err instanceof SliceLaunchError || err instanceof VfioBindError || err instanceof SysfsError) throw new HttpError(500, err.code, err.message);
     throw err;
   }

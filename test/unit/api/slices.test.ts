@@ -44,6 +44,11 @@ test('refusals name what is short (409) and write nothing; bad sizes name the fi
   assert.is(((await call('GET', '/v1/slices')).json.slices as unknown[]).length, 1);
   const bad = await call('POST', '/v1/slices', { name: 'x', gpus: 0, vcpus: 1, memory: 'lots' });
   assert.equal([bad.status, bad.json.field], [400, 'memory']);
+  // The planner's own checks, named as the API's fields (the CLI says --disk, --vcpus).
+  const small = await call('POST', '/v1/slices', { name: 'x', gpus: 0, vcpus: 1, memory: '1G', disk: '1M' });
+  assert.equal([small.status, small.json.field, small.json.error], [400, 'disk', 'disk: expected at least 64M, got "1M"']);
+  const cpus = await call('POST', '/v1/slices', { name: 'x', gpus: 0, vcpus: 0, memory: '1G' });
+  assert.equal([cpus.status, cpus.json.field, cpus.json.error], [400, 'vcpus', 'vcpus: expected a whole number >= 1, got 0']);
   assert.is((await call('DELETE', '/v1/slices/nope')).status, 404);
   assert.is((await call('DELETE', '/v1/slices/llm')).status, 200);
 });
