@@ -251,7 +251,7 @@ export class SliceManager {
     const sock = join(dir, 'qmp.sock');
     rmSync(sock, { force: true });
     const vm = await spawnVm(name, command, join(dir, 'qemu.log'));
-    this.update(name, { pid: vm.pid, desired: 'running' });
+    this.update(name, { pid: vm.pid, desired: 'running', run: opts.run ?? null });
     const pid = vm.pid;
     try {
       if (!(await waitForQmp(vm, name, sock, opts.readyTimeoutMs ?? 10_000))) this.log(`${name}: QMP not answering yet; leaving QEMU (pid ${pid}) to come up`);
@@ -370,7 +370,10 @@ export class SliceManager {
         if (s.running) {
           out.push({ name: s.name, action: 'running' });
         } else if (s.desired === 'running') {
-          await this.start(s.name);
+          // The archive the slice last ran, when it is still there (else the VM starts without one, and says so).
+          const run = s.run && existsSync(s.run) ? s.run : undefined;
+          if (s.run && !run) this.log(`${s.name}: run archive ${s.run} is gone; starting without it`);
+          await this.start(s.name, { run });
           out.push({ name: s.name, action: 'started' });
         } else {
           if (s.pid !== null) this.update(s.name, { pid: null });

@@ -35,6 +35,8 @@ const sliceSchema = z.object({
   desired: z.enum(['running', 'stopped']),
   /** QEMU's pid while started by this manager, else null. */
   pid: z.number().int().nullable(),
+  /** The OCI archive the last start handed the VM (`start --run`), which reconcile hands it again. */
+  run: z.string().nullable().optional(),
   createdAt: z.string(),
 });
 

@@ -114,7 +114,9 @@ test('reconcile after a reboot: GPUs rebound to vfio-pci, running slices restart
   try {
     withImage(e);
     e.m.create({ name: 'up', gpus: 1, gpuAddresses: ['0000:02:00.0'], vcpus: 1, memoryMiB: 256, diskMiB: 64 });
-    const first = await e.m.start('up');
+    const run = join(e.state, 'hello.oci.tar');
+    writeFileSync(run, 'oci');
+    const first = await e.m.start('up', { run });
     // "Reboot": the VM dies without the manager, the kernel rebinds the GPU to its vendor driver.
     process.kill(first.pid!, 'SIGKILL');
     for (let i = 0; i < 500 && sliceProcessRunning(first.pid, 'up'); i++) await new Promise((r) => setTimeout(r, 20));
@@ -128,6 +130,9 @@ test('reconcile after a reboot: GPUs rebound to vfio-pci, running slices restart
     assert.equal(report, [{ name: 'up', action: 'started' }]);
     const now = e.m.list()[0];
     assert.ok(now.running && now.pid !== first.pid);
+    // The restarted VM gets the archive its last start was given.
+    const argv = JSON.parse(readFileSync(join(e.state, 'up', 'argv.json'), 'utf8')) as string[];
+    assert.ok(argv.some((a) => a.includes('opt/tfw/run.tar') && a.includes(run)), argv.join(' '));
     assert.is(readPciFunction(e.root, '0000:02:00.0').driver, 'vfio-pci');
     assert.equal(await e.m.reconcile(), [{ name: 'up', action: 'running' }]);
     await e.m.stop('up', { timeoutMs: 10_000 });
