@@ -6,8 +6,11 @@
  * tcp://[that address%iface]:port as a peer. Source: threefoldtech/mycelium
  * mycelium/src/peer_manager.rs (local_discovery, handle_discovery_packet).
  *
- * Bounded: one beacon per interface per interval, a fixed receive size, and
- * at most `maxPeers` discovered endpoints reported.
+ * Bounded: one beacon per interface per interval (after a start-up burst of
+ * four, at 0, 1, 3 and 7 s: a beacon sent while the link is still coming up,
+ * its link-local address tentative, is lost, and the next would be a minute
+ * later), a fixed receive size, and at most `maxPeers` discovered endpoints
+ * reported.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
@@ -18,6 +21,8 @@ export const DISCOVERY_GROUP = 'ff02::cafe';
 export const BEACON_MAGIC = new TextEncoder().encode('mycelium');
 export const BEACON_BYTES = 8 + 2 + ROUTER_ID_BYTES;
 export const BEACON_INTERVAL_MS = 60_000;
+/** Extra beacons after the first, in ms from start (the start-up burst). */
+export const BEACON_BURST_MS = [1_000, 3_000, 7_000];
 
 export function encodeBeacon(tcpPort: number, routerId: Uint8Array): Uint8Array {
   const b = new Uint8Array(BEACON_BYTES);
@@ -77,6 +82,7 @@ export function startDiscovery(o: DiscoveryOptions): () => void {
     }
   };
   let timer: NodeJS.Timeout | undefined;
+  const burst: NodeJS.Timeout[] = [];
   sock.bind(port, '::', () => {
     try {
       sock.setMulticastLoopback(false);
@@ -84,10 +90,12 @@ export function startDiscovery(o: DiscoveryOptions): () => void {
       // not fatal: our own beacons are filtered by router id
     }
     send();
+    for (const ms of BEACON_BURST_MS) burst.push(setTimeout(send, ms));
     timer = setInterval(send, o.intervalMs ?? BEACON_INTERVAL_MS);
   });
   return () => {
     if (timer) clearInterval(timer);
+    for (const t of burst) clearTimeout(t);
     sock.close();
   };
 }
