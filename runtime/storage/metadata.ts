@@ -40,12 +40,13 @@ export interface ChunkMeta {
   n: number;
   /** 1 when the chunk was compressed before sealing. */
   z: 0 | 1;
-  /** Per shard: [index into ObjectMeta.backends, SHA-256(shard)[0..16]]. */
+  /** Per shard: [index into ObjectMeta.backends, shardSum(shard, v) (object-format.ts)]. */
   s: Array<[number, Uint8Array]>;
 }
 
 export interface ObjectMeta {
-  v: 1;
+  /** Format: 2 = XXH64 shard sums (written now); 1 = SHA-256 ones (read only). */
+  v: 1 | 2;
   name: string;
   /** Plaintext bytes. */
   size: number;
@@ -180,6 +181,7 @@ export function decodeMeta(secret: Uint8Array, recordKey: Buffer, values: Array<
       throw err;
     }
     const meta = decode(plain) as ObjectMeta;
+    if (meta.v !== 1 && meta.v !== 2) throw new DataLostError(`${name}: metadata format v${String(meta.v)}: expected v1 or v2 (written by a newer tfw?)`);
     if (!metaRecordKey(meta.name).equals(recordKey)) throw new DataLostError(`${name}: metadata names another object`);
     meta.id = new Uint8Array(meta.id);
     for (const c of meta.chunks) c.s = c.s.map(([b, s]) => [b, new Uint8Array(s)]);

@@ -10,7 +10,8 @@
  *   chunk nonce  = u32le(chunk index) || 20 zero bytes (the key is unique per stored object)
  *   chunk AAD    = object id || u32le(chunk index) || u8(compressed)
  *   shard key    = "d" || object id || u32le(chunk index) || u8(shard index)   (22 bytes)
- *   shard sum    = SHA-256(shard)[0..16]
+ *   shard sum    = XXH64(shard), 8 bytes (metadata v2; checksum.ts);
+ *                  metadata v1 (written before): SHA-256(shard)[0..16]
  */
 import { Buffer } from 'node:buffer';
 import { createHash, hkdfSync } from 'node:crypto';
@@ -18,10 +19,12 @@ import snappy from 'snappyjs';
 import { xchacha20poly1305Open, xchacha20poly1305Seal } from '../kernels/aead.js';
 import { AuthenticationError } from '../errors.js';
 import type { ReedSolomon, Shards } from '../kernels/erasure.js';
+import { xxh64 } from './checksum.js';
 import { CorruptRecordError } from './errors.js';
 
 export const OBJECT_ID_BYTES = 16;
-export const SHARD_SUM_BYTES = 16;
+/** The metadata format written now (ObjectMeta.v): 2 = XXH64 shard sums; 1 (read only) = SHA-256 ones. */
+export const META_VERSION = 2;
 /** Bytes compressed first to decide whether a chunk compresses (incompressible data skips snappy). */
 const PROBE_BYTES = 64 * 1024;
 /** A chunk is stored compressed only when the probe shrinks below this ratio. */
@@ -50,7 +53,12 @@ export function parseShardKey(k: Uint8Array): { id: Buffer; chunk: number; shard
   return { id: b.subarray(1, 1 + OBJECT_ID_BYTES), chunk: b.readUInt32LE(1 + OBJECT_ID_BYTES), shard: b[1 + OBJECT_ID_BYTES + 4] };
 }
 
-export const shardSum = (shard: Uint8Array): Buffer => createHash('sha256').update(shard).digest().subarray(0, SHARD_SUM_BYTES);
+/**
+ * The checksum of one stored shard, as the metadata of format `version` records it:
+ * 2 (now): XXH64, 8 bytes; 1: SHA-256(shard)[0..16].
+ */
+export const shardSum = (shard: Uint8Array, version = META_VERSION): Buffer =>
+  version === 1 ? createHash('sha256').update(shard).digest().subarray(0, 16) : xxh64(shard);
 
 function nonce(chunk: number): Uint8Array {
   const n = new Uint8Array(24);
@@ -109,7 +117,7 @@ export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plai
   });
   rs.encode(shards);
   const full = shards as Uint8Array[];
-  return { shards: full, sums: full.map(shardSum), sealedLength: sealed.length, compressed };
+  return { shards: full, sums: full.map((x) => shardSum(x)), sealedLength: sealed.length, compressed };
 }
 
 /**

@@ -18,7 +18,7 @@ import type { BackendOptions } from '../kernels/backend.js';
 import { BackendPool, type PooledBackend } from './backend-pool.js';
 import { BackendError, CorruptRecordError, DataLostError, NotFoundError, WrongSecretError } from './errors.js';
 import { decodeMeta, encodeMeta, isMetaRecordKey, metaRecordKey, metaShape, type ChunkMeta, type ObjectMeta } from './metadata.js';
-import { decodeChunk, encodeChunk, OBJECT_ID_BYTES, objectKey, shardKey, shardSum } from './object-format.js';
+import { decodeChunk, encodeChunk, META_VERSION, OBJECT_ID_BYTES, objectKey, shardKey, shardSum } from './object-format.js';
 import { rechunk } from './rechunk.js';
 import type { StoreConfig } from './store-config.js';
 
@@ -143,7 +143,7 @@ export class ObjectStore {
         if (inflight.length >= this.window) await inflight.shift();
       }
       await Promise.all(inflight);
-      const meta: ObjectMeta = { v: 1, name, size, created: Date.now(), k, m, chunkSize, id, backends: labels, chunks };
+      const meta: ObjectMeta = { v: META_VERSION, name, size, created: Date.now(), k, m, chunkSize, id, backends: labels, chunks };
       await this.writeMeta(meta);
       if (old) await this.deleteShards(old.meta);
       this.log(`put ${JSON.stringify(name)}: ${size} bytes, ${chunks.length} chunks, (${k},${m}) over ${labels.length} backends`);
@@ -293,7 +293,7 @@ export class ObjectStore {
       return { shard: null, status: 'unreachable' };
     }
     if (!v) return { shard: null, status: 'missing' };
-    if (verify && !shardSum(v).equals(Buffer.from(entry[1]))) {
+    if (verify && !shardSum(v, meta.v).equals(Buffer.from(entry[1]))) {
       this.log(`shard ${i} of chunk ${c} of ${JSON.stringify(meta.name)} on ${b.label}: checksum mismatch, ignored`);
       return { shard: null, status: 'corrupt' };
     }

@@ -9,10 +9,12 @@
  *   0  magic   "TFWR"
  *   4  flags   u8   0 = set, 1 = delete (tombstone, no value)
  *   5  keyLen  u8   1..255 (0-db's key limit)
- *   6  0       u16  reserved
+ *   6  format  u8   1 = XXH64 sum (written now); 0 = SHA-256 sum (logs written before)
+ *   7  0       u8   reserved
  *   8  valLen  u32  0..8 MiB (0-db's value limit)
  *  12  time    u32  Unix seconds
- *  16  sum     8 bytes: SHA-256(header[0..16] || key || value)[0..8]
+ *  16  sum     8 bytes: format 1: XXH64(header[0..16] || key || value) (checksum.ts);
+ *              format 0: SHA-256(header[0..16] || key || value)[0..8]
  *
  * Crash safety: a record is appended with one positioned writev; the index is
  * updated only after it is written, so a reader never sees a half-written one.
@@ -20,11 +22,14 @@
  * `open` cuts off (the killed write is lost, nothing else). Checksums are
  * verified on every GET and, at start-up, for the records in the last
  * TAIL_VERIFY bytes (where torn writes live); a record that fails its checksum
- * is never returned as data.
+ * is never returned as data. A log may hold both formats (old records are
+ * kept as they are, compaction copies them byte for byte); each record is
+ * checked by its own format byte.
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writevSync } from 'node:fs';
+import { xxh64 } from './checksum.js';
 import { CorruptRecordError, LimitError } from './errors.js';
 
 export const HEADER_BYTES = 24;
@@ -33,6 +38,9 @@ export const MAX_KEY = 255;
 export const MAX_VALUE = 8 * 1024 * 1024;
 const MAGIC = 0x52574654; // "TFWR" little-endian
 const FLAG_DELETE = 1;
+/** Header byte 6: how the record's checksum is computed (FORMAT_XXH64 for every record appended now). */
+const FORMAT_SHA256 = 0;
+const FORMAT_XXH64 = 1;
 /** Bytes at the end of the log whose records are checksummed at start-up. */
 const TAIL_VERIFY = 64 * 1024 * 1024;
 
@@ -67,7 +75,9 @@ export interface RecoveryReport {
   corrupt: number;
 }
 
+/** The 8-byte record checksum over header[0..16], key and value, in the format header[6] names. */
 function checksum(header: Buffer, key: Uint8Array, value: Uint8Array): Buffer {
+  if (header[6] === FORMAT_XXH64) return xxh64(header.subarray(0, 16), key, value);
   return createHash('sha256').update(header.subarray(0, 16)).update(key).update(value).digest().subarray(0, 8);
 }
 
@@ -85,10 +95,12 @@ export class RecordLog {
   private fd: number;
   /** What the last open (or reopen after a compaction) found. */
   recovery: RecoveryReport;
+  /** Records indexed at the last open in the format before XXH64 (SHA-256 sums; read and checked as such). */
+  legacyRecords = 0;
 
   /**
    * Opens (or creates) the log at `path` and rebuilds the index.
-   * @throws Error from the file system (EACCES, ENOSPC, ...)
+   * @throws Error from the file system (EACCES, ENOSPC, ...); CorruptRecordError for a record format newer than this code's
    */
   constructor(readonly path: string, private readonly sync: SyncPolicy = 'interval') {
     closeSync(openSync(path, 'a')); // create it; then positioned writes ('a' would ignore positions on Linux)
@@ -273,6 +285,7 @@ export class RecordLog {
     head.writeUInt32LE(MAGIC, 0);
     head[4] = flags;
     head[5] = key.length;
+    head[6] = FORMAT_XXH64;
     head.writeUInt32LE(value.length, 8);
     head.writeUInt32LE(timestamp >>> 0, 12);
     checksum(head, key, value).copy(head, 16);
@@ -338,13 +351,16 @@ export class RecordLog {
     let pos = 0;
     let records = 0;
     let corrupt = 0;
+    let legacy = 0;
     const head = Buffer.alloc(HEADER_BYTES);
     while (pos + HEADER_BYTES <= size) {
       if (readSync(this.fd, head, 0, HEADER_BYTES, pos) !== HEADER_BYTES) break;
       const keyLen = head[5];
       const valueLen = head.readUInt32LE(8);
       const flags = head[4];
-      if (head.readUInt32LE(0) !== MAGIC || keyLen === 0 || valueLen > MAX_VALUE || flags > FLAG_DELETE || head.readUInt16LE(6) !== 0) break;
+      if (head.readUInt32LE(0) !== MAGIC || keyLen === 0 || valueLen > MAX_VALUE || flags > FLAG_DELETE || head[7] !== 0) break;
+      // a format this code does not know: refuse the log rather than cut it as a torn tail
+      if (head[6] > FORMAT_XXH64) throw new CorruptRecordError(`${this.path}: record at offset ${pos}: format ${head[6]}, expected 0 or 1 (written by a newer tfw?); not opened`);
       const total = HEADER_BYTES + keyLen + valueLen;
       if (pos + total > size) break;
       const e: IndexEntry = { offset: pos, keyLen, valueLen, timestamp: head.readUInt32LE(12) };
@@ -357,12 +373,14 @@ export class RecordLog {
       } else {
         this.noteRecord(key.toString('latin1'), flags, e);
         records++;
+        if (head[6] === FORMAT_SHA256) legacy++;
       }
       pos += total;
     }
     const truncatedBytes = size - pos;
     if (truncatedBytes > 0) ftruncateSync(this.fd, pos);
     this.end = pos;
+    this.legacyRecords = legacy;
     return { records, truncatedBytes, corrupt };
   }
 

@@ -6,11 +6,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEADER_BYTES, MAX_VALUE, RecordLog } from '../../../runtime/storage/record-log.js';
 import { CorruptRecordError, LimitError } from '../../../runtime/storage/errors.js';
+import { xxh64 } from '../../../runtime/storage/checksum.js';
 import { prng } from '../../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfw-recordlog-'));
@@ -107,6 +109,63 @@ test('a flipped bit inside the log is detected on GET and never returned as data
   assert.is(back.get(b('first')), null);
   assert.equal(back.get(b('second')), Buffer.alloc(1000, 2));
   back.close();
+});
+
+test('records carry XXH64 sums (format byte 1); a log of the SHA-256 format before is read and checked as such, both formats mixed', () => {
+  const path = fresh();
+  const log = new RecordLog(path, 'never');
+  log.set(b('new'), b('xxh64 record'));
+  log.close();
+  const rec = readFileSync(path);
+  assert.is(rec[6], 1);
+  assert.equal(rec.subarray(16, 24), xxh64(rec.subarray(0, 16), b('new'), b('xxh64 record')));
+  // a record as the code before wrote it: format byte 0, SHA-256(header[0..16] || key || value)[0..8]
+  const old = (key: string, value: Buffer) => {
+    const h = Buffer.alloc(HEADER_BYTES);
+    h.write('TFWR', 0, 'latin1');
+    h[5] = key.length;
+    h.writeUInt32LE(value.length, 8);
+    h.writeUInt32LE(1700000000, 12);
+    createHash('sha256').update(h.subarray(0, 16)).update(key).update(value).digest().copy(h, 16, 0, 8);
+    return Buffer.concat([h, b(key), value]);
+  };
+  const legacy = fresh();
+  writeFileSync(legacy, Buffer.concat([old('a', Buffer.alloc(3000, 7)), old('b', b('two'))]));
+  const mixed = new RecordLog(legacy, 'never');
+  assert.is(mixed.legacyRecords, 2);
+  assert.equal(mixed.recovery, { records: 2, truncatedBytes: 0, corrupt: 0 });
+  assert.equal(mixed.get(b('a')), Buffer.alloc(3000, 7));
+  mixed.set(b('c'), b('three'));
+  mixed.close();
+  const bytes = readFileSync(legacy);
+  bytes[HEADER_BYTES + 1 + 1500] ^= 0x01; // a flipped bit in an old-format value is still caught
+  writeFileSync(legacy, bytes);
+  const back = new RecordLog(legacy, 'never');
+  assert.equal(back.recovery, { records: 2, truncatedBytes: 0, corrupt: 1 });
+  assert.is(back.legacyRecords, 1);
+  assert.is(back.get(b('a')), null);
+  assert.equal(back.get(b('b')), b('two'));
+  assert.equal(back.get(b('c')), b('three'));
+  back.close();
+});
+
+test('a record of a format newer than this code (format byte 2) refuses the log, and does not cut it', () => {
+  const path = fresh();
+  const log = new RecordLog(path, 'never');
+  log.set(b('a'), b('one'));
+  log.set(b('b'), b('two'));
+  log.close();
+  const bytes = readFileSync(path);
+  bytes[HEADER_BYTES + 1 + 3 + 6] = 2; // the second record's format byte
+  writeFileSync(path, bytes);
+  assert.throws(() => new RecordLog(path, 'never'), (e: Error) => e instanceof CorruptRecordError && /format 2, expected 0 or 1/.test(e.message));
+  assert.is(statSync(path).size, bytes.length);
+});
+
+test('XXH64 (checksum.ts) matches the reference vectors', () => {
+  assert.is(xxh64().toString('hex'), 'ef46db3751d8e999');
+  assert.is(xxh64(b('abc')).toString('hex'), '44bc2cf5ad770999');
+  assert.is(xxh64(b('a'), b('bc')).toString('hex'), '44bc2cf5ad770999');
 });
 
 test("0-db's limits: keys 1..255 bytes, values up to 8 MiB", () => {
