@@ -29,15 +29,20 @@ export interface PoolMemory {
   open(count: number): number;
 }
 
-/** One backend's implementation. All byte arrays are fresh copies owned by the caller. */
+/**
+ * One backend's implementation. All byte arrays returned are fresh copies owned
+ * by the caller, except that seal and open write into `out` when given (checked
+ * by the caller to be exactly the result's length, not overlapping the input)
+ * and return it.
+ */
 export interface AeadEngine {
   readonly backend: ConcreteBackend;
   /** ciphertext || 16-byte tag. */
-  seal(key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  seal(key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out?: Uint8Array): Uint8Array;
   /** plaintext, or null when the tag does not verify. `sealed` is at least 16 bytes. */
-  open(key: Uint8Array, nonce12: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
-  xseal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
-  xopen(key: Uint8Array, nonce24: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
+  open(key: Uint8Array, nonce12: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out?: Uint8Array): Uint8Array | null;
+  xseal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out?: Uint8Array): Uint8Array;
+  xopen(key: Uint8Array, nonce24: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out?: Uint8Array): Uint8Array | null;
   chacha20(key: Uint8Array, nonce12: Uint8Array, counter: number, data: Uint8Array): Uint8Array;
   hchacha20(key: Uint8Array, nonce16: Uint8Array): Uint8Array;
   poly1305(key: Uint8Array, message: Uint8Array): Uint8Array;

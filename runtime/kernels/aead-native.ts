@@ -11,25 +11,25 @@ import { KEY_BYTES, TAG_BYTES, type AeadEngine, type PoolMemory } from './aead-e
 export class NativeAeadEngine implements AeadEngine {
   readonly backend = 'native' as const;
 
-  seal(key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-    const out = new Uint8Array(plaintext.length + TAG_BYTES);
+  seal(key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array {
+    const out = into ?? new Uint8Array(plaintext.length + TAG_BYTES);
     nativeAead.seal(AEAD_CHACHA20POLY1305, key, nonce12, plaintext, aad, out);
     return out;
   }
 
-  open(key: Uint8Array, nonce12: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null {
-    const out = new Uint8Array(sealed.length - TAG_BYTES);
+  open(key: Uint8Array, nonce12: Uint8Array, sealed: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array | null {
+    const out = into ?? new Uint8Array(sealed.length - TAG_BYTES);
     return nativeAead.open(AEAD_CHACHA20POLY1305, key, nonce12, sealed, aad, out) < 0 ? null : out;
   }
 
-  xseal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-    const out = new Uint8Array(plaintext.length + TAG_BYTES);
+  xseal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array {
+    const out = into ?? new Uint8Array(plaintext.length + TAG_BYTES);
     nativeAead.seal(AEAD_XCHACHA20POLY1305, key, nonce24, plaintext, aad, out);
     return out;
   }
 
-  xopen(key: Uint8Array, nonce24: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null {
-    const out = new Uint8Array(sealed.length - TAG_BYTES);
+  xopen(key: Uint8Array, nonce24: Uint8Array, sealed: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array | null {
+    const out = into ?? new Uint8Array(sealed.length - TAG_BYTES);
     return nativeAead.open(AEAD_XCHACHA20POLY1305, key, nonce24, sealed, aad, out) < 0 ? null : out;
   }
 

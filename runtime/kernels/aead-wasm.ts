@@ -69,50 +69,54 @@ export class WasmAeadEngine implements AeadEngine {
     this.mem.fill(0, s, s + P_BYTES);
   }
 
-  seal(key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  seal(key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array {
     const s = this.params(key, nonce12, aad.length + plaintext.length + TAG_BYTES);
-    return this.sealAt(s, s + P_KEY, s + P_NONCE, plaintext, aad);
+    return this.sealAt(s, s + P_KEY, s + P_NONCE, plaintext, aad, into);
   }
 
-  private sealAt(s: number, keyPtr: number, noncePtr: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  private sealAt(s: number, keyPtr: number, noncePtr: number, plaintext: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array {
     const aadPtr = s + P_BYTES;
     const data = aadPtr + aad.length;
     const len = plaintext.length;
     this.mem.set(aad, aadPtr);
     this.mem.set(plaintext, data);
     this.x.aeadSeal(keyPtr, noncePtr, aadPtr, aad.length, data, data, len, data + len);
-    const out = this.mem.slice(data, data + len + TAG_BYTES);
+    let out: Uint8Array;
+    if (into) (out = into).set(this.mem.subarray(data, data + len + TAG_BYTES));
+    else out = this.mem.slice(data, data + len + TAG_BYTES);
     this.wipe(s);
     return out;
   }
 
-  open(key: Uint8Array, nonce12: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null {
+  open(key: Uint8Array, nonce12: Uint8Array, sealed: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array | null {
     const s = this.params(key, nonce12, aad.length + sealed.length);
-    return this.openAt(s, s + P_KEY, s + P_NONCE, sealed, aad);
+    return this.openAt(s, s + P_KEY, s + P_NONCE, sealed, aad, into);
   }
 
-  private openAt(s: number, keyPtr: number, noncePtr: number, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null {
+  private openAt(s: number, keyPtr: number, noncePtr: number, sealed: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array | null {
     const aadPtr = s + P_BYTES;
     const data = aadPtr + aad.length;
     const len = sealed.length - TAG_BYTES;
     this.mem.set(aad, aadPtr);
     this.mem.set(sealed, data);
     const ok = this.x.aeadOpen(keyPtr, noncePtr, aadPtr, aad.length, data, data, len, data + len);
-    const out = ok ? this.mem.slice(data, data + len) : null;
+    let out: Uint8Array | null = null;
+    if (ok && into) (out = into).set(this.mem.subarray(data, data + len));
+    else if (ok) out = this.mem.slice(data, data + len);
     this.wipe(s);
     return out;
   }
 
-  xseal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  xseal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array {
     const s = this.params(key, nonce24, aad.length + plaintext.length + TAG_BYTES);
     this.x.xchachaPrepare(s + P_KEY, s + P_NONCE, s + P_SUBKEY, s + P_NONCE12);
-    return this.sealAt(s, s + P_SUBKEY, s + P_NONCE12, plaintext, aad);
+    return this.sealAt(s, s + P_SUBKEY, s + P_NONCE12, plaintext, aad, into);
   }
 
-  xopen(key: Uint8Array, nonce24: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null {
+  xopen(key: Uint8Array, nonce24: Uint8Array, sealed: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array | null {
     const s = this.params(key, nonce24, aad.length + sealed.length);
     this.x.xchachaPrepare(s + P_KEY, s + P_NONCE, s + P_SUBKEY, s + P_NONCE12);
-    return this.openAt(s, s + P_SUBKEY, s + P_NONCE12, sealed, aad);
+    return this.openAt(s, s + P_SUBKEY, s + P_NONCE12, sealed, aad, into);
   }
 
   chacha20(key: Uint8Array, nonce12: Uint8Array, counter: number, data: Uint8Array): Uint8Array {

@@ -14,6 +14,12 @@
  * the expected size; AuthenticationError (code ERR_TFW_AEAD_AUTH)
  * when a tag does not verify; BackendUnavailableError when the backend cannot load.
  *
+ * Seal and open take `{ out }` among their options: a caller-owned buffer of
+ * exactly the result's length that receives the result (and is returned),
+ * instead of a fresh array: a stream of large messages then reuses its
+ * buffers instead of faulting in new memory for each (the object store does).
+ * `out` must not overlap the input; after a failed open its bytes are undefined.
+ *
  * Single calls copy the inputs into a scratch area in the kernel's linear memory,
  * which grows only when a message (plus AAD) is larger than any before on that
  * backend; messages are limited to 1 GiB per call.
@@ -38,13 +44,24 @@ const bytes = (name: string, v: unknown, len?: number): Uint8Array => bytesArg(n
 
 const EMPTY = new Uint8Array(0);
 
+/** Options of seal and open: the backend, and optionally where the result goes. */
+export interface AeadCallOptions extends BackendOptions {
+  /** Receives the result: exactly its length (sealed: plaintext + 16; opened: sealed - 16), not overlapping the input. */
+  out?: Uint8Array;
+}
+
 /** Splits the optional (aad?, opts?) tail: `seal(k, n, m, { backend })` is accepted too. */
-function tail(aad: Uint8Array | BackendOptions | undefined, opts: BackendOptions | undefined): [Uint8Array, AeadEngine] {
+function tail(aad: Uint8Array | AeadCallOptions | undefined, opts: AeadCallOptions | undefined): [Uint8Array, AeadEngine, AeadCallOptions | undefined] {
   if (aad !== undefined && aad !== null && !(aad instanceof Uint8Array) && opts === undefined && typeof aad === 'object') {
-    return [EMPTY, engineFor(resolveBackend(aad as BackendOptions, 'aead'))];
+    return [EMPTY, engineFor(resolveBackend(aad as BackendOptions, 'aead')), aad as AeadCallOptions];
   }
   const a = aad === undefined || aad === null ? EMPTY : bytes('aad', aad);
-  return [a, engineFor(resolveBackend(opts, 'aead'))];
+  return [a, engineFor(resolveBackend(opts, 'aead')), opts];
+}
+
+/** The caller's `out` checked for the result length, or undefined. @throws ArgumentRangeError, ArgumentTypeError */
+function outArg(o: AeadCallOptions | undefined, len: number): Uint8Array | undefined {
+  return o?.out === undefined ? undefined : bytes('out', o.out, len);
 }
 
 /**
@@ -55,12 +72,12 @@ function tail(aad: Uint8Array | BackendOptions | undefined, opts: BackendOptions
  * @param aad       additional authenticated data (optional, default empty)
  * @returns ciphertext (plaintext.length bytes) followed by the 16-byte tag
  */
-export function chacha20poly1305Seal(key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array | BackendOptions, opts?: BackendOptions): Uint8Array {
+export function chacha20poly1305Seal(key: Uint8Array, nonce12: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array | AeadCallOptions, opts?: AeadCallOptions): Uint8Array {
   bytes('key', key, KEY_BYTES);
   bytes('nonce', nonce12, NONCE_BYTES);
   bytes('plaintext', plaintext);
-  const [a, e] = tail(aad, opts);
-  return e.seal(key, nonce12, plaintext, a);
+  const [a, e, o] = tail(aad, opts);
+  return e.seal(key, nonce12, plaintext, a, outArg(o, plaintext.length + TAG_BYTES));
 }
 
 /**
@@ -70,13 +87,13 @@ export function chacha20poly1305Seal(key: Uint8Array, nonce12: Uint8Array, plain
  * @returns the plaintext (sealed.length - 16 bytes)
  * @throws AuthenticationError when the tag does not verify
  */
-export function chacha20poly1305Open(key: Uint8Array, nonce12: Uint8Array, sealed: Uint8Array, aad?: Uint8Array | BackendOptions, opts?: BackendOptions): Uint8Array {
+export function chacha20poly1305Open(key: Uint8Array, nonce12: Uint8Array, sealed: Uint8Array, aad?: Uint8Array | AeadCallOptions, opts?: AeadCallOptions): Uint8Array {
   bytes('key', key, KEY_BYTES);
   bytes('nonce', nonce12, NONCE_BYTES);
   bytes('sealed', sealed);
   if (sealed.length < TAG_BYTES) throw new ArgumentRangeError(`sealed: expected at least ${TAG_BYTES} bytes (the tag), got ${sealed.length}`);
-  const [a, e] = tail(aad, opts);
-  const out = e.open(key, nonce12, sealed, a);
+  const [a, e, o] = tail(aad, opts);
+  const out = e.open(key, nonce12, sealed, a, outArg(o, sealed.length - TAG_BYTES));
   if (!out) throw new AuthenticationError();
   return out;
 }
@@ -88,25 +105,25 @@ export function chacha20poly1305Open(key: Uint8Array, nonce12: Uint8Array, seale
  * @param nonce24 24 bytes
  * @returns ciphertext followed by the 16-byte tag
  */
-export function xchacha20poly1305Seal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array | BackendOptions, opts?: BackendOptions): Uint8Array {
+export function xchacha20poly1305Seal(key: Uint8Array, nonce24: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array | AeadCallOptions, opts?: AeadCallOptions): Uint8Array {
   bytes('key', key, KEY_BYTES);
   bytes('nonce', nonce24, XNONCE_BYTES);
   bytes('plaintext', plaintext);
-  const [a, e] = tail(aad, opts);
-  return e.xseal(key, nonce24, plaintext, a);
+  const [a, e, o] = tail(aad, opts);
+  return e.xseal(key, nonce24, plaintext, a, outArg(o, plaintext.length + TAG_BYTES));
 }
 
 /**
  * AEAD_XChaCha20_Poly1305 decryption (draft-irtf-cfrg-xchacha-03 §2).
  * @throws AuthenticationError when the tag does not verify
  */
-export function xchacha20poly1305Open(key: Uint8Array, nonce24: Uint8Array, sealed: Uint8Array, aad?: Uint8Array | BackendOptions, opts?: BackendOptions): Uint8Array {
+export function xchacha20poly1305Open(key: Uint8Array, nonce24: Uint8Array, sealed: Uint8Array, aad?: Uint8Array | AeadCallOptions, opts?: AeadCallOptions): Uint8Array {
   bytes('key', key, KEY_BYTES);
   bytes('nonce', nonce24, XNONCE_BYTES);
   bytes('sealed', sealed);
   if (sealed.length < TAG_BYTES) throw new ArgumentRangeError(`sealed: expected at least ${TAG_BYTES} bytes (the tag), got ${sealed.length}`);
-  const [a, e] = tail(aad, opts);
-  const out = e.xopen(key, nonce24, sealed, a);
+  const [a, e, o] = tail(aad, opts);
+  const out = e.xopen(key, nonce24, sealed, a, outArg(o, sealed.length - TAG_BYTES));
   if (!out) throw new AuthenticationError();
   return out;
 }
