@@ -122,8 +122,9 @@ export function register(program: Command): void {
         const out: NodeJS.WritableStream = toStdout ? process.stdout : createWriteStream(tmp);
         const b = bar(flags, info.size, `get ${key}`);
         try {
-          for await (const piece of s.read(key, (n) => b.update(n))) {
-            if (!out.write(piece)) await new Promise<void>((r) => out.once('drain', () => r()));
+          // pieces share one buffer (reuse): each is written out before the next is asked for
+          for await (const piece of s.read(key, { onProgress: (n) => b.update(n), reuse: true })) {
+            await new Promise<void>((resolve, reject) => out.write(piece, (err) => (err ? reject(err) : resolve())));
           }
           b.stop();
           if (!toStdout) {

@@ -74,6 +74,14 @@ function aad(id: Uint8Array, chunk: number, compressed: boolean): Uint8Array {
   return a;
 }
 
+/** The buffers one encoded chunk lives in, handed back to encodeChunk for a later chunk once its shards are stored. */
+export interface ChunkBuffers {
+  /** The sealed chunk is written at its start (the data shards are views of it). */
+  sealed: Uint8Array;
+  /** m parity shards. */
+  parity: Uint8Array[];
+}
+
 export interface EncodedChunk {
   /** k + m shards of equal length. */
   shards: Uint8Array[];
@@ -81,16 +89,19 @@ export interface EncodedChunk {
   /** Length of the sealed chunk (what `join` returns). */
   sealedLength: number;
   compressed: boolean;
+  /** What the shards are views of: reusable once every shard is written. */
+  buffers: ChunkBuffers;
 }
 
 /**
  * Compresses (when it pays), seals and erasure-codes one chunk.
  * @param plain 1 byte .. chunkSize
- * @param parity optional m buffers to compute the parity shards into (used when
- *   they have the shard length, else new ones are allocated): a put reuses them
- *   once a chunk is stored, instead of faulting in fresh memory for every chunk
+ * @param reuse optional buffers of an earlier chunk, used where they are large
+ *   enough (sealed) or of the shard length (parity), else new ones are
+ *   allocated: a put reuses them once a chunk is stored, instead of faulting in
+ *   fresh memory for every chunk (0.3-0.5 CPU s/GiB here)
  */
-export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plain: Uint8Array, rs: ReedSolomon, compression: 'snappy' | 'none', parity?: Uint8Array[]): EncodedChunk {
+export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plain: Uint8Array, rs: ReedSolomon, compression: 'snappy' | 'none', reuse?: ChunkBuffers): EncodedChunk {
   let body = plain;
   let compressed = false;
   if (compression === 'snappy') {
@@ -103,7 +114,10 @@ export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plai
       }
     }
   }
-  const sealed = xchacha20poly1305Seal(key, nonce(index), body, aad(id, index, compressed));
+  const n = body.length + 16;
+  const sealedBuf = reuse && reuse.sealed.length >= n ? reuse.sealed : new Uint8Array(Math.max(n, plain.length + 16));
+  const sealed = xchacha20poly1305Seal(key, nonce(index), body, aad(id, index, compressed), { out: sealedBuf.subarray(0, n) });
+  const parity = reuse?.parity;
   // rs.split's layout (ceil(n/k)-byte shards, the last zero-padded) without copying the chunk:
   // the data shards are views of `sealed`, only a short last one is copied and padded
   const k = rs.dataShards;
@@ -117,7 +131,7 @@ export function encodeChunk(key: Uint8Array, id: Uint8Array, index: number, plai
   });
   rs.encode(shards);
   const full = shards as Uint8Array[];
-  return { shards: full, sums: full.map((x) => shardSum(x)), sealedLength: sealed.length, compressed };
+  return { shards: full, sums: full.map((x) => shardSum(x)), sealedLength: sealed.length, compressed, buffers: { sealed: sealedBuf, parity: full.slice(k) } };
 }
 
 /**
@@ -139,14 +153,17 @@ function contiguous(shards: Shards, k: number, size: number): Uint8Array | null 
 /**
  * Rebuilds, opens and decompresses one chunk from at least k checked shards
  * (missing ones null; they are filled in place).
+ * @param out optional buffer the plaintext of an uncompressed chunk is opened
+ *   into (when at least sealedLength - 16 bytes; the result is then a view of it)
  * @throws CorruptRecordError when the AEAD tag fails (shards passed their sums, so the metadata or key is wrong)
  */
-export function decodeChunk(key: Uint8Array, id: Uint8Array, index: number, shards: Shards, sealedLength: number, compressed: boolean, rs: ReedSolomon): Uint8Array {
+export function decodeChunk(key: Uint8Array, id: Uint8Array, index: number, shards: Shards, sealedLength: number, compressed: boolean, rs: ReedSolomon, out?: Uint8Array): Uint8Array {
   if (shards.slice(0, rs.dataShards).some((s) => s === null)) rs.reconstructData(shards);
   const sealed = contiguous(shards, rs.dataShards, sealedLength) ?? rs.join(shards, sealedLength);
   let body: Uint8Array;
   try {
-    body = xchacha20poly1305Open(key, nonce(index), sealed, aad(id, index, compressed));
+    const into = out && !compressed && out.length >= sealedLength - 16 ? { out: out.subarray(0, sealedLength - 16) } : undefined;
+    body = xchacha20poly1305Open(key, nonce(index), sealed, aad(id, index, compressed), into);
   } catch (err) {
     if (err instanceof AuthenticationError) throw new CorruptRecordError(`chunk ${index}: authentication failed after its shards passed their checksums`);
     throw err;

@@ -18,7 +18,7 @@ import type { BackendOptions } from '../kernels/backend.js';
 import { BackendPool, type PooledBackend } from './backend-pool.js';
 import { BackendError, CorruptRecordError, DataLostError, NotFoundError, WrongSecretError } from './errors.js';
 import { decodeMeta, encodeMeta, isMetaRecordKey, metaRecordKey, metaShape, type ChunkMeta, type ObjectMeta } from './metadata.js';
-import { decodeChunk, encodeChunk, META_VERSION, OBJECT_ID_BYTES, objectKey, shardKey, shardSum } from './object-format.js';
+import { decodeChunk, encodeChunk, META_VERSION, type ChunkBuffers, OBJECT_ID_BYTES, objectKey, shardKey, shardSum } from './object-format.js';
 import { rechunk } from './rechunk.js';
 import type { StoreConfig } from './store-config.js';
 
@@ -47,6 +47,18 @@ export interface PutOptions {
   onProgress?: (bytes: number) => void;
   /** Test seam: called before each shard write; throwing aborts the put there. */
   beforeShardWrite?: (chunk: number, shard: number) => void;
+}
+
+export interface ReadOptions {
+  /** Called after each chunk is read, with the plaintext bytes done so far. */
+  onProgress?: (bytes: number) => void;
+  /**
+   * Yield every uncompressed chunk as a view of one buffer that the next chunk
+   * overwrites (default false: each piece is its own buffer). The consumer must
+   * be done with a piece (written out, copied) before it asks for the next;
+   * it saves faulting in a fresh chunk-sized buffer per chunk.
+   */
+  reuse?: boolean;
 }
 
 export interface ReadMetaResult {
@@ -109,15 +121,14 @@ export class ObjectStore {
     const chunks: ChunkMeta[] = [];
     const written: Array<{ b: PooledBackend; key: Buffer }> = [];
     const inflight: Array<Promise<void>> = [];
-    // parity buffers of stored chunks, reused (at most window + 1 sets are live)
-    const spareParity: Uint8Array[][] = [];
+    // sealed and parity buffers of stored chunks, reused (at most window + 1 sets are live)
+    const spare: ChunkBuffers[] = [];
     let size = 0;
     let index = 0;
     try {
       for await (const plain of rechunk(source, chunkSize)) {
         const c = index++;
-        const enc = encodeChunk(key, id, c, plain, this.rs, compression, spareParity.pop());
-        const parity = enc.shards.slice(k);
+        const enc = encodeChunk(key, id, c, plain, this.rs, compression, spare.pop());
         const meta: ChunkMeta = { n: enc.sealedLength, z: enc.compressed ? 1 : 0, s: [] };
         chunks.push(meta);
         const targets = this.pool.place(k + m, c + seedOf(id));
@@ -134,7 +145,7 @@ export class ObjectStore {
         ).then((results) => {
           const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
           if (failed) throw failed.reason;
-          spareParity.push(parity); // every write of this chunk is answered: its buffers are free
+          spare.push(enc.buffers); // every write of this chunk is answered: its buffers are free
           size += plain.length;
           opts.onProgress?.(size);
         });
@@ -231,9 +242,11 @@ export class ObjectStore {
 
   /**
    * Reads an object chunk by chunk (the next chunk is fetched while one is decoded).
+   * @param opts a progress callback (or ReadOptions: progress, buffer reuse)
    * @throws NotFoundError; WrongSecretError; DataLostError when a chunk has fewer than k intact shards
    */
-  async *read(name: string, onProgress?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  async *read(name: string, opts?: ((bytes: number) => void) | ReadOptions): AsyncGenerator<Uint8Array> {
+    const { onProgress, reuse = false } = typeof opts === 'function' ? { onProgress: opts } : (opts ?? {});
     const r = await this.readMeta(name);
     if (!r) throw this.notFound(name);
     const meta = r.meta;
@@ -242,6 +255,8 @@ export class ObjectStore {
     const ahead: Array<{ shards: Promise<Shards>; dest: Buffer }> = [];
     // receive buffers of decoded chunks, reused (at most window + 1 are live)
     const spare: Buffer[] = [];
+    // the plaintext buffer every chunk is opened into, with `reuse`
+    const plainBuf = reuse ? Buffer.allocUnsafe(meta.chunkSize) : undefined;
     let done = 0;
     for (let c = 0; c < meta.chunks.length; c++) {
       while (ahead.length < this.window && c + ahead.length < meta.chunks.length) {
@@ -254,13 +269,13 @@ export class ObjectStore {
       const shards = await next.shards;
       let plain: Uint8Array;
       try {
-        plain = decodeChunk(key, meta.id, c, shards, meta.chunks[c].n, meta.chunks[c].z === 1, rs);
-        spare.push(next.dest); // decodeChunk copied out of it (the plaintext is its own buffer)
+        plain = decodeChunk(key, meta.id, c, shards, meta.chunks[c].n, meta.chunks[c].z === 1, rs, plainBuf);
+        spare.push(next.dest); // decodeChunk copied out of it (the plaintext is in its own buffer or plainBuf)
       } catch (err) {
         if (!(err instanceof CorruptRecordError)) throw err;
         // the fast path skipped the shard checksums; the AEAD tag caught a bad shard: find it, rebuild without it
         this.log(`chunk ${c} of ${JSON.stringify(name)}: ${err.message}; checking shard checksums`);
-        plain = decodeChunk(key, meta.id, c, await this.fetchChunk(meta, c, true), meta.chunks[c].n, meta.chunks[c].z === 1, rs);
+        plain = decodeChunk(key, meta.id, c, await this.fetchChunk(meta, c, true), meta.chunks[c].n, meta.chunks[c].z === 1, rs, plainBuf);
       }
       done += plain.length;
       onProgress?.(done);

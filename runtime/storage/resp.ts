@@ -112,6 +112,14 @@ export class RespReader {
     this.length += chunk.length;
   }
 
+  /**
+   * Copies the buffered bytes that are views of `area` (a socket's read buffer,
+   * about to be overwritten by the next read) into memory of their own.
+   */
+  retain(area: ArrayBufferLike): void {
+    for (let i = 0; i < this.chunks.length; i++) if (this.chunks[i].buffer === area) this.chunks[i] = Buffer.from(this.chunks[i]);
+  }
+
   /** Bytes buffered and not yet parsed. */
   get buffered(): number {
     return this.length;

@@ -22,6 +22,15 @@ export interface ZdbClientOptions {
   connectTimeoutMs?: number;
 }
 
+/** `v` with every bulk string that is a view of `area` (the read buffer) copied out. */
+function own(v: RespValue, area: ArrayBufferLike): RespValue {
+  if (Buffer.isBuffer(v)) return v.buffer === area ? Buffer.from(v) : v;
+  return Array.isArray(v) ? v.map((x) => own(x, area)) : v;
+}
+
+/** Bytes of the per-connection read buffer. */
+const READ_BUFFER = 256 * 1024;
+
 interface Pending {
   resolve: (v: RespValue) => void;
   reject: (e: Error) => void;
@@ -108,7 +117,19 @@ export class ZdbClient {
     if (this.ready) return this.ready;
     const { host, port } = parseHostPort(this.opts.address, 'backends[].address');
     this.ready = new Promise<void>((resolve, reject) => {
-      const sock = connect({ host, port });
+      // replies are read into one buffer per connection (no allocation per read): the reader copies
+      // what it keeps, and a GET with `into` takes its payload straight from it
+      const sock = connect({
+        host,
+        port,
+        onread: {
+          buffer: Buffer.allocUnsafe(READ_BUFFER),
+          callback: (n: number, buf: Uint8Array) => {
+            if (this.sock === sock) this.onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+            return true;
+          },
+        },
+      });
       this.sock = sock;
       this.reader = new RespReader();
       sock.setNoDelay(true);
@@ -118,9 +139,6 @@ export class ZdbClient {
         const ns = this.opts.namespace ?? 'default';
         const sel = this.opts.password === undefined ? this.send(['SELECT', ns]) : this.send(['SELECT', ns, this.opts.password]);
         sel.then(() => resolve(), reject);
-      });
-      sock.on('data', (d: Buffer) => {
-        if (this.sock === sock) this.onData(d);
       });
       sock.on('error', (e) => {
         clearTimeout(t);
@@ -157,8 +175,9 @@ export class ZdbClient {
         if (!p) throw new Error('a reply nobody asked for');
         clearTimeout(p.timer);
         if (v instanceof RespErrorReply) p.reject(new BackendError(this.label, v.message, 'reply'));
-        else p.resolve(v);
+        else p.resolve(own(v, d.buffer));
       }
+      this.reader.retain(d.buffer); // `d` is the read buffer: keep what is left of it
     } catch (err) {
       this.fail(new BackendError(this.label, (err as Error).message));
     }
