@@ -25,8 +25,12 @@ import { CorruptRecordError } from './errors.js';
 export const OBJECT_ID_BYTES = 16;
 /** The metadata format written now (ObjectMeta.v): 2 = XXH64 shard sums; 1 (read only) = SHA-256 ones. */
 export const META_VERSION = 2;
-/** Bytes compressed first to decide whether a chunk compresses (incompressible data skips snappy). */
-const PROBE_BYTES = 64 * 1024;
+/**
+ * Bytes compressed first to decide whether a chunk compresses (incompressible
+ * data skips snappy). snappyjs is pure JS: 16 KiB instead of 64 KiB saves
+ * 0.05-0.1 CPU s/GiB of a put in 4 MiB chunks here.
+ */
+const PROBE_BYTES = 16 * 1024;
 /** A chunk is stored compressed only when the probe shrinks below this ratio. */
 const PROBE_RATIO = 0.9;
 
