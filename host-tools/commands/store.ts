@@ -121,6 +121,7 @@ export function register(program: Command): void {
         const tmp = `${opts.output}.partial`;
         const out: NodeJS.WritableStream = toStdout ? process.stdout : createWriteStream(tmp);
         const b = bar(flags, info.size, `get ${key}`);
+        out.on('error', () => {}); // a failed write (EPIPE: `| head`, ENOSPC) reaches the write callback below, reported as one line
         try {
           // pieces share one buffer (reuse): each is written out before the next is asked for
           for await (const piece of s.read(key, { onProgress: (n) => b.update(n), reuse: true })) {

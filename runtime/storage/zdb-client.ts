@@ -46,6 +46,7 @@ export class ZdbClient {
   private ready: Promise<void> | undefined;
   private readonly pending: Pending[] = [];
   private reader = new RespReader();
+  private closed = false;
 
   constructor(readonly opts: ZdbClientOptions) {
     this.label = `${opts.address}/${opts.namespace ?? 'default'}`;
@@ -109,11 +110,15 @@ export class ZdbClient {
     }
   }
 
+  /** Drops the connection and rejects what is in flight; later calls reject instead of reconnecting. */
   close(): void {
+    this.closed = true;
     this.fail(new BackendError(this.label, 'connection closed by the client'));
   }
 
   private connect(): Promise<void> {
+    // a call still on its way when the client was closed (a read abandoned midway) must not open a new connection
+    if (this.closed) return Promise.reject(new BackendError(this.label, 'client closed'));
     if (this.ready) return this.ready;
     const { host, port } = parseHostPort(this.opts.address, 'backends[].address');
     this.ready = new Promise<void>((resolve, reject) => {

@@ -49,6 +49,16 @@ test('pipelined GETs of mixed sizes through one read buffer: every value intact 
   c.close();
 });
 
+test('a closed client rejects later calls instead of reconnecting (a read abandoned midway leaves no connection open)', async () => {
+  const c = new ZdbClient({ address: servers[1].address });
+  await c.set(Buffer.from('x'), Buffer.from('y'));
+  c.close();
+  await c.get(Buffer.from('x')).then(
+    () => assert.unreachable('GET after close'),
+    (e: Error) => assert.match(e.message, /client closed/),
+  );
+});
+
 test('read({ reuse: true }) yields the bytes of fresh pieces, each a view of one buffer', async () => {
   const store = storeOf();
   const data = Buffer.from(prng(17).bytes(64 * 1024 * 5 + 1234));
