@@ -64,6 +64,13 @@ function outArg(o: AeadCallOptions | undefined, len: number): Uint8Array | undef
   return o?.out === undefined ? undefined : bytes('out', o.out, len);
 }
 
+/** `r` in `out` when one was given (an engine registered from outside may return a fresh array instead). */
+function placed<T extends Uint8Array | null>(r: T, out: Uint8Array | undefined): T | Uint8Array {
+  if (!out || r === null || r === out) return r;
+  out.set(r);
+  return out;
+}
+
 /**
  * AEAD_CHACHA20_POLY1305 encryption (RFC 8439 §2.8).
  * @param key       32 bytes
@@ -77,7 +84,8 @@ export function chacha20poly1305Seal(key: Uint8Array, nonce12: Uint8Array, plain
   bytes('nonce', nonce12, NONCE_BYTES);
   bytes('plaintext', plaintext);
   const [a, e, o] = tail(aad, opts);
-  return e.seal(key, nonce12, plaintext, a, outArg(o, plaintext.length + TAG_BYTES));
+  const dst = outArg(o, plaintext.length + TAG_BYTES);
+  return placed(e.seal(key, nonce12, plaintext, a, dst), dst);
 }
 
 /**
@@ -93,7 +101,8 @@ export function chacha20poly1305Open(key: Uint8Array, nonce12: Uint8Array, seale
   bytes('sealed', sealed);
   if (sealed.length < TAG_BYTES) throw new ArgumentRangeError(`sealed: expected at least ${TAG_BYTES} bytes (the tag), got ${sealed.length}`);
   const [a, e, o] = tail(aad, opts);
-  const out = e.open(key, nonce12, sealed, a, outArg(o, sealed.length - TAG_BYTES));
+  const dst = outArg(o, sealed.length - TAG_BYTES);
+  const out = placed(e.open(key, nonce12, sealed, a, dst), dst);
   if (!out) throw new AuthenticationError();
   return out;
 }
@@ -110,7 +119,8 @@ export function xchacha20poly1305Seal(key: Uint8Array, nonce24: Uint8Array, plai
   bytes('nonce', nonce24, XNONCE_BYTES);
   bytes('plaintext', plaintext);
   const [a, e, o] = tail(aad, opts);
-  return e.xseal(key, nonce24, plaintext, a, outArg(o, plaintext.length + TAG_BYTES));
+  const dst = outArg(o, plaintext.length + TAG_BYTES);
+  return placed(e.xseal(key, nonce24, plaintext, a, dst), dst);
 }
 
 /**
@@ -123,7 +133,8 @@ export function xchacha20poly1305Open(key: Uint8Array, nonce24: Uint8Array, seal
   bytes('sealed', sealed);
   if (sealed.length < TAG_BYTES) throw new ArgumentRangeError(`sealed: expected at least ${TAG_BYTES} bytes (the tag), got ${sealed.length}`);
   const [a, e, o] = tail(aad, opts);
-  const out = e.xopen(key, nonce24, sealed, a, outArg(o, sealed.length - TAG_BYTES));
+  const dst = outArg(o, sealed.length - TAG_BYTES);
+  const out = placed(e.xopen(key, nonce24, sealed, a, dst), dst);
   if (!out) throw new AuthenticationError();
   return out;
 }
