@@ -1,5 +1,5 @@
 # Mycelium-dialect overlay node (runtime/overlay/mycelium; docs/overlay.md "Mycelium").
-# b3sum cross-checks the BLAKE3 address derivation (test/unit/mycelium/address.test.ts);
+# b3sum cross-checks the BLAKE3 address derivation (test/unit/overlay/address.test.ts);
 # tcpdump captures B's link and TUN bytes in test/integration/mycelium-netns.test.ts.
 SYSDEPS += b3sum tcpdump iputils-ping iproute2
 

@@ -73,7 +73,7 @@ const overlaySubnetBytes = (nodeAddress: Uint8Array): Uint8Array => {
 export class Device {
   readonly local: LocalStatic;
   readonly publicKeyB64: string;
-  /** This node's overlay address prefix::1 (address.ts). */
+  /** This node's overlay address: its whole Mycelium /128 (address.ts). */
   readonly nodeAddress: Uint8Array;
   readonly peers = new Map<string, Peer>();
   readonly routes = new RouteTable<RouteVia>();

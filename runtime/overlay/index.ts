@@ -45,7 +45,7 @@ export interface OverlayOptions {
 export interface Overlay {
   readonly name: string;
   readonly publicKey: string;
-  /** The node's overlay address (prefix::1). */
+  /** The node's overlay address: its whole Mycelium /128, inside its /64 (address.ts). */
   readonly address: string;
   readonly device: Device;
   /** The Babel router and its glue (with `mesh: true`), else null. */

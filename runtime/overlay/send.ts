@@ -25,7 +25,7 @@ export interface SendHost {
   readonly batches: PacketBatches;
   readonly batchSize: number;
   readonly mtu: number;
-  /** This node's overlay address prefix::1 (address.ts). */
+  /** This node's overlay address: its whole Mycelium /128 (address.ts). */
   readonly nodeAddress: Uint8Array;
   readonly drops: Drops;
   readonly routes: RouteTable<RouteVia>;
