@@ -4,6 +4,7 @@
 SYSDEPS += b3sum tcpdump iputils-ping iproute2
 
 .PHONY: test-mycelium
-# Only the Mycelium-dialect tests: unit (vectors, fuzz) then the loopback and namespace meshes.
+# Only the Mycelium-dialect tests: unit (vectors, fuzz) then the loopback and namespace meshes,
+# and the node sharing one TUN with the WireGuard overlay (one-tun).
 test-mycelium: deps
-	TFW_TEST_FILTER='mycelium' $(NODE) --import tsx test/run.mjs unit integration
+	TFW_TEST_FILTER='mycelium|one-tun' $(NODE) --import tsx test/run.mjs unit integration

@@ -161,6 +161,19 @@ export class Device {
    * the router (hop.ts) instead of going through the kernel. Off by default,
    * as a stock WireGuard interface does not forward either.
    */
+  /**
+   * Takes this node's own IPv6 packets (read from the TUN) for 400::/7
+   * destinations no route of this device covers, instead of dropping them
+   * as noRoute: the Mycelium node sharing the TUN (index.ts `joinMycelium`).
+   * The packet is a view valid only during the call.
+   */
+  get handOff(): ((packet: Uint8Array) => void) | null {
+    return this.sender.handOff;
+  }
+  set handOff(fn: ((packet: Uint8Array) => void) | null) {
+    this.sender.handOff = fn;
+  }
+
   get forwarding(): boolean {
     return this.receiver.forwarding;
   }
