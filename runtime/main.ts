@@ -171,15 +171,16 @@ async function main(): Promise<number> {
     });
   }
 
-  // The `mycelium:` section: a Mycelium-dialect node on the same key, with its own TUN
+  // The `mycelium:` section: a Mycelium-dialect node on the same key and address
   // (runtime/overlay/mycelium). It runs whenever the section is there, also with --no-overlay
-  // (which skips only the WireGuard device).
+  // (which skips only the WireGuard device); with the WireGuard overlay running it shares
+  // the overlay's TUN (one TUN, one address; docs/overlay.md), else it opens `mycelium.tun`.
   let mycelium: import('./overlay/mycelium/service.js').MyceliumService | undefined;
   const myceliumCfg = file && config ? validateMyceliumConfig((raw as Record<string, unknown>).mycelium) : null;
   if (myceliumCfg && config) {
     const { startMycelium } = await import('./overlay/mycelium/service.js');
     try {
-      mycelium = await startMycelium(myceliumCfg, new Uint8Array(Buffer.from(config.privateKey, 'base64')), (m) => log('mycelium', m));
+      mycelium = await startMycelium(myceliumCfg, new Uint8Array(Buffer.from(config.privateKey, 'base64')), (m) => log('mycelium', m), overlay ?? undefined);
     } catch (err) {
       log('mycelium', `not started: ${(err as Error).message}`);
     }
@@ -283,8 +284,9 @@ async function main(): Promise<number> {
   await shards?.close();
   await uapi?.close();
   await gateway?.stop();
-  await overlay?.stop();
+  // The Mycelium node may share the overlay's TUN: it stops first.
   mycelium?.stop();
+  await overlay?.stop();
   clearInterval(keepAlive);
   log('runtime', 'stopped');
   return 0;

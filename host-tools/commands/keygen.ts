@@ -2,9 +2,11 @@
  * `tfw keygen`: overlay keys, like wg(8): `tfw keygen` prints a new private key
  * (base64, like `wg genkey`), `tfw keygen --public` reads a private key on stdin
  * and prints its public key (like `wg pubkey`), `--json` prints
- * `{ privateKey, publicKey, address, myceliumPublicKey, myceliumAddress }`: the
- * node's overlay /64, and the same key in Mycelium's form (hex) with the
- * Mycelium address it gives (runtime/overlay/mycelium/address.ts).
+ * `{ privateKey, publicKey, address, subnet, myceliumPublicKey, myceliumAddress }`:
+ * the node's overlay address (its whole /128) and its /64, and the same key in
+ * Mycelium's form (hex). One key gives one address on WireGuard and Mycelium
+ * links (runtime/overlay/address.ts), so `myceliumAddress` equals `address`
+ * (kept for scripts written against the two-address version).
  * `tfw keygen --signing -o release.key` writes a release signing key pair in
  * minisign's format (`release.key`, mode 0600, and `release.key.pub`), as
  * `minisign -G -W` would.
@@ -12,15 +14,16 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError, TfwError } from '../../runtime/errors.js';
-import { overlaySubnet } from '../../runtime/overlay/address.js';
+import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
+import { myceliumKeyHex } from '../../runtime/overlay/mycelium/key.js';
 import { fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
-import { myceliumAddress, myceliumKeyHex } from '../../runtime/overlay/mycelium/address.js';
 
 /** The keygen outputs for a private key (base64) or a new one: one X25519 key, WireGuard base64 and Mycelium hex. */
-export function keygen(privateKeyB64?: string): { privateKey: string; publicKey: string; address: string; myceliumPublicKey: string; myceliumAddress: string } {
+export function keygen(privateKeyB64?: string): { privateKey: string; publicKey: string; address: string; subnet: string; myceliumPublicKey: string; myceliumAddress: string } {
   const priv = privateKeyB64 === undefined ? generatePrivateKey() : fromBase64(privateKeyB64);
   const pub = publicKeyFromPrivate(priv);
-  return { privateKey: toBase64(priv), publicKey: toBase64(pub), address: overlaySubnet(pub), myceliumPublicKey: myceliumKeyHex(pub), myceliumAddress: myceliumAddress(pub) };
+  const address = overlayAddress(pub);
+  return { privateKey: toBase64(priv), publicKey: toBase64(pub), address, subnet: overlaySubnet(pub), myceliumPublicKey: myceliumKeyHex(pub), myceliumAddress: address };
 }
 
 export function register(program: Command): void {
@@ -28,7 +31,7 @@ export function register(program: Command): void {
     .command('keygen')
     .description('Generate an overlay key pair (like wg genkey / wg pubkey)')
     .option('--public', 'read a private key on stdin and print its public key (like wg pubkey)')
-    .option('--json', 'print { privateKey, publicKey, address, myceliumPublicKey, myceliumAddress } (with --public: of the key read on stdin)')
+    .option('--json', 'print { privateKey, publicKey, address, subnet, myceliumPublicKey, myceliumAddress }: address = myceliumAddress, the node\'s /128 (with --public: of the key read on stdin)')
     .option('--signing', 'make a release signing key pair (minisign format) instead: needs -o FILE; writes FILE (secret, 0600) and FILE.pub')
     .option('-o, --output <file>', 'with --signing: the secret key file')
     .option('-f, --force', 'with --signing: overwrite existing key files')

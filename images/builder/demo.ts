@@ -3,7 +3,7 @@
  * link (QEMU socket/dgram netdev, no host interface), each with its own key
  * pair and an overlay config naming the other as its WireGuard peer (endpoint =
  * the other's link address, allowedIPs = the other's overlay /64). Once ready,
- * each guest pings the other's overlay address prefix::1 (kernel flag
+ * each guest pings the other's overlay address (its Mycelium /128; kernel flag
  * tfw.demo_ping=, handled by runtime/init/init.sh), which needs a completed
  * Noise handshake both ways; init then prints the peer's lastHandshake from the
  * status endpoint. When both reported, the host types `tfw-demo-poweroff` on
@@ -36,7 +36,7 @@ export interface DemoGuest {
   /** Link address ADDR/PREFIX (tfw.ip=). */
   ip: string;
   publicKey: string;
-  /** Node address prefix::1 in 400::/7. */
+  /** Node address in 400::/7: its whole Mycelium /128 (runtime/overlay/address.ts). */
   overlayAddress: string;
   readySeconds: number | null;
   /** The ping of the other guest's overlay address. */

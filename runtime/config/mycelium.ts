@@ -6,7 +6,8 @@
  *     listen: ["tcp://0.0.0.0:9651"]   # where peers connect (default tcp://[::]:9651)
  *     peers: ["tcp://HOST:9651"]      # kept linked, known by address not key
  *     discovery: true                 # link-local beacons, UDP [ff02::cafe]:9650
- *     tun: mycelium                   # the TUN it routes 400::/7 to (default "mycelium")
+ *     tun: mycelium                   # the TUN it routes 400::/7 to (default "mycelium");
+ *                                     # unused when the WireGuard overlay runs: both share its TUN
  *
  * `validateMyceliumConfig` throws ConfigError naming `mycelium.<field>` with
  * the value and what was expected, or returns null when the section is absent.

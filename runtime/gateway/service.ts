@@ -35,7 +35,7 @@ export interface GatewayOptions {
   gateway: GatewayConfig;
   /** The board's port interfaces (the init exports TFW_PORT_WAN / TFW_PORT_LAN from the board's `ports:`). */
   ports: { wan: string; lan: string };
-  /** The running overlay: its TUN, UDP port and the node's /64 address (`prefix::1/64`). */
+  /** The running overlay: its TUN, UDP port and the node's address with its /64 (`<address>/64`, overlay/address.ts). */
   overlay?: { iface: string; port: number; address: string };
   /** The device API's TCP port (opened to the overlay zone). */
   apiPort?: number;

@@ -73,7 +73,7 @@ const overlaySubnetBytes = (nodeAddress: Uint8Array): Uint8Array => {
 export class Device {
   readonly local: LocalStatic;
   readonly publicKeyB64: string;
-  /** This node's overlay address prefix::1 (address.ts). */
+  /** This node's overlay address: its whole Mycelium /128 (address.ts). */
   readonly nodeAddress: Uint8Array;
   readonly peers = new Map<string, Peer>();
   readonly routes = new RouteTable<RouteVia>();
@@ -161,6 +161,19 @@ export class Device {
    * the router (hop.ts) instead of going through the kernel. Off by default,
    * as a stock WireGuard interface does not forward either.
    */
+  /**
+   * Takes this node's own IPv6 packets (read from the TUN) for 400::/7
+   * destinations no route of this device covers, instead of dropping them
+   * as noRoute: the Mycelium node sharing the TUN (index.ts `joinMycelium`).
+   * The packet is a view valid only during the call.
+   */
+  get handOff(): ((packet: Uint8Array) => void) | null {
+    return this.sender.handOff;
+  }
+  set handOff(fn: ((packet: Uint8Array) => void) | null) {
+    this.sender.handOff = fn;
+  }
+
   get forwarding(): boolean {
     return this.receiver.forwarding;
   }

@@ -37,6 +37,18 @@ const TICK_MS = 250;
 const MAX_BATCHES_PER_WAKE = 16;
 const BATCH = 64;
 
+/**
+ * A Mycelium-dialect node as the overlay sees it when they share one TUN
+ * (mycelium/node.ts MyceliumNode fits): it takes this node's IPv6 packets and
+ * hands back the ones it opened for this node.
+ */
+export interface MyceliumPort {
+  /** Seals and sends one of this node's IPv6 packets (a view valid during the call). */
+  send(packet: Uint8Array): void;
+  /** Sets where packets opened for this node go. */
+  setDeliver(deliver: (packet: Uint8Array) => void): void;
+}
+
 export interface OverlayOptions {
   log?: (msg: string) => void;
 }
@@ -45,7 +57,7 @@ export interface OverlayOptions {
 export interface Overlay {
   readonly name: string;
   readonly publicKey: string;
-  /** The node's overlay address (prefix::1). */
+  /** The node's overlay address: its whole Mycelium /128, inside its /64 (address.ts). */
   readonly address: string;
   readonly device: Device;
   /** The Babel router and its glue (with `mesh: true`), else null. */
@@ -57,6 +69,14 @@ export interface Overlay {
   status(): OverlayStatus;
   /** Sends a Babel payload to the peer with this public key inside its tunnel. */
   sendBabel(peerKey: string, payload: Uint8Array): void;
+  /**
+   * Joins a Mycelium-dialect node to this overlay's TUN, which carries the
+   * one node address both use (address.ts): 400::/7 is routed to the TUN,
+   * TUN packets for 400::/7 destinations no WireGuard route covers go to
+   * `node.send`, and packets the node opened for us are written to the TUN
+   * (docs/overlay.md "One TUN for both kinds of links"). Returns the undo.
+   */
+  joinMycelium(node: MyceliumPort): () => void;
   /**
    * Receives Babel payloads from tfw peers (with `mesh: true`; babel/tunnel-frame.ts
    * framing). While null, Babel frames are dropped.
@@ -138,10 +158,12 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   // Datagrams land in the AEAD pool's slots and are opened in place.
   const udpBufs = device.receiveBuffers();
 
+  /** A Mycelium node shares the TUN (joinMycelium): 400::/7 is routed here even without mesh. */
+  let joined = false;
   const wantedRoutes = (c: OverlayConfig): Set<string> => {
     const s = new Set<string>();
     for (const p of c.peers) for (const a of p.allowedIPs) s.add(a);
-    if (c.mesh) s.add('400::/7');
+    if (c.mesh || joined) s.add('400::/7');
     return s;
   };
   // Kernel routes to the TUN go out in batches (kernel-routes.ts), never one blocking `ip` per route.
@@ -166,6 +188,7 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     if (timer) clearInterval(timer);
     timer = null;
     kernel?.close();
+    kernel = null;
     tun?.close();
     tun = null;
     udp?.close();
@@ -255,6 +278,25 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
       device.sendBabel(peer, payload);
     },
     onBabelPacket: null,
+    joinMycelium(node) {
+      joined = true;
+      syncRoutes({ ...cfg, name: t.name });
+      device.handOff = (p) => node.send(p);
+      const out: Uint8Array[] = [new Uint8Array(0)];
+      const outSizes = new Int32Array(1);
+      node.setDeliver((p) => {
+        out[0] = p;
+        outSizes[0] = p.length;
+        // A full TUN queue drops the packet, as the kernel would.
+        tun?.writeBatch(out, outSizes, 1);
+      });
+      return () => {
+        device.handOff = null;
+        node.setDeliver(() => {});
+        joined = false;
+        if (kernel) syncRoutes({ ...cfg, name: t.name });
+      };
+    },
     setRoute(prefix, peerKey, metric) {
       device.setRoute(prefix, peerKey, metric);
       // 400::/7 is routed to the TUN as a whole; other prefixes get their own kernel route.

@@ -5,15 +5,15 @@
  * (and, through the caller, the kernel's); WireGuard's own liveness verdicts
  * (device.ts `onPeerState`) are Babel's fast linkDown / linkUp path.
  *
- * - Router-id: bytes 8..15 of BLAKE2s-256(publicKey), the part of the hash the
- *   node /64 does not use (address.ts uses bytes 0..7), so it is stable across
- *   restarts and as unique as the key.
+ * - Router-id: bytes 8..15 of BLAKE2s-256(publicKey), stable across restarts
+ *   and as unique as the key. It does not depend on the node address (address.ts
+ *   hashes the key with BLAKE3), so the address change of overlay v2 left it as it was.
  * - Own prefixes: the node /64, the network part of each `address`, and, as
  *   leaves, the allowed IPs of peers that are plain WireGuard peers (except /0).
  * - tfw peer or plain WireGuard peer: every peer gets Hellos (a stock peer
- *   drops them: their source, our prefix::1, is not in its allowed IPs). A peer
+ *   drops them: their source, our node address, is not in its allowed IPs). A peer
  *   becomes a mesh neighbour once an authenticated Babel frame (IPv6/UDP 6696
- *   from its prefix::1 to ours, hop limit 1) arrives from it; from then on its
+ *   from its node address to ours, hop limit 1) arrives from it; from then on its
  *   allowed IPs stop being our leaves (it announces its own prefixes).
  * - Hello interval 1 s instead of RFC 8966 Appendix B's 4 s (intervals are a
  *   local choice, section 3.4.1): a silent link failure is noticed after two

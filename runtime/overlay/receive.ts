@@ -35,7 +35,7 @@ export interface ReceiveHost {
   readonly batches: PacketBatches;
   readonly batchSize: number;
   readonly mtu: number;
-  /** This node's overlay address prefix::1 (address.ts). */
+  /** This node's overlay address: its whole Mycelium /128 (address.ts). */
   readonly nodeAddress: Uint8Array;
   readonly drops: Drops;
   readonly indexTable: Map<number, IndexEntry>;

@@ -9,6 +9,9 @@
  * Keepalives, staged packets and Babel frames (babel/tunnel-frame.ts) take the same
  * path. Peer table, handshakes and timers stay in device.ts, handshake.ts and
  * wireguard/timers.ts; this class reaches them through `SendHost`.
+ * An IPv6 packet for 400::/7 that no route here covers goes to `handOff` when
+ * set (the Mycelium node sharing this TUN, docs/overlay.md "One TUN for both
+ * kinds of links") instead of being dropped as noRoute.
  */
 import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel/tunnel-frame.js';
 import type { PacketBatches } from './links/batches.js';
@@ -25,7 +28,7 @@ export interface SendHost {
   readonly batches: PacketBatches;
   readonly batchSize: number;
   readonly mtu: number;
-  /** This node's overlay address prefix::1 (address.ts). */
+  /** This node's overlay address: its whole Mycelium /128 (address.ts). */
   readonly nodeAddress: Uint8Array;
   readonly drops: Drops;
   readonly routes: RouteTable<RouteVia>;
@@ -57,6 +60,12 @@ export class Sender {
   private readonly dst6: Uint8Array;
   private readonly hops4: Int32Array;
   private readonly hops6: Int32Array;
+  /**
+   * Takes this node's own IPv6 packets for 400::/7 destinations no WireGuard
+   * route covers (the Mycelium node on the same TUN and address); called with
+   * a view valid only during the call. Null: such packets count as noRoute.
+   */
+  handOff: ((packet: Uint8Array) => void) | null = null;
 
   constructor(private readonly dev: SendHost) {
     this.batches = dev.batches;
@@ -107,6 +116,11 @@ export class Sender {
         }
         const via = this.routes.valueOf(k >= 0 ? this.hops4[k] : this.hops6[-2 - k]);
         if (!via) {
+          const pkt = bufs[base + i];
+          if (k < -1 && this.handOff && (pkt[24] & 0xfe) === 0x04) {
+            this.handOff(pkt.subarray(0, len));
+            continue;
+          }
           this.drops.noRoute++;
           continue;
         }

@@ -1,7 +1,7 @@
 /**
  * `tfw boot --demo` and `tfw boot --config`: two 3router guests (qemu-x86_64, then qemu-arm64) on
  * one loopback-backed link complete a WireGuard handshake and ping each other's
- * overlay address (prefix::1 in 400::/7); a wrong peer key makes the demo fail
+ * overlay address (its whole /128 in 400::/7, runtime/overlay/address.ts); a wrong peer key makes the demo fail
  * with the cause named; a config given at boot replaces the image's one (second
  * initramfs segment, checked byte-wise with GNU cpio). Needs root (image build,
  * QEMU); skipped otherwise.

@@ -23,6 +23,7 @@ import { builtImage } from './images.js';
 import { encodeOverlayConfig, loadOverlayConfig } from '../../images/builder/overlay-config.js';
 import { loadBoard } from '../../images/builder/schema.js';
 import { keygen } from '../../host-tools/commands/keygen.js';
+import { formatIp, parseIp } from '../../runtime/config/ip.js';
 import { isRoot } from '../helpers.js';
 import { have, sh, spawnIn, tfwRuntime, waitFor, ROOT, type Proc } from '../integration/overlay-netns.js';
 import { Guest } from './guest.js';
@@ -38,9 +39,11 @@ let guest: Guest | undefined;
 /** The router's and the ISP-side tfw node's keys; the LAN client's SLAAC address (set by the LAN test). */
 const routerKey = keygen();
 const farKey = keygen();
-const farAddr = farKey.address.replace('::/64', '::1');
+const farAddr = farKey.address;
 let slaacAddr = '';
 let far: Proc | undefined;
+/** The /64 of an overlay address as `ip` prints addresses in it (`5da:83c1:819a:5372`, no `::`). */
+const prefix64 = (addr: string): string => formatIp(parseIp(addr)!.map((b, i) => (i < 8 ? b : 0))).replace(/::$/, '');
 const inNs = (n: string, cmd: string) => sh(['ip', 'netns', 'exec', n, 'sh', '-c', cmd]);
 /**
  * Runs `argv` in namespace `n` without blocking the event loop (killed after `ms`). Never spawnSync
@@ -126,10 +129,12 @@ test('a LAN client: lease, DNS through the router, a page over NAT, SLAAC in the
   const wanIp = /eth0 (10\.77\.0\.\d+)\/24/.exec(guest!.lines.join('\n'))![1];
   const page = await out(ns.lan, [process.execPath, peer, 'connect', '10.77.0.2', '8080', '5000'], 15_000);
   assert.is(page.stdout.trim(), wanIp, 'the ISP\'s server sees the router\'s WAN address');
-  const prefix = /slaac ([0-9a-f]+:[0-9a-f]+:[0-9a-f]+:[0-9a-f]+)::1\/64/.exec(guest!.lines.join('\n'))![1];
+  const slaac = /slaac ([0-9a-f:]+)\/64/.exec(guest!.lines.join('\n'))![1];
+  assert.is(slaac, routerKey.address, 'the bridge takes the router\'s overlay address with its /64');
+  const prefix = prefix64(slaac);
   let addr = '';
   assert.ok(await waitFor(() => ((addr = new RegExp(`inet6 (${prefix}:[0-9a-f:]+)/64`).exec(inNs(ns.lan, `ip -o -6 addr show dev ${tap.lan}`))?.[1] ?? ''), addr !== ''), 30_000), `no SLAAC address in ${prefix}::/64`);
-  assert.is(`${prefix}::/64`, routerKey.address, 'the /64 is the router\'s overlay prefix');
+  assert.is(`${prefix}::/64`, routerKey.subnet, 'the /64 is the router\'s overlay prefix');
   slaacAddr = addr;
 });
 
@@ -227,12 +232,12 @@ test('qemu-arm64: the two-port router boots, starts its LAN services and leases 
     await g.waitFor(/tfw: ready 3router arm64/, 300);
     const lines = g.lines.join('\n');
     assert.match(lines, /tfw: init: network: eth0 10\.0\.2\.15\/24 \(dhcp\)/);
-    assert.match(lines, /tfw: gateway: lan br-lan 192\.168\.1\.1\/24 on eth1 dhcp 192\.168\.1\.100-192\.168\.1\.250 slaac [0-9a-f:]+::1\/64 nat on eth0/);
+    assert.match(lines, /tfw: gateway: lan br-lan 192\.168\.1\.1\/24 on eth1 dhcp 192\.168\.1\.100-192\.168\.1\.250 slaac [0-9a-f:]+\/64 nat on eth0/);
     await g.waitFor(/tfw: gateway: dnsmasq: .*DHCP, IP range 192\.168\.1\.100 -- 192\.168\.1\.250/, 60);
     const { ip, router, dns } = await lease(lanTap);
     assert.equal([router, dns], ['192.168.1.1', '192.168.1.1']);
     assert.ok(/^192\.168\.1\.(1\d\d|2[0-4]\d|250)$/.test(ip), ip);
-    const prefix = /slaac ([0-9a-f]+:[0-9a-f]+:[0-9a-f]+:[0-9a-f]+)::1\/64/.exec(g.lines.join('\n'))![1];
+    const prefix = prefix64(/slaac ([0-9a-f:]+)\/64/.exec(g.lines.join('\n'))![1]);
     let addr = '';
     assert.ok(await waitFor(() => ((addr = new RegExp(`inet6 (${prefix}:[0-9a-f:]+)/64`).exec(inNs(ns.lan, `ip -o -6 addr show dev ${lanTap}`))?.[1] ?? ''), addr !== ''), 30_000), `no SLAAC address in ${prefix}::/64`);
   } finally {

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { isRoot } from '../helpers.js';
 import { ROOT, have, sh, sleep, spawnIn, waitFor, type Proc } from './overlay-netns.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
-import { myceliumAddress } from '../../runtime/overlay/mycelium/address.js';
+import { overlayAddress } from '../../runtime/overlay/address.js';
 
 const MARKER = 'tfw-e2e-marker42';
 const MARKER_HEX = Buffer.from(MARKER).toString('hex'); // 16 bytes: ping -p takes at most 16
@@ -50,7 +50,7 @@ test('A - B - C over Mycelium TCP links: ping replies, no marker on B, B counts 
     veth(ns.B, ns.C, 'mbc0', 'mbc1', '10.97.2');
 
     const keys = { A: generatePrivateKey(), B: generatePrivateKey(), C: generatePrivateKey() };
-    const addr = (k: Uint8Array) => myceliumAddress(publicKeyFromPrivate(k));
+    const addr = (k: Uint8Array) => overlayAddress(publicKeyFromPrivate(k));
     const cfg = (name: keyof typeof ns, peers: string[], discovery: boolean) => {
       const f = join(dir, `${name}.json`);
       writeFileSync(f, JSON.stringify({ privateKey: toBase64(keys[name]), mycelium: { listen: ['tcp://[::]:9651'], peers, discovery, tun: 'myc0' } }));

@@ -1,11 +1,11 @@
-/** `tfw keygen`: like wg genkey / wg pubkey, plus --json with the overlay /64. */
+/** `tfw keygen`: like wg genkey / wg pubkey, plus --json with the overlay address and /64. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { overlaySubnet } from '../../runtime/overlay/address.js';
-import { myceliumAddress } from '../../runtime/overlay/mycelium/address.js';
+import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
 import { fromBase64, publicKeyFromPrivate } from '../../runtime/overlay/wireguard/keys.js';
-import { tfwBin } from '../helpers.js';
+import { parseIp } from '../../runtime/config/ip.js';
+import { hex, tfwBin } from '../helpers.js';
 
 const tfw = (args: string[], input?: string) => spawnSync(process.execPath, [tfwBin, ...args], { input, encoding: 'utf8' });
 const hasWg = spawnSync('sh', ['-c', 'command -v wg']).status === 0;
@@ -31,18 +31,32 @@ test('tfw keygen --public accepts keys from wg genkey', () => {
   assert.is(tfw(['keygen', '--public'], priv).stdout, execFileSync('wg', ['pubkey'], { input: priv }).toString());
 });
 
-test('tfw keygen --json prints privateKey, publicKey and the overlay /64', () => {
+test('tfw keygen --json prints privateKey, publicKey, the overlay address and its /64', () => {
   const j = tfw(['keygen', '--json']);
   assert.is(j.status, 0, j.stderr);
   const o = JSON.parse(j.stdout);
-  assert.equal(Object.keys(o).sort(), ['address', 'myceliumAddress', 'myceliumPublicKey', 'privateKey', 'publicKey']);
+  assert.equal(Object.keys(o).sort(), ['address', 'myceliumAddress', 'myceliumPublicKey', 'privateKey', 'publicKey', 'subnet']);
   assert.is(o.publicKey, Buffer.from(publicKeyFromPrivate(fromBase64(o.privateKey))).toString('base64'));
-  assert.is(o.address, overlaySubnet(fromBase64(o.publicKey)));
+  // One derivation (overlay/address.ts, BLAKE3 as Mycelium): the whole /128, inside the /64.
+  assert.is(o.address, overlayAddress(fromBase64(o.publicKey)));
   assert.match(o.address, /^[45][0-9a-f]{2}:/);
-  // One X25519 key: Mycelium's hex form is the same 32 bytes, its address BLAKE3-derived (address.test.ts).
+  assert.is(o.subnet, overlaySubnet(fromBase64(o.publicKey)));
+  assert.ok(o.subnet.endsWith('::/64'), o.subnet);
+  const a = parseIp(o.address)!, s = parseIp(o.subnet.slice(0, -3))!;
+  assert.is(hex(a.subarray(0, 8)), hex(s.subarray(0, 8)), 'the address is inside its /64');
+  // One X25519 key: Mycelium's hex form is the same 32 bytes, and its address is the same address.
   assert.is(Buffer.from(o.myceliumPublicKey, 'hex').toString('base64'), o.publicKey);
-  assert.is(o.myceliumAddress, myceliumAddress(fromBase64(o.publicKey)));
-  assert.match(o.myceliumAddress, /^[45][0-9a-f]{2}:/);
+  assert.is(o.myceliumAddress, o.address);
+});
+
+test('tfw keygen --public --json of a known key: a pinned address', () => {
+  // The all-zero private key (clamped by X25519); b3sum --raw -l 16 of its public key is
+  // ea7075b1b6955ed7541ee8d8efbbb9a0, popcount(0xea) = 5 is odd, so byte 0 becomes 0x05.
+  const o = JSON.parse(tfw(['keygen', '--public', '--json'], `${Buffer.alloc(32).toString('base64')}\n`).stdout);
+  assert.is(o.publicKey, 'L+V9o0fNYkMVKNqsX7spBzD/9oSvxM/C7ZCZX1jLO3Q=');
+  assert.is(o.address, '570:75b1:b695:5ed7:541e:e8d8:efbb:b9a0');
+  assert.is(o.subnet, '570:75b1:b695:5ed7::/64');
+  assert.is(o.myceliumAddress, o.address);
 });
 
 test('tfw keygen --public with a bad key exits 1 with one line naming stdin', () => {

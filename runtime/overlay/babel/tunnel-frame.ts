@@ -1,7 +1,7 @@
 /**
  * How Babel (RFC 8966) packets travel between tfw peers: inside the WireGuard
  * tunnel, as IPv6/UDP datagrams from the sender's overlay node address to the
- * receiver's (prefix::1, address.ts), source and destination port 6696
+ * receiver's (each node's whole /128, address.ts), source and destination port 6696
  * (RFC 8966 section 5: the Babel port), hop limit 1 (link-local scope, never
  * forwarded). A tunnel is a point-to-point link, so these node addresses act as
  * the link addresses Babel's Hello/IHU and next-hop fields carry. This is the

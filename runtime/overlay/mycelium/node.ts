@@ -11,7 +11,8 @@
  * in-memory array.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { myceliumAddressBytes, myceliumKeyHex } from './address.js';
+import { overlayAddressBytes } from '../address.js';
+import { myceliumKeyHex } from './key.js';
 import { Counters } from './counters.js';
 import { DataPlane } from './data-plane.js';
 import { formatTcpEndpoint, type TcpEndpoint } from './endpoint.js';
@@ -94,7 +95,7 @@ export class MyceliumNode {
       log: opts.log ?? ((l) => process.stderr.write(`${l}\n`)),
     };
     this.publicKey = publicKeyFromPrivate(opts.privateKey);
-    this.address = myceliumAddressBytes(this.publicKey);
+    this.address = overlayAddressBytes(this.publicKey);
     this.subnet = subnet64(this.address);
     this.routerId = newRouterId(this.publicKey, opts.routerIdTail);
     const self = this;

@@ -9,11 +9,11 @@
  * source_table.rs; RFC 8966 §3.5-3.7.
  *
  * tfw checks what Mycelium does not: an Update for a /64 inside 400::/7 must
- * name a router id whose key derives that /64 (address.ts), so a node cannot
+ * name a router id whose key derives that /64 (../address.ts), so a node cannot
  * announce another node's subnet; the wire format is unchanged.
  */
 import { seqnoAdd, seqnoLess } from '../babel/seqno.js';
-import { myceliumAddressBytes } from './address.js';
+import { overlayAddressBytes } from '../address.js';
 import type { Counters } from './counters.js';
 import { routerIdKey } from './router-id.js';
 import { subnetKey, type Subnet } from './subnet.js';
@@ -109,7 +109,7 @@ export class RouteTable {
    */
   applyUpdate(u: Update, n: Neighbour, now: number): Selection | null {
     if (isNodeSubnet(u.subnet)) {
-      const a = myceliumAddressBytes(routerIdKey(u.routerId));
+      const a = overlayAddressBytes(routerIdKey(u.routerId));
       for (let i = 0; i < 8; i++) {
         if (a[i] !== u.subnet.bytes[i]) {
           this.counters.drop('update-key-mismatch');

@@ -2,6 +2,8 @@
  * Runs the `mycelium:` config section: a MyceliumNode on the node's key,
  * its TUN (tun-port.ts) and local discovery. `tfw runtime` calls
  * `startMycelium` at start-up and `stop` on exit, which logs the counters.
+ * When the WireGuard overlay runs too, the node joins its TUN instead of
+ * opening one (`join`, overlay/index.ts `joinMycelium`): one TUN, one address.
  */
 import type { MyceliumConfig } from '../../config/mycelium.js';
 import { startDiscovery } from './discovery.js';
@@ -14,13 +16,20 @@ export interface MyceliumService {
   stop(): void;
 }
 
+/** Another stack's TUN to share (overlay/index.ts `Overlay`): its name and the join that returns the undo. */
+export interface SharedTun {
+  readonly name: string;
+  joinMycelium(node: MyceliumNode): () => void;
+}
+
 /**
- * Starts the node. Throws TunError when the TUN cannot be opened, and the
- * listen error (EADDRINUSE, ...) when a listener cannot bind.
+ * Starts the node on its own TUN `cfg.tun`, or on `shared` when given (then
+ * `cfg.tun` is not opened). Throws TunError when the TUN cannot be opened, and
+ * the listen error (EADDRINUSE, ...) when a listener cannot bind.
  */
-export async function startMycelium(cfg: MyceliumConfig, privateKey: Uint8Array, log: (m: string) => void): Promise<MyceliumService> {
+export async function startMycelium(cfg: MyceliumConfig, privateKey: Uint8Array, log: (m: string) => void, shared?: SharedTun): Promise<MyceliumService> {
   const node = new MyceliumNode({ privateKey, listen: cfg.listen, peers: cfg.peers, log: (l) => log(l.replace(/^tfw: mycelium: /, '')) });
-  const port = attachTun(node, cfg.tun);
+  const port = shared ? { tun: { name: shared.name }, close: shared.joinMycelium(node) } : attachTun(node, cfg.tun);
   try {
     await node.start();
   } catch (err) {

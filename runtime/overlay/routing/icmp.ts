@@ -238,7 +238,7 @@ export class IcmpErrors {
   private readonly bucket: TokenBucket;
   private id = 0;
 
-  /** `source6`: the node's overlay address prefix::1; `mtu`: the device MTU, reported in Packet Too Big / fragmentation needed. */
+  /** `source6`: the node's overlay address (address.ts); `mtu`: the device MTU, reported in Packet Too Big / fragmentation needed. */
   constructor(private readonly source6: Uint8Array, private readonly mtu: number, private readonly counters: IcmpCounters, now: () => number, rate = ICMP_RATE, burst = ICMP_BURST) {
     this.bucket = new TokenBucket(rate, burst, now);
   }

@@ -38,7 +38,7 @@ export class Peer {
   readonly publicKeyB64: string;
   readonly handshake: Handshake;
   readonly cookieGenerator: CookieGenerator;
-  /** The peer's overlay node address (prefix::1, address.ts), used as its Babel link address. */
+  /** The peer's overlay node address (its whole Mycelium /128, address.ts), used as its Babel link address. */
   readonly nodeAddress: Uint8Array;
   readonly keypairs: Keypairs = { previous: null, current: null, next: null };
   readonly timers = new PeerTimers();

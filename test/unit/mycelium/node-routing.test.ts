@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { MyceliumNode } from '../../../runtime/overlay/mycelium/node.js';
 import { encodeControlFrame } from '../../../runtime/overlay/mycelium/frame.js';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../runtime/overlay/wireguard/keys.js';
-import { myceliumAddressBytes } from '../../../runtime/overlay/mycelium/address.js';
+import { overlayAddressBytes } from '../../../runtime/overlay/address.js';
 import { newRouterId } from '../../../runtime/overlay/mycelium/router-id.js';
 import { subnet64, subnetKey } from '../../../runtime/overlay/mycelium/subnet.js';
 import { routeMetric } from '../../../runtime/overlay/mycelium/routes.js';
@@ -27,7 +27,7 @@ test('a route only learned (never advertised) survives a metric increase from it
   try {
     const pk = publicKeyFromPrivate(generatePrivateKey());
     const rid = newRouterId(pk, new Uint8Array(6));
-    const subnet = subnet64(myceliumAddressBytes(pk));
+    const subnet = subnet64(overlayAddressBytes(pk));
     const key = subnetKey(subnet);
     const send = (metric: number) => s.write(encodeControlFrame({ type: 'update', flags: 0, interval: 1000, seqno: 7, metric, subnet, routerId: rid }));
     send(10);

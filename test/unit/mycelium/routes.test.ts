@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Counters } from '../../../runtime/overlay/mycelium/counters.js';
 import { RouteTable, routeMetric, type Neighbour } from '../../../runtime/overlay/mycelium/routes.js';
-import { myceliumAddressBytes } from '../../../runtime/overlay/mycelium/address.js';
+import { overlayAddressBytes } from '../../../runtime/overlay/address.js';
 import { newRouterId } from '../../../runtime/overlay/mycelium/router-id.js';
 import { subnet64, subnetKey } from '../../../runtime/overlay/mycelium/subnet.js';
 import { METRIC_INFINITE, type Update } from '../../../runtime/overlay/mycelium/update.js';
@@ -16,7 +16,7 @@ const r = prng(3);
 function origin() {
   const pk = r.bytes(32);
   const rid = newRouterId(pk, new Uint8Array(6));
-  return { rid, subnet: subnet64(myceliumAddressBytes(pk)) };
+  return { rid, subnet: subnet64(overlayAddressBytes(pk)) };
 }
 const upd = (o: ReturnType<typeof origin>, seqno: number, metric: number): Update => ({ type: 'update', flags: 0, interval: 100, seqno, metric, subnet: o.subnet, routerId: o.rid });
 

@@ -38,7 +38,7 @@ function withPseudoHeader(msg: Uint8Array): Uint8Array {
 }
 
 const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, '').match(/../g)!.map((h) => parseInt(h, 16)));
-const SRC6 = hex('04aa bbcc ddee ff00 0000 0000 0000 0001'); // the router's prefix::1
+const SRC6 = hex('04aa bbcc ddee ff00 0000 0000 0000 0001'); // the router's overlay address
 const A6 = hex('0411 2233 4455 6677 0000 0000 0000 0001');
 const C6 = hex('0499 8877 6655 4433 0000 0000 0000 0001');
 

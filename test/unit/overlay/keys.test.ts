@@ -1,9 +1,7 @@
-/** Keys, overlay addresses and TAI64N timestamps. */
+/** Keys and TAI64N timestamps (overlay addresses: address.test.ts). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { blake2s } from '@noble/hashes/blake2s';
-import { overlayAddress, overlayAddressBytes, overlayPrefix, overlaySubnet } from '../../../runtime/overlay/address.js';
 import { dh, fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { tai64n, tai64nAfter } from '../../../runtime/overlay/wireguard/timestamp.js';
 import { hex, unhex } from '../../helpers.js';
@@ -44,28 +42,6 @@ test('public keys agree with `wg pubkey` when wireguard-tools is installed', () 
     }
     assert.is(toBase64(publicKeyFromPrivate(fromBase64(priv))), wg);
   }
-});
-
-test('overlay address: /64 in 400::/7 from BLAKE2s(publicKey), node address prefix::1', () => {
-  for (let i = 0; i < 50; i++) {
-    const pub = publicKeyFromPrivate(generatePrivateKey());
-    const p = overlayPrefix(pub);
-    const h = blake2s(pub);
-    assert.ok(p[0] === 4 || p[0] === 5);
-    assert.is(p[0], 0x04 | (h[0] & 1));
-    assert.is(hex(p.subarray(1)), hex(h.subarray(1, 8)));
-    const a = overlayAddressBytes(pub);
-    assert.is(hex(a.subarray(8)), '0000000000000001');
-    assert.ok(overlayAddress(pub).endsWith('::1'));
-    assert.ok(overlaySubnet(pub).endsWith('::/64'));
-  }
-});
-
-test('overlay address known answer (all-zero key)', () => {
-  // BLAKE2s-256(32 zero bytes) = 320b5ea99e653bc2...; 0x32 has low bit 0, so byte0 = 0x04.
-  assert.is(hex(blake2s(new Uint8Array(32)).subarray(0, 8)), '320b5ea99e653bc2');
-  assert.is(overlayAddress(new Uint8Array(32)), '40b:5ea9:9e65:3bc2::1');
-  assert.is(overlaySubnet(new Uint8Array(32).fill(1)), '5a8:bcf5:e934:a097::/64');
 });
 
 test('TAI64N: label 2^62+10+secs, ns rounded to 2^24, strictly increasing over time', () => {

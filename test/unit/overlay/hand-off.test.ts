@@ -1,0 +1,68 @@
+// One TUN for both kinds of links (send.ts `handOff`, index.ts `joinMycelium`):
+// the WireGuard device's send path hands this node's IPv6 packets for 400::/7
+// destinations it has no route for to the Mycelium node sharing the TUN, and
+// keeps everything else as before (routed packets to their peer, other
+// unrouted packets counted as noRoute).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Device } from '../../../runtime/overlay/device.js';
+import { overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
+import { hex, unhex } from '../../helpers.js';
+
+function v6(src: Uint8Array, dst: Uint8Array, tag: number): Uint8Array {
+  const p = new Uint8Array(48);
+  p[0] = 0x60;
+  p[5] = 8;
+  p[6] = 59;
+  p[7] = 64;
+  p.set(src, 8);
+  p.set(dst, 24);
+  p[40] = tag;
+  return p;
+}
+
+function setup() {
+  const key = generatePrivateKey();
+  const peerPub = publicKeyFromPrivate(generatePrivateKey());
+  let transmitted = 0;
+  const dev = new Device({ privateKey: key, now: () => 1_700_000_000_000, io: { transmit: (_b, _s, _e, n) => void (transmitted += n), deliver() {} } });
+  dev.setPeers([{ publicKey: toBase64(peerPub), endpoint: '192.0.2.2:51820', allowedIPs: [overlaySubnet(peerPub)] }], false);
+  return { dev, me: overlayAddressBytes(publicKeyFromPrivate(key)), peer: overlayAddressBytes(peerPub), transmitted: () => transmitted };
+}
+
+test('unrouted 400::/7 packets go to handOff byte for byte; routed ones to their peer; others count noRoute', () => {
+  const { dev, me, peer, transmitted } = setup();
+  const handed: string[] = [];
+  dev.handOff = (p) => handed.push(hex(p));
+  const myc = overlayAddressBytes(new Uint8Array(32)); // a node only Mycelium knows
+  const toMyc = v6(me, myc, 1), toPeer = v6(me, peer, 2), toDoc = v6(me, unhex('20010db8000000000000000000000001'), 3);
+  const v4 = new Uint8Array(20);
+  v4[0] = 0x45; v4[3] = 20; v4[8] = 64; v4[16] = 10; v4[19] = 9;
+  dev.send([toMyc, toPeer, toDoc, v4], [48, 48, 48, 20], 4);
+  assert.equal(handed, [hex(toMyc)], 'only the 400::/7 packet without a route');
+  assert.is(dev.drops.noRoute, 2, '2001:db8::1 and 10.0.0.9');
+  assert.is(dev.peers.size, 1);
+  assert.is([...dev.peers.values()][0].staged.length, 1, 'the packet for the WireGuard peer waits for its handshake');
+  assert.ok(transmitted() >= 1, 'a handshake initiation went out');
+});
+
+test('without handOff an unrouted 400::/7 packet is a noRoute drop, as before', () => {
+  const { dev, me } = setup();
+  dev.send([v6(me, overlayAddressBytes(new Uint8Array(32)), 1)], [48], 1);
+  assert.is(dev.drops.noRoute, 1);
+});
+
+test('a packet whose length is under the IPv6 header is malformed, never handed off', () => {
+  const { dev } = setup();
+  let handed = 0;
+  dev.handOff = () => void handed++;
+  const p = new Uint8Array(48);
+  p[0] = 0x60;
+  p[24] = 0x04;
+  dev.send([p], [30], 1);
+  assert.is(handed, 0);
+  assert.is(dev.drops.malformed, 1);
+});
+
+test.run();
