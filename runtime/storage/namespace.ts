@@ -196,9 +196,6 @@ export class NamespaceSet {
     if (r.truncatedBytes || r.corrupt) {
       this.log(`namespace ${name}: recovered ${r.records} records, cut ${r.truncatedBytes} torn bytes at the tail, skipped ${r.corrupt} corrupt records`);
     }
-    if (ns.log.legacyRecords) {
-      this.log(`namespace ${name}: ${ns.log.legacyRecords} records in the record format before XXH64 (SHA-256 checksums), read and checked as such; new records use XXH64`);
-    }
     this.all.set(name, ns);
     return ns;
   }

@@ -9,7 +9,7 @@
  *   0  magic   "TFWR"
  *   4  flags   u8   0 = set, 1 = delete (tombstone, no value)
  *   5  keyLen  u8   1..255 (0-db's key limit)
- *   6  format  u8   1 = XXH64 sum (written now); 0 = SHA-256 sum (logs written before)
+ *   6  format  u8   0 = SHA-256 sum (written now); 1 = XXH64 sum (read; see WRITE_FORMAT)
  *   7  0       u8   reserved
  *   8  valLen  u32  0..8 MiB (0-db's value limit)
  *  12  time    u32  Unix seconds
@@ -38,9 +38,17 @@ export const MAX_KEY = 255;
 export const MAX_VALUE = 8 * 1024 * 1024;
 const MAGIC = 0x52574654; // "TFWR" little-endian
 const FLAG_DELETE = 1;
-/** Header byte 6: how the record's checksum is computed (FORMAT_XXH64 for every record appended now). */
+/** Header byte 6: how the record's checksum is computed. */
 const FORMAT_SHA256 = 0;
 const FORMAT_XXH64 = 1;
+/**
+ * The format appended records get. Still SHA-256: the tfw releases before this
+ * one read byte 6 as reserved and cut a log at the first record where it is
+ * not 0 (as a torn tail), so an AIBox or 3Node rolled back to its other slot
+ * would lose every record written since the upgrade. This release reads both;
+ * a later one may write XXH64 once no slot can hold a release that cuts.
+ */
+const WRITE_FORMAT: number = FORMAT_SHA256;
 /** Bytes at the end of the log whose records are checksummed at start-up. */
 const TAIL_VERIFY = 64 * 1024 * 1024;
 
@@ -95,8 +103,6 @@ export class RecordLog {
   private fd: number;
   /** What the last open (or reopen after a compaction) found. */
   recovery: RecoveryReport;
-  /** Records indexed at the last open in the format before XXH64 (SHA-256 sums; read and checked as such). */
-  legacyRecords = 0;
 
   /**
    * Opens (or creates) the log at `path` and rebuilds the index.
@@ -285,7 +291,7 @@ export class RecordLog {
     head.writeUInt32LE(MAGIC, 0);
     head[4] = flags;
     head[5] = key.length;
-    head[6] = FORMAT_XXH64;
+    head[6] = WRITE_FORMAT;
     head.writeUInt32LE(value.length, 8);
     head.writeUInt32LE(timestamp >>> 0, 12);
     checksum(head, key, value).copy(head, 16);
@@ -351,7 +357,6 @@ export class RecordLog {
     let pos = 0;
     let records = 0;
     let corrupt = 0;
-    let legacy = 0;
     const head = Buffer.alloc(HEADER_BYTES);
     while (pos + HEADER_BYTES <= size) {
       if (readSync(this.fd, head, 0, HEADER_BYTES, pos) !== HEADER_BYTES) break;
@@ -373,14 +378,12 @@ export class RecordLog {
       } else {
         this.noteRecord(key.toString('latin1'), flags, e);
         records++;
-        if (head[6] === FORMAT_SHA256) legacy++;
       }
       pos += total;
     }
     const truncatedBytes = size - pos;
     if (truncatedBytes > 0) ftruncateSync(this.fd, pos);
     this.end = pos;
-    this.legacyRecords = legacy;
     return { records, truncatedBytes, corrupt };
   }
 

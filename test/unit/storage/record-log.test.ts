@@ -111,38 +111,37 @@ test('a flipped bit inside the log is detected on GET and never returned as data
   back.close();
 });
 
-test('records carry XXH64 sums (format byte 1); a log of the SHA-256 format before is read and checked as such, both formats mixed', () => {
+test('records are written as the release before reads them (format byte 0, SHA-256 sum), so a rollback keeps them; XXH64 records (format 1) are read and checked, both formats mixed', () => {
   const path = fresh();
   const log = new RecordLog(path, 'never');
-  log.set(b('new'), b('xxh64 record'));
+  log.set(b('new'), b('sha-256 record'));
   log.close();
   const rec = readFileSync(path);
-  assert.is(rec[6], 1);
-  assert.equal(rec.subarray(16, 24), xxh64(rec.subarray(0, 16), b('new'), b('xxh64 record')));
-  // a record as the code before wrote it: format byte 0, SHA-256(header[0..16] || key || value)[0..8]
-  const old = (key: string, value: Buffer) => {
+  assert.is(rec.readUInt16LE(6), 0, 'bytes 6..7 zero: the release before reads them as reserved and would cut the log otherwise');
+  assert.equal(rec.subarray(16, 24), createHash('sha256').update(rec.subarray(0, 16)).update('new').update('sha-256 record').digest().subarray(0, 8));
+  // a record as a later release may write it: format byte 1, XXH64(header[0..16] || key || value)
+  const xxh = (key: string, value: Buffer) => {
     const h = Buffer.alloc(HEADER_BYTES);
     h.write('TFWR', 0, 'latin1');
     h[5] = key.length;
+    h[6] = 1;
     h.writeUInt32LE(value.length, 8);
     h.writeUInt32LE(1700000000, 12);
-    createHash('sha256').update(h.subarray(0, 16)).update(key).update(value).digest().copy(h, 16, 0, 8);
+    xxh64(h.subarray(0, 16), b(key), value).copy(h, 16);
     return Buffer.concat([h, b(key), value]);
   };
-  const legacy = fresh();
-  writeFileSync(legacy, Buffer.concat([old('a', Buffer.alloc(3000, 7)), old('b', b('two'))]));
-  const mixed = new RecordLog(legacy, 'never');
-  assert.is(mixed.legacyRecords, 2);
+  const later = fresh();
+  writeFileSync(later, Buffer.concat([xxh('a', Buffer.alloc(3000, 7)), xxh('b', b('two'))]));
+  const mixed = new RecordLog(later, 'never');
   assert.equal(mixed.recovery, { records: 2, truncatedBytes: 0, corrupt: 0 });
   assert.equal(mixed.get(b('a')), Buffer.alloc(3000, 7));
   mixed.set(b('c'), b('three'));
   mixed.close();
-  const bytes = readFileSync(legacy);
-  bytes[HEADER_BYTES + 1 + 1500] ^= 0x01; // a flipped bit in an old-format value is still caught
-  writeFileSync(legacy, bytes);
-  const back = new RecordLog(legacy, 'never');
+  const bytes = readFileSync(later);
+  bytes[HEADER_BYTES + 1 + 1500] ^= 0x01; // a flipped bit in an XXH64 record's value is caught
+  writeFileSync(later, bytes);
+  const back = new RecordLog(later, 'never');
   assert.equal(back.recovery, { records: 2, truncatedBytes: 0, corrupt: 1 });
-  assert.is(back.legacyRecords, 1);
   assert.is(back.get(b('a')), null);
   assert.equal(back.get(b('b')), b('two'));
   assert.equal(back.get(b('c')), b('three'));
