@@ -2,11 +2,11 @@
  * `tfw keygen`: overlay keys, like wg(8): `tfw keygen` prints a new private key
  * (base64, like `wg genkey`), `tfw keygen --public` reads a private key on stdin
  * and prints its public key (like `wg pubkey`), `--json` prints
- * `{ privateKey, publicKey, address, subnet, myceliumPublicKey, myceliumAddress }`:
- * the node's overlay address (its whole /128) and its /64, and the same key in
- * Mycelium's form (hex). One key gives one address on WireGuard and Mycelium
- * links (runtime/overlay/address.ts), so `myceliumAddress` equals `address`
- * (kept for scripts written against the two-address version).
+ * `{ privateKey, publicKey, address, myceliumPublicKey, myceliumAddress }`:
+ * `address` is the node's overlay /64 (as ARCHITECTURE.md has it), the same
+ * key in Mycelium's form (hex), and `myceliumAddress` the node address, the
+ * whole /128 inside that /64. One key gives one address on WireGuard and
+ * Mycelium links (runtime/overlay/address.ts).
  * `tfw keygen --signing -o release.key` writes a release signing key pair in
  * minisign's format (`release.key`, mode 0600, and `release.key.pub`), as
  * `minisign -G -W` would.
@@ -19,11 +19,10 @@ import { myceliumKeyHex } from '../../runtime/overlay/mycelium/key.js';
 import { fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 
 /** The keygen outputs for a private key (base64) or a new one: one X25519 key, WireGuard base64 and Mycelium hex. */
-export function keygen(privateKeyB64?: string): { privateKey: string; publicKey: string; address: string; subnet: string; myceliumPublicKey: string; myceliumAddress: string } {
+export function keygen(privateKeyB64?: string): { privateKey: string; publicKey: string; address: string; myceliumPublicKey: string; myceliumAddress: string } {
   const priv = privateKeyB64 === undefined ? generatePrivateKey() : fromBase64(privateKeyB64);
   const pub = publicKeyFromPrivate(priv);
-  const address = overlayAddress(pub);
-  return { privateKey: toBase64(priv), publicKey: toBase64(pub), address, subnet: overlaySubnet(pub), myceliumPublicKey: myceliumKeyHex(pub), myceliumAddress: address };
+  return { privateKey: toBase64(priv), publicKey: toBase64(pub), address: overlaySubnet(pub), myceliumPublicKey: myceliumKeyHex(pub), myceliumAddress: overlayAddress(pub) };
 }
 
 export function register(program: Command): void {
@@ -31,7 +30,7 @@ export function register(program: Command): void {
     .command('keygen')
     .description('Generate an overlay key pair (like wg genkey / wg pubkey)')
     .option('--public', 'read a private key on stdin and print its public key (like wg pubkey)')
-    .option('--json', 'print { privateKey, publicKey, address, subnet, myceliumPublicKey, myceliumAddress }: address = myceliumAddress, the node\'s /128 (with --public: of the key read on stdin)')
+    .option('--json', 'print { privateKey, publicKey, address, myceliumPublicKey, myceliumAddress }: address is the node\'s overlay /64, myceliumAddress the node address in it (with --public: of the key read on stdin)')
     .option('--signing', 'make a release signing key pair (minisign format) instead: needs -o FILE; writes FILE (secret, 0600) and FILE.pub')
     .option('-o, --output <file>', 'with --signing: the secret key file')
     .option('-f, --force', 'with --signing: overwrite existing key files')

@@ -39,7 +39,7 @@ let guest: Guest | undefined;
 /** The router's and the ISP-side tfw node's keys; the LAN client's SLAAC address (set by the LAN test). */
 const routerKey = keygen();
 const farKey = keygen();
-const farAddr = farKey.address;
+const farAddr = farKey.myceliumAddress;
 let slaacAddr = '';
 let far: Proc | undefined;
 /** The /64 of an overlay address as `ip` prints addresses in it (`5da:83c1:819a:5372`, no `::`). */
@@ -130,11 +130,11 @@ test('a LAN client: lease, DNS through the router, a page over NAT, SLAAC in the
   const page = await out(ns.lan, [process.execPath, peer, 'connect', '10.77.0.2', '8080', '5000'], 15_000);
   assert.is(page.stdout.trim(), wanIp, 'the ISP\'s server sees the router\'s WAN address');
   const slaac = /slaac ([0-9a-f:]+)\/64/.exec(guest!.lines.join('\n'))![1];
-  assert.is(slaac, routerKey.address, 'the bridge takes the router\'s overlay address with its /64');
+  assert.is(slaac, routerKey.myceliumAddress, 'the bridge takes the router\'s overlay address with its /64');
   const prefix = prefix64(slaac);
   let addr = '';
   assert.ok(await waitFor(() => ((addr = new RegExp(`inet6 (${prefix}:[0-9a-f:]+)/64`).exec(inNs(ns.lan, `ip -o -6 addr show dev ${tap.lan}`))?.[1] ?? ''), addr !== ''), 30_000), `no SLAAC address in ${prefix}::/64`);
-  assert.is(`${prefix}::/64`, routerKey.subnet, 'the /64 is the router\'s overlay prefix');
+  assert.is(`${prefix}::/64`, routerKey.address, 'the /64 is the router\'s overlay prefix');
   slaacAddr = addr;
 });
 

@@ -69,7 +69,7 @@ class Mesh3 {
 
   /** Overlay node address of node i (its whole /128, overlay/address.ts). */
   addr(i: number): string {
-    return this.keys[i].address;
+    return this.keys[i].myceliumAddress;
   }
 
   sock(i: number): string {
@@ -114,7 +114,7 @@ ${peers.join('')}`;
   /** Node i's selected route to node j's /64. */
   async routeTo(i: number, j: number): Promise<{ prefix: string; via: string | null; metric: number } | undefined> {
     const st = await this.status(i);
-    return st.routes.find((r: { prefix: string }) => r.prefix === this.keys[j].subnet);
+    return st.routes.find((r: { prefix: string }) => r.prefix === this.keys[j].address);
   }
 
   async cleanup(): Promise<void> {
@@ -149,7 +149,7 @@ test('line A-B-C: A reaches C (overlay /64 and a Babel-routed IPv4 /32) through 
     const rA = await m.routeTo(0, 2);
     assert.is(rA?.via, m.keys[1].publicKey, JSON.stringify(rA));
     const stA = await m.status(0);
-    assert.ok(stA.routes.some((r: { prefix: string; via: string | null; metric: number }) => r.prefix === m.keys[0].subnet && r.via === null && r.metric === 0), JSON.stringify(stA.routes));
+    assert.ok(stA.routes.some((r: { prefix: string; via: string | null; metric: number }) => r.prefix === m.keys[0].address && r.via === null && r.metric === 0), JSON.stringify(stA.routes));
     assert.is(typeof stA.drops.babelMalformed, 'number');
     // B forwarded: it never delivered A's packets to its own kernel (ip_forward is off in a fresh namespace).
     assert.is(sh(['ip', 'netns', 'exec', m.ns[1], 'sysctl', '-n', 'net.ipv6.conf.all.forwarding']).trim(), '0');

@@ -62,7 +62,7 @@ test('a mesh neighbour announcing 5,000 prefixes: all installed, Hellos keep flo
     assert.ok(learned, `A installed ${kernelRoutes(pair.a, dev)} of ${N} routes\n${ta.out().slice(-2000)}`);
     const st = await getStatus(`${pair.dir}/a.sock`);
     assert.ok(st.routes.filter((r: { via: string | null }) => r.via === b.publicKey).length >= N, `status routes: ${st.routes.length}`);
-    assert.ok(ping(pair.a, b.address), 'ping B over the overlay');
+    assert.ok(ping(pair.a, b.myceliumAddress), 'ping B over the overlay');
     // Three more Hello intervals: the neighbour stays up.
     await new Promise((r) => setTimeout(r, 3000));
     assert.not.match(ta.out(), /neighbour \S+ down|unreachable/, ta.out().slice(-2000));

@@ -128,12 +128,12 @@ peers:
     assert.ok(await waitUp(tb), tb.out());
     assert.ok(ping(pair.a, '10.100.0.2'), `ping a -> b\n${ta.out()}\n${tb.out()}`);
     assert.ok(ping(pair.b, '10.100.0.1'), 'ping b -> a');
-    const addrB = b.address;
-    const addrA = a.address;
+    const addrB = b.myceliumAddress;
+    const addrA = a.myceliumAddress;
     assert.ok(ping(pair.a, addrB), `ping a -> ${addrB}`);
     assert.ok(ping(pair.b, addrA), `ping b -> ${addrA}`);
     const st = await getStatus(`${pair.dir}/10.100.0.1.sock`);
-    assert.ok(st.routes.some((r: { prefix: string }) => r.prefix === b.subnet), JSON.stringify(st.routes));
+    assert.ok(st.routes.some((r: { prefix: string }) => r.prefix === b.address), JSON.stringify(st.routes));
   } finally {
     await pair.cleanup();
   }

@@ -31,22 +31,22 @@ test('tfw keygen --public accepts keys from wg genkey', () => {
   assert.is(tfw(['keygen', '--public'], priv).stdout, execFileSync('wg', ['pubkey'], { input: priv }).toString());
 });
 
-test('tfw keygen --json prints privateKey, publicKey, the overlay address and its /64', () => {
+test('tfw keygen --json prints privateKey, publicKey, the overlay /64 (address) and the node address in it (myceliumAddress)', () => {
   const j = tfw(['keygen', '--json']);
   assert.is(j.status, 0, j.stderr);
   const o = JSON.parse(j.stdout);
-  assert.equal(Object.keys(o).sort(), ['address', 'myceliumAddress', 'myceliumPublicKey', 'privateKey', 'publicKey', 'subnet']);
+  assert.equal(Object.keys(o).sort(), ['address', 'myceliumAddress', 'myceliumPublicKey', 'privateKey', 'publicKey']);
   assert.is(o.publicKey, Buffer.from(publicKeyFromPrivate(fromBase64(o.privateKey))).toString('base64'));
-  // One derivation (overlay/address.ts, BLAKE3 as Mycelium): the whole /128, inside the /64.
-  assert.is(o.address, overlayAddress(fromBase64(o.publicKey)));
-  assert.match(o.address, /^[45][0-9a-f]{2}:/);
-  assert.is(o.subnet, overlaySubnet(fromBase64(o.publicKey)));
-  assert.ok(o.subnet.endsWith('::/64'), o.subnet);
-  const a = parseIp(o.address)!, s = parseIp(o.subnet.slice(0, -3))!;
-  assert.is(hex(a.subarray(0, 8)), hex(s.subarray(0, 8)), 'the address is inside its /64');
-  // One X25519 key: Mycelium's hex form is the same 32 bytes, and its address is the same address.
+  // One derivation (overlay/address.ts, BLAKE3 as Mycelium): the node address (the whole /128)
+  // is myceliumAddress, inside the /64 that `address` has always been (ARCHITECTURE.md).
+  assert.is(o.myceliumAddress, overlayAddress(fromBase64(o.publicKey)));
+  assert.match(o.myceliumAddress, /^[45][0-9a-f]{2}:/);
+  assert.is(o.address, overlaySubnet(fromBase64(o.publicKey)));
+  assert.ok(o.address.endsWith('::/64'), o.address);
+  const a = parseIp(o.myceliumAddress)!, s = parseIp(o.address.slice(0, -3))!;
+  assert.is(hex(a.subarray(0, 8)), hex(s.subarray(0, 8)), 'the node address is inside its /64');
+  // One X25519 key: Mycelium's hex form is the same 32 bytes.
   assert.is(Buffer.from(o.myceliumPublicKey, 'hex').toString('base64'), o.publicKey);
-  assert.is(o.myceliumAddress, o.address);
 });
 
 test('tfw keygen --public --json of a known key: a pinned address', () => {
@@ -54,9 +54,8 @@ test('tfw keygen --public --json of a known key: a pinned address', () => {
   // ea7075b1b6955ed7541ee8d8efbbb9a0, popcount(0xea) = 5 is odd, so byte 0 becomes 0x05.
   const o = JSON.parse(tfw(['keygen', '--public', '--json'], `${Buffer.alloc(32).toString('base64')}\n`).stdout);
   assert.is(o.publicKey, 'L+V9o0fNYkMVKNqsX7spBzD/9oSvxM/C7ZCZX1jLO3Q=');
-  assert.is(o.address, '570:75b1:b695:5ed7:541e:e8d8:efbb:b9a0');
-  assert.is(o.subnet, '570:75b1:b695:5ed7::/64');
-  assert.is(o.myceliumAddress, o.address);
+  assert.is(o.myceliumAddress, '570:75b1:b695:5ed7:541e:e8d8:efbb:b9a0');
+  assert.is(o.address, '570:75b1:b695:5ed7::/64');
 });
 
 test('tfw keygen --public with a bad key exits 1 with one line naming stdin', () => {
