@@ -131,6 +131,7 @@ export class Device {
       roam: (peer, from) => this.roam(peer, from),
       peerState: (peer, up) => this.peerState(peer, up),
       sendToPeer: (peer, pkt, len) => this.sender.sendToPeer(peer, pkt, len),
+      relayToPeer: (peer, pkt, len, rxSlot) => this.sender.relayToPeer(peer, pkt, len, rxSlot),
       sendStaged: (peer) => this.sender.sendStaged(peer),
       sendInitiation: (peer, isRetry) => this.sendInitiation(peer, isRetry),
       sendKeepalive: (peer) => this.sendKeepalive(peer),
@@ -300,6 +301,15 @@ export class Device {
   /** Which transport AEAD runs ('wasm-simd', 'native', 'node:crypto'...) and which route lookup ('fib' or 'trie'). */
   get engines(): { aead: string; routes: string } {
     return { aead: this.batches.txPool.backend, routes: this.routes.engine };
+  }
+
+  /**
+   * The send slots (views of the AEAD pool after the WireGuard header room,
+   * `batchSize` of them): pass them to the TUN's readBatch and then to `send`,
+   * so packets are sealed and sent where they land. Free again when `send` returns.
+   */
+  sendBuffers(): Uint8Array[] {
+    return this.batches.sendSlots;
   }
 
   /** The receive slots (views of the AEAD pool): pass them to recvBatch so datagrams are opened where they land. */

@@ -48,6 +48,8 @@ export interface ReceiveHost {
   log(msg: string): void;
   /** Sends one plaintext to a peer, staging it if no session is up. */
   sendToPeer(peer: Peer, pkt: Uint8Array, len: number): void;
+  /** Relays the plaintext opened in receive slot `rxSlot` to a peer, sealed in that slot (send.ts relayToPeer). */
+  relayToPeer(peer: Peer, pkt: Uint8Array, len: number, rxSlot: number): void;
   /** Sends the peer's staged packets. */
   sendStaged(peer: Peer): void;
   sendInitiation(peer: Peer, isRetry: boolean): void;
@@ -210,7 +212,7 @@ export class Receiver {
       peer.rxBytes += plen + TRANSPORT_OVERHEAD;
       if (plen === 0) continue; // keepalive
       this.dev.timers.dataReceived(peer);
-      const size = this.acceptPlaintext(peer, b.rxPayloads[slot], plen);
+      const size = this.acceptPlaintext(peer, b.rxPayloads[slot], plen, slot);
       if (size > 0) {
         b.deliverBufs[out] = b.rxPayloads[slot];
         b.deliverSizes[out++] = size;
@@ -218,10 +220,12 @@ export class Receiver {
     }
     b.rxEntries = 0;
     if (out) this.io.deliver(b.deliverBufs, b.deliverSizes, out);
+    // Relays reuse the pool's entries: sealed and sent before the next batch is queued for open.
+    b.flushRelay();
   }
 
-  /** Checks a decrypted packet; returns its IP length to deliver, or 0 (consumed or dropped). */
-  private acceptPlaintext(peer: Peer, pkt: Uint8Array, n: number): number {
+  /** Checks a decrypted packet (in receive slot `slot`); returns its IP length to deliver, or 0 (consumed or dropped). */
+  private acceptPlaintext(peer: Peer, pkt: Uint8Array, n: number, slot: number): number {
     const version = pkt[0] >> 4;
     let size: number;
     let via: RouteVia | undefined;
@@ -254,7 +258,7 @@ export class Receiver {
       this.drops.allowedIPs++;
       return 0;
     }
-    if (this.forwarding) return this.forward(pkt, size, version === 4);
+    if (this.forwarding) return this.forward(pkt, size, version === 4, slot);
     return size;
   }
 
@@ -263,10 +267,11 @@ export class Receiver {
    * the TUN; destinations routed to a peer are sent to it after the hop
    * (TTL / hop limit) decrement; other 400::/7 destinations are dropped
    * (noRoute); the rest goes to the TUN for the kernel. Expired, unrouted and
-   * too-big packets are answered with an ICMP error (icmpError). Returns the
-   * length to deliver to the TUN, or 0.
+   * too-big packets are answered with an ICMP error (icmpError). A forwarded
+   * packet is sealed for the next hop in its receive slot `slot` and sent from
+   * there (send.ts relayToPeer). Returns the length to deliver to the TUN, or 0.
    */
-  private forward(pkt: Uint8Array, size: number, v4: boolean): number {
+  private forward(pkt: Uint8Array, size: number, v4: boolean, slot: number): number {
     const off = v4 ? 16 : 24, alen = v4 ? 4 : 16;
     if (this.localDest.lookup(pkt, off, alen)) return size;
     const via = this.routes.lookup(pkt, off, alen);
@@ -291,7 +296,7 @@ export class Receiver {
       } else this.drops.malformed++;
       return 0;
     }
-    this.dev.sendToPeer(via.peer, pkt, size);
+    this.dev.relayToPeer(via.peer, pkt, size, slot);
     return 0;
   }
 

@@ -8,6 +8,7 @@
  */
 import { blake2s } from '@noble/hashes/blake2s';
 import { test } from 'uvu';
+import { hex } from '../../helpers.js';
 import * as assert from 'uvu/assert';
 import { formatIp } from '../../../runtime/config/ip.js';
 import type { PeerConfig } from '../../../runtime/config/schema.js';
@@ -180,6 +181,21 @@ test('line A-B-C: routes are learned through B, B forwards inside the router (ho
     assert.is(got.length, 1, 'C got the packet');
     assert.is(got[0][7], 63, 'B decremented the hop limit');
     assert.is(b.delivered.filter((p) => p.length === 48 && p[40] === 7).length, 0, 'B did not hand it to its kernel');
+    // B relays in place: opened, hop decremented and sealed again for C in the receive slot the datagram landed in.
+    const slotB = b.dev.receiveBuffers()[0];
+    const seen: { relayed: Uint8Array | null } = { relayed: null };
+    const origReceive = c.dev.receive.bind(c.dev);
+    c.dev.receive = (bufs, sizes, eps, count) => {
+      if (!seen.relayed && sizes[0] === 16 + 48 + 16) seen.relayed = bufs[0].slice(0, sizes[0]);
+      origReceive(bufs, sizes, eps, count);
+    };
+    a.dev.send([v6(a, c, 64, 10)], [48], 1);
+    m.pump();
+    c.dev.receive = origReceive;
+    const relayed = seen.relayed;
+    assert.ok(relayed, 'C got a relayed datagram');
+    assert.is(hex(relayed!), hex(slotB.subarray(0, relayed!.length)), 'B sent it from its receive slot');
+    assert.is(c.delivered.filter((p) => p[40] === 10 && p[7] === 63).length, 1);
     // Hop limit 1 dies at B.
     const ttl0 = b.dev.drops.ttl;
     a.dev.send([v6(a, c, 1, 8)], [48], 1);
