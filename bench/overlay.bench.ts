@@ -1,27 +1,42 @@
 /**
  * Overlay router throughput, as ratios to peers measured in the same run:
  * 1. in process: Device.send (route lookup + seal, 64-packet batches of 1,420-byte
- *    IPv4 packets) with the aead kernel's pool vs the node:crypto fallback;
+ *    IPv4 packets written into its send slots as the TUN read does) with the
+ *    aead kernel's pool vs the node:crypto fallback;
  * 2. end to end (root, iperf3, wireguard-go): iperf3 TCP, then iperf3 UDP
  *    (1,380-byte datagrams at a target rate above what either tunnel carries,
  *    TFW_BENCH_UDP_RATE, default 2G: received throughput and loss) through two
  *    `tfw runtime` nodes vs through two wireguard-go peers, each pair in its own
  *    two network namespaces joined by a veth pair, TFW_BENCH_SECONDS (default 5)
- *    per run.
+ *    per run;
+ * 3. through a relay (root): iperf3 TCP from A to C in a line of three
+ *    namespaces A - B - C (veth A-B and B-C only): three `tfw runtime` nodes
+ *    with `mesh: true`, A and C peered with B only (B relays inside the
+ *    router), vs wireguard-go's two-hop chain (A wg B, B forwarding with
+ *    ip_forward from one wireguard-go interface to a second one, B wg C).
+ * Namespace and interface names start with TFW_BENCH_NS_TAG (default empty)
+ * and the pid. TFW_BENCH_TFW_CLI points the `tfw runtime` rows at another
+ * checkout's host-tools/bin/tfw.mjs, to measure a "before" in the same session.
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Device } from '../runtime/overlay/device.js';
 import { Endpoint } from '../runtime/overlay/links/conn.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/wireguard/keys.js';
 import { keygen } from '../host-tools/commands/keygen.js';
 import { isRoot } from '../test/helpers.js';
-import { NetnsPair, have, sh, spawnIn, tfwRuntime, waitFor, ping } from '../test/integration/overlay-netns.js';
+import { NetnsLine, NetnsPair, ROOT, have, sh, spawnIn, waitFor, ping, type Proc } from '../test/integration/overlay-netns.js';
 import { printTable, timeIt, writeResult, type Sample } from './lib.js';
 
 const SECONDS = Number(process.env.TFW_BENCH_SECONDS ?? 5);
 /** iperf3 UDP payload per datagram (bytes): 1,380 + 28 (IPv4 + UDP) fits the 1,420-byte tunnel MTU. */
 const UDP_LEN = 1380;
 const UDP_RATE = process.env.TFW_BENCH_UDP_RATE ?? '2G';
+/** Prefix of the namespaces and interfaces this bench makes. */
+const NS_TAG = process.env.TFW_BENCH_NS_TAG ?? '';
+const TFW_CLI = process.env.TFW_BENCH_TFW_CLI ?? join(ROOT, 'host-tools/bin/tfw.mjs');
+/** `tfw runtime --config file` inside a namespace, from TFW_CLI. */
+const tfwRuntime = (ns: string, config: string): Proc => spawnIn(ns, [process.execPath, '--import', 'tsx', TFW_CLI, 'runtime', '--config', config]);
 
 /**
  * Bytes copied per packet by the overlay's own code, on send (TUN packet ->
@@ -175,9 +190,13 @@ function inProcess(samples: Sample[]): void {
         for (const d of batch) (d[0] === 2 ? devA : sink).receive([d], [d.length], [ep], 1);
       }
       (devA as unknown as { io: { transmit: unknown } }).io.transmit = (_b: unknown, _s: unknown, _e: unknown, n: number) => void (sent += n);
-      const bufs = Array.from({ length: 64 }, () => pkt);
+      // Fed as the runtime's TUN read feeds it: each packet written into a send slot (read(2)'s copy), sealed there.
+      const bufs = devA.sendBuffers().slice(0, 64);
       const sizes = new Int32Array(64).fill(1420);
-      const calls = timeIt(() => devA.send(bufs, sizes, 64));
+      const calls = timeIt(() => {
+        for (const b of bufs) b.set(pkt);
+        devA.send(bufs, sizes, 64);
+      });
       const backend = `${devA.engines.aead}, ${devA.engines.routes}`;
       samples.push({ name: aead === 'node' ? 'node:crypto per packet' : `tfw pool (${backend})`, case: 'Device.send 64 x 1420 B', opsPerSec: calls * 64, bytesPerSec: calls * 64 * 1420 });
     } finally {
@@ -194,16 +213,25 @@ interface IperfResult {
   packets?: number;
 }
 
+/** Where an iperf3 run goes: client namespace, server namespace, the server's address (the tunnel's far end). */
+interface IperfPath {
+  client: string;
+  serverNs: string;
+  server: string;
+  track(p: Proc): Proc;
+}
+
 /**
- * One iperf3 run from pair.a to the server in pair.b (TCP, or UDP with
+ * One iperf3 run from path.client to the server in path.serverNs (TCP, or UDP with
  * UDP_LEN-byte datagrams at UDP_RATE), read from iperf3's JSON (`-J`).
  * Returns null when iperf3 fails or prints no result.
  */
-function iperf(pair: NetnsPair, server: string, udp: boolean): IperfResult | null {
-  const s = pair.track(spawnIn(pair.b, ['iperf3', '-s', '-1', '-B', server]));
+function iperf(path: IperfPath, udp: boolean): IperfResult | null {
+  const server = path.server;
+  const s = path.track(spawnIn(path.serverNs, ['iperf3', '-s', '-1', '-B', server]));
   spawnSync('sleep', ['0.5']);
   const args = ['-c', server, '-t', String(SECONDS), '-J', ...(udp ? ['-u', '-l', String(UDP_LEN), '-b', UDP_RATE] : [])];
-  const r = spawnSync('ip', ['netns', 'exec', pair.a, 'iperf3', ...args], { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 });
+  const r = spawnSync('ip', ['netns', 'exec', path.client, 'iperf3', ...args], { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 });
   s.child.kill();
   try {
     const end = JSON.parse(r.stdout).end;
@@ -223,9 +251,10 @@ function iperfRows(samples: Sample[], name: string, pair: NetnsPair, server: str
     console.log(`overlay bench: ${name}: no ping through the tunnel, iperf3 rows skipped`);
     return;
   }
-  const tcp = iperf(pair, server, false);
+  const path = { client: pair.a, serverNs: pair.b, server, track: (p: Proc) => pair.track(p) };
+  const tcp = iperf(path, false);
   if (tcp) samples.push({ name, case: `iperf3 TCP ${SECONDS} s`, opsPerSec: 0, bytesPerSec: tcp.bytesPerSec });
-  const udp = iperf(pair, server, true);
+  const udp = iperf(path, true);
   if (udp) {
     samples.push({
       name, case: `iperf3 UDP ${UDP_LEN} B ${SECONDS} s`, opsPerSec: 0, bytesPerSec: udp.bytesPerSec,
@@ -234,18 +263,19 @@ function iperfRows(samples: Sample[], name: string, pair: NetnsPair, server: str
   }
 }
 
-async function endToEnd(samples: Sample[]): Promise<void> {
+/** The two-node rows; false when skipped (not root, or a tool missing). */
+async function endToEnd(samples: Sample[]): Promise<boolean> {
   const missing = [!isRoot && 'root', ...['wireguard-go', 'wg', 'iperf3', 'ping'].filter((b) => !have(b))].filter(Boolean);
   if (missing.length) {
     console.log(`overlay bench: end-to-end part skipped (needs ${missing.join(', ')})`);
-    return;
+    return false;
   }
   // tfw <-> tfw
-  let pair = new NetnsPair('tbe', 51);
+  let pair = new NetnsPair(`${NS_TAG}tbe`, 51);
   try {
     const a = keygen(), b = keygen();
     const conf = (k: typeof a, peer: typeof a, addr: string, peerAddr: string, ep: string) =>
-      `name: tbe0\nprivateKey: ${k.privateKey}\nlistenPort: 51820\naddress: [${addr}/24]\npeers:\n  - publicKey: ${peer.publicKey}\n    endpoint: ${ep}:51820\n    allowedIPs: [${peerAddr}/32]\n`;
+      `name: ${NS_TAG}tbe0\nprivateKey: ${k.privateKey}\nlistenPort: 51820\naddress: [${addr}/24]\npeers:\n  - publicKey: ${peer.publicKey}\n    endpoint: ${ep}:51820\n    allowedIPs: [${peerAddr}/32]\n`;
     const ta = pair.track(tfwRuntime(pair.a, pair.file('a.yaml', conf(a, b, '10.100.0.1', '10.100.0.2', pair.ipB))));
     const tb = pair.track(tfwRuntime(pair.b, pair.file('b.yaml', conf(b, a, '10.100.0.2', '10.100.0.1', pair.ipA))));
     await waitFor(() => ta.out().includes('overlay: up') && tb.out().includes('overlay: up'), 30_000);
@@ -254,22 +284,90 @@ async function endToEnd(samples: Sample[]): Promise<void> {
     await pair.cleanup();
   }
   // wireguard-go <-> wireguard-go
-  pair = new NetnsPair('wbe', 52);
+  pair = new NetnsPair(`${NS_TAG}wbe`, 52);
   try {
     const a = keygen(), b = keygen();
-    // Distinct interface names: wireguard-go's UAPI sockets (/var/run/wireguard/<dev>.sock) are not per namespace.
-    const tag = `wb${process.pid % 10000}`;
+    const tag = `${NS_TAG}wb${process.pid % 10000}`;
     for (const [ns, k, peer, addr, ep, dev] of [[pair.a, a, b, '10.100.0.1', pair.ipB, `${tag}a`], [pair.b, b, a, '10.100.0.2', pair.ipA, `${tag}b`]] as const) {
-      pair.track(spawnIn(ns, ['wireguard-go', '-f', dev], { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' }));
-      await waitFor(() => spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0, 10_000);
-      const keyFile = pair.file(`${ns}.key`, `${k.privateKey}\n`);
-      sh(['ip', 'netns', 'exec', ns, 'wg', 'set', dev, 'private-key', keyFile, 'listen-port', '51820', 'peer', peer.publicKey, 'endpoint', `${ep}:51820`, 'allowed-ips', `${addr === '10.100.0.1' ? '10.100.0.2' : '10.100.0.1'}/32`]);
+      await wireguardGo(pair, ns, dev, k.privateKey, 51820, peer.publicKey, `${ep}:51820`, `${addr === '10.100.0.1' ? '10.100.0.2' : '10.100.0.1'}/32`);
       sh(['ip', '-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev]);
-      sh(['ip', '-n', ns, 'link', 'set', dev, 'mtu', '1420', 'up']);
     }
     iperfRows(samples, 'wireguard-go', pair, '10.100.0.2');
   } finally {
     await pair.cleanup();
+  }
+  return true;
+}
+
+/**
+ * Starts a wireguard-go interface `dev` in `ns` with one peer and brings it up
+ * (MTU 1420); addresses and routes are the caller's. Interface names must be
+ * distinct across namespaces: wireguard-go's UAPI sockets
+ * (/var/run/wireguard/<dev>.sock) are not per namespace.
+ */
+async function wireguardGo(
+  owner: { track(p: Proc): Proc; file(name: string, text: string): string },
+  ns: string, dev: string, privateKey: string, port: number, peerKey: string, endpoint: string, allowedIPs: string,
+): Promise<void> {
+  owner.track(spawnIn(ns, ['wireguard-go', '-f', dev], { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' }));
+  await waitFor(() => spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0, 10_000);
+  const keyFile = owner.file(`${dev}.key`, `${privateKey}\n`);
+  sh(['ip', 'netns', 'exec', ns, 'wg', 'set', dev, 'private-key', keyFile, 'listen-port', String(port), 'peer', peerKey, 'endpoint', endpoint, 'allowed-ips', allowedIPs]);
+  sh(['ip', '-n', ns, 'link', 'set', dev, 'mtu', '1420', 'up']);
+}
+
+/** The TCP row through the line's relay, once `ping` from A reaches C's `server` address (bounded wait: routes converge first). */
+async function relayRow(samples: Sample[], name: string, line: NetnsLine, server: string): Promise<void> {
+  if (!(await waitFor(() => ping(line.a, server, 1), 30_000))) {
+    console.log(`overlay bench: ${name}: no ping from A to C through B, relay row skipped`);
+    return;
+  }
+  const tcp = iperf({ client: line.a, serverNs: line.c, server, track: (p) => line.track(p) }, false);
+  if (tcp) samples.push({ name, case: `iperf3 TCP ${SECONDS} s A-B-C`, opsPerSec: 0, bytesPerSec: tcp.bytesPerSec });
+}
+
+/**
+ * Through a relay: iperf3 TCP A -> C over A - B - C. tfw: three `tfw
+ * runtime` nodes, `mesh: true`, A and C peered with B only, A reaching C's
+ * 10.100.0.3/32 on the route Babel learns through B, which relays inside the
+ * router (ip_forward stays 0). wireguard-go: A wg B and B wg C as two
+ * wireguard-go interfaces on B, which forwards between them with ip_forward.
+ */
+async function throughRelay(samples: Sample[]): Promise<void> {
+  const PORT = 51821;
+  let line = new NetnsLine(`${NS_TAG}trl`, 53);
+  try {
+    const [a, b, c] = [keygen(), keygen(), keygen()];
+    const conf = (k: typeof a, addr: string, peers: [typeof a, string][]) =>
+      `name: ${NS_TAG}trl0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\naddress: [${addr}/32]\nmesh: true\npeers:\n` +
+      peers.map(([p, ep]) => `  - publicKey: ${p.publicKey}\n    endpoint: ${ep}:${PORT}\n    allowedIPs: []\n`).join('');
+    const procs = [
+      line.track(tfwRuntime(line.a, line.file('a.yaml', conf(a, '10.100.0.1', [[b, line.ipBA]])))),
+      line.track(tfwRuntime(line.b, line.file('b.yaml', conf(b, '10.100.0.2', [[a, line.ipAB], [c, line.ipCB]])))),
+      line.track(tfwRuntime(line.c, line.file('c.yaml', conf(c, '10.100.0.3', [[b, line.ipBC]])))),
+    ];
+    await waitFor(() => procs.every((p) => p.out().includes('overlay: up')), 30_000);
+    await relayRow(samples, 'tfw runtime (mesh relay)', line, '10.100.0.3');
+  } finally {
+    await line.cleanup();
+  }
+  line = new NetnsLine(`${NS_TAG}wrl`, 55);
+  try {
+    const [a, b1, b2, c] = [keygen(), keygen(), keygen(), keygen()];
+    const tag = `${NS_TAG}wr${process.pid % 10000}`;
+    await wireguardGo(line, line.a, `${tag}a`, a.privateKey, PORT, b1.publicKey, `${line.ipBA}:${PORT}`, '10.100.0.0/24');
+    await wireguardGo(line, line.b, `${tag}ba`, b1.privateKey, PORT, a.publicKey, `${line.ipAB}:${PORT}`, '10.100.0.1/32');
+    await wireguardGo(line, line.b, `${tag}bc`, b2.privateKey, PORT + 1, c.publicKey, `${line.ipCB}:${PORT}`, '10.100.0.3/32');
+    await wireguardGo(line, line.c, `${tag}c`, c.privateKey, PORT, b2.publicKey, `${line.ipBC}:${PORT + 1}`, '10.100.0.0/24');
+    sh(['ip', '-n', line.a, 'addr', 'add', '10.100.0.1/24', 'dev', `${tag}a`]);
+    sh(['ip', '-n', line.c, 'addr', 'add', '10.100.0.3/24', 'dev', `${tag}c`]);
+    sh(['ip', '-n', line.b, 'addr', 'add', '10.100.0.2/32', 'dev', `${tag}ba`]);
+    sh(['ip', '-n', line.b, 'route', 'add', '10.100.0.1/32', 'dev', `${tag}ba`]);
+    sh(['ip', '-n', line.b, 'route', 'add', '10.100.0.3/32', 'dev', `${tag}bc`]);
+    sh(['ip', 'netns', 'exec', line.b, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await relayRow(samples, 'wireguard-go (two hops)', line, '10.100.0.3');
+  } finally {
+    await line.cleanup();
   }
 }
 
@@ -280,8 +378,10 @@ export default async function overlayBench(): Promise<void> {
   console.log(`overlay: bytes copied per 1,420-byte packet: send ${copies.send}, receive ${copies.receive}, relay ${copies.relay}` +
     ` (plus the 20-byte destination endpoint record per datagram sent: send ${copies.endpoint.send}, receive ${copies.endpoint.receive}, relay ${copies.endpoint.relay})`);
   printTable('overlay: Device.send (route + seal), 1,420-byte packets', samples.filter((s) => s.case.startsWith('Device')), { baseline: 'node:crypto per packet' });
-  await endToEnd(samples);
-  const e2e = samples.filter((s) => s.case.startsWith('iperf3'));
+  if (await endToEnd(samples)) await throughRelay(samples);
+  const e2e = samples.filter((s) => s.case.startsWith('iperf3') && !s.case.endsWith('A-B-C'));
+  const relay = samples.filter((s) => s.case.endsWith('A-B-C'));
+  if (relay.length) printTable('overlay: iperf3 A -> C through a relay B (line of three namespaces, received)', relay, { baseline: 'wireguard-go (two hops)' });
   if (e2e.length) {
     printTable('overlay: iperf3 through two nodes in network namespaces (received)', e2e, { baseline: 'wireguard-go' });
     for (const x of e2e.filter((x) => x.extra)) console.log(`  ${x.name}, ${x.case}: ${Number(x.extra!.lossPercent).toFixed(1)}% of ${x.extra!.packets} datagrams lost (target ${UDP_RATE}bit/s)`);
