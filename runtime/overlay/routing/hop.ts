@@ -4,11 +4,14 @@
  * IPv6 hop limit (RFC 8200 section 3) minus one, with the IPv4 header checksum
  * patched incrementally (RFC 1624 section 3, eqn. 3: HC' = ~(~HC + ~m + m')).
  *
+ * Applied in place in the receive slot the packet was opened in (receive.ts),
+ * which is then sealed for the next hop where it lies: no copy.
  * TODO(forward): the forward kernel's batch `Classifier` (runtime/kernels/
  * forward-classifier.ts) does the same (and more: header validation, FIB
- * verdicts) over its own wasm packet pool; the overlay's receive path works in
- * the AEAD pool's slots, so using it would cost a copy per packet. Switch when
- * the classifier can run over caller-owned slots.
+ * verdicts) in one call per batch, but only over its own packet pool, with its
+ * own Fib pair; docs/overlay.md "Not done yet" lists what putting it on this
+ * path needs (a native classify over a caller's buffer, the route table on
+ * the classifier's Fibs, its local-set and next-hop bounds).
  */
 
 /** `decrementHop` result: the packet may be forwarded. */
