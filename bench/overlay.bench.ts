@@ -49,9 +49,11 @@ const tfwRuntime = (ns: string, config: string): Proc => spawnIn(ns, [process.ex
  * (not a copy); the 4- or 16-byte destination gathered for the batch route
  * lookup is not counted either. Copies of endpoint records (the 20-byte
  * destination address + port of each datagram sent, conn.ts Endpoint.set) are
- * counted apart, in `endpoint`.
+ * counted apart, in `endpoint`. `feed` 'own' hands A's packets in from the
+ * caller's own buffers instead of A's send slots (they are copied then: a
+ * check that the counter sees copies).
  */
-export function copiesPerPacket(): Record<'send' | 'receive' | 'relay', number> & { endpoint: Record<'send' | 'receive' | 'relay', number> } {
+export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' | 'receive' | 'relay', number> & { endpoint: Record<'send' | 'receive' | 'relay', number> } {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const proto = Object.getPrototypeOf(Uint8Array.prototype) as Record<string, (this: Uint8Array, ...a: any[]) => any>;
   const saved = { set: proto.set, slice: proto.slice, copyWithin: proto.copyWithin };
@@ -142,8 +144,8 @@ export function copiesPerPacket(): Record<'send' | 'receive' | 'relay', number> 
     c.send([Uint8Array.from([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 100, 0, 3, 10, 100, 0, 1])], [20], 1);
     pump();
     // As the runtime's TUN readBatch does: the packets land in A's send slots (not counted; the TUN writes them).
-    const bufs = a.sendBuffers().slice(0, N);
-    for (const s of bufs) s.set(pkt);
+    const bufs = feed === 'slots' ? a.sendBuffers().slice(0, N) : Array.from({ length: N }, () => pkt.slice());
+    if (feed === 'slots') for (const s of bufs) s.set(pkt);
     const sizes = new Int32Array(N).fill(1420);
     const send = measure(() => a.send(bufs, sizes, N));
     endpoint.send = lastEndpoint;
