@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Device } from '../runtime/overlay/device.js';
 import { Endpoint } from '../runtime/overlay/links/conn.js';
+import { foldChecksum, onesSum } from '../runtime/overlay/routing/checksum.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/wireguard/keys.js';
 import { keygen } from '../host-tools/commands/keygen.js';
 import { isRoot } from '../test/helpers.js';
@@ -126,6 +127,8 @@ export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' 
     pkt[0] = 0x45; pkt[2] = 1420 >> 8; pkt[3] = 1420 & 0xff; pkt[8] = 64;
     pkt.set([10, 100, 0, 1], 12);
     pkt.set([10, 100, 0, 3], 16);
+    const hc = foldChecksum(onesSum(pkt, 0, 20)); // B's relay checks IPv4 header checksums
+    pkt[10] = hc >> 8; pkt[11] = hc & 0xff;
     const N = 64;
     const endpoint = { send: 0, receive: 0, relay: 0 };
     let lastEndpoint = 0;
