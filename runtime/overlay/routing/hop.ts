@@ -5,13 +5,10 @@
  * patched incrementally (RFC 1624 section 3, eqn. 3: HC' = ~(~HC + ~m + m')).
  *
  * Applied in place in the receive slot the packet was opened in (receive.ts),
- * which is then sealed for the next hop where it lies: no copy.
- * TODO(forward): the forward kernel's batch `Classifier` (runtime/kernels/
- * forward-classifier.ts) does the same (and more: header validation, FIB
- * verdicts) in one call per batch, but only over its own packet pool, with its
- * own Fib pair; docs/overlay.md "Not done yet" lists what putting it on this
- * path needs (a native classify over a caller's buffer, the route table on
- * the classifier's Fibs, its local-set and next-hop bounds).
+ * which is then sealed for the next hop where it lies: no copy. Relays use it
+ * when the forward kernel's classifier is not on the path (relay-classifier.ts:
+ * wasm engine, node:crypto pools, a full local set); the classifier does the
+ * same rewrite in its batch call otherwise.
  */
 
 /** `decrementHop` result: the packet may be forwarded. */
