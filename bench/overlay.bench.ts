@@ -9,7 +9,9 @@
  *    `tfw runtime` nodes vs through two wireguard-go peers, each pair in its own
  *    two network namespaces joined by a veth pair, TFW_BENCH_SECONDS (default 5)
  *    per run;
- * 3. through a relay (root): iperf3 TCP from A to C in a line of three
+ * 3. in process, the relay: B's receive (open, route, seal for C in the
+ *    receive slots) with the forward kernel's classifier vs per-packet lookups;
+ * 4. through a relay (root): iperf3 TCP from A to C in a line of three
  *    namespaces A - B - C (veth A-B and B-C only): three `tfw runtime` nodes
  *    with `mesh: true`, A and C peered with B only (B relays inside the
  *    router), vs wireguard-go's two-hop chain (A wg B, B forwarding with
@@ -166,6 +168,98 @@ export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' 
     Object.assign(proto, saved);
     Endpoint.prototype.set = savedEndpointSet;
   }
+}
+
+/**
+ * In process, the relay: A seals 64 x 1,420-byte IPv4 packets for C, B opens
+ * them, classifies and seals them again for C in its receive slots (what B's
+ * `receive` does, timed alone), with the forward kernel's classifier (native)
+ * vs per-packet lookups (TFW_OVERLAY_CLASSIFIER=off), alternated. The rate is
+ * relayed plaintext per second of B's `receive`.
+ */
+function relayInProcess(samples: Sample[]): void {
+  const make = (mode: 'classifier' | 'lookups') => {
+    const was = process.env.TFW_OVERLAY_CLASSIFIER;
+    if (mode === 'lookups') process.env.TFW_OVERLAY_CLASSIFIER = 'off';
+    else delete process.env.TFW_OVERLAY_CLASSIFIER;
+    const keys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
+    const pubs = keys.map((k) => toBase64(publicKeyFromPrivate(k)));
+    const eps = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3'];
+    const from = eps.map((e) => Endpoint.parse(e));
+    const wire: { from: number; to: number; data: Uint8Array }[] = [];
+    let measuring = false, relayed = 0;
+    const devs = keys.map((k, i) => new Device({ privateKey: k, io: {
+      transmit: (bufs, sizes, e, n) => {
+        for (let j = 0; j < n; j++) {
+          const to = e.items[j].port - 1;
+          if (measuring && i === 1 && to === 2) relayed++;
+          else wire.push({ from: i, to, data: bufs[j].slice(0, sizes[j]) });
+        }
+      },
+      deliver: () => {},
+    } }));
+    if (was === undefined) delete process.env.TFW_OVERLAY_CLASSIFIER;
+    else process.env.TFW_OVERLAY_CLASSIFIER = was;
+    const [a, b, c] = devs;
+    a.setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: ['10.100.0.0/16'] }]);
+    b.setPeers([{ publicKey: pubs[0], endpoint: eps[0], allowedIPs: ['10.100.0.1/32'] }, { publicKey: pubs[2], endpoint: eps[2], allowedIPs: ['10.100.0.3/32'] }]);
+    c.setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: ['10.100.0.0/16'] }]);
+    b.forwarding = true;
+    b.setLocal(['10.100.0.2/32']);
+    const pump = (): void => {
+      for (let r = 0; r < 8 && wire.length; r++) {
+        for (const d of wire.splice(0)) devs[d.to].receive([d.data], [d.data.length], [from[d.from]], 1);
+      }
+    };
+    const pkt = new Uint8Array(1420);
+    pkt[0] = 0x45; pkt[2] = 1420 >> 8; pkt[3] = 1420 & 0xff; pkt[8] = 64; pkt[9] = 17;
+    pkt.set([10, 100, 0, 1], 12);
+    pkt.set([10, 100, 0, 3], 16);
+    const hc = foldChecksum(onesSum(pkt, 0, 20));
+    pkt[10] = hc >> 8; pkt[11] = hc & 0xff;
+    a.send([pkt], [1420], 1);
+    pump();
+    c.send([Uint8Array.from([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 100, 0, 3, 10, 100, 0, 1])], [20], 1);
+    pump();
+    const slotsA = a.sendBuffers().slice(0, 64), sizes = new Int32Array(64).fill(1420);
+    const rx = b.receiveBuffers(), rxSizes = new Int32Array(64), rxEps = Array<Endpoint>(64).fill(from[0]);
+    measuring = true;
+    let ms = 0;
+    return {
+      mode: b.engines.relay,
+      /** Relays `batches` batches of 64; returns [packets relayed, ms in B's receive]. */
+      run(batches: number): [number, number] {
+        relayed = 0;
+        ms = 0;
+        for (let i = 0; i < batches; i++) {
+          for (const s of slotsA) s.set(pkt);
+          a.send(slotsA, sizes, 64);
+          const batch = wire.splice(0);
+          batch.forEach((d, k) => { rx[k].set(d.data); rxSizes[k] = d.data.length; });
+          const t0 = performance.now();
+          b.receive(rx, rxSizes, rxEps, batch.length);
+          ms += performance.now() - t0;
+        }
+        return [relayed, ms];
+      },
+    };
+  };
+  const rows = [make('classifier'), make('lookups')];
+  if (rows[0].mode !== 'classifier') {
+    console.log('overlay bench: relay in process: no native forward classifier, row skipped');
+    return;
+  }
+  const total = rows.map(() => [0, 0]);
+  for (let round = 0; round < 6; round++) {
+    rows.forEach((r, i) => {
+      const [n, ms] = r.run(200);
+      if (round > 0) { total[i][0] += n; total[i][1] += ms; }
+    });
+  }
+  rows.forEach((r, i) => {
+    const perSec = total[i][0] / (total[i][1] / 1000);
+    samples.push({ name: r.mode === 'classifier' ? 'forward classifier (native), in the slots' : 'per-packet lookups', case: 'relay 64 x 1420 B (B: open, route, seal)', opsPerSec: perSec, bytesPerSec: perSec * 1420 });
+  });
 }
 
 function inProcess(samples: Sample[]): void {
@@ -383,6 +477,9 @@ export default async function overlayBench(): Promise<void> {
   console.log(`overlay: bytes copied per 1,420-byte packet: send ${copies.send}, receive ${copies.receive}, relay ${copies.relay}` +
     ` (plus the 20-byte destination endpoint record per datagram sent: send ${copies.endpoint.send}, receive ${copies.endpoint.receive}, relay ${copies.endpoint.relay})`);
   printTable('overlay: Device.send (route + seal), 1,420-byte packets', samples.filter((s) => s.case.startsWith('Device')), { baseline: 'node:crypto per packet' });
+  relayInProcess(samples);
+  const relayRows = samples.filter((s) => s.case.startsWith('relay 64'));
+  if (relayRows.length) printTable('overlay: relay in process (B receive: open, classify/look up, seal), 1,420-byte packets', relayRows, { baseline: 'per-packet lookups' });
   if (await endToEnd(samples)) await throughRelay(samples);
   const e2e = samples.filter((s) => s.case.startsWith('iperf3') && !s.case.endsWith('A-B-C'));
   const relay = samples.filter((s) => s.case.endsWith('A-B-C'));
