@@ -1,27 +1,45 @@
 /**
  * Overlay router throughput, as ratios to peers measured in the same run:
  * 1. in process: Device.send (route lookup + seal, 64-packet batches of 1,420-byte
- *    IPv4 packets) with the aead kernel's pool vs the node:crypto fallback;
+ *    IPv4 packets written into its send slots as the TUN read does) with the
+ *    aead kernel's pool vs the node:crypto fallback;
  * 2. end to end (root, iperf3, wireguard-go): iperf3 TCP, then iperf3 UDP
  *    (1,380-byte datagrams at a target rate above what either tunnel carries,
  *    TFW_BENCH_UDP_RATE, default 2G: received throughput and loss) through two
  *    `tfw runtime` nodes vs through two wireguard-go peers, each pair in its own
  *    two network namespaces joined by a veth pair, TFW_BENCH_SECONDS (default 5)
- *    per run.
+ *    per run;
+ * 3. in process, the relay: B's receive (open, route, seal for C in the
+ *    receive slots) with the forward kernel's classifier vs per-packet lookups;
+ * 4. through a relay (root): iperf3 TCP from A to C in a line of three
+ *    namespaces A - B - C (veth A-B and B-C only): three `tfw runtime` nodes
+ *    with `mesh: true`, A and C peered with B only (B relays inside the
+ *    router), vs wireguard-go's two-hop chain (A wg B, B forwarding with
+ *    ip_forward from one wireguard-go interface to a second one, B wg C).
+ * Namespace and interface names start with TFW_BENCH_NS_TAG (default empty)
+ * and the pid. TFW_BENCH_TFW_CLI points the `tfw runtime` rows at another
+ * checkout's host-tools/bin/tfw.mjs, to measure a "before" in the same session.
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Device } from '../runtime/overlay/device.js';
 import { Endpoint } from '../runtime/overlay/links/conn.js';
+import { foldChecksum, onesSum } from '../runtime/overlay/routing/checksum.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/wireguard/keys.js';
 import { keygen } from '../host-tools/commands/keygen.js';
 import { isRoot } from '../test/helpers.js';
-import { NetnsPair, have, sh, spawnIn, tfwRuntime, waitFor, ping } from '../test/integration/overlay-netns.js';
+import { NetnsLine, NetnsPair, ROOT, have, sh, spawnIn, waitFor, ping, type Proc } from '../test/integration/overlay-netns.js';
 import { printTable, timeIt, writeResult, type Sample } from './lib.js';
 
 const SECONDS = Number(process.env.TFW_BENCH_SECONDS ?? 5);
 /** iperf3 UDP payload per datagram (bytes): 1,380 + 28 (IPv4 + UDP) fits the 1,420-byte tunnel MTU. */
 const UDP_LEN = 1380;
 const UDP_RATE = process.env.TFW_BENCH_UDP_RATE ?? '2G';
+/** Prefix of the namespaces and interfaces this bench makes. */
+const NS_TAG = process.env.TFW_BENCH_NS_TAG ?? '';
+const TFW_CLI = process.env.TFW_BENCH_TFW_CLI ?? join(ROOT, 'host-tools/bin/tfw.mjs');
+/** `tfw runtime --config file` inside a namespace, from TFW_CLI. */
+const tfwRuntime = (ns: string, config: string): Proc => spawnIn(ns, [process.execPath, '--import', 'tsx', TFW_CLI, 'runtime', '--config', config]);
 
 /**
  * Bytes copied per packet by the overlay's own code, on send (TUN packet ->
@@ -29,18 +47,36 @@ const UDP_RATE = process.env.TFW_BENCH_UDP_RATE ?? '2G';
  * (datagram in -> forwarded datagram out, mesh forwarding in the middle node
  * of a line A-B-C): every TypedArray `set`, `slice` and `copyWithin` is counted
  * while 64 packets of 1,420 bytes take the path once; the test harness's own
- * copies (the in-memory wire) are left out. The AEAD works in place in the pool
+ * copies (the in-memory wire, and the packets written into A's send slots
+ * where the runtime's TUN read puts them) are left out. The AEAD works in place in the pool
  * (not a copy); the 4- or 16-byte destination gathered for the batch route
- * lookup is not counted either.
+ * lookup is not counted either. Copies of endpoint records (the 20-byte
+ * destination address + port of each datagram sent, conn.ts Endpoint.set) are
+ * counted apart, in `endpoint`. `feed` 'own' hands A's packets in from the
+ * caller's own buffers instead of A's send slots (they are copied then: a
+ * check that the counter sees copies).
  */
-export function copiesPerPacket(): Record<'send' | 'receive' | 'relay', number> {
+export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' | 'receive' | 'relay', number> & { endpoint: Record<'send' | 'receive' | 'relay', number> } {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const proto = Object.getPrototypeOf(Uint8Array.prototype) as Record<string, (this: Uint8Array, ...a: any[]) => any>;
   const saved = { set: proto.set, slice: proto.slice, copyWithin: proto.copyWithin };
-  let counting = false, copied = 0;
+  const savedEndpointSet = Endpoint.prototype.set;
+  let counting = false, copied = 0, endpointCopied = 0, inEndpoint = false;
   proto.set = function (src: ArrayLike<number>, offset?: number) {
-    if (counting) copied += src.length * this.BYTES_PER_ELEMENT;
+    if (counting) {
+      if (inEndpoint) endpointCopied += src.length * this.BYTES_PER_ELEMENT;
+      else copied += src.length * this.BYTES_PER_ELEMENT;
+    }
     return saved.set.call(this, src, offset);
+  };
+  // Endpoint records (20 bytes: the datagram's destination for sendmmsg, conn.ts) are counted apart from packet bytes.
+  Endpoint.prototype.set = function (this: Endpoint, other: Endpoint) {
+    inEndpoint = true;
+    try {
+      return savedEndpointSet.call(this, other);
+    } finally {
+      inEndpoint = false;
+    }
   };
   proto.slice = function (start?: number, end?: number) {
     const out = saved.slice.call(this, start, end) as Uint8Array;
@@ -93,12 +129,18 @@ export function copiesPerPacket(): Record<'send' | 'receive' | 'relay', number> 
     pkt[0] = 0x45; pkt[2] = 1420 >> 8; pkt[3] = 1420 & 0xff; pkt[8] = 64;
     pkt.set([10, 100, 0, 1], 12);
     pkt.set([10, 100, 0, 3], 16);
+    const hc = foldChecksum(onesSum(pkt, 0, 20)); // B's relay checks IPv4 header checksums
+    pkt[10] = hc >> 8; pkt[11] = hc & 0xff;
     const N = 64;
+    const endpoint = { send: 0, receive: 0, relay: 0 };
+    let lastEndpoint = 0;
     const measure = (fn: () => void): number => {
       copied = 0;
+      endpointCopied = 0;
       counting = true;
       fn();
       counting = false;
+      lastEndpoint = endpointCopied / N;
       return copied / N;
     };
     // Sessions A-B and B-C first (the staged packets flow then; not counted).
@@ -106,20 +148,118 @@ export function copiesPerPacket(): Record<'send' | 'receive' | 'relay', number> 
     pump();
     c.send([Uint8Array.from([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 100, 0, 3, 10, 100, 0, 1])], [20], 1);
     pump();
-    const bufs = Array.from({ length: N }, () => pkt);
+    // As the runtime's TUN readBatch does: the packets land in A's send slots (not counted; the TUN writes them).
+    const bufs = feed === 'slots' ? a.sendBuffers().slice(0, N) : Array.from({ length: N }, () => pkt.slice());
+    if (feed === 'slots') for (const s of bufs) s.set(pkt);
     const sizes = new Int32Array(N).fill(1420);
     const send = measure(() => a.send(bufs, sizes, N));
+    endpoint.send = lastEndpoint;
     const toB = wire.length;
     const relay = receiveBatch(b);
+    endpoint.relay = lastEndpoint;
     const toC = wire.length;
     const before = delivered[2];
     const receive = receiveBatch(c);
+    endpoint.receive = lastEndpoint;
     if (toB !== N || toC !== N || delivered[2] - before !== N)
       throw new Error(`overlay bench: copies: expected ${N} datagrams A->B->C and ${N} delivered at C, got ${toB}, ${toC}, ${delivered[2] - before}`);
-    return { send, receive, relay };
+    return { send, receive, relay, endpoint };
   } finally {
     Object.assign(proto, saved);
+    Endpoint.prototype.set = savedEndpointSet;
   }
+}
+
+/**
+ * In process, the relay: A seals 64 x 1,420-byte IPv4 packets for C, B opens
+ * them, classifies and seals them again for C in its receive slots (what B's
+ * `receive` does, timed alone), with the forward kernel's classifier (native)
+ * vs per-packet lookups (TFW_OVERLAY_CLASSIFIER=off), alternated. The rate is
+ * relayed plaintext per second of B's `receive`.
+ */
+function relayInProcess(samples: Sample[]): void {
+  const make = (mode: 'classifier' | 'lookups') => {
+    const was = process.env.TFW_OVERLAY_CLASSIFIER;
+    if (mode === 'lookups') process.env.TFW_OVERLAY_CLASSIFIER = 'off';
+    else delete process.env.TFW_OVERLAY_CLASSIFIER;
+    const keys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
+    const pubs = keys.map((k) => toBase64(publicKeyFromPrivate(k)));
+    const eps = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3'];
+    const from = eps.map((e) => Endpoint.parse(e));
+    const wire: { from: number; to: number; data: Uint8Array }[] = [];
+    let measuring = false, relayed = 0;
+    const devs = keys.map((k, i) => new Device({ privateKey: k, io: {
+      transmit: (bufs, sizes, e, n) => {
+        for (let j = 0; j < n; j++) {
+          const to = e.items[j].port - 1;
+          if (measuring && i === 1 && to === 2) relayed++;
+          else wire.push({ from: i, to, data: bufs[j].slice(0, sizes[j]) });
+        }
+      },
+      deliver: () => {},
+    } }));
+    if (was === undefined) delete process.env.TFW_OVERLAY_CLASSIFIER;
+    else process.env.TFW_OVERLAY_CLASSIFIER = was;
+    const [a, b, c] = devs;
+    a.setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: ['10.100.0.0/16'] }]);
+    b.setPeers([{ publicKey: pubs[0], endpoint: eps[0], allowedIPs: ['10.100.0.1/32'] }, { publicKey: pubs[2], endpoint: eps[2], allowedIPs: ['10.100.0.3/32'] }]);
+    c.setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: ['10.100.0.0/16'] }]);
+    b.forwarding = true;
+    b.setLocal(['10.100.0.2/32']);
+    const pump = (): void => {
+      for (let r = 0; r < 8 && wire.length; r++) {
+        for (const d of wire.splice(0)) devs[d.to].receive([d.data], [d.data.length], [from[d.from]], 1);
+      }
+    };
+    const pkt = new Uint8Array(1420);
+    pkt[0] = 0x45; pkt[2] = 1420 >> 8; pkt[3] = 1420 & 0xff; pkt[8] = 64; pkt[9] = 17;
+    pkt.set([10, 100, 0, 1], 12);
+    pkt.set([10, 100, 0, 3], 16);
+    const hc = foldChecksum(onesSum(pkt, 0, 20));
+    pkt[10] = hc >> 8; pkt[11] = hc & 0xff;
+    a.send([pkt], [1420], 1);
+    pump();
+    c.send([Uint8Array.from([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 100, 0, 3, 10, 100, 0, 1])], [20], 1);
+    pump();
+    const slotsA = a.sendBuffers().slice(0, 64), sizes = new Int32Array(64).fill(1420);
+    const rx = b.receiveBuffers(), rxSizes = new Int32Array(64), rxEps = Array<Endpoint>(64).fill(from[0]);
+    measuring = true;
+    let ms = 0;
+    return {
+      mode: b.engines.relay,
+      /** Relays `batches` batches of 64; returns [packets relayed, ms in B's receive]. */
+      run(batches: number): [number, number] {
+        relayed = 0;
+        ms = 0;
+        for (let i = 0; i < batches; i++) {
+          for (const s of slotsA) s.set(pkt);
+          a.send(slotsA, sizes, 64);
+          const batch = wire.splice(0);
+          batch.forEach((d, k) => { rx[k].set(d.data); rxSizes[k] = d.data.length; });
+          const t0 = performance.now();
+          b.receive(rx, rxSizes, rxEps, batch.length);
+          ms += performance.now() - t0;
+        }
+        return [relayed, ms];
+      },
+    };
+  };
+  const rows = [make('classifier'), make('lookups')];
+  if (rows[0].mode !== 'classifier') {
+    console.log('overlay bench: relay in process: no native forward classifier, row skipped');
+    return;
+  }
+  const total = rows.map(() => [0, 0]);
+  for (let round = 0; round < 6; round++) {
+    rows.forEach((r, i) => {
+      const [n, ms] = r.run(200);
+      if (round > 0) { total[i][0] += n; total[i][1] += ms; }
+    });
+  }
+  rows.forEach((r, i) => {
+    const perSec = total[i][0] / (total[i][1] / 1000);
+    samples.push({ name: r.mode === 'classifier' ? 'forward classifier (native), in the slots' : 'per-packet lookups', case: 'relay 64 x 1420 B (B: open, route, seal)', opsPerSec: perSec, bytesPerSec: perSec * 1420 });
+  });
 }
 
 function inProcess(samples: Sample[]): void {
@@ -149,9 +289,13 @@ function inProcess(samples: Sample[]): void {
         for (const d of batch) (d[0] === 2 ? devA : sink).receive([d], [d.length], [ep], 1);
       }
       (devA as unknown as { io: { transmit: unknown } }).io.transmit = (_b: unknown, _s: unknown, _e: unknown, n: number) => void (sent += n);
-      const bufs = Array.from({ length: 64 }, () => pkt);
+      // Fed as the runtime's TUN read feeds it: each packet written into a send slot (read(2)'s copy), sealed there.
+      const bufs = devA.sendBuffers().slice(0, 64);
       const sizes = new Int32Array(64).fill(1420);
-      const calls = timeIt(() => devA.send(bufs, sizes, 64));
+      const calls = timeIt(() => {
+        for (const b of bufs) b.set(pkt);
+        devA.send(bufs, sizes, 64);
+      });
       const backend = `${devA.engines.aead}, ${devA.engines.routes}`;
       samples.push({ name: aead === 'node' ? 'node:crypto per packet' : `tfw pool (${backend})`, case: 'Device.send 64 x 1420 B', opsPerSec: calls * 64, bytesPerSec: calls * 64 * 1420 });
     } finally {
@@ -168,16 +312,25 @@ interface IperfResult {
   packets?: number;
 }
 
+/** Where an iperf3 run goes: client namespace, server namespace, the server's address (the tunnel's far end). */
+interface IperfPath {
+  client: string;
+  serverNs: string;
+  server: string;
+  track(p: Proc): Proc;
+}
+
 /**
- * One iperf3 run from pair.a to the server in pair.b (TCP, or UDP with
+ * One iperf3 run from path.client to the server in path.serverNs (TCP, or UDP with
  * UDP_LEN-byte datagrams at UDP_RATE), read from iperf3's JSON (`-J`).
  * Returns null when iperf3 fails or prints no result.
  */
-function iperf(pair: NetnsPair, server: string, udp: boolean): IperfResult | null {
-  const s = pair.track(spawnIn(pair.b, ['iperf3', '-s', '-1', '-B', server]));
+function iperf(path: IperfPath, udp: boolean): IperfResult | null {
+  const server = path.server;
+  const s = path.track(spawnIn(path.serverNs, ['iperf3', '-s', '-1', '-B', server]));
   spawnSync('sleep', ['0.5']);
   const args = ['-c', server, '-t', String(SECONDS), '-J', ...(udp ? ['-u', '-l', String(UDP_LEN), '-b', UDP_RATE] : [])];
-  const r = spawnSync('ip', ['netns', 'exec', pair.a, 'iperf3', ...args], { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 });
+  const r = spawnSync('ip', ['netns', 'exec', path.client, 'iperf3', ...args], { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 });
   s.child.kill();
   try {
     const end = JSON.parse(r.stdout).end;
@@ -197,9 +350,10 @@ function iperfRows(samples: Sample[], name: string, pair: NetnsPair, server: str
     console.log(`overlay bench: ${name}: no ping through the tunnel, iperf3 rows skipped`);
     return;
   }
-  const tcp = iperf(pair, server, false);
+  const path = { client: pair.a, serverNs: pair.b, server, track: (p: Proc) => pair.track(p) };
+  const tcp = iperf(path, false);
   if (tcp) samples.push({ name, case: `iperf3 TCP ${SECONDS} s`, opsPerSec: 0, bytesPerSec: tcp.bytesPerSec });
-  const udp = iperf(pair, server, true);
+  const udp = iperf(path, true);
   if (udp) {
     samples.push({
       name, case: `iperf3 UDP ${UDP_LEN} B ${SECONDS} s`, opsPerSec: 0, bytesPerSec: udp.bytesPerSec,
@@ -208,18 +362,19 @@ function iperfRows(samples: Sample[], name: string, pair: NetnsPair, server: str
   }
 }
 
-async function endToEnd(samples: Sample[]): Promise<void> {
+/** The two-node rows; false when skipped (not root, or a tool missing). */
+async function endToEnd(samples: Sample[]): Promise<boolean> {
   const missing = [!isRoot && 'root', ...['wireguard-go', 'wg', 'iperf3', 'ping'].filter((b) => !have(b))].filter(Boolean);
   if (missing.length) {
     console.log(`overlay bench: end-to-end part skipped (needs ${missing.join(', ')})`);
-    return;
+    return false;
   }
   // tfw <-> tfw
-  let pair = new NetnsPair('tbe', 51);
+  let pair = new NetnsPair(`${NS_TAG}tbe`, 51);
   try {
     const a = keygen(), b = keygen();
     const conf = (k: typeof a, peer: typeof a, addr: string, peerAddr: string, ep: string) =>
-      `name: tbe0\nprivateKey: ${k.privateKey}\nlistenPort: 51820\naddress: [${addr}/24]\npeers:\n  - publicKey: ${peer.publicKey}\n    endpoint: ${ep}:51820\n    allowedIPs: [${peerAddr}/32]\n`;
+      `name: ${NS_TAG}tbe0\nprivateKey: ${k.privateKey}\nlistenPort: 51820\naddress: [${addr}/24]\npeers:\n  - publicKey: ${peer.publicKey}\n    endpoint: ${ep}:51820\n    allowedIPs: [${peerAddr}/32]\n`;
     const ta = pair.track(tfwRuntime(pair.a, pair.file('a.yaml', conf(a, b, '10.100.0.1', '10.100.0.2', pair.ipB))));
     const tb = pair.track(tfwRuntime(pair.b, pair.file('b.yaml', conf(b, a, '10.100.0.2', '10.100.0.1', pair.ipA))));
     await waitFor(() => ta.out().includes('overlay: up') && tb.out().includes('overlay: up'), 30_000);
@@ -228,22 +383,90 @@ async function endToEnd(samples: Sample[]): Promise<void> {
     await pair.cleanup();
   }
   // wireguard-go <-> wireguard-go
-  pair = new NetnsPair('wbe', 52);
+  pair = new NetnsPair(`${NS_TAG}wbe`, 52);
   try {
     const a = keygen(), b = keygen();
-    // Distinct interface names: wireguard-go's UAPI sockets (/var/run/wireguard/<dev>.sock) are not per namespace.
-    const tag = `wb${process.pid % 10000}`;
+    const tag = `${NS_TAG}wb${process.pid % 10000}`;
     for (const [ns, k, peer, addr, ep, dev] of [[pair.a, a, b, '10.100.0.1', pair.ipB, `${tag}a`], [pair.b, b, a, '10.100.0.2', pair.ipA, `${tag}b`]] as const) {
-      pair.track(spawnIn(ns, ['wireguard-go', '-f', dev], { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' }));
-      await waitFor(() => spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0, 10_000);
-      const keyFile = pair.file(`${ns}.key`, `${k.privateKey}\n`);
-      sh(['ip', 'netns', 'exec', ns, 'wg', 'set', dev, 'private-key', keyFile, 'listen-port', '51820', 'peer', peer.publicKey, 'endpoint', `${ep}:51820`, 'allowed-ips', `${addr === '10.100.0.1' ? '10.100.0.2' : '10.100.0.1'}/32`]);
+      await wireguardGo(pair, ns, dev, k.privateKey, 51820, peer.publicKey, `${ep}:51820`, `${addr === '10.100.0.1' ? '10.100.0.2' : '10.100.0.1'}/32`);
       sh(['ip', '-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev]);
-      sh(['ip', '-n', ns, 'link', 'set', dev, 'mtu', '1420', 'up']);
     }
     iperfRows(samples, 'wireguard-go', pair, '10.100.0.2');
   } finally {
     await pair.cleanup();
+  }
+  return true;
+}
+
+/**
+ * Starts a wireguard-go interface `dev` in `ns` with one peer and brings it up
+ * (MTU 1420); addresses and routes are the caller's. Interface names must be
+ * distinct across namespaces: wireguard-go's UAPI sockets
+ * (/var/run/wireguard/<dev>.sock) are not per namespace.
+ */
+async function wireguardGo(
+  owner: { track(p: Proc): Proc; file(name: string, text: string): string },
+  ns: string, dev: string, privateKey: string, port: number, peerKey: string, endpoint: string, allowedIPs: string,
+): Promise<void> {
+  owner.track(spawnIn(ns, ['wireguard-go', '-f', dev], { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' }));
+  await waitFor(() => spawnSync('ip', ['-n', ns, 'link', 'show', dev], { stdio: 'ignore' }).status === 0, 10_000);
+  const keyFile = owner.file(`${dev}.key`, `${privateKey}\n`);
+  sh(['ip', 'netns', 'exec', ns, 'wg', 'set', dev, 'private-key', keyFile, 'listen-port', String(port), 'peer', peerKey, 'endpoint', endpoint, 'allowed-ips', allowedIPs]);
+  sh(['ip', '-n', ns, 'link', 'set', dev, 'mtu', '1420', 'up']);
+}
+
+/** The TCP row through the line's relay, once `ping` from A reaches C's `server` address (bounded wait: routes converge first). */
+async function relayRow(samples: Sample[], name: string, line: NetnsLine, server: string): Promise<void> {
+  if (!(await waitFor(() => ping(line.a, server, 1), 30_000))) {
+    console.log(`overlay bench: ${name}: no ping from A to C through B, relay row skipped`);
+    return;
+  }
+  const tcp = iperf({ client: line.a, serverNs: line.c, server, track: (p) => line.track(p) }, false);
+  if (tcp) samples.push({ name, case: `iperf3 TCP ${SECONDS} s A-B-C`, opsPerSec: 0, bytesPerSec: tcp.bytesPerSec });
+}
+
+/**
+ * Through a relay: iperf3 TCP A -> C over A - B - C. tfw: three `tfw
+ * runtime` nodes, `mesh: true`, A and C peered with B only, A reaching C's
+ * 10.100.0.3/32 on the route Babel learns through B, which relays inside the
+ * router (ip_forward stays 0). wireguard-go: A wg B and B wg C as two
+ * wireguard-go interfaces on B, which forwards between them with ip_forward.
+ */
+async function throughRelay(samples: Sample[]): Promise<void> {
+  const PORT = 51821;
+  let line = new NetnsLine(`${NS_TAG}trl`, 53);
+  try {
+    const [a, b, c] = [keygen(), keygen(), keygen()];
+    const conf = (k: typeof a, addr: string, peers: [typeof a, string][]) =>
+      `name: ${NS_TAG}trl0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\naddress: [${addr}/32]\nmesh: true\npeers:\n` +
+      peers.map(([p, ep]) => `  - publicKey: ${p.publicKey}\n    endpoint: ${ep}:${PORT}\n    allowedIPs: []\n`).join('');
+    const procs = [
+      line.track(tfwRuntime(line.a, line.file('a.yaml', conf(a, '10.100.0.1', [[b, line.ipBA]])))),
+      line.track(tfwRuntime(line.b, line.file('b.yaml', conf(b, '10.100.0.2', [[a, line.ipAB], [c, line.ipCB]])))),
+      line.track(tfwRuntime(line.c, line.file('c.yaml', conf(c, '10.100.0.3', [[b, line.ipBC]])))),
+    ];
+    await waitFor(() => procs.every((p) => p.out().includes('overlay: up')), 30_000);
+    await relayRow(samples, 'tfw runtime (mesh relay)', line, '10.100.0.3');
+  } finally {
+    await line.cleanup();
+  }
+  line = new NetnsLine(`${NS_TAG}wrl`, 55);
+  try {
+    const [a, b1, b2, c] = [keygen(), keygen(), keygen(), keygen()];
+    const tag = `${NS_TAG}wr${process.pid % 10000}`;
+    await wireguardGo(line, line.a, `${tag}a`, a.privateKey, PORT, b1.publicKey, `${line.ipBA}:${PORT}`, '10.100.0.0/24');
+    await wireguardGo(line, line.b, `${tag}ba`, b1.privateKey, PORT, a.publicKey, `${line.ipAB}:${PORT}`, '10.100.0.1/32');
+    await wireguardGo(line, line.b, `${tag}bc`, b2.privateKey, PORT + 1, c.publicKey, `${line.ipCB}:${PORT}`, '10.100.0.3/32');
+    await wireguardGo(line, line.c, `${tag}c`, c.privateKey, PORT, b2.publicKey, `${line.ipBC}:${PORT + 1}`, '10.100.0.0/24');
+    sh(['ip', '-n', line.a, 'addr', 'add', '10.100.0.1/24', 'dev', `${tag}a`]);
+    sh(['ip', '-n', line.c, 'addr', 'add', '10.100.0.3/24', 'dev', `${tag}c`]);
+    sh(['ip', '-n', line.b, 'addr', 'add', '10.100.0.2/32', 'dev', `${tag}ba`]);
+    sh(['ip', '-n', line.b, 'route', 'add', '10.100.0.1/32', 'dev', `${tag}ba`]);
+    sh(['ip', '-n', line.b, 'route', 'add', '10.100.0.3/32', 'dev', `${tag}bc`]);
+    sh(['ip', 'netns', 'exec', line.b, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await relayRow(samples, 'wireguard-go (two hops)', line, '10.100.0.3');
+  } finally {
+    await line.cleanup();
   }
 }
 
@@ -251,10 +474,16 @@ export default async function overlayBench(): Promise<void> {
   const samples: Sample[] = [];
   inProcess(samples);
   const copies = copiesPerPacket();
-  console.log(`overlay: bytes copied per 1,420-byte packet: send ${copies.send}, receive ${copies.receive}, relay ${copies.relay}`);
+  console.log(`overlay: bytes copied per 1,420-byte packet: send ${copies.send}, receive ${copies.receive}, relay ${copies.relay}` +
+    ` (plus the 20-byte destination endpoint record per datagram sent: send ${copies.endpoint.send}, receive ${copies.endpoint.receive}, relay ${copies.endpoint.relay})`);
   printTable('overlay: Device.send (route + seal), 1,420-byte packets', samples.filter((s) => s.case.startsWith('Device')), { baseline: 'node:crypto per packet' });
-  await endToEnd(samples);
-  const e2e = samples.filter((s) => s.case.startsWith('iperf3'));
+  relayInProcess(samples);
+  const relayRows = samples.filter((s) => s.case.startsWith('relay 64'));
+  if (relayRows.length) printTable('overlay: relay in process (B receive: open, classify/look up, seal), 1,420-byte packets', relayRows, { baseline: 'per-packet lookups' });
+  if (await endToEnd(samples)) await throughRelay(samples);
+  const e2e = samples.filter((s) => s.case.startsWith('iperf3') && !s.case.endsWith('A-B-C'));
+  const relay = samples.filter((s) => s.case.endsWith('A-B-C'));
+  if (relay.length) printTable('overlay: iperf3 A -> C through a relay B (line of three namespaces, received)', relay, { baseline: 'wireguard-go (two hops)' });
   if (e2e.length) {
     printTable('overlay: iperf3 through two nodes in network namespaces (received)', e2e, { baseline: 'wireguard-go' });
     for (const x of e2e.filter((x) => x.extra)) console.log(`  ${x.name}, ${x.case}: ${Number(x.extra!.lossPercent).toFixed(1)}% of ${x.extra!.packets} datagrams lost (target ${UDP_RATE}bit/s)`);

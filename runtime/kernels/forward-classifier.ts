@@ -5,7 +5,7 @@
  * FIB, decrements TTL / hop limit (patching the IPv4 checksum per RFC 1624 eqn. 3)
  * and writes an 8-byte verdict. The encoding is in docs/forward.md and below.
  */
-import { ArgumentRangeError, TfwError } from '../errors.js';
+import { ArgumentRangeError, BackendUnavailableError, TfwError } from '../errors.js';
 import { resolveBackend, type BackendOptions } from './backend.js';
 import { createEngine, type ForwardEngine } from './forward-engine.js';
 import { ENGINE, Fib } from './forward-fib.js';
@@ -166,6 +166,27 @@ export class Classifier {
       throw new ArgumentRangeError(`count: expected an integer 0..${this.maxPackets}, got ${count}`);
     }
     this.engine.classify(count);
+  }
+
+  /** Whether `classifyIn` works (the native engine reads a caller's memory; wasm does not). */
+  get classifiesInPlace(): boolean {
+    return typeof this.engine.classifyIn === 'function';
+  }
+
+  /**
+   * Classifies `count` packets that live in the caller's `pool` (descriptor i
+   * = offset, length in bytes relative to `pool`, as in `descriptors`), with
+   * verdicts into `verdicts` (2 words each): no copy into the classifier's
+   * own pool. Forwarded packets are rewritten in place. Native engine only.
+   * @throws BackendUnavailableError on an engine that cannot read the caller's memory;
+   *   RangeError when count exceeds the descriptor or verdict arrays
+   */
+  classifyIn(pool: Uint8Array, descriptors: Uint32Array, count: number, verdicts: Uint32Array): void {
+    if (!this.engine.classifyIn) throw new BackendUnavailableError(`forward: the ${this.engine.backend} classifier reads only its own pool (classifyIn needs the native engine)`);
+    if (!Number.isInteger(count) || count < 0 || count * 2 > descriptors.length || count * 2 > verdicts.length) {
+      throw new ArgumentRangeError(`count: expected an integer 0..${Math.min(descriptors.length, verdicts.length) >> 1}, got ${count}`);
+    }
+    this.engine.classifyIn(pool, descriptors, count, verdicts);
   }
 
   /**

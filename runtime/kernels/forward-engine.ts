@@ -43,6 +43,12 @@ export interface ForwardEngine {
   descriptorView(): Uint32Array;
   verdictView(): Uint32Array;
   classify(count: number): void;
+  /**
+   * Classifies over a caller's packet pool (descriptors are offsets into
+   * `pool`), for engines that can read memory they do not own (native only:
+   * wasm reads its own linear memory). Absent = not supported.
+   */
+  classifyIn?(pool: Uint8Array, descriptors: Uint32Array, count: number, verdicts: Uint32Array): void;
 }
 
 type NativeFactory = () => ForwardEngine;

@@ -99,6 +99,9 @@ export class NativeForwardEngine implements ForwardEngine {
   classify(count: number): void {
     nativeForward.classify(this.h, this.pool, this.desc, count, this.verdicts);
   }
+  classifyIn(pool: Uint8Array, descriptors: Uint32Array, count: number, verdicts: Uint32Array): void {
+    nativeForward.classify(this.h, pool, descriptors, count, verdicts);
+  }
 }
 
 registerNativeForwardEngine(() => new NativeForwardEngine());

@@ -28,6 +28,8 @@ import type { RouteVia } from './routing/route-via.js';
 import { RouteTable } from './routing/routes.js';
 import { PacketBatches, type DeviceIO } from './links/batches.js';
 import { Sender, type SendHost } from './send.js';
+import { relayClassifier } from './routing/relay-classifier.js';
+import type { Classifier } from '../kernels/forward.js';
 
 export type { DeviceIO } from './links/batches.js';
 export type { Drops } from './drops.js';
@@ -76,7 +78,14 @@ export class Device {
   /** This node's overlay address: its whole Mycelium /128 (address.ts). */
   readonly nodeAddress: Uint8Array;
   readonly peers = new Map<string, Peer>();
-  readonly routes = new RouteTable<RouteVia>();
+  /** Static and Babel routes; on the relay classifier's Fib pair when there is one. */
+  readonly routes: RouteTable<RouteVia>;
+  /**
+   * The forward kernel's classifier for mesh relays (native engine: it reads
+   * the receive slots in place), or null (wasm engine, node:crypto pools,
+   * TFW_OVERLAY_FIB=js or TFW_OVERLAY_CLASSIFIER=off): per-packet lookups then.
+   */
+  private readonly classifier: Classifier | null;
   readonly drops: Drops = { replay: 0, auth: 0, malformed: 0, noRoute: 0, allowedIPs: 0, unknownIndex: 0, expired: 0, handshake: 0, mac: 0, cookieReplies: 0, rateLimited: 0, handshakeQueueFull: 0, noEndpoint: 0, staged: 0, oversized: 0, ttl: 0,
     icmpSent: 0, icmpRateLimited: 0, icmpNoSource: 0 };
   /**
@@ -92,6 +101,8 @@ export class Device {
   /** ICMP errors about packets mesh forwarding drops (icmp.ts; sent by receive.ts). */
   private readonly icmp: IcmpErrors;
   private mesh = false;
+  /** The prefixes in the relay classifier's local set (syncClassifierLocal). */
+  private classifierLocal: string[] = [];
 
   private readonly io: DeviceIO;
   private readonly now: () => number;
@@ -116,6 +127,8 @@ export class Device {
     this.batchSize = opts.batchSize ?? 64;
     const n = this.batchSize;
     this.batches = new PacketBatches(opts.io, n, this.mtu, opts.maxKeypairs ?? 4096);
+    this.classifier = relayClassifier(this.batches.rxBufs);
+    this.routes = new RouteTable<RouteVia>(this.classifier ? { fibs: this.classifier } : {});
     this.icmp = new IcmpErrors(this.nodeAddress, this.mtu, this.drops, this.now);
     // The handshake side, the send and receive paths and the timers reach the device's state and steps
     // through one host, built once (handshake.ts, send.ts, receive.ts, wireguard/timers.ts); the send and
@@ -124,13 +137,14 @@ export class Device {
     const host = {
       local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
       io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
-      localDest: this.localDest, icmp: this.icmp, failures: new LimitedLog(this.log, this.now),
+      localDest: this.localDest, classifier: this.classifier, icmp: this.icmp, failures: new LimitedLog(this.log, this.now),
       queueDatagram: (msg, ep) => this.queueDatagram(msg, ep),
       installKeypair: (kp, peer) => this.installKeypair(kp, peer),
       releaseKeypair: (kp) => this.releaseKeypair(kp),
       roam: (peer, from) => this.roam(peer, from),
       peerState: (peer, up) => this.peerState(peer, up),
       sendToPeer: (peer, pkt, len) => this.sender.sendToPeer(peer, pkt, len),
+      relayToPeer: (peer, pkt, len, rxSlot) => this.sender.relayToPeer(peer, pkt, len, rxSlot),
       sendStaged: (peer) => this.sender.sendStaged(peer),
       sendInitiation: (peer, isRetry) => this.sendInitiation(peer, isRetry),
       sendKeepalive: (peer) => this.sendKeepalive(peer),
@@ -259,6 +273,25 @@ export class Device {
       this.localDest.insert({ bytes: c.bytes, bits: c.bytes.length * 8 }, true);
       if (c.bytes.length === 4 && !this.icmp.source4) this.icmp.source4 = c.bytes.slice();
     }
+    this.syncClassifierLocal();
+  }
+
+  /**
+   * The relay classifier's local set = `localDest`. Past its 64 entries per
+   * family the receive path goes back to per-packet lookups (logged once).
+   */
+  private syncClassifierLocal(): void {
+    const c = this.classifier;
+    if (!c) return;
+    for (const p of this.classifierLocal) c.removeLocal(p);
+    this.classifierLocal = this.localDest.entries().map((e) => e.prefix);
+    try {
+      for (const p of this.classifierLocal) c.addLocal(p);
+      this.receiver.classifier = c;
+    } catch (err) {
+      this.receiver.classifier = null;
+      this.log(`relay classifier off: ${(err as Error).message}`);
+    }
   }
 
   // ---- send path (send.ts) ------------------------------------------------
@@ -310,9 +343,23 @@ export class Device {
     this.batches.releaseKeys(kp);
   }
 
-  /** Which transport AEAD runs ('wasm-simd', 'native', 'node:crypto'...) and which route lookup ('fib' or 'trie'). */
-  get engines(): { aead: string; routes: string } {
-    return { aead: this.batches.txPool.backend, routes: this.routes.engine };
+  /**
+   * Which transport AEAD runs ('wasm-simd', 'native', 'node:crypto'...), which
+   * route lookup ('fib' or 'trie') and how mesh relays are classified
+   * ('classifier': the forward kernel's, a batch per call in the receive
+   * slots; 'lookups': per packet, routing/hop.ts).
+   */
+  get engines(): { aead: string; routes: string; relay: 'classifier' | 'lookups' } {
+    return { aead: this.batches.txPool.backend, routes: this.routes.engine, relay: this.receiver.classifier ? 'classifier' : 'lookups' };
+  }
+
+  /**
+   * The send slots (views of the AEAD pool after the WireGuard header room,
+   * `batchSize` of them): pass them to the TUN's readBatch and then to `send`,
+   * so packets are sealed and sent where they land. Free again when `send` returns.
+   */
+  sendBuffers(): Uint8Array[] {
+    return this.batches.sendSlots;
   }
 
   /** The receive slots (views of the AEAD pool): pass them to recvBatch so datagrams are opened where they land. */

@@ -131,17 +131,14 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   /** Babel-learned prefixes outside 400::/7 given a kernel route to the TUN. */
   const babelKernel = new Set<string>();
 
-  const tunBufs: Uint8Array[] = [];
   const tunSizes = new Int32Array(BATCH);
   const udpSizes = new Int32Array(BATCH);
   const udpEps = new EndpointBatch(BATCH);
-  for (let i = 0; i < BATCH; i++) {
-    tunBufs.push(new Uint8Array(Math.max(cfg.mtu, 1500)));
-  }
 
   const device = new Device({
     privateKey: fromBase64(cfg.privateKey),
     mtu: cfg.mtu,
+    batchSize: BATCH,
     log,
     // Handshakes after the data of each wake-up, a few ms at a time (handshake.ts).
     scheduleHandshakes: (run) => void setImmediate(run),
@@ -155,8 +152,10 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     },
   });
   device.setPeers(cfg.peers, cfg.mesh);
-  // Datagrams land in the AEAD pool's slots and are opened in place.
+  // Datagrams land in the AEAD pool's slots and are opened in place; TUN reads land in the
+  // send pool's slots after the header room and are sealed in place.
   const udpBufs = device.receiveBuffers();
+  const tunBufs = device.sendBuffers();
 
   /** A Mycelium node shares the TUN (joinMycelium): 400::/7 is routed here even without mesh. */
   let joined = false;

@@ -16,6 +16,8 @@ import type { Drops } from './drops.js';
 import type { Handshakes } from './wireguard/handshake.js';
 import type { IndexEntry } from './wireguard/index-entry.js';
 import { decrementHop, HOP_EXPIRED, HOP_OK } from './routing/hop.js';
+import { restoreHop, VERDICT_FORWARD, VERDICT_LOCAL } from './routing/relay-classifier.js';
+import { DropReason, type Classifier } from '../kernels/forward.js';
 import { ICMP_NO_ROUTE, ICMP_TIME_EXCEEDED, ICMP_TOO_BIG, type IcmpErrors, type IcmpKind } from './routing/icmp.js';
 import type { Keypair } from './wireguard/keypair.js';
 import {
@@ -42,12 +44,16 @@ export interface ReceiveHost {
   readonly routes: RouteTable<RouteVia>;
   /** Destinations that are this node (mesh forwarding). */
   readonly localDest: RouteTable<true>;
+  /** The relay classifier (routing/relay-classifier.ts; `routes` is on its Fibs), or null. */
+  readonly classifier: Classifier | null;
   /** ICMP errors about packets forwarding drops (built there, sent from here). */
   readonly icmp: IcmpErrors;
   now(): number;
   log(msg: string): void;
   /** Sends one plaintext to a peer, staging it if no session is up. */
   sendToPeer(peer: Peer, pkt: Uint8Array, len: number): void;
+  /** Relays the plaintext opened in receive slot `rxSlot` to a peer, sealed in that slot (send.ts relayToPeer). */
+  relayToPeer(peer: Peer, pkt: Uint8Array, len: number, rxSlot: number): void;
   /** Sends the peer's staged packets. */
   sendStaged(peer: Peer): void;
   sendInitiation(peer: Peer, isRetry: boolean): void;
@@ -72,6 +78,18 @@ export class Receiver {
   onBabelPacket: ((peer: Peer, payload: Uint8Array) => void) | null = null;
   /** Device.forwarding: mesh forwarding inside the router. */
   forwarding = false;
+  /**
+   * The relay classifier (routing/relay-classifier.ts): forwarded packets of
+   * a batch are classified in one call where they lie; null = per-packet
+   * lookups (forward()). The device turns it off when its local set is full.
+   */
+  classifier: Classifier | null;
+  // Classifier batch: descriptors (offset into the receive pool's memory, length), verdicts, and per packet its slot.
+  private readonly fwdPool: Uint8Array;
+  private readonly fwdDesc: Uint32Array;
+  private readonly fwdVerdicts: Uint32Array;
+  private readonly fwdSlot: Int32Array;
+  private fwdCount = 0;
   // Hot-path state, held directly.
   private readonly io: DeviceIO;
   private readonly batches: PacketBatches;
@@ -103,6 +121,12 @@ export class Receiver {
     this.localDest = dev.localDest;
     this.icmp = dev.icmp;
     this.icmpDeliver = [dev.icmp.buf];
+    this.classifier = dev.classifier;
+    const slots = dev.batches.rxBufs;
+    this.fwdPool = new Uint8Array(slots[0].buffer);
+    this.fwdDesc = new Uint32Array(2 * slots.length);
+    this.fwdVerdicts = new Uint32Array(2 * slots.length);
+    this.fwdSlot = new Int32Array(slots.length);
     this.handshakes = handshakes;
     this.now = dev.now;
     this.log = dev.log;
@@ -210,18 +234,21 @@ export class Receiver {
       peer.rxBytes += plen + TRANSPORT_OVERHEAD;
       if (plen === 0) continue; // keepalive
       this.dev.timers.dataReceived(peer);
-      const size = this.acceptPlaintext(peer, b.rxPayloads[slot], plen);
+      const size = this.acceptPlaintext(peer, b.rxPayloads[slot], plen, slot);
       if (size > 0) {
         b.deliverBufs[out] = b.rxPayloads[slot];
         b.deliverSizes[out++] = size;
       }
     }
     b.rxEntries = 0;
+    if (this.fwdCount) out = this.classifyForwards(out);
     if (out) this.io.deliver(b.deliverBufs, b.deliverSizes, out);
+    // Relays reuse the pool's entries: sealed and sent before the next batch is queued for open.
+    b.flushRelay();
   }
 
-  /** Checks a decrypted packet; returns its IP length to deliver, or 0 (consumed or dropped). */
-  private acceptPlaintext(peer: Peer, pkt: Uint8Array, n: number): number {
+  /** Checks a decrypted packet (in receive slot `slot`); returns its IP length to deliver, or 0 (consumed or dropped). */
+  private acceptPlaintext(peer: Peer, pkt: Uint8Array, n: number, slot: number): number {
     const version = pkt[0] >> 4;
     let size: number;
     let via: RouteVia | undefined;
@@ -254,8 +281,61 @@ export class Receiver {
       this.drops.allowedIPs++;
       return 0;
     }
-    if (this.forwarding) return this.forward(pkt, size, version === 4);
+    if (this.forwarding) {
+      if (!this.classifier) return this.forward(pkt, size, version === 4, slot);
+      const k = this.fwdCount++;
+      this.fwdDesc[2 * k] = pkt.byteOffset;
+      this.fwdDesc[2 * k + 1] = size;
+      this.fwdSlot[k] = slot;
+      return 0;
+    }
     return size;
+  }
+
+  /**
+   * Mesh forwarding of the batch's checked packets in one classifier call
+   * (routing/relay-classifier.ts), with forward()'s outcomes: local
+   * destinations and unrouted ones outside 400::/7 are appended to the TUN
+   * delivery from `out` (returns the new count); forwarded ones are relayed
+   * from their slot; expired, unrouted 400::/7 and too-big ones are answered
+   * with an ICMP error; bad headers count as malformed.
+   */
+  private classifyForwards(out: number): number {
+    const n = this.fwdCount;
+    this.fwdCount = 0;
+    this.classifier!.classifyIn(this.fwdPool, this.fwdDesc, n, this.fwdVerdicts);
+    const b = this.batches, v = this.fwdVerdicts;
+    for (let k = 0; k < n; k++) {
+      const slot = this.fwdSlot[k], size = this.fwdDesc[2 * k + 1];
+      const pkt = b.rxPayloads[slot];
+      const w0 = v[2 * k], action = w0 & 0xff, reason = (w0 >>> 8) & 0xff, v4 = pkt[0] >> 4 === 4;
+      if (action === VERDICT_LOCAL) {
+        b.deliverBufs[out] = pkt;
+        b.deliverSizes[out++] = size;
+      } else if (action === VERDICT_FORWARD) {
+        const via = this.routes.valueOf(v[2 * k + 1] & 0xffff);
+        if (size > this.mtu || !via) {
+          restoreHop(pkt);
+          if (!via) this.drops.noRoute++;
+          else {
+            this.drops.oversized++;
+            this.icmpError(ICMP_TOO_BIG, pkt, size, v4);
+          }
+        } else this.dev.relayToPeer(via.peer, pkt, size, slot);
+      } else if (reason === DropReason.TTL_EXPIRED) {
+        this.drops.ttl++;
+        this.icmpError(ICMP_TIME_EXCEEDED, pkt, size, v4);
+      } else if (reason === DropReason.NO_ROUTE) {
+        if (!v4 && (pkt[24] & 0xfe) === 0x04) {
+          this.drops.noRoute++;
+          this.icmpError(ICMP_NO_ROUTE, pkt, size, v4);
+        } else {
+          b.deliverBufs[out] = pkt;
+          b.deliverSizes[out++] = size;
+        }
+      } else this.drops.malformed++;
+    }
+    return out;
   }
 
   /**
@@ -263,10 +343,11 @@ export class Receiver {
    * the TUN; destinations routed to a peer are sent to it after the hop
    * (TTL / hop limit) decrement; other 400::/7 destinations are dropped
    * (noRoute); the rest goes to the TUN for the kernel. Expired, unrouted and
-   * too-big packets are answered with an ICMP error (icmpError). Returns the
-   * length to deliver to the TUN, or 0.
+   * too-big packets are answered with an ICMP error (icmpError). A forwarded
+   * packet is sealed for the next hop in its receive slot `slot` and sent from
+   * there (send.ts relayToPeer). Returns the length to deliver to the TUN, or 0.
    */
-  private forward(pkt: Uint8Array, size: number, v4: boolean): number {
+  private forward(pkt: Uint8Array, size: number, v4: boolean, slot: number): number {
     const off = v4 ? 16 : 24, alen = v4 ? 4 : 16;
     if (this.localDest.lookup(pkt, off, alen)) return size;
     const via = this.routes.lookup(pkt, off, alen);
@@ -291,7 +372,7 @@ export class Receiver {
       } else this.drops.malformed++;
       return 0;
     }
-    this.dev.sendToPeer(via.peer, pkt, size);
+    this.dev.relayToPeer(via.peer, pkt, size, slot);
     return 0;
   }
 

@@ -3,9 +3,11 @@
  * the TUN a batch at a time -> destinations looked up in one `lookupBatch`
  * call per family (routes.ts) -> staged on the peer while no session is up
  * (at most MAX_STAGED_PACKETS, wireguard-go QueueStagedSize) and a handshake
- * started, else header + padded plaintext (whitepaper 5.4.6) copied into a
- * slot of the send pool -> one `seal(n)` call and the UDP batch on `flush`
+ * started, else the header written in front of the padded plaintext
+ * (whitepaper 5.4.6) -> one `seal(n)` call and the UDP batch on `flush`
  * (batches.ts), with the send-side timer events and key freshness checks.
+ * Packets the TUN read into `sendSlots` (batches.ts) are sealed and sent from
+ * that slot, without a copy; other buffers are copied into a slot first.
  * Keepalives, staged packets and Babel frames (babel/tunnel-frame.ts) take the same
  * path. Peer table, handshakes and timers stay in device.ts, handshake.ts and
  * wireguard/timers.ts; this class reaches them through `SendHost`.
@@ -18,6 +20,7 @@ import type { PacketBatches } from './links/batches.js';
 import type { DeviceTimers } from './wireguard/timers.js';
 import type { Drops } from './drops.js';
 import { MESSAGE_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER, writeType, writeU32, writeU64 } from './wireguard/messages.js';
+import type { Keypair } from './wireguard/keypair.js';
 import type { Peer } from './wireguard/peer.js';
 import type { RouteVia } from './routing/route-via.js';
 import type { RouteTable } from './routing/routes.js';
@@ -54,6 +57,8 @@ export class Sender {
   private readonly drops: Drops;
   private readonly routes: RouteTable<RouteVia>;
   private readonly now: () => number;
+  /** The TUN read slots (batches.ts): a packet in sendSlots[i] is sealed where it lies. */
+  private readonly sendSlots: Uint8Array[];
   // Batch route lookups.
   private readonly sendKind: Int32Array;
   private readonly dst4: Uint8Array;
@@ -74,6 +79,7 @@ export class Sender {
     this.drops = dev.drops;
     this.routes = dev.routes;
     this.now = dev.now;
+    this.sendSlots = dev.batches.sendSlots;
     const n = this.batchSize;
     this.sendKind = new Int32Array(n);
     this.dst4 = new Uint8Array(n * 4);
@@ -85,6 +91,8 @@ export class Sender {
   /**
    * Encrypts and sends `count` IP packets read from the TUN: destinations are
    * looked up a batch at a time (routes.ts), sealed a batch at a time (seal.ts).
+   * `bufs[i]` that is `sendSlots[i]` is sealed in place (no copy); other
+   * buffers are copied into a send slot. The slots are free again on return.
    */
   send(bufs: Uint8Array[], sizes: ArrayLike<number>, count: number): void {
     const kind = this.sendKind;
@@ -124,16 +132,51 @@ export class Sender {
           this.drops.noRoute++;
           continue;
         }
-        this.sendToPeer(via.peer, bufs[base + i], len);
+        const buf = bufs[base + i];
+        this.sendToPeer(via.peer, buf, len, buf === this.sendSlots[base + i] ? base + i : -1);
       }
     }
     this.dev.flush();
   }
 
-  /** Sends one plaintext (0 bytes = keepalive) to a peer, staging it if no session is up. */
-  sendToPeer(peer: Peer, pkt: Uint8Array, len: number): void {
-    const kp = peer.keypairs.current;
+  /**
+   * Sends one plaintext (0 bytes = keepalive) to a peer, staging it (a copy)
+   * if no session is up. `slot` >= 0: `pkt` is TUN read slot `slot`
+   * (batches.ts sendSlots) and is sealed there; -1: `pkt` is copied into a slot.
+   */
+  sendToPeer(peer: Peer, pkt: Uint8Array, len: number, slot = -1): void {
     const t = this.now();
+    const kp = this.sendingKeypair(peer, pkt, len, t);
+    if (!kp) return;
+    const padded = this.padded(len);
+    const b = this.batches;
+    const out = b.claimTx(peer, peer.endpoint!, slot);
+    if (len && slot < 0) out.set(pkt.subarray(0, len), TRANSPORT_HEADER_SIZE);
+    this.writeHeader(out, kp, len, padded);
+    b.setTx(padded, kp.keyIndex, kp.sendNonce);
+    this.sent(peer, kp, len, t);
+  }
+
+  /**
+   * Relays a packet opened in receive slot `rxSlot` (batches.ts; `pkt` is its
+   * plaintext view, the hop already decremented) to `peer`: sealed for the
+   * next hop in that slot and sent from it on `flushRelay`, no copy. Staged
+   * (a copy) when no session with `peer` is up.
+   */
+  relayToPeer(peer: Peer, pkt: Uint8Array, len: number, rxSlot: number): void {
+    const t = this.now();
+    const kp = this.sendingKeypair(peer, pkt, len, t);
+    if (!kp) return;
+    const padded = this.padded(len);
+    const b = this.batches;
+    this.writeHeader(b.rxBufs[rxSlot], kp, len, padded);
+    b.queueRelay(rxSlot, padded, kp.keyIndex, kp.sendNonce, peer, peer.endpoint!);
+    this.sent(peer, kp, len, t);
+  }
+
+  /** The keypair to send with, or null: the packet was staged (a copy; handshake started) or dropped (no endpoint). */
+  private sendingKeypair(peer: Peer, pkt: Uint8Array, len: number, t: number): Keypair | null {
+    const kp = peer.keypairs.current;
     if (!kp || kp.sendNonce >= REJECT_AFTER_MESSAGES || t - kp.created >= REJECT_AFTER_TIME) {
       if (peer.staged.length >= MAX_STAGED_PACKETS) {
         peer.staged.shift();
@@ -141,23 +184,30 @@ export class Sender {
       }
       peer.staged.push(pkt.slice(0, len));
       this.dev.sendInitiation(peer, false);
-      return;
+      return null;
     }
     if (!peer.endpoint) {
       this.drops.noEndpoint++;
-      return;
+      return null;
     }
-    // Padding to a multiple of 16 bytes, capped by the MTU (whitepaper 5.4.6).
-    const padded = len === 0 ? 0 : Math.min((len + 15) & ~15, Math.max(this.mtu, len));
-    const b = this.batches;
-    const j = b.claimTx(peer, peer.endpoint);
-    const out = b.txBufs[j];
+    return kp;
+  }
+
+  /** Padding to a multiple of 16 bytes, capped by the MTU (whitepaper 5.4.6). */
+  private padded(len: number): number {
+    return len === 0 ? 0 : Math.min((len + 15) & ~15, Math.max(this.mtu, len));
+  }
+
+  /** The transport header in front of the plaintext at 16, and zero padding after it. */
+  private writeHeader(out: Uint8Array, kp: Keypair, len: number, padded: number): void {
     writeType(out, MESSAGE_TRANSPORT);
     writeU32(out, TRANSPORT_RECEIVER, kp.remoteIndex);
     writeU64(out, TRANSPORT_COUNTER, kp.sendNonce);
-    if (len) out.set(pkt.subarray(0, len), TRANSPORT_HEADER_SIZE);
     if (padded !== len) out.fill(0, TRANSPORT_HEADER_SIZE + len, TRANSPORT_HEADER_SIZE + padded);
-    b.txPool.setPacket(j, j, padded, kp.keyIndex, kp.sendNonce, TRANSPORT_HEADER_SIZE);
+  }
+
+  /** After a packet took its nonce: send-side timer events and keepKeyFreshSending. */
+  private sent(peer: Peer, kp: Keypair, len: number, t: number): void {
     kp.sendNonce++;
     const timers = this.dev.timers;
     timers.anyAuthenticatedPacketTraversal(peer);

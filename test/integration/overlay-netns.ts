@@ -142,3 +142,70 @@ export class NetnsPair {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Three network namespaces in a line A - B - C: veth A-B on 10.99.`subnet`.0/24
+ * (A .1, B .2) and veth B-C on 10.99.`subnet + 1`.0/24 (B .1, C .2); A and C
+ * share no link. Names start with `tag` and the pid; `cleanup()` removes
+ * them, the processes tracked and the files written.
+ * @throws Error (from sh) when ip(8) refuses; what was made is removed first
+ */
+export class NetnsLine {
+  readonly a: string;
+  readonly b: string;
+  readonly c: string;
+  /** A's and B's addresses on the A-B link, B's and C's on the B-C link. */
+  readonly ipAB: string;
+  readonly ipBA: string;
+  readonly ipBC: string;
+  readonly ipCB: string;
+  readonly dir = mkdtempSync(join(tmpdir(), 'tfw-ov-'));
+  private procs: Proc[] = [];
+
+  constructor(tag: string, subnet: number) {
+    const id = `${tag}${process.pid % 10000}`;
+    [this.a, this.b, this.c] = [`${id}a`, `${id}b`, `${id}c`];
+    [this.ipAB, this.ipBA] = [`10.99.${subnet}.1`, `10.99.${subnet}.2`];
+    [this.ipBC, this.ipCB] = [`10.99.${subnet + 1}.1`, `10.99.${subnet + 1}.2`];
+    try {
+      for (const ns of [this.a, this.b, this.c]) {
+        spawnSync('ip', ['netns', 'del', ns]);
+        sh(['ip', 'netns', 'add', ns]);
+        sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      }
+      for (const [x, y, ipX, ipY, dx, dy] of [
+        [this.a, this.b, this.ipAB, this.ipBA, `${id}ab`, `${id}ba`],
+        [this.b, this.c, this.ipBC, this.ipCB, `${id}bc`, `${id}cb`],
+      ]) {
+        sh(['ip', 'link', 'add', dx, 'netns', x, 'type', 'veth', 'peer', 'name', dy, 'netns', y]);
+        for (const [ns, dev, ip] of [[x, dx, ipX], [y, dy, ipY]]) {
+          sh(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
+          sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+        }
+      }
+    } catch (err) {
+      for (const ns of [this.a, this.b, this.c]) spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(this.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  file(name: string, text: string): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, text, { mode: 0o600 });
+    return p;
+  }
+
+  track(p: Proc): Proc {
+    this.procs.push(p);
+    return p;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const p of this.procs) if (p.child.exitCode === null && p.child.pid) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(this.procs.map((p) => p.exited)), sleep(3000)]);
+    for (const p of this.procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    for (const ns of [this.a, this.b, this.c]) spawnSync('ip', ['netns', 'del', ns]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

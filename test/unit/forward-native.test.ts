@@ -265,4 +265,44 @@ t('native engine: pool views stay put when tables grow; coded errors on bad raw 
   assert.is(nativeForward.v4Lookup(h, 0x0a0b0c0d), 7);
 });
 
+t('classifyIn: packets in a caller\'s buffer (at any offsets) get the verdicts and rewrites of the own pool; wasm refuses it', () => {
+  const mk = (backend: 'native' | 'wasm-scalar') => {
+    const c = new Classifier({ backend, poolBytes: 1 << 16, maxPackets: 16 });
+    c.ipv4.insert('10.0.0.0/8', 7);
+    c.ipv6.insert('2001:db8::/32', 9);
+    c.addLocal('10.1.2.3');
+    return c;
+  };
+  const pkts = [buildIp4({ dst: '10.9.9.9', ttl: 64 }), buildIp4({ dst: '10.1.2.3' }), buildIp4({ dst: '10.9.9.9', ttl: 1 }), buildIp4({ dst: '11.0.0.1' }),
+    buildIp6({ dst: '2001:db8::5', hop: 3 }), buildIp6({ dst: '2001:db9::5' })];
+  const bad = buildIp4({ dst: '10.9.9.9' });
+  bad[10] ^= 0xff; // header checksum broken
+  pkts.push(bad);
+  const own = mk('native');
+  own.load(pkts.map((p) => p.slice()));
+  own.classify(pkts.length);
+  // The caller's buffer: packets 100 bytes apart after a 37-byte gap.
+  const buf = new Uint8Array(4096);
+  const desc = new Uint32Array(2 * pkts.length), verdicts = new Uint32Array(2 * pkts.length);
+  pkts.forEach((p, i) => {
+    buf.set(p, 37 + 100 * i);
+    desc[2 * i] = 37 + 100 * i;
+    desc[2 * i + 1] = p.length;
+  });
+  const ext = mk('native');
+  assert.ok(ext.classifiesInPlace);
+  ext.classifyIn(buf, desc, pkts.length, verdicts);
+  assert.equal([...verdicts], [...own.verdicts.subarray(0, 2 * pkts.length)]);
+  for (let i = 0; i < pkts.length; i++) {
+    const o = own.descriptors;
+    assert.equal([...buf.subarray(desc[2 * i], desc[2 * i] + pkts[i].length)], [...own.pool.subarray(o[2 * i], o[2 * i] + o[2 * i + 1])], `packet ${i} rewritten alike`);
+  }
+  assert.equal(own.verdict(0).action, 'forward');
+  assert.equal(own.verdict(6).reason, 'BAD_CHECKSUM');
+  const wasm = mk('wasm-scalar');
+  assert.not.ok(wasm.classifiesInPlace);
+  assert.throws(() => wasm.classifyIn(buf, desc, 1, verdicts), (e: Error & { code?: string }) => e.code === 'ERR_TFW_BACKEND_UNAVAILABLE');
+  assert.throws(() => ext.classifyIn(buf, desc, pkts.length + 1, verdicts), /count/);
+});
+
 test.run();

@@ -2,11 +2,22 @@
  * The device's packet batches (the wireguard-go "elements" and queues, done
  * the batch way): data packets live in the slots of two AEAD pools (seal.ts),
  * so a batch is sealed or opened in one call and handed to the socket or the
- * TUN without copies. Slot j of the send pool holds header || plaintext,
- * sealed in place; slot i of the receive pool holds datagram i, opened in
- * place. Handshake messages and cookie replies use a small separate queue,
- * never sealed. Each keypair holds one key slot in both pools; released slots
- * are reused only after the batch that could still name them has been flushed.
+ * TUN without copies.
+ *
+ * Send pool: 2 x `size` slots of header room (16 bytes) || plaintext || tag
+ * room. Slots 0..size-1 are the TUN read slots (`sendSlots`, views that start
+ * after the header room): the TUN reads a packet there, the header is written
+ * in front of it and it is sealed and sent from the same slot. Slots
+ * size..2*size-1 hold what does not come from a TUN read (keepalives, Babel
+ * frames, staged packets, ICMP errors, callers' own buffers), copied in.
+ *
+ * Receive pool: slot i holds datagram i, opened in place. It holds each
+ * keypair's receive key at key slot k and its send key at k + maxKeypairs, so
+ * a packet forwarded to another peer (mesh relay, receive.ts) is sealed for
+ * the next hop in the slot it arrived in and sent from there (`queueRelay`,
+ * `flushRelay`). Handshake messages and cookie replies use a small separate
+ * queue, never sealed. Each keypair holds one key index; released indexes are
+ * reused only after the batch that could still name them has been flushed.
  */
 import { EndpointBatch, type Endpoint } from './conn.js';
 import type { Keypair } from '../wireguard/keypair.js';
@@ -28,13 +39,24 @@ const CONTROL_QUEUE = 8;
 
 export class PacketBatches {
   readonly size: number;
-  // send: one entry per slot
+  private readonly maxKeypairs: number;
+  // send: entry j (claimTx) names slot txSlot[j]; txOut[j] is that whole slot, as the socket sends it
   readonly txPool: TransportPool;
-  readonly txBufs: Uint8Array[] = [];
+  /** The TUN read slots: views of send slots 0..size-1 after the 16-byte header room (room for the tag left at the end). */
+  readonly sendSlots: Uint8Array[] = [];
+  private readonly txSlotViews: Uint8Array[] = [];
+  private readonly txOut: Uint8Array[] = [];
+  private readonly txSlot: Int32Array;
   readonly txSizes: Int32Array;
   readonly txEps: EndpointBatch;
   private readonly txPeers: (Peer | null)[] = [];
   txCount = 0;
+  // relay: receive slots sealed again for the next hop (entries reuse the receive pool's, after its open)
+  private readonly relayOut: Uint8Array[] = [];
+  private readonly relaySizes: Int32Array;
+  private readonly relayEps: EndpointBatch;
+  private readonly relayPeers: (Peer | null)[] = [];
+  relayCount = 0;
   // receive: slot i = datagram i; entries = transport messages queued for open
   readonly rxPool: TransportPool;
   readonly rxBufs: Uint8Array[] = [];
@@ -57,16 +79,28 @@ export class PacketBatches {
 
   constructor(private readonly io: DeviceIO, size: number, mtu: number, maxKeypairs: number) {
     this.size = size;
-    this.txPool = createTransportPool(size, Math.max(mtu, 1500) + TRANSPORT_MIN_SIZE + 16, maxKeypairs);
-    this.rxPool = createTransportPool(size, RX_SLOT, maxKeypairs);
+    this.maxKeypairs = maxKeypairs;
+    // header (16) + plaintext up to max(mtu, 1500) + padding to 16 + tag (16)
+    const txSlotBytes = Math.max(mtu, 1500) + TRANSPORT_MIN_SIZE + 16;
+    this.txPool = createTransportPool(2 * size, txSlotBytes, maxKeypairs);
+    this.rxPool = createTransportPool(size, RX_SLOT, 2 * maxKeypairs);
     for (let k = maxKeypairs - 1; k >= 0; k--) this.freeKeys.push(k);
     this.txSizes = new Int32Array(size);
+    this.txSlot = new Int32Array(size);
     this.txEps = new EndpointBatch(size);
+    this.relaySizes = new Int32Array(size);
+    this.relayEps = new EndpointBatch(size);
+    for (let s = 0; s < 2 * size; s++) this.txSlotViews.push(this.txPool.slot(s));
+    for (let i = 0; i < size; i++) {
+      this.sendSlots.push(this.txSlotViews[i].subarray(TRANSPORT_HEADER_SIZE, txSlotBytes - 16));
+      this.txOut.push(this.txSlotViews[size + i]);
+      this.relayOut.push(this.rxPool.slot(i));
+      this.relayPeers.push(null);
+    }
     this.rxEntrySlot = new Int32Array(size);
     this.rxEntryCounter = new Float64Array(size);
     this.deliverSizes = new Int32Array(size);
     for (let i = 0; i < size; i++) {
-      this.txBufs.push(this.txPool.slot(i));
       this.txPeers.push(null);
       this.rxBufs.push(this.rxPool.slot(i));
       this.rxPayloads.push(this.rxPool.slot(i).subarray(TRANSPORT_HEADER_SIZE));
@@ -91,13 +125,27 @@ export class PacketBatches {
     this.ctrlCount = 0;
   }
 
-  /** Claims the next send slot for `peer` (flushing a full batch first); returns its index. */
-  claimTx(peer: Peer, ep: Endpoint): number {
+  /**
+   * Claims the next send entry for `peer` (flushing a full batch first) and
+   * returns its slot, whole (header at 0, plaintext at 16): TUN read slot
+   * `slot` (0..size-1, the packet already in place after the header room), or
+   * with `slot` -1 a slot of its own to copy the plaintext into. The caller
+   * then describes the packet with `setTx`.
+   */
+  claimTx(peer: Peer, ep: Endpoint, slot = -1): Uint8Array {
     if (this.txCount === this.size) this.flushTx();
     const j = this.txCount++;
+    const s = slot >= 0 ? slot : this.size + j;
+    this.txSlot[j] = s;
     this.txEps.items[j].set(ep);
     this.txPeers[j] = peer;
-    return j;
+    return (this.txOut[j] = this.txSlotViews[s]);
+  }
+
+  /** Describes the entry `claimTx` just claimed: `padded` plaintext bytes after the header, sealed with key index `key` and `counter`. */
+  setTx(padded: number, key: number, counter: number): void {
+    const j = this.txCount - 1;
+    this.txPool.setPacket(j, this.txSlot[j], padded, key, counter, TRANSPORT_HEADER_SIZE);
   }
 
   /** Seals the queued data batch in one pool call and hands it to the socket (control messages first). */
@@ -114,7 +162,39 @@ export class PacketBatches {
       this.txPeers[j] = null;
     }
     this.txCount = 0;
-    this.io.transmit(this.txBufs, this.txSizes, this.txEps, n);
+    this.io.transmit(this.txOut, this.txSizes, this.txEps, n);
+  }
+
+  /**
+   * Queues receive slot `slot`, opened (plaintext of `padded` bytes after the
+   * header, the header already rewritten for the next hop), to be sealed in
+   * place with the send key of key index `key` and `counter` and sent to `ep`.
+   * Call only after the receive batch's open results were read: the relay
+   * uses the receive pool's entries 0..n-1, and at most one per received
+   * datagram (so never more than `size`).
+   */
+  queueRelay(slot: number, padded: number, key: number, counter: number, peer: Peer, ep: Endpoint): void {
+    const r = this.relayCount++;
+    this.rxPool.setPacket(r, slot, padded, this.maxKeypairs + key, counter, TRANSPORT_HEADER_SIZE);
+    this.relayOut[r] = this.rxBufs[slot];
+    this.relayEps.items[r].set(ep);
+    this.relayPeers[r] = peer;
+  }
+
+  /** Seals the queued relays in the receive pool in one call and hands them to the socket. */
+  flushRelay(): void {
+    const n = this.relayCount;
+    if (!n) return;
+    this.rxPool.seal(n);
+    const lengths = this.rxPool.lengths;
+    for (let r = 0; r < n; r++) {
+      const size = TRANSPORT_HEADER_SIZE + lengths[r];
+      this.relaySizes[r] = size;
+      this.relayPeers[r]!.txBytes += size;
+      this.relayPeers[r] = null;
+    }
+    this.relayCount = 0;
+    this.io.transmit(this.relayOut, this.relaySizes, this.relayEps, n);
   }
 
   /** Flushes sends, then recycles released key slots. */
@@ -124,6 +204,7 @@ export class PacketBatches {
       const k = this.releasedKeys.pop()!;
       this.txPool.clearKey(k);
       this.rxPool.clearKey(k);
+      this.rxPool.clearKey(this.maxKeypairs + k);
       this.freeKeys.push(k);
     }
   }
@@ -141,13 +222,14 @@ export class PacketBatches {
     this.rxEntryCounter[e] = Number(counter);
   }
 
-  /** Gives a keypair a key slot in both pools; false when none is free. */
+  /** Gives a keypair a key index: its send key in the send pool, its receive and send keys in the receive pool; false when none is free. */
   installKeys(kp: Keypair): boolean {
     const k = this.freeKeys.pop();
     if (k === undefined) return false;
     kp.keyIndex = k;
     this.txPool.setKey(k, kp.sendKey);
     this.rxPool.setKey(k, kp.recvKey);
+    this.rxPool.setKey(this.maxKeypairs + k, kp.sendKey);
     return true;
   }
 

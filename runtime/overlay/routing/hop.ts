@@ -4,11 +4,11 @@
  * IPv6 hop limit (RFC 8200 section 3) minus one, with the IPv4 header checksum
  * patched incrementally (RFC 1624 section 3, eqn. 3: HC' = ~(~HC + ~m + m')).
  *
- * TODO(forward): the forward kernel's batch `Classifier` (runtime/kernels/
- * forward-classifier.ts) does the same (and more: header validation, FIB
- * verdicts) over its own wasm packet pool; the overlay's receive path works in
- * the AEAD pool's slots, so using it would cost a copy per packet. Switch when
- * the classifier can run over caller-owned slots.
+ * Applied in place in the receive slot the packet was opened in (receive.ts),
+ * which is then sealed for the next hop where it lies: no copy. Relays use it
+ * when the forward kernel's classifier is not on the path (relay-classifier.ts:
+ * wasm engine, node:crypto pools, a full local set); the classifier does the
+ * same rewrite in its batch call otherwise.
  */
 
 /** `decrementHop` result: the packet may be forwarded. */

@@ -38,10 +38,17 @@ export class RouteTable<T> {
   /** 'fib' (forward kernel) or 'trie'. */
   readonly engine: 'fib' | 'trie';
 
-  /** `trie: true` skips the kernel Fib (small tables, e.g. the device's local addresses). */
-  constructor(opts: { trie?: boolean } = {}) {
+  /**
+   * `trie: true` skips the kernel Fib (small tables, e.g. the device's local
+   * addresses); `fibs`: the Fib pair to keep the routes in (a forward
+   * `Classifier`'s, so its verdicts name this table's next-hop ids).
+   */
+  constructor(opts: { trie?: boolean; fibs?: { ipv4: Fib; ipv6: Fib } } = {}) {
     let f4: Fib | null = null, f6: Fib | null = null;
-    if (process.env.TFW_OVERLAY_FIB !== 'js' && !opts.trie) {
+    if (opts.fibs) {
+      f4 = opts.fibs.ipv4;
+      f6 = opts.fibs.ipv6;
+    } else if (process.env.TFW_OVERLAY_FIB !== 'js' && !opts.trie) {
       try {
         f4 = new Fib('ipv4');
         f6 = new Fib('ipv6');

@@ -53,6 +53,37 @@ test('transport messages are padded to 16 bytes and carry increasing counters', 
   assert.equal(counters, [...counters].sort((x, y) => x - y));
 });
 
+test('TUN reads in sendBuffers() are sealed and sent from that very slot; padding zeroed; other buffers copied', () => {
+  const p = connected();
+  const slots = p.a.sendBuffers();
+  assert.is(slots.length, 64);
+  assert.ok(slots[0].length >= 1500, 'a slot takes a 1,500-byte read');
+  // Stale bytes past the packet (a previous, longer packet) must not leak into the padding.
+  slots[1].fill(0xee);
+  const pkts = [A_TO_B(r.bytes(1380)), A_TO_B(r.bytes(5)), A_TO_B(r.bytes(700))];
+  pkts.forEach((x, i) => slots[i].set(x));
+  // Packet 3 comes from the caller's own buffer (copied into a slot of its own).
+  const own = A_TO_B(r.bytes(64));
+  p.a.send([slots[0], slots[1], slots[2], own], [pkts[0].length, pkts[1].length, pkts[2].length, own.length], 4);
+  assert.is(p.wire.length, 4);
+  for (let i = 0; i < 3; i++) {
+    // The datagram is the slot: header in the 16 bytes before the view, then ciphertext || tag where the packet was read.
+    const whole = new Uint8Array(slots[i].buffer, slots[i].byteOffset - 16, p.wire[i].data.length);
+    assert.is(hex(p.wire[i].data), hex(whole), `datagram ${i} is send slot ${i}`);
+    assert.is.not(hex(slots[i].subarray(0, 20)), hex(pkts[i].subarray(0, 20)), 'sealed in place');
+  }
+  p.pump();
+  assert.equal(p.deliveredB.map(hex), [...pkts, own].map(hex), 'byte-exact at B, padding stripped');
+  // The slots are free again: a second batch through the same slots.
+  const again = [A_TO_B(r.bytes(200)), A_TO_B(r.bytes(33))];
+  again.forEach((x, i) => slots[i].set(x));
+  p.deliveredB.length = 0;
+  p.a.send(slots, [again[0].length, again[1].length], 2);
+  p.pump();
+  assert.equal(p.deliveredB.map(hex), again.map(hex));
+  assert.equal(Object.values(p.b.drops).reduce((x, y) => x + y), 0);
+});
+
 test('matching presharedKey completes; a mismatched one does not', () => {
   const psk = Buffer.from(r.bytes(32)).toString('base64');
   const ok = makePair({ psk });

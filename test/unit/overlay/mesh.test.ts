@@ -8,12 +8,16 @@
  */
 import { blake2s } from '@noble/hashes/blake2s';
 import { test } from 'uvu';
+import { hex } from '../../helpers.js';
 import * as assert from 'uvu/assert';
 import type { PeerConfig } from '../../../runtime/config/schema.js';
 import { overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
 import { ManualClock } from '../../../runtime/overlay/babel/index.js';
 import { Endpoint, type EndpointBatch } from '../../../runtime/overlay/links/conn.js';
 import { Device } from '../../../runtime/overlay/device.js';
+import { foldChecksum, onesSum } from '../../../runtime/overlay/routing/checksum.js';
+import { nativeAvailable } from '../../../runtime/kernels/native.js';
+import { restoreHop } from '../../../runtime/overlay/routing/relay-classifier.js';
 import { decrementHop, HOP_EXPIRED, HOP_MALFORMED, HOP_OK } from '../../../runtime/overlay/routing/hop.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { Mesh, meshRouterId } from '../../../runtime/overlay/mesh.js';
@@ -62,6 +66,31 @@ test('decrementHop: IPv4 TTL and RFC 1624 checksum equal a full recomputation; I
   assert.is(decrementHop(v6, 39), HOP_MALFORMED);
   assert.is(decrementHop(new Uint8Array([0x45]), 1), HOP_MALFORMED);
   assert.is(decrementHop(new Uint8Array(0), 0), HOP_MALFORMED);
+});
+
+test('restoreHop undoes a decrement byte for byte (IPv4 TTL + checksum over 5,000 random headers, IPv6 hop limit)', () => {
+  let x = 777;
+  const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+  for (let n = 0; n < 5000; n++) {
+    const p = new Uint8Array(20);
+    for (let i = 0; i < 20; i++) p[i] = rnd();
+    p[0] = 0x45;
+    p[8] = 2 + (rnd() % 254);
+    const c = ipv4Checksum(p);
+    p[10] = c >> 8;
+    p[11] = c & 0xff;
+    const orig = p.slice();
+    decrementHop(p, 20);
+    restoreHop(p);
+    assert.equal([...p], [...orig], `packet ${n}`);
+    assert.is(ipv4Checksum(p), (p[10] << 8) | p[11]);
+  }
+  const v6 = new Uint8Array(40);
+  v6[0] = 0x60;
+  v6[7] = 9;
+  decrementHop(v6, 40);
+  restoreHop(v6);
+  assert.is(v6[7], 9);
 });
 
 interface Node {
@@ -146,6 +175,19 @@ function makeMesh(n: number, links: [number, number][], extraPeers: (i: number) 
   return { nodes, advance, pump, cutLink, stop: () => nodes.forEach((x) => x.mesh.stop()) };
 }
 
+/** Mesh relays run through the native classifier when it loads (routing/relay-classifier.ts), else per-packet lookups: both are tested. */
+const RELAY_MODES = nativeAvailable() ? (['classifier', 'lookups'] as const) : (['lookups'] as const);
+/** Sets TFW_OVERLAY_CLASSIFIER for the devices made next; returns the undo. */
+function relayMode(mode: 'classifier' | 'lookups'): () => void {
+  const was = process.env.TFW_OVERLAY_CLASSIFIER;
+  if (mode === 'lookups') process.env.TFW_OVERLAY_CLASSIFIER = 'off';
+  else delete process.env.TFW_OVERLAY_CLASSIFIER;
+  return () => {
+    if (was === undefined) delete process.env.TFW_OVERLAY_CLASSIFIER;
+    else process.env.TFW_OVERLAY_CLASSIFIER = was;
+  };
+}
+
 /** An ICMPv6-ish IPv6 packet from node `src` to node `dst`'s overlay address with `hops`. */
 function v6(src: Node, dst: Node, hops: number, tag: number): Uint8Array {
   const p = new Uint8Array(48);
@@ -159,49 +201,69 @@ function v6(src: Node, dst: Node, hops: number, tag: number): Uint8Array {
   return p;
 }
 
-test('line A-B-C: routes are learned through B, B forwards inside the router (hop limit - 1), TTL expiry and no-route are counted', () => {
-  const m = makeMesh(3, [[0, 1], [1, 2]]);
-  const [a, b, c] = m.nodes;
-  try {
-    m.advance(6000);
-    const subC = overlaySubnet(publicKeyFromPrivate(c.key));
-    const rA = a.mesh.routes().find((r) => r.prefix === subC);
-    assert.ok(rA, JSON.stringify(a.mesh.routes()));
-    assert.is(rA!.via, b.pub);
-    assert.is(rA!.metric, 192);
-    assert.ok(a.mesh.routes().some((r) => r.prefix === '10.100.0.3/32' && r.via === b.pub));
-    assert.ok(a.mesh.routes().some((r) => r.prefix === overlaySubnet(publicKeyFromPrivate(a.key)) && r.via === null && r.metric === 0));
-    // Data A -> C: sent by A's device to B, forwarded by B, delivered by C.
-    const before = c.delivered.length;
-    a.dev.send([v6(a, c, 64, 7)], [48], 1);
-    m.pump();
-    const got = c.delivered.slice(before).filter((p) => p.length === 48 && p[40] === 7);
-    assert.is(got.length, 1, 'C got the packet');
-    assert.is(got[0][7], 63, 'B decremented the hop limit');
-    assert.is(b.delivered.filter((p) => p.length === 48 && p[40] === 7).length, 0, 'B did not hand it to its kernel');
-    // Hop limit 1 dies at B.
-    const ttl0 = b.dev.drops.ttl;
-    a.dev.send([v6(a, c, 1, 8)], [48], 1);
-    m.pump();
-    assert.is(b.dev.drops.ttl, ttl0 + 1);
-    assert.is(c.delivered.filter((p) => p[40] === 8).length, 0);
-    // An overlay address nobody announces: A has no route (send path), B drops it as noRoute when asked to forward.
-    const ghost = new Uint8Array(48);
-    ghost.set(v6(a, c, 64, 9));
-    ghost[24] = 0x05; ghost[25] = 0xff; ghost[26] = 0xee;
-    const nr = a.dev.drops.noRoute;
-    a.dev.send([ghost], [48], 1);
-    assert.is(a.dev.drops.noRoute, nr + 1);
-    // Status: Babel routes with via keys / null, and the Babel malformed counter.
-    const st = deviceStatus(a.dev, 1000, a.mesh);
-    assert.ok(st.routes.some((r) => r.prefix === subC && r.via === b.pub && r.metric === 192));
-    assert.is(st.drops.babelMalformed, 0);
-    a.mesh.receive(b.pub, new Uint8Array([42, 2, 0, 40, 1]));
-    assert.is(deviceStatus(a.dev, 1000, a.mesh).drops.babelMalformed, 1);
-  } finally {
-    m.stop();
-  }
-});
+for (const relay of RELAY_MODES) {
+  test(`line A-B-C: routes are learned through B, B forwards inside the router (hop limit - 1), TTL expiry and no-route are counted (${relay})`, () => {
+    const restore = relayMode(relay);
+    const m = makeMesh(3, [[0, 1], [1, 2]]);
+    restore();
+    const [a, b, c] = m.nodes;
+    assert.is(b.dev.engines.relay, relay);
+    try {
+      m.advance(6000);
+      const subC = overlaySubnet(publicKeyFromPrivate(c.key));
+      const rA = a.mesh.routes().find((r) => r.prefix === subC);
+      assert.ok(rA, JSON.stringify(a.mesh.routes()));
+      assert.is(rA!.via, b.pub);
+      assert.is(rA!.metric, 192);
+      assert.ok(a.mesh.routes().some((r) => r.prefix === '10.100.0.3/32' && r.via === b.pub));
+      assert.ok(a.mesh.routes().some((r) => r.prefix === overlaySubnet(publicKeyFromPrivate(a.key)) && r.via === null && r.metric === 0));
+      // Data A -> C: sent by A's device to B, forwarded by B, delivered by C.
+      const before = c.delivered.length;
+      a.dev.send([v6(a, c, 64, 7)], [48], 1);
+      m.pump();
+      const got = c.delivered.slice(before).filter((p) => p.length === 48 && p[40] === 7);
+      assert.is(got.length, 1, 'C got the packet');
+      assert.is(got[0][7], 63, 'B decremented the hop limit');
+      assert.is(b.delivered.filter((p) => p.length === 48 && p[40] === 7).length, 0, 'B did not hand it to its kernel');
+      // B relays in place: opened, hop decremented and sealed again for C in the receive slot the datagram landed in.
+      const slotB = b.dev.receiveBuffers()[0];
+      const seen: { relayed: Uint8Array | null } = { relayed: null };
+      const origReceive = c.dev.receive.bind(c.dev);
+      c.dev.receive = (bufs, sizes, eps, count) => {
+        if (!seen.relayed && sizes[0] === 16 + 48 + 16) seen.relayed = bufs[0].slice(0, sizes[0]);
+        origReceive(bufs, sizes, eps, count);
+      };
+      a.dev.send([v6(a, c, 64, 10)], [48], 1);
+      m.pump();
+      c.dev.receive = origReceive;
+      const relayed = seen.relayed;
+      assert.ok(relayed, 'C got a relayed datagram');
+      assert.is(hex(relayed!), hex(slotB.subarray(0, relayed!.length)), 'B sent it from its receive slot');
+      assert.is(c.delivered.filter((p) => p[40] === 10 && p[7] === 63).length, 1);
+      // Hop limit 1 dies at B.
+      const ttl0 = b.dev.drops.ttl;
+      a.dev.send([v6(a, c, 1, 8)], [48], 1);
+      m.pump();
+      assert.is(b.dev.drops.ttl, ttl0 + 1);
+      assert.is(c.delivered.filter((p) => p[40] === 8).length, 0);
+      // An overlay address nobody announces: A has no route (send path), B drops it as noRoute when asked to forward.
+      const ghost = new Uint8Array(48);
+      ghost.set(v6(a, c, 64, 9));
+      ghost[24] = 0x05; ghost[25] = 0xff; ghost[26] = 0xee;
+      const nr = a.dev.drops.noRoute;
+      a.dev.send([ghost], [48], 1);
+      assert.is(a.dev.drops.noRoute, nr + 1);
+      // Status: Babel routes with via keys / null, and the Babel malformed counter.
+      const st = deviceStatus(a.dev, 1000, a.mesh);
+      assert.ok(st.routes.some((r) => r.prefix === subC && r.via === b.pub && r.metric === 192));
+      assert.is(st.drops.babelMalformed, 0);
+      a.mesh.receive(b.pub, new Uint8Array([42, 2, 0, 40, 1]));
+      assert.is(deviceStatus(a.dev, 1000, a.mesh).drops.babelMalformed, 1);
+    } finally {
+      m.stop();
+    }
+  });
+}
 
 /** RFC 1071: true when the one's-complement sum of the ICMPv6 message in IPv6 packet `p`, with its pseudo-header (RFC 8200 8.1), is 0xffff. */
 function icmp6ChecksumOk(p: Uint8Array): boolean {
@@ -213,78 +275,84 @@ function icmp6ChecksumOk(p: Uint8Array): boolean {
   return s === 0xffff;
 }
 
-test('line A-B-C: B answers hop-limit expiry, no route and too big with ICMP errors that reach A\'s TUN from B\'s address', () => {
-  // B's MTU is the smallest on the path, so only B can find a packet too big.
-  const m = makeMesh(3, [[0, 1], [1, 2]], () => [], 150, (i) => (i === 1 ? 1280 : 1420));
-  const [a, b, c] = m.nodes;
-  try {
-    m.advance(6000);
-    const addrA = overlayAddressBytes(publicKeyFromPrivate(a.key)), addrB = overlayAddressBytes(publicKeyFromPrivate(b.key));
-    const errorsAtA = (type: number) => a.delivered.filter((p) => p[0] >> 4 === 6 && p[6] === 58 && p[40] === type);
-    const check = (p: Uint8Array, invoking: Uint8Array) => {
-      assert.equal(p.subarray(8, 24), addrB, 'from B\'s overlay address');
-      assert.equal(p.subarray(24, 40), addrA, 'to A');
-      assert.is(p[7], 64);
-      assert.ok(icmp6ChecksumOk(p), 'ICMPv6 checksum');
-      const quoted = p.subarray(48);
-      assert.equal(quoted, invoking.subarray(0, quoted.length), 'quotes the packet as B got it');
-    };
-    // Hop limit 1: Time Exceeded (code 0).
-    const expiring = v6(a, c, 1, 21);
-    a.dev.send([expiring], [48], 1);
-    m.pump();
-    const te = errorsAtA(3);
-    assert.is(te.length, 1, 'A got a Time Exceeded');
-    assert.is(te[0][41], 0);
-    check(te[0], expiring);
-    assert.is(c.delivered.filter((p) => p[40] === 21).length, 0);
-    // An overlay destination A routes to B but B has no route for: Destination Unreachable code 0.
-    a.dev.setRoute('5ff:ee00::/24', b.pub, 1);
-    const ghost = v6(a, c, 64, 22);
-    ghost[24] = 0x05; ghost[25] = 0xff; ghost[26] = 0xee;
-    const nr = b.dev.drops.noRoute;
-    a.dev.send([ghost], [48], 1);
-    m.pump();
-    assert.is(b.dev.drops.noRoute, nr + 1);
-    const du = errorsAtA(1);
-    assert.is(du.length, 1, 'A got a Destination Unreachable');
-    assert.is(du[0][41], 0);
-    check(du[0], ghost);
-    // 1400 bytes fit A's MTU (1420) but not B's (1280): Packet Too Big carrying 1280, the quote cut at 1280 bytes in all.
-    const big = new Uint8Array(1400);
-    big.set(v6(a, c, 64, 23));
-    big[4] = (1400 - 40) >> 8; big[5] = (1400 - 40) & 0xff;
-    a.dev.send([big], [1400], 1);
-    m.pump();
-    assert.is(b.dev.drops.oversized, 1);
-    const ptb = errorsAtA(2);
-    assert.is(ptb.length, 1, 'A got a Packet Too Big');
-    assert.is(ptb[0].length, 1280);
-    assert.is(new DataView(ptb[0].buffer, ptb[0].byteOffset).getUint32(44), 1280, 'MTU');
-    check(ptb[0], big);
-    // IPv4 TTL 1 to C's 10.100.0.3: Time Exceeded from B's first IPv4 address, 10.100.0.2.
-    const v4 = new Uint8Array(28);
-    v4.set([0x45, 0, 0, 28, 0, 0, 0x40, 0, 1, 17, 0, 0, 10, 100, 0, 1, 10, 100, 0, 3]);
-    const before4 = a.delivered.length;
-    a.dev.send([v4], [28], 1);
-    m.pump();
-    const te4 = a.delivered.slice(before4).filter((p) => p[0] === 0x45 && p[9] === 1 && p[20] === 11);
-    assert.is(te4.length, 1, 'A got an IPv4 Time Exceeded');
-    assert.equal([...te4[0].subarray(12, 20)], [10, 100, 0, 2, 10, 100, 0, 1]);
-    assert.equal(te4[0].subarray(28), v4);
-    // No error about an error: an expiring ICMPv6 Time Exceeded from A gets nothing back.
-    const err = v6(a, c, 1, 0);
-    err[6] = 58; err[40] = 3;
-    a.dev.send([err], [48], 1);
-    m.pump();
-    assert.is(errorsAtA(3).length, 1);
-    assert.is(b.dev.drops.ttl, 3);
-    const st = deviceStatus(b.dev, 1000, b.mesh).drops;
-    assert.equal([st.icmpSent, st.icmpRateLimited, st.icmpNoSource], [4, 0, 0]);
-  } finally {
-    m.stop();
-  }
-});
+for (const relay of RELAY_MODES) {
+  test(`line A-B-C: B answers hop-limit expiry, no route and too big with ICMP errors that reach A's TUN from B's address (${relay})`, () => {
+    const restore = relayMode(relay);
+    // B's MTU is the smallest on the path, so only B can find a packet too big.
+    const m = makeMesh(3, [[0, 1], [1, 2]], () => [], 150, (i) => (i === 1 ? 1280 : 1420));
+    restore();
+    const [a, b, c] = m.nodes;
+    try {
+      m.advance(6000);
+      const addrA = overlayAddressBytes(publicKeyFromPrivate(a.key)), addrB = overlayAddressBytes(publicKeyFromPrivate(b.key));
+      const errorsAtA = (type: number) => a.delivered.filter((p) => p[0] >> 4 === 6 && p[6] === 58 && p[40] === type);
+      const check = (p: Uint8Array, invoking: Uint8Array) => {
+        assert.equal(p.subarray(8, 24), addrB, 'from B\'s overlay address');
+        assert.equal(p.subarray(24, 40), addrA, 'to A');
+        assert.is(p[7], 64);
+        assert.ok(icmp6ChecksumOk(p), 'ICMPv6 checksum');
+        const quoted = p.subarray(48);
+        assert.equal(quoted, invoking.subarray(0, quoted.length), 'quotes the packet as B got it');
+      };
+      // Hop limit 1: Time Exceeded (code 0).
+      const expiring = v6(a, c, 1, 21);
+      a.dev.send([expiring], [48], 1);
+      m.pump();
+      const te = errorsAtA(3);
+      assert.is(te.length, 1, 'A got a Time Exceeded');
+      assert.is(te[0][41], 0);
+      check(te[0], expiring);
+      assert.is(c.delivered.filter((p) => p[40] === 21).length, 0);
+      // An overlay destination A routes to B but B has no route for: Destination Unreachable code 0.
+      a.dev.setRoute('5ff:ee00::/24', b.pub, 1);
+      const ghost = v6(a, c, 64, 22);
+      ghost[24] = 0x05; ghost[25] = 0xff; ghost[26] = 0xee;
+      const nr = b.dev.drops.noRoute;
+      a.dev.send([ghost], [48], 1);
+      m.pump();
+      assert.is(b.dev.drops.noRoute, nr + 1);
+      const du = errorsAtA(1);
+      assert.is(du.length, 1, 'A got a Destination Unreachable');
+      assert.is(du[0][41], 0);
+      check(du[0], ghost);
+      // 1400 bytes fit A's MTU (1420) but not B's (1280): Packet Too Big carrying 1280, the quote cut at 1280 bytes in all.
+      const big = new Uint8Array(1400);
+      big.set(v6(a, c, 64, 23));
+      big[4] = (1400 - 40) >> 8; big[5] = (1400 - 40) & 0xff;
+      a.dev.send([big], [1400], 1);
+      m.pump();
+      assert.is(b.dev.drops.oversized, 1);
+      const ptb = errorsAtA(2);
+      assert.is(ptb.length, 1, 'A got a Packet Too Big');
+      assert.is(ptb[0].length, 1280);
+      assert.is(new DataView(ptb[0].buffer, ptb[0].byteOffset).getUint32(44), 1280, 'MTU');
+      check(ptb[0], big);
+      // IPv4 TTL 1 to C's 10.100.0.3: Time Exceeded from B's first IPv4 address, 10.100.0.2.
+      const v4 = new Uint8Array(28);
+      v4.set([0x45, 0, 0, 28, 0, 0, 0x40, 0, 1, 17, 0, 0, 10, 100, 0, 1, 10, 100, 0, 3]);
+      const hc = foldChecksum(onesSum(v4, 0, 20));
+      v4[10] = hc >> 8; v4[11] = hc & 0xff;
+      const before4 = a.delivered.length;
+      a.dev.send([v4], [28], 1);
+      m.pump();
+      const te4 = a.delivered.slice(before4).filter((p) => p[0] === 0x45 && p[9] === 1 && p[20] === 11);
+      assert.is(te4.length, 1, 'A got an IPv4 Time Exceeded');
+      assert.equal([...te4[0].subarray(12, 20)], [10, 100, 0, 2, 10, 100, 0, 1]);
+      assert.equal(te4[0].subarray(28), v4);
+      // No error about an error: an expiring ICMPv6 Time Exceeded from A gets nothing back.
+      const err = v6(a, c, 1, 0);
+      err[6] = 58; err[40] = 3;
+      a.dev.send([err], [48], 1);
+      m.pump();
+      assert.is(errorsAtA(3).length, 1);
+      assert.is(b.dev.drops.ttl, 3);
+      const st = deviceStatus(b.dev, 1000, b.mesh).drops;
+      assert.equal([st.icmpSent, st.icmpRateLimited, st.icmpNoSource], [4, 0, 0]);
+    } finally {
+      m.stop();
+    }
+  });
+}
 
 test('triangle: a cut link reroutes through the third node in simulated seconds, and comes back', () => {
   const m = makeMesh(3, [[0, 1], [1, 2], [0, 2]]);
