@@ -1,6 +1,7 @@
 /**
  * Starting a slice through the device API with an overlay gateway
- * (runtime/api/slices-routes.ts -> SliceManager.start, then admitLater): a
+ * (runtime/api/slices-routes.ts -> SliceManager.start, which admits the VM
+ * in the background, as reconcile does for a slice left running): a
  * stand-in QEMU that answers QMP and prints an identity line on its serial
  * file, and a stand-in UAPI socket that records what the manager sends. The
  * API reports the admission (waiting -> admitted, with the key and /64), a
@@ -100,6 +101,18 @@ test('a refused admission is reported by the API and logged in one line; the sli
   assert.ok(logs.some((l) => /^vm0: not on the overlay: .*refused: errno=-22$/.test(l)), logs.join('\n'));
   assert.is((await call('GET', '/v1/slices')).json.slices[0].running, true);
   answer = 'errno=0\n\n';
+});
+
+test('a restarted runtime\'s manager reconciles the running VM and admits it again by itself', async () => {
+  const again = new SliceManager({
+    sysfs: fx.root, stateDir: join(state, 'slices'), image, accel: 'tcg', qemu: join(state, 'qemu-stub.cjs'),
+    hostNet: { ensureBridge: () => {} }, log: () => {}, gateway: { address: '10.254.0.1/24', publicKey: VM_KEY, listenPort: 51820, uapiSocket: uapiSock },
+  });
+  const before = seen.length;
+  assert.equal(await again.reconcile(), [{ name: 'vm0', action: 'running' }]);
+  for (let i = 0; i < 100 && again.list()[0].overlay?.state !== 'admitted'; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(again.list()[0].overlay?.publicKey, VM_KEY);
+  assert.is(seen.length, before + 1);
 });
 
 test('stop (with a checked timeout) clears the overlay state; delete removes the VM\'s peer from the node', async () => {
