@@ -12,6 +12,9 @@
  *   and the VM is admitted to the AIBox's node in the background (`GET
  *   /v1/slices` then shows `admitted` with `publicKey` and `subnet`, or
  *   `failed` with `error`);
+ * - `GET /v1/slices/<name>/console?kib=N`: the last N KiB (default 64, at
+ *   most 1024) of the VM's serial console as text/plain (its boot log; empty
+ *   before its first start), 404 for an unknown slice;
  * - `POST /v1/slices/<name>/stop` `{ timeout? }` (seconds the guest gets to
  *   power off, default 30, then SIGTERM), `DELETE /v1/slices/<name>`: 404 for an
  *   unknown slice. A start that fails on the host (image missing, QEMU
@@ -88,6 +91,19 @@ export function sliceRoutes(slices: SliceManager): Array<{ method: string; path:
         const t = (body && typeof body === 'object' ? (body as Record<string, unknown>) : {}).timeout;
         if (t !== undefined && !(Number.isInteger(t) && (t as number) >= 0 && (t as number) <= 600)) throw new HttpError(400, 'ERR_TFW_CONFIG', `timeout: expected whole seconds from 0 to 600, got ${JSON.stringify(t)}`, 'timeout');
         await mapped(async () => (await slices.stop(name, { timeoutMs: t === undefined ? undefined : (t as number) * 1000 }), send(res, 200, { stopped: name })));
+      },
+    },
+    {
+      method: 'GET', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)\/console$/, access: 'session',
+      handler: (_q, res, url, name) => {
+        const k = url.searchParams.get('kib');
+        const kib = k === null ? 64 : Number(k);
+        if (!Number.isInteger(kib) || kib < 1 || kib > 1024) throw new HttpError(400, 'ERR_TFW_CONFIG', `kib: expected whole KiB from 1 to 1024, got ${JSON.stringify(k)}`, 'kib');
+        return mapped(() => {
+          const b = Buffer.from(slices.console(name, kib * 1024));
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': b.length, 'cache-control': 'no-store' });
+          res.end(b);
+        });
       },
     },
     { method: 'DELETE', path: /^\/v1\/slices\/([a-z][a-z0-9-]*)$/, access: 'session', handler: (_q, res, _u, name) => mapped(async () => (await slices.delete(name), send(res, 200, { deleted: name }))) },

@@ -9,7 +9,7 @@
  * the state lock; a refusal throws before anything is written or started.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SliceLaunchError, SliceNotFoundError, SliceRefusedError, SliceRunMissingError } from './errors.js';
 import { readInventory, type Inventory } from './inventory.js';
@@ -29,8 +29,14 @@ export interface SliceManagerOptions {
   sysfs?: string;
   /** State folder (default /data/slices). */
   stateDir?: string;
-  /** Folder of the `slice` role image: vmlinuz, initramfs.cpio.zst, cmdline (default <stateDir>/image). */
+  /**
+   * Folder of the `slice` role image: vmlinuz, initramfs.cpio.zst, cmdline
+   * (default: <stateDir>/image when it holds a vmlinuz, the owner's own image,
+   * else `builtinImage`).
+   */
   image?: string;
+  /** The slice image the aibox image carries (default /usr/lib/tfw/slice, images/aibox.yaml `embeds`). */
+  builtinImage?: string;
   /** auto (default): kvm when /dev/kvm opens read-write, else tcg. */
   accel?: 'auto' | Accel;
   /** Bridge the slices' taps join (default tfwbr0). */
@@ -79,6 +85,8 @@ export interface ReconcileEntry {
 }
 
 const DEFAULT_DISK_MIB = 20 * 1024;
+/** Where the aibox image carries the slice image (images/aibox.yaml `embeds: [slice]`). */
+export const BUILTIN_SLICE_IMAGE = '/usr/lib/tfw/slice';
 
 /** MAC for a slice's NIC: QEMU's 52:54 prefix and 4 bytes of sha256 of its name (stable across restarts). */
 export const sliceMac = (name: string): string =>
@@ -87,7 +95,6 @@ export const sliceMac = (name: string): string =>
 export class SliceManager {
   readonly sysfs: string;
   readonly stateDir: string;
-  readonly imageDir: string;
   readonly bridge: string;
   readonly policy: PlannerPolicy;
   private readonly store: SliceStore;
@@ -100,11 +107,24 @@ export class SliceManager {
     this.o = opts;
     this.sysfs = opts.sysfs ?? '/sys';
     this.stateDir = opts.stateDir ?? '/data/slices';
-    this.imageDir = opts.image ?? join(this.stateDir, 'image');
     this.bridge = opts.bridge ?? 'tfwbr0';
     this.policy = { ...DEFAULT_POLICY, ...opts.policy };
     this.store = new SliceStore(this.stateDir);
     this.log = opts.log ?? ((m) => process.stderr.write(`tfw: slice: ${m}\n`));
+  }
+
+  /**
+   * The slice image a start uses, looked up at each start: `image` when given;
+   * else `<state>/image` when it holds a vmlinuz (an owner's own image); else
+   * the image the aibox image carries (`builtinImage`) when present; else
+   * `<state>/image` (and start says what is missing there).
+   */
+  get imageDir(): string {
+    if (this.o.image) return this.o.image;
+    const own = join(this.stateDir, 'image');
+    if (existsSync(join(own, 'vmlinuz'))) return own;
+    const builtin = this.o.builtinImage ?? BUILTIN_SLICE_IMAGE;
+    return existsSync(join(builtin, 'vmlinuz')) ? builtin : own;
   }
 
   /** The AIBox's side of the slices' overlay, when the manager was given one. */
@@ -324,6 +344,30 @@ export class SliceManager {
   /** The VM's identity shows only once it has booted: with a gateway socket, admit it in the background (`overlay` in list()). */
   private admitInBackground(name: string): void {
     if (this.gateway?.uapiSocket) void this.admitLater(name);
+  }
+
+  /**
+   * The end of slice `name`'s serial console (`<state>/<name>/console.log`):
+   * at most `maxBytes` bytes (default 64 KiB), starting at a line boundary when
+   * cut; empty before its first start.
+   * @throws SliceNotFoundError
+   */
+  console(name: string, maxBytes = 64 * 1024): string {
+    this.find(this.store.read().slices, name);
+    const file = join(this.stateDir, name, 'console.log');
+    if (!existsSync(file)) return '';
+    const size = statSync(file).size;
+    const start = Math.max(0, size - maxBytes);
+    const fd = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(size - start);
+      const n = readSync(fd, buf, 0, buf.length, start);
+      let text = buf.subarray(0, n).toString('utf8');
+      if (start > 0 && text.includes('\n')) text = text.slice(text.indexOf('\n') + 1);
+      return text;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Binds every function of `slice` to vfio-pci. */

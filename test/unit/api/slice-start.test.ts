@@ -92,6 +92,21 @@ test('start answers at once with overlay waiting; the VM is then admitted with i
   assert.is(seen.at(-1), `set=1\npublic_key=${Buffer.from(VM_KEY, 'base64').toString('hex')}\nendpoint=10.254.0.2:51820\nreplace_allowed_ips=true\nallowed_ip=${subnet}\n\n`);
 });
 
+test('the console route gives the end of the VM\'s serial log as text; 404 for an unknown slice, 400 for a bad kib', async () => {
+  const get = (path: string) => fetch(`${url}${path}`).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), text: await r.text() }));
+  const c = await get('/v1/slices/vm0/console');
+  assert.equal([c.status, c.type], [200, 'text/plain; charset=utf-8']);
+  assert.ok(c.text.includes(`tfw: init: booting\n`) && c.text.includes(`tfw: identity: created ${VM_KEY}`), c.text);
+  const unknown = await get('/v1/slices/nope/console');
+  assert.is(unknown.status, 404);
+  assert.match(JSON.parse(unknown.text).error, /slice "nope" does not exist/);
+  assert.equal(JSON.parse((await get('/v1/slices/vm0/console?kib=0')).text).field, 'kib');
+  // The cut starts at a line boundary: a 1 KiB tail of a longer log is whole lines.
+  writeFileSync(join(state, 'slices', 'vm0', 'console.log'), Array.from({ length: 100 }, (_, i) => `line ${i} ${'x'.repeat(20)}`).join('\n') + '\n', { flag: 'a' });
+  const tail = await get('/v1/slices/vm0/console?kib=1');
+  assert.ok(tail.text.length <= 1024 && /^line \d+ x+\n/.test(tail.text) && tail.text.endsWith('line 99 xxxxxxxxxxxxxxxxxxxx\n'), tail.text);
+});
+
 test('a refused admission is reported by the API and logged in one line; the slice keeps running', async () => {
   answer = 'errno=-22\n\n';
   assert.is((await call('POST', '/v1/slices/vm0/start')).status, 200);
