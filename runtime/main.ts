@@ -234,9 +234,8 @@ async function main(): Promise<number> {
       slices = m;
       void m.reconcile().then(
         (r) => {
+          // reconcile() admits the slices running now (started here, or left running by the last runtime).
           if (r.length) log('slice', `reconciled: ${r.map((e) => `${e.name} ${e.action}`).join(', ')}`);
-          // Slices running now (started here, or left running by the last runtime) are admitted again.
-          if (gateway?.uapiSocket) for (const e of r) if (e.action === 'started' || e.action === 'running') void m.admitLater(e.name);
         },
         (err: Error) => log('slice', `reconcile failed: ${err.message}`),
       );

@@ -31,7 +31,7 @@ function common(cmd: Command): Command {
   return cmd
     .option('--sysfs <root>', 'sysfs root to read (fixture trees in tests)', '/sys')
     .option('--state <dir>', 'slice state folder (slices.json, one folder per slice with its disk)', '/data/slices')
-    .option('--image <dir>', 'slice-role image folder: vmlinuz, initramfs.cpio.zst, cmdline (default <state>/image)')
+    .option('--image <dir>', 'slice-role image folder: vmlinuz, initramfs.cpio.zst, cmdline (default <state>/image when it holds one, else the image an AIBox carries, /usr/lib/tfw/slice)')
     .option('--accel <accel>', 'auto (kvm when /dev/kvm works, else tcg), kvm or tcg', 'auto')
     .option('--bridge <name>', 'bridge the slices\' taps join', 'tfwbr0')
     .option('--gpu-vendors <ids>', 'PCI vendor ids counted as GPUs, comma-separated (default 0x10de,0x1002; emulated devices in tests)');

@@ -43,7 +43,21 @@ export const LOADER_PACKAGES = ['systemd-boot-efi'] as const;
  * of registry pulls, and slices load local archives. Without these the lock
  * does not carry gnupg's closure (dirmngr, gpg-agent, pinentry, ...).
  */
-const SKIP = new Set(['debconf', 'perl-base', 'dpkg', 'nodejs-doc', 'ca-certificates', 'container-network-stack', 'gnupg', 'gpg']);
+const SKIP = new Set(['debconf', 'perl-base', 'dpkg', 'nodejs-doc', 'ca-certificates', 'container-network-stack', 'gnupg', 'gpg', 'adduser', 'ipxe-qemu']);
+/*
+ * Also skipped: adduser (a maintainer-script helper, libibverbs1's Depends) and
+ * ipxe-qemu (NIC boot ROMs: the slices' virtio-net-pci has `romfile=`, they
+ * boot with -kernel).
+ */
+/**
+ * Packages pinned without their Depends: the image takes chosen files of them
+ * (a role's `files:`), whose libraries the builder's DT_NEEDED walk checks.
+ * qemu-system-common: only its TCG accelerator module (accel-tcg-x86_64.so,
+ * needing libc); its Depends (spice, gstreamer, ALSA, GBM, NSS, brlapi, ...)
+ * serve display, audio and USB modules and helpers the aibox does not carry,
+ * 9 MB of downloads per build.
+ */
+const NO_FOLLOW = new Set(['qemu-system-common']);
 
 const run = (cmd: string, args: string[]): string =>
   execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -149,7 +163,7 @@ export function resolveClosure(arch: DebArch, roots: readonly string[], kernels:
       sha256: f.SHA256,
       size: Number(f.Size),
     });
-    if (follow) for (const d of [...dependencyNames(f['Pre-Depends']), ...dependencyNames(f.Depends)]) visit(d, true);
+    if (follow && !NO_FOLLOW.has(name)) for (const d of [...dependencyNames(f['Pre-Depends']), ...dependencyNames(f.Depends)]) visit(d, true);
   };
   for (const k of kernels) visit(k, false);
   for (const r of roots) visit(r, true);

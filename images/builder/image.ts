@@ -56,8 +56,19 @@ export interface BuildOptions {
   adminPasswordFile?: string;
   /** zstd level (default 15); part of the reproducible inputs. */
   zstdLevel?: number;
+  /**
+   * Images of the role's `embeds:` already built for this board (role ->
+   * outDir, manifest), e.g. by a test run that built the slice image first;
+   * a role not given is built here into build/images/<board>-<role>.
+   */
+  embedded?: Record<string, { outDir: string; manifest: Manifest }>;
   progress?: Progress;
 }
+
+/** Where an image carries an embedded role's image (`embeds:`): vmlinuz, initramfs.cpio.zst, cmdline. */
+export const embeddedImageDir = (role: string): string => `/usr/lib/tfw/${role}`;
+/** The files of an image that an image embedding it carries. */
+export const EMBEDDED_FILES = ['vmlinuz', 'initramfs.cpio.zst', 'cmdline'] as const;
 
 export interface ManifestFile {
   path: string;
@@ -74,6 +85,8 @@ export interface Manifest {
   kernel: { package: string; version: string; release: string };
   cmdline: string;
   inputs: { packages: Array<Pick<LockedPackage, 'name' | 'version' | 'arch' | 'sha256'>>; files: ManifestFile[] };
+  /** Images carried inside this one (`embeds:`): role, folder in the image, its manifest's version and the files' sha256s. */
+  embedded: Array<{ role: string; path: string; version: string; files: ManifestFile[] }>;
   modules: { load: string[]; builtin: string[]; files: number };
   initramfs: { compression: string; compressedSize: number; uncompressedSize: number; uncompressedSha256: string; entries: number };
   outputs: ManifestFile[];
@@ -161,7 +174,7 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
   if (!kernelName) throw new TfwError('ERR_TFW_LOCK', `no kernel pinned for flavour ${board.kernel.flavour}; run tfw build --update-lock`);
   // Flash-only packages (the UEFI loader) are not image inputs.
   const pkgs = (lock.packages[darch] ?? []).filter((p) => (!p.name.startsWith('linux-image-') || p.name === kernelName) && !(LOADER_PACKAGES as readonly string[]).includes(p.name));
-  for (const name of [kernelName, ...role.packages]) {
+  for (const name of [kernelName, ...role.packages, ...Object.keys(role.files)]) {
     if (!pkgs.some((p) => p.name === name)) throw new TfwError('ERR_TFW_LOCK', `package ${name} (${darch}) is not in the lock; run tfw build --update-lock`);
   }
   progress.step(`${board.name}-${role.role}: ${pkgs.length} pinned packages for ${darch}`);
@@ -216,7 +229,34 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
   for (const extra of role.packages) {
     for (const [p, n] of index) if (n.pkg === extra && n.kind === 'file' && /^\/usr\/s?bin\//.test(p)) libs.push(...addWithLibraries(index, p, arch, fs));
   }
+  // Chosen files of packages (`files:`): an ELF file brings its libraries (the aibox's qemu-system-x86_64).
+  for (const [pkg, patterns] of Object.entries(role.files)) {
+    for (const pattern of patterns) {
+      const re = new RegExp(`^${pattern.replace(/[.+@]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+      const hits = [...index].filter(([p, n]) => n.pkg === pkg && n.kind !== 'dir' && re.test(p)).map(([p]) => p).sort();
+      if (!hits.length) throw new TfwError('ERR_TFW_IMAGE', `images/${role.role}.yaml: files.${pkg}: ${pattern} matches no file of ${pkg} (${pkgs.find((p) => p.name === pkg)!.version}, ${darch})`);
+      for (const p of hits) {
+        const n = index.get(p)!;
+        const elf = n.kind === 'file' && readFileSync(n.host).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+        if (elf) libs.push(...addWithLibraries(index, p, arch, fs));
+        else fs.fromIndex(index, p);
+      }
+    }
+  }
   progress.step(`node with ${libs.length} shared libraries`);
+
+  // Embedded images (`embeds:`): built for this board first (or given), carried as they are.
+  const embedded: Manifest['embedded'] = [];
+  for (const r of role.embeds) {
+    const e = opts.embedded?.[r] ?? buildImage({ board: opts.board, role: r, lockFile: opts.lockFile, cacheDir: opts.cacheDir, version: opts.version, zstdLevel: opts.zstdLevel, progress });
+    if (e.manifest.board !== board.name || e.manifest.role !== r) throw new TfwError('ERR_TFW_IMAGE', `embedded ${r}: got the ${e.manifest.board}-${e.manifest.role} image, expected ${board.name}-${r}`);
+    const files = EMBEDDED_FILES.map((f) => {
+      const data = readFileSync(join(e.outDir, f));
+      fs.file(`${embeddedImageDir(r)}/${f}`, data, 0o644);
+      return fileInfo(f, data);
+    });
+    embedded.push({ role: r, path: embeddedImageDir(r), version: e.manifest.version, files });
+  }
 
   // 5. tfw: runtime bundle, wasm kernels, native prebuild, init and config.
   const inputs: ManifestFile[] = [];
@@ -288,6 +328,7 @@ export function buildImage(opts: BuildOptions): { outDir: string; manifest: Mani
     kernel: { package: kernelName, version: kpkg.version, release: kver },
     cmdline,
     inputs: { packages: pkgs.map(({ name, version, arch: a, sha256: s }) => ({ name, version, arch: a, sha256: s })), files: inputs },
+    embedded,
     modules: { load: mods.load, builtin: mods.builtin, files: mods.files.length },
     initramfs: { compression: `zstd -${level}`, compressedSize: initrd.length, uncompressedSize: cpio.length, uncompressedSha256: cpioSha, entries: fs.stats().entries },
     outputs: outputs.map(([name, data]) => fileInfo(name, data)),

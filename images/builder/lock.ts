@@ -49,11 +49,12 @@ export const sha256File = (path: string): string => createHash('sha256').update(
 /**
  * Regenerates the lock for the given kernel flavours (both architectures), with
  * the flash-only loader packages and every role's `packages:` (3router's
- * dnsmasq-base and nftables), each with its dependency closure.
+ * dnsmasq-base and nftables) and `files:` packages (the aibox's QEMU), each
+ * with its dependency closure.
  */
 export function updateLock(path: string, flavours: string[], progress: Progress): PackageLock {
   const lock: PackageLock = { suite: 'bookworm', kernels: {}, packages: { amd64: [], arm64: [] } };
-  const rolePackages = [...new Set(listRoles().flatMap((r) => loadRole(r).packages))].sort();
+  const rolePackages = [...new Set(listRoles().flatMap((r) => { const role = loadRole(r); return [...role.packages, ...Object.keys(role.files)]; }))].sort();
   for (const arch of ['amd64', 'arm64'] as const) {
     progress.step(`resolving the package closure for ${arch}`);
     const kernels = flavours.filter((f) => f.endsWith(arch)).sort().map((f) => (lock.kernels[f] = kernelPackage(f, arch)));

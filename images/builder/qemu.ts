@@ -106,6 +106,8 @@ export interface BootOptions {
    * which bootImage checks by fetching it before QEMU starts.
    */
   pxe?: { url: string };
+  /** Virtual CPUs (-smp; default QEMU's one). The aibox scenario gives two: the slice planner keeps the first core for the host. */
+  smp?: number;
 }
 
 export interface BootResult {
@@ -258,7 +260,7 @@ export function qemuCommand(o: BootOptions): { cmd: string; args: string[]; cmdl
   const b = o.board;
   // Disk boots reboot like hardware (upgrades, the health deadline); the others stop QEMU on a guest reboot.
   const kvm = o.accel === 'kvm';
-  const machine = ['-accel', kvm ? 'kvm' : 'tcg', '-machine', b.qemu.machine, '-cpu', kvm ? 'host' : b.qemu.cpu, '-m', String(Math.round(sizeMiB(b.memory))), '-nographic', ...(o.disk ? [] : ['-no-reboot'])];
+  const machine = ['-accel', kvm ? 'kvm' : 'tcg', '-machine', b.qemu.machine, '-cpu', kvm ? 'host' : b.qemu.cpu, '-m', String(Math.round(sizeMiB(b.memory))), ...(o.smp ? ['-smp', String(o.smp)] : []), '-nographic', ...(o.disk ? [] : ['-no-reboot'])];
   if (o.pxe) {
     // SeaBIOS runs the NIC's iPXE ROM; arm64's virt machine has no firmware without -bios/pflash.
     if (b.arch !== 'x86_64') throw new TfwError('ERR_TFW_CONFIG', `--pxe: network boots in QEMU need an x86_64 board (SeaBIOS runs the NIC's iPXE ROM); ${b.name} is ${b.arch}`);

@@ -32,6 +32,8 @@ const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a kernel modul
 /** One kernel command-line word without spaces. */
 const cmdlineWord = z.string().regex(/^[^\s"']+$/, 'expected one kernel command-line word without spaces or quotes');
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case name like qemu-x86_64');
+/** A Debian package name (policy 5.6.1). */
+const debPackage = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name');
 
 /** The board and role every command uses when none is given (build, boot, pxe, flash, release, bench). */
 export const DEFAULT_BOARD = 'qemu-x86_64';
@@ -133,7 +135,21 @@ export const roleSchema = z
     services: z.array(z.enum(['tfw-runtime'])).default(['tfw-runtime']),
     modules: z.array(moduleName).default([]),
     /** Extra Debian packages (must be pinned in images/packages.lock.json), copied whole. */
-    packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name')).default([]),
+    packages: z.array(debPackage).default([]),
+    /**
+     * Chosen files of pinned packages, instead of whole packages: package ->
+     * absolute paths inside it (`*` matches within one path component, e.g.
+     * the multiarch folder). Each path must match a file of that package; an
+     * ELF file brings its shared libraries (DT_NEEDED walk). The aibox takes
+     * qemu-system-x86_64 and the firmware its slices' command line loads.
+     */
+    files: z.record(debPackage, z.array(z.string().regex(/^(\/[A-Za-z0-9_.*+@-]+)+$/, 'expected an absolute path like /usr/bin/qemu-system-x86_64 (no .., `*` within one component)').refine((p) => !p.split('/').includes('..'), 'expected a path without ..')).min(1, 'expected at least one path')).default({}),
+    /**
+     * Roles whose image (vmlinuz, initramfs.cpio.zst, cmdline) this image
+     * carries in /usr/lib/tfw/<role>/, built first for the same board: the
+     * aibox carries the `slice` image its slices boot.
+     */
+    embeds: z.array(name).default([]),
     cmdline: z.array(cmdlineWord).default([]),
   })
   .strict();
@@ -200,7 +216,7 @@ export function loadBoard(nameOrPath: string, dir = join(repoRoot, 'board-config
   return validate(boardSchema, readYaml(path, shownPath(path)), shownPath(path));
 }
 
-/** Loads a role by name, merging the role it `extends` (modules, packages, cmdline appended). */
+/** Loads a role by name, merging the role it `extends` (modules, packages, files, embeds, cmdline appended). */
 export function loadRole(roleName: string, dir = join(repoRoot, 'images'), seen: string[] = []): Role {
   if (!listRoles(dir).includes(roleName)) {
     throw new ImageConfigError('--role', '', `unknown role "${roleName}", expected one of ${listRoles(dir).join(', ')}`);
@@ -209,11 +225,18 @@ export function loadRole(roleName: string, dir = join(repoRoot, 'images'), seen:
   const path = join(dir, `${roleName}.yaml`);
   const role = validate(roleSchema, readYaml(path, shownPath(path)), shownPath(path));
   if (role.role !== roleName) throw new ImageConfigError(shownPath(path), 'role', `expected "${roleName}" (the file name), got "${role.role}"`);
+  for (const e of role.embeds) {
+    if (e === roleName || !listRoles(dir).includes(e)) throw new ImageConfigError(shownPath(path), 'embeds', `expected another role (${listRoles(dir).filter((r) => r !== roleName).join(', ')}), got "${e}"`);
+  }
   if (!role.extends) return role;
   const base = loadRole(role.extends, dir, [...seen, roleName]);
   const uniq = (a: string[]) => [...new Set(a)];
+  const files: Record<string, string[]> = { ...base.files };
+  for (const [pkg, paths] of Object.entries(role.files)) files[pkg] = uniq([...(files[pkg] ?? []), ...paths]);
   return {
     ...role,
+    files,
+    embeds: uniq([...base.embeds, ...role.embeds]),
     services: uniq([...base.services, ...role.services]) as Role["services"],
     modules: uniq([...base.modules, ...role.modules]),
     packages: uniq([...base.packages, ...role.packages]),

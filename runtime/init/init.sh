@@ -218,6 +218,14 @@ if [ -n "$SLICE" ]; then
   printf '[storage]\ndriver = "overlay"\nrunroot = "/run/containers/storage"\ngraphroot = "%s/storage"\n' "$CROOT" > /etc/containers/storage.conf
   # no_pivot_root: the root is the initramfs (rootfs), which pivot_root(2) refuses (EINVAL); crun --no-pivot moves the mount instead.
   printf '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nno_pivot_root = true\nimage_copy_tmp_dir = "%s/tmp"\n' "$CROOT" > /etc/containers/containers.conf
+  # The ACPI power button (the slice manager's stop: QMP system_powerdown) powers
+  # the VM off cleanly: the kernel's button driver reports it on an evdev
+  # (modules button, evdev), busybox acpid runs /etc/acpi/PWRF/00000080, which
+  # asks this init to power off (USR2, as busybox poweroff does).
+  mkdir -p /etc/acpi/PWRF
+  printf '#!/bin/sh\necho "tfw: init: power button pressed, powering off" > /dev/console\nkill -USR2 1\n' > /etc/acpi/PWRF/00000080
+  chmod 755 /etc/acpi/PWRF/00000080
+  acpid -c /etc/acpi -l /run/acpid.log || log "slice: acpid did not start: the power button is ignored"
 fi
 # Once ready, load the OCI archive the host handed over (fw_cfg opt/tfw/run.tar)
 # and run its image once; its output goes to the console as `tfw: podman: ` lines.

@@ -7,7 +7,8 @@
  * nothing changed), ERR_TFW_SLICE_NOT_FOUND, ERR_TFW_SLICE_STATE (the state
  * file is unreadable or another process holds its lock), ERR_TFW_SYSFS (a
  * sysfs tree lacks what the inventory needs), ERR_TFW_VFIO (a device did not
- * end up on vfio-pci), ERR_TFW_SLICE_LAUNCH (QEMU or its host plumbing failed).
+ * end up on vfio-pci), ERR_TFW_SLICE_LAUNCH (QEMU or its host plumbing failed),
+ * ERR_TFW_CONFIG (SliceRunMissingError: the `run` archive a start names is not there).
  */
 import { TfwError } from '../errors.js';
 
@@ -52,5 +53,13 @@ export class VfioBindError extends TfwError {
 export class SliceLaunchError extends TfwError {
   constructor(message: string) {
     super('ERR_TFW_SLICE_LAUNCH', message);
+  }
+}
+
+/** The OCI archive a start was given (`run`) is not there; nothing was started. `field` is `run`. */
+export class SliceRunMissingError extends TfwError {
+  readonly field = 'run';
+  constructor(path: string) {
+    super('ERR_TFW_CONFIG', `run: ${path} does not exist; expected an OCI image archive (podman save / docker save format)`);
   }
 }

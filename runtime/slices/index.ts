@@ -1,5 +1,5 @@
 /** The AIBox slice manager: inventory, planner, state, vfio binding, VM launcher. */
-export { SliceManager, sliceMac, type SliceManagerOptions, type SliceStatus, type SliceOverlay, type ReconcileEntry } from './manager.js';
+export { SliceManager, sliceMac, BUILTIN_SLICE_IMAGE, type SliceManagerOptions, type SliceStatus, type SliceOverlay, type ReconcileEntry } from './manager.js';
 export { sliceProcessRunning, ipHostNet, powerOff, type HostNet } from './vm.js';
 export { readInventory, parseCpuList, type Inventory, type Gpu, type Cpu, type NumaNode, type HugepagePool } from './inventory.js';
 export { planSlice, usage, validateRequest, hostReservedCpus, DEFAULT_POLICY, type SliceRequest, type PlannerPolicy, type Plan, type Usage } from './planner.js';

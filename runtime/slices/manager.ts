@@ -9,9 +9,9 @@
  * the state lock; a refusal throws before anything is written or started.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { SliceLaunchError, SliceNotFoundError, SliceRefusedError } from './errors.js';
+import { SliceLaunchError, SliceNotFoundError, SliceRefusedError, SliceRunMissingError } from './errors.js';
 import { readInventory, type Inventory } from './inventory.js';
 import { pciDevicePath } from './pci.js';
 import { DEFAULT_POLICY, planSlice, usage, type PlannerPolicy, type SliceRequest, type Usage } from './planner.js';
@@ -29,8 +29,14 @@ export interface SliceManagerOptions {
   sysfs?: string;
   /** State folder (default /data/slices). */
   stateDir?: string;
-  /** Folder of the `slice` role image: vmlinuz, initramfs.cpio.zst, cmdline (default <stateDir>/image). */
+  /**
+   * Folder of the `slice` role image: vmlinuz, initramfs.cpio.zst, cmdline
+   * (default: <stateDir>/image when it holds a vmlinuz, the owner's own image,
+   * else `builtinImage`).
+   */
   image?: string;
+  /** The slice image the aibox image carries (default /usr/lib/tfw/slice, images/aibox.yaml `embeds`). */
+  builtinImage?: string;
   /** auto (default): kvm when /dev/kvm opens read-write, else tcg. */
   accel?: 'auto' | Accel;
   /** Bridge the slices' taps join (default tfwbr0). */
@@ -79,6 +85,8 @@ export interface ReconcileEntry {
 }
 
 const DEFAULT_DISK_MIB = 20 * 1024;
+/** Where the aibox image carries the slice image (images/aibox.yaml `embeds: [slice]`). */
+export const BUILTIN_SLICE_IMAGE = '/usr/lib/tfw/slice';
 
 /** MAC for a slice's NIC: QEMU's 52:54 prefix and 4 bytes of sha256 of its name (stable across restarts). */
 export const sliceMac = (name: string): string =>
@@ -87,11 +95,8 @@ export const sliceMac = (name: string): string =>
 export class SliceManager {
   readonly sysfs: string;
   readonly stateDir: string;
-  readonly imageDir: string;
   readonly bridge: string;
   readonly policy: PlannerPolicy;
-  /** The AIBox's side of the slices' overlay, when the manager was given one. */
-  readonly gateway: SliceGateway | undefined;
   private readonly store: SliceStore;
   private readonly o: SliceManagerOptions;
   private readonly log: (m: string) => void;
@@ -102,12 +107,29 @@ export class SliceManager {
     this.o = opts;
     this.sysfs = opts.sysfs ?? '/sys';
     this.stateDir = opts.stateDir ?? '/data/slices';
-    this.imageDir = opts.image ?? join(this.stateDir, 'image');
     this.bridge = opts.bridge ?? 'tfwbr0';
     this.policy = { ...DEFAULT_POLICY, ...opts.policy };
-    this.gateway = opts.gateway;
     this.store = new SliceStore(this.stateDir);
     this.log = opts.log ?? ((m) => process.stderr.write(`tfw: slice: ${m}\n`));
+  }
+
+  /**
+   * The slice image a start uses, looked up at each start: `image` when given;
+   * else `<state>/image` when it holds a vmlinuz (an owner's own image); else
+   * the image the aibox image carries (`builtinImage`) when present; else
+   * `<state>/image` (and start says what is missing there).
+   */
+  get imageDir(): string {
+    if (this.o.image) return this.o.image;
+    const own = join(this.stateDir, 'image');
+    if (existsSync(join(own, 'vmlinuz'))) return own;
+    const builtin = this.o.builtinImage ?? BUILTIN_SLICE_IMAGE;
+    return existsSync(join(builtin, 'vmlinuz')) ? builtin : own;
+  }
+
+  /** The AIBox's side of the slices' overlay, when the manager was given one. */
+  get gateway(): SliceGateway | undefined {
+    return this.o.gateway;
   }
 
   /** The host's GPUs, CPUs and memory (throws SysfsError naming a missing file). */
@@ -141,7 +163,7 @@ export class SliceManager {
   command(slice: Slice, run?: string): string[] {
     const cmdlineFile = join(this.imageDir, 'cmdline');
     const dir = join(this.stateDir, slice.name);
-    const gw = this.o.gateway;
+    const gw = this.gateway;
     const link = gw && sliceLinkAddress(gw, slice.slot);
     return sliceCommand(slice, {
       words: link ? [`tfw.ip=${link.address}`, `tfw.gw=${link.gateway}`] : [],
@@ -224,16 +246,22 @@ export class SliceManager {
    * Starts slice `name`: binds its GPUs' functions to vfio-pci, makes its disk,
    * puts the bridge and tap script in place, and runs QEMU detached (console in
    * `<state>/<name>/console.log`, QEMU's own output in qemu.log). A running slice
-   * is left alone. With dryRun only returns the argv.
+   * is left alone. With a gateway socket the VM is then admitted to the
+   * AIBox's node in the background (`admitLater`; a running slice is admitted
+   * again). With dryRun only returns the argv.
    * @returns the argv and QEMU's pid (null for dryRun)
    * @throws SliceNotFoundError; SliceLaunchError when a GPU is gone, the image is missing or QEMU exits at once; VfioBindError
    */
   async start(name: string, opts: { dryRun?: boolean; readyTimeoutMs?: number; run?: string } = {}): Promise<{ slice: Slice; command: string[]; pid: number | null }> {
     const slice = this.find(this.store.read().slices, name);
-    if (opts.run !== undefined && !existsSync(opts.run)) throw new SliceLaunchError(`run: ${opts.run} does not exist; expected an OCI image archive (podman save / docker save format)`);
+    if (opts.run !== undefined && !existsSync(opts.run)) throw new SliceRunMissingError(opts.run);
     const command = this.command(slice, opts.run);
     if (opts.dryRun) return { slice, command, pid: null };
-    if (sliceProcessRunning(slice.pid, name)) return { slice, command, pid: slice.pid };
+    if (sliceProcessRunning(slice.pid, name)) {
+      // Running already: admitted again (the node's peer entry is replaced, so this is idempotent).
+      this.admitInBackground(name);
+      return { slice, command, pid: slice.pid };
+    }
 
     // By address, not through the GPU filter: a vendor list given at create need not be given again.
     const missing = slice.functions.filter((f) => !existsSync(pciDevicePath(this.sysfs, f)));
@@ -245,9 +273,9 @@ export class SliceManager {
     const dir = join(this.stateDir, name);
     mkdirSync(dir, { recursive: true });
     makeSparseDisk(join(dir, 'disk.raw'), slice.diskMiB);
-    if (this.o.gateway) writeFileSync(join(dir, 'config.cbor'), sliceGuestConfig(this.o.gateway), { mode: 0o600 });
+    if (this.gateway) writeFileSync(join(dir, 'config.cbor'), sliceGuestConfig(this.gateway), { mode: 0o600 });
     writeIfupScript(join(this.stateDir, `ifup-${this.bridge}`), this.bridge);
-    (this.o.hostNet ?? ipHostNet).ensureBridge(this.bridge, this.o.gateway?.address);
+    (this.o.hostNet ?? ipHostNet).ensureBridge(this.bridge, this.gateway?.address);
     const sock = join(dir, 'qmp.sock');
     rmSync(sock, { force: true });
     const vm = await spawnVm(name, command, join(dir, 'qemu.log'));
@@ -261,6 +289,7 @@ export class SliceManager {
     }
     const pinned = await pinVcpus(sock, slice.hostCpus).catch((err: Error) => `vCPU threads not pinned one to one (${err.message.split('\n')[0]})`);
     this.log(`started ${name}: pid ${pid}, ${this.accel()}, host cpus ${slice.hostCpus.join(',')}${slice.functions.length ? `, vfio ${slice.functions.join(' ')}` : ''}; ${pinned}`);
+    this.admitInBackground(name);
     return { slice: { ...slice, pid, desired: 'running' }, command, pid };
   }
 
@@ -274,7 +303,7 @@ export class SliceManager {
    */
   async admit(name: string, opts: { timeoutMs?: number } = {}): Promise<{ publicKey: string; subnet: string }> {
     const slice = this.find(this.store.read().slices, name);
-    const sock = this.o.gateway?.uapiSocket;
+    const sock = this.gateway?.uapiSocket;
     if (!sock) throw new SliceLaunchError(`${name}: no gateway.uapiSocket: the AIBox's node cannot be told about the VM`);
     const consoleLog = join(this.stateDir, name, 'console.log');
     const end = Date.now() + (opts.timeoutMs ?? 120_000);
@@ -284,7 +313,7 @@ export class SliceManager {
       key = slicePublicKey(consoleLog);
     }
     if (!key) throw new SliceLaunchError(`${name}: no "tfw: identity:" line in ${consoleLog} within ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s`);
-    const link = sliceLinkAddress(this.o.gateway!, slice.slot).address.split('/')[0];
+    const link = sliceLinkAddress(this.gateway!, slice.slot).address.split('/')[0];
     const subnet = await admitSlicePeer(sock, key, `${link}:51820`);
     this.log(`${name}: overlay peer ${key} (${subnet}) via ${sock}`);
     return { publicKey: key, subnet };
@@ -310,6 +339,35 @@ export class SliceManager {
         return Object.assign(entry, { state: 'failed' as const, error });
       },
     );
+  }
+
+  /** The VM's identity shows only once it has booted: with a gateway socket, admit it in the background (`overlay` in list()). */
+  private admitInBackground(name: string): void {
+    if (this.gateway?.uapiSocket) void this.admitLater(name);
+  }
+
+  /**
+   * The end of slice `name`'s serial console (`<state>/<name>/console.log`):
+   * at most `maxBytes` bytes (default 64 KiB), starting at a line boundary when
+   * cut; empty before its first start.
+   * @throws SliceNotFoundError
+   */
+  console(name: string, maxBytes = 64 * 1024): string {
+    this.find(this.store.read().slices, name);
+    const file = join(this.stateDir, name, 'console.log');
+    if (!existsSync(file)) return '';
+    const size = statSync(file).size;
+    const start = Math.max(0, size - maxBytes);
+    const fd = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(size - start);
+      const n = readSync(fd, buf, 0, buf.length, start);
+      let text = buf.subarray(0, n).toString('utf8');
+      if (start > 0 && text.includes('\n')) text = text.slice(text.indexOf('\n') + 1);
+      return text;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Binds every function of `slice` to vfio-pci. */
@@ -346,7 +404,7 @@ export class SliceManager {
     const key = slicePublicKey(join(this.stateDir, name, 'console.log'));
     await this.stop(name);
     // The VM's key goes with its disk: the AIBox's node forgets the peer (best effort, logged).
-    const sock = this.o.gateway?.uapiSocket;
+    const sock = this.gateway?.uapiSocket;
     if (key && sock) await removeSlicePeer(sock, key).catch((err: Error) => this.log(`${name}: peer ${key} not removed from the AIBox's node: ${err.message}`));
     this.store.withLock(() => {
       const st = this.store.read();
@@ -360,14 +418,17 @@ export class SliceManager {
   /**
    * Brings the host in line with the state, as at boot: every slice's GPU
    * functions are bound to vfio-pci again, slices meant to run and not running
-   * are started, stale pids of stopped ones are cleared. A failing slice is
-   * reported and the others still go ahead.
+   * are started, stale pids of stopped ones are cleared; with a gateway socket
+   * every slice running afterwards is admitted in the background. A failing
+   * slice is reported and the others still go ahead.
    */
   async reconcile(): Promise<ReconcileEntry[]> {
     const out: ReconcileEntry[] = [];
     for (const s of this.list()) {
       try {
         if (s.running) {
+          // Left running by the last runtime: this manager admits it again.
+          this.admitInBackground(s.name);
           out.push({ name: s.name, action: 'running' });
         } else if (s.desired === 'running') {
           // The archive the slice last ran, when it is still there (else the VM starts without one, and says so).

@@ -105,7 +105,7 @@ export function sliceCommand(slice: Slice, host: SliceHost): string[] {
     '-drive', `if=none,id=disk0,format=raw,file=${q(join(host.dir, 'disk.raw'))}`,
     '-device', 'virtio-blk-pci,drive=disk0',
     '-netdev', `tap,id=net0,ifname=${tapName(slice.slot)},script=${q(host.ifupScript)},downscript=no`,
-    '-device', `virtio-net-pci,netdev=net0,mac=${slice.mac}`,
+    '-device', `virtio-net-pci,netdev=net0,mac=${slice.mac},romfile=`,
     ...(host.fwCfg ?? []).flatMap((f) => ['-fw_cfg', `name=opt/tfw/${f.name},file=${q(f.file)}`]),
     ...vfioDeviceArgs(slice.functions),
   ];

@@ -46,6 +46,22 @@ test('every shipped role validates; aibox extends 3node with vfio and IOMMU flag
   assert.equal(loadRole('3router').packages, ['dnsmasq-base', 'nftables']);
 });
 
+test('aibox takes chosen files of QEMU and embeds the slice image; bad files and embeds are refused in one line', () => {
+  const ai = loadRole('aibox');
+  assert.equal(ai.files['qemu-system-x86'], ['/usr/bin/qemu-system-x86_64']);
+  assert.ok(ai.files.seabios.includes('/usr/share/seabios/bios-256k.bin'));
+  assert.equal(ai.embeds, ['slice']);
+  const dir = mkdtempSync(join(tmp, 'roles-'));
+  const role = (name: string, text: string) => (writeFileSync(join(dir, `${name}.yaml`), `role: ${name}\n${text}`), () => loadRole(name, dir));
+  writeFileSync(join(dir, 'base.yaml'), 'role: base\nfiles:\n  seabios: [/usr/share/seabios/bios.bin]\n');
+  assert.equal(role('child', 'extends: base\nfiles:\n  seabios: [/usr/share/seabios/bios-256k.bin]\n')().files, { seabios: ['/usr/share/seabios/bios.bin', '/usr/share/seabios/bios-256k.bin'] }, 'extends merges files');
+  assert.match(errorOf(role('rel', 'files:\n  seabios: [share/bios.bin]\n')).message, /rel\.yaml: files\.seabios\.0: expected an absolute path like \/usr\/bin\/qemu-system-x86_64 .*, got "share\/bios\.bin"$/);
+  assert.match(errorOf(role('up', 'files:\n  seabios: [/usr/../etc/shadow]\n')).message, /up\.yaml: files\.seabios\.0: expected a path without \.\., got "\/usr\/\.\.\/etc\/shadow"$/);
+  assert.match(errorOf(role('pkg', 'files:\n  Seabios: [/x]\n')).message, /pkg\.yaml: files\.Seabios: expected a Debian package name/);
+  assert.match(errorOf(role('emb', 'embeds: [nope]\n')).message, /emb\.yaml: embeds: expected another role \(.*base.*\), got "nope"$/);
+  assert.match(errorOf(role('self', 'embeds: [self]\n')).message, /self\.yaml: embeds: expected another role/);
+});
+
 test('a bad memory size names file, field, expectation and value', () => {
   const e = errorOf(() => loadPatched('x', (b) => (b.memory = 'lots')));
   assert.is(e.message, `${join(tmp, 'x.yaml')}: memory: expected a size like 512M, got "lots"`);

@@ -1,6 +1,7 @@
 /**
  * Starting a slice through the device API with an overlay gateway
- * (runtime/api/slices-routes.ts -> SliceManager.start, then admitLater): a
+ * (runtime/api/slices-routes.ts -> SliceManager.start, which admits the VM
+ * in the background, as reconcile does for a slice left running): a
  * stand-in QEMU that answers QMP and prints an identity line on its serial
  * file, and a stand-in UAPI socket that records what the manager sends. The
  * API reports the admission (waiting -> admitted, with the key and /64), a
@@ -91,6 +92,21 @@ test('start answers at once with overlay waiting; the VM is then admitted with i
   assert.is(seen.at(-1), `set=1\npublic_key=${Buffer.from(VM_KEY, 'base64').toString('hex')}\nendpoint=10.254.0.2:51820\nreplace_allowed_ips=true\nallowed_ip=${subnet}\n\n`);
 });
 
+test('the console route gives the end of the VM\'s serial log as text; 404 for an unknown slice, 400 for a bad kib', async () => {
+  const get = (path: string) => fetch(`${url}${path}`).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), text: await r.text() }));
+  const c = await get('/v1/slices/vm0/console');
+  assert.equal([c.status, c.type], [200, 'text/plain; charset=utf-8']);
+  assert.ok(c.text.includes(`tfw: init: booting\n`) && c.text.includes(`tfw: identity: created ${VM_KEY}`), c.text);
+  const unknown = await get('/v1/slices/nope/console');
+  assert.is(unknown.status, 404);
+  assert.match(JSON.parse(unknown.text).error, /slice "nope" does not exist/);
+  assert.equal(JSON.parse((await get('/v1/slices/vm0/console?kib=0')).text).field, 'kib');
+  // The cut starts at a line boundary: a 1 KiB tail of a longer log is whole lines.
+  writeFileSync(join(state, 'slices', 'vm0', 'console.log'), Array.from({ length: 100 }, (_, i) => `line ${i} ${'x'.repeat(20)}`).join('\n') + '\n', { flag: 'a' });
+  const tail = await get('/v1/slices/vm0/console?kib=1');
+  assert.ok(tail.text.length <= 1024 && /^line \d+ x+\n/.test(tail.text) && tail.text.endsWith('line 99 xxxxxxxxxxxxxxxxxxxx\n'), tail.text);
+});
+
 test('a refused admission is reported by the API and logged in one line; the slice keeps running', async () => {
   answer = 'errno=-22\n\n';
   assert.is((await call('POST', '/v1/slices/vm0/start')).status, 200);
@@ -100,6 +116,18 @@ test('a refused admission is reported by the API and logged in one line; the sli
   assert.ok(logs.some((l) => /^vm0: not on the overlay: .*refused: errno=-22$/.test(l)), logs.join('\n'));
   assert.is((await call('GET', '/v1/slices')).json.slices[0].running, true);
   answer = 'errno=0\n\n';
+});
+
+test('a restarted runtime\'s manager reconciles the running VM and admits it again by itself', async () => {
+  const again = new SliceManager({
+    sysfs: fx.root, stateDir: join(state, 'slices'), image, accel: 'tcg', qemu: join(state, 'qemu-stub.cjs'),
+    hostNet: { ensureBridge: () => {} }, log: () => {}, gateway: { address: '10.254.0.1/24', publicKey: VM_KEY, listenPort: 51820, uapiSocket: uapiSock },
+  });
+  const before = seen.length;
+  assert.equal(await again.reconcile(), [{ name: 'vm0', action: 'running' }]);
+  for (let i = 0; i < 100 && again.list()[0].overlay?.state !== 'admitted'; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(again.list()[0].overlay?.publicKey, VM_KEY);
+  assert.is(seen.length, before + 1);
 });
 
 test('stop (with a checked timeout) clears the overlay state; delete removes the VM\'s peer from the node', async () => {

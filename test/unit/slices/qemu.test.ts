@@ -34,7 +34,7 @@ test('1-GPU slice with HDMI audio: both functions on one root port, function num
       'vfio-pci,host=0000:65:00.1,bus=gpu0,addr=0x0.1',
     ]);
     assert.ok(devices.includes('virtio-blk-pci,drive=disk0'));
-    assert.ok(devices.includes(`virtio-net-pci,netdev=net0,mac=${slice.mac}`));
+    assert.ok(devices.includes(`virtio-net-pci,netdev=net0,mac=${slice.mac},romfile=`));
     assert.equal(values(command, '-netdev'), [`tap,id=net0,ifname=tfwsl0,script=${join(state, 'ifup-tfwbr0')},downscript=no`]);
     assert.equal(values(command, '-drive'), [`if=none,id=disk0,format=raw,file=${join(state, 'desk', 'disk.raw')}`]);
     assert.equal(values(command, '-accel'), ['tcg']);
