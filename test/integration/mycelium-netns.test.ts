@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { isRoot } from '../helpers.js';
-import { ROOT, have, sh, sleep, spawnIn, waitFor, type Proc } from './overlay-netns.js';
+import { ROOT, have, sh, sleep, spawnIn, waitFor, type Proc, vethLink } from './overlay-netns.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 import { overlayAddress } from '../../runtime/overlay/address.js';
 
@@ -39,13 +39,7 @@ test('A - B - C over Mycelium TCP links: ping replies, no marker on B, B counts 
       sh(['ip', 'netns', 'add', n]);
       sh(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
     }
-    const veth = (a: string, b: string, ia: string, ib: string, net: string) => {
-      sh(['ip', 'link', 'add', ia, 'netns', a, 'type', 'veth', 'peer', 'name', ib, 'netns', b]);
-      sh(['ip', '-n', a, 'addr', 'add', `${net}.1/24`, 'dev', ia]);
-      sh(['ip', '-n', b, 'addr', 'add', `${net}.2/24`, 'dev', ib]);
-      sh(['ip', '-n', a, 'link', 'set', ia, 'up']);
-      sh(['ip', '-n', b, 'link', 'set', ib, 'up']);
-    };
+    const veth = (a: string, b: string, ia: string, ib: string, net: string) => vethLink(a, b, ia, ib, `${net}.1`, `${net}.2`);
     veth(ns.A, ns.B, 'mab0', 'mab1', '10.97.1');
     veth(ns.B, ns.C, 'mbc0', 'mbc1', '10.97.2');
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { isRoot } from '../helpers.js';
-import { ROOT, have, sh, spawnIn, waitFor, type Proc } from './overlay-netns.js';
+import { ROOT, have, sh, spawnIn, waitFor, type Proc, vethLink } from './overlay-netns.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 import { overlayAddress } from '../../runtime/overlay/address.js';
 
@@ -32,13 +32,7 @@ test('A with mesh and mycelium: one TUN, one address; A <-> B over WireGuard and
       sh(['ip', 'netns', 'add', n]);
       sh(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
     }
-    const veth = (a: string, b: string, ia: string, ib: string, net: string) => {
-      sh(['ip', 'link', 'add', ia, 'netns', a, 'type', 'veth', 'peer', 'name', ib, 'netns', b]);
-      sh(['ip', '-n', a, 'addr', 'add', `${net}.1/24`, 'dev', ia]);
-      sh(['ip', '-n', b, 'addr', 'add', `${net}.2/24`, 'dev', ib]);
-      sh(['ip', '-n', a, 'link', 'set', ia, 'up']);
-      sh(['ip', '-n', b, 'link', 'set', ib, 'up']);
-    };
+    const veth = (a: string, b: string, ia: string, ib: string, net: string) => vethLink(a, b, ia, ib, `${net}.1`, `${net}.2`);
     veth(ns.A, ns.B, 'maab0', 'maab1', '10.96.1');
     veth(ns.A, ns.C, 'maac0', 'maac1', '10.96.2');
 

@@ -97,15 +97,56 @@ export function ping(ns: string, addr: string, count = 3): boolean {
   return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-W', '3', '-i', '0.3', addr], { stdio: 'ignore' }).status === 0;
 }
 
-export class NetnsPair {
+/**
+ * Joins namespaces `x` and `y` by a veth pair, `dx` in x with `ipX` and `dy`
+ * in y with `ipY` (addresses without the /24, which is added), both up.
+ * @throws Error (from sh) when ip(8) refuses
+ */
+export function vethLink(x: string, y: string, dx: string, dy: string, ipX: string, ipY: string): void {
+  sh(['ip', 'link', 'add', dx, 'netns', x, 'type', 'veth', 'peer', 'name', dy, 'netns', y]);
+  for (const [ns, dev, ip] of [[x, dx, ipX], [y, dy, ipY]]) {
+    sh(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
+    sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+  }
+}
+
+/** Namespaces of one test with their folder and processes: `cleanup()` stops the processes, removes the namespaces and the files. */
+abstract class NetnsGroup {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tfw-ov-'));
+  private procs: Proc[] = [];
+  protected abstract namespaces(): string[];
+
+  file(name: string, text: string): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, text, { mode: 0o600 });
+    return p;
+  }
+
+  track(p: Proc): Proc {
+    this.procs.push(p);
+    return p;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const p of this.procs) if (p.child.exitCode === null && p.child.pid) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(this.procs.map((p) => p.exited)), sleep(3000)]);
+    for (const p of this.procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    for (const ns of this.namespaces()) spawnSync('ip', ['netns', 'del', ns]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class NetnsPair extends NetnsGroup {
   readonly a: string;
   readonly b: string;
   readonly ipA: string;
   readonly ipB: string;
-  readonly dir = mkdtempSync(join(tmpdir(), 'tfw-ov-'));
-  private procs: Proc[] = [];
+  protected namespaces(): string[] {
+    return [this.a, this.b];
+  }
 
   constructor(tag: string, subnet: number) {
+    super();
     const id = `${tag}${process.pid % 10000}`;
     this.a = `${id}a`;
     this.b = `${id}b`;
@@ -122,25 +163,6 @@ export class NetnsPair {
       sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     }
   }
-
-  file(name: string, text: string): string {
-    const p = join(this.dir, name);
-    writeFileSync(p, text, { mode: 0o600 });
-    return p;
-  }
-
-  track(p: Proc): Proc {
-    this.procs.push(p);
-    return p;
-  }
-
-  async cleanup(): Promise<void> {
-    for (const p of this.procs) if (p.child.exitCode === null && p.child.pid) p.child.kill('SIGTERM');
-    await Promise.race([Promise.all(this.procs.map((p) => p.exited)), sleep(3000)]);
-    for (const p of this.procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    for (const ns of [this.a, this.b]) spawnSync('ip', ['netns', 'del', ns]);
-    rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -150,7 +172,7 @@ export class NetnsPair {
  * them, the processes tracked and the files written.
  * @throws Error (from sh) when ip(8) refuses; what was made is removed first
  */
-export class NetnsLine {
+export class NetnsLine extends NetnsGroup {
   readonly a: string;
   readonly b: string;
   readonly c: string;
@@ -159,10 +181,12 @@ export class NetnsLine {
   readonly ipBA: string;
   readonly ipBC: string;
   readonly ipCB: string;
-  readonly dir = mkdtempSync(join(tmpdir(), 'tfw-ov-'));
-  private procs: Proc[] = [];
+  protected namespaces(): string[] {
+    return [this.a, this.b, this.c];
+  }
 
   constructor(tag: string, subnet: number) {
+    super();
     const id = `${tag}${process.pid % 10000}`;
     [this.a, this.b, this.c] = [`${id}a`, `${id}b`, `${id}c`];
     [this.ipAB, this.ipBA] = [`10.99.${subnet}.1`, `10.99.${subnet}.2`];
@@ -176,36 +200,11 @@ export class NetnsLine {
       for (const [x, y, ipX, ipY, dx, dy] of [
         [this.a, this.b, this.ipAB, this.ipBA, `${id}ab`, `${id}ba`],
         [this.b, this.c, this.ipBC, this.ipCB, `${id}bc`, `${id}cb`],
-      ]) {
-        sh(['ip', 'link', 'add', dx, 'netns', x, 'type', 'veth', 'peer', 'name', dy, 'netns', y]);
-        for (const [ns, dev, ip] of [[x, dx, ipX], [y, dy, ipY]]) {
-          sh(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
-          sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
-        }
-      }
+      ]) vethLink(x, y, dx, dy, ipX, ipY);
     } catch (err) {
       for (const ns of [this.a, this.b, this.c]) spawnSync('ip', ['netns', 'del', ns]);
       rmSync(this.dir, { recursive: true, force: true });
       throw err;
     }
-  }
-
-  file(name: string, text: string): string {
-    const p = join(this.dir, name);
-    writeFileSync(p, text, { mode: 0o600 });
-    return p;
-  }
-
-  track(p: Proc): Proc {
-    this.procs.push(p);
-    return p;
-  }
-
-  async cleanup(): Promise<void> {
-    for (const p of this.procs) if (p.child.exitCode === null && p.child.pid) p.child.kill('SIGTERM');
-    await Promise.race([Promise.all(this.procs.map((p) => p.exited)), sleep(3000)]);
-    for (const p of this.procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    for (const ns of [this.a, this.b, this.c]) spawnSync('ip', ['netns', 'del', ns]);
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
