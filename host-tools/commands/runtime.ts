@@ -8,7 +8,9 @@
  */
 import { redact } from '../../runtime/config/redact.js';
 import type { Command } from 'commander';
-import { loadConfig } from '../../runtime/config/load.js';
+import { loadConfig, readConfigObject } from '../../runtime/config/load.js';
+import { validateMyceliumConfig, validateOverlayConfig } from '../../runtime/config/index.js';
+import type { MyceliumService } from '../../runtime/overlay/mycelium/service.js';
 import { startUapi } from '../../runtime/api/uapi.js';
 import { ConfigStore } from '../../runtime/api/config-store.js';
 import { startOverlay } from '../../runtime/overlay/index.js';
@@ -22,12 +24,22 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <file>', 'overlay config: YAML, JSON, CBOR or a wg-quick .conf file')
     .option('--check', 'validate the config, print it as JSON (privateKey and presharedKey shown as "(hidden)") and exit')
     .action(async (opts: { config: string; check?: boolean }) => {
-      const config = loadConfig(opts.config);
+      const raw = readConfigObject(opts.config);
+      const config = validateOverlayConfig(raw);
+      // The `mycelium:` section (docs/overlay.md "Mycelium"): a Mycelium-dialect node on the same
+      // key and address, sharing the overlay's TUN, as the image runtime (runtime/main.ts) runs it.
+      const myceliumCfg = validateMyceliumConfig((raw as Record<string, unknown> | null)?.mycelium);
       if (opts.check) {
         process.stdout.write(`${JSON.stringify(redact(config))}\n`);
         return;
       }
       const overlay = await startOverlay(config, { log });
+      let mycelium: MyceliumService | undefined;
+      if (myceliumCfg) {
+        const { startMycelium } = await import('../../runtime/overlay/mycelium/service.js');
+        const mlog = (m: string) => process.stderr.write(`tfw: mycelium: ${m}\n`);
+        mycelium = await startMycelium(myceliumCfg, new Uint8Array(Buffer.from(config.privateKey, 'base64')), mlog, overlay).catch((err: Error) => (mlog(`not started: ${err.message}`), undefined));
+      }
       // The WireGuard UAPI socket (wg show / wg set / tfw show). The running config has one owner that
       // runs SIGHUP reloads and UAPI sets one at a time, in order; nothing is kept (no /data on a host).
       const store = new ConfigStore({ config, keyFromConfig: true, apply: (next) => overlay.reload(next) });
@@ -40,6 +52,8 @@ export function register(program: Command): void {
         const onStop = (sig: string) => {
           log(`${sig}: stopping`);
           process.off('SIGHUP', onHup);
+          // The Mycelium node shares the overlay's TUN: it stops first.
+          mycelium?.stop();
           Promise.all([uapi?.close(), overlay.stop()]).then(() => resolve(), resolve);
         };
         process.on('SIGHUP', onHup);

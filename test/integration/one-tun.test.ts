@@ -2,8 +2,9 @@
 // docs/overlay.md): node A runs the WireGuard overlay (mesh) with B as its
 // WireGuard peer and a Mycelium node linked to C by TCP. A opens one TUN,
 // not two, carrying its one address; from it A reaches B (WireGuard) and C
-// (Mycelium), and B and C both reach A. Three namespaces in a V (B - A - C),
-// the runtime (runtime/main.ts) in each, bounded waits. Root only.
+// (Mycelium), and B and C both reach A. Three namespaces in a V (B - A - C):
+// A runs a host's `tfw runtime --config` (which starts the Mycelium section
+// too), B and C the image runtime (runtime/main.ts); bounded waits. Root only.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { isRoot } from '../helpers.js';
-import { ROOT, have, sh, spawnIn, waitFor, type Proc, vethLink } from './overlay-netns.js';
+import { ROOT, have, sh, spawnIn, tfwRuntime, waitFor, type Proc, vethLink } from './overlay-netns.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
 import { overlayAddress } from '../../runtime/overlay/address.js';
 
@@ -51,13 +52,15 @@ test('A with mesh and mycelium: one TUN, one address; A <-> B over WireGuard and
     };
     const C = run('C', { privateKey: toBase64(keys.C), mycelium: { listen: ['tcp://[::]:9651'], peers: [], discovery: false, tun: tun.mycC } }, ['--no-overlay']);
     const B = run('B', { name: tun.wgB, privateKey: toBase64(keys.B), listenPort: 51820, mesh: true, peers: [{ publicKey: pub(keys.A), endpoint: '10.96.1.1:51820', allowedIPs: [], persistentKeepalive: 1 }] });
-    const A = run('A', {
+    // A runs as a host's `tfw runtime --config` (the README's command), B and C as images do.
+    const A = tfwRuntime(ns.A, file('A', {
       name: tun.wgA, privateKey: toBase64(keys.A), listenPort: 51820, mesh: true,
       peers: [{ publicKey: pub(keys.B), endpoint: '10.96.1.2:51820', allowedIPs: [], persistentKeepalive: 1 }],
       mycelium: { listen: ['tcp://[::]:9651'], peers: ['tcp://10.96.2.2:9651'], discovery: false, tun: tun.mycA },
-    });
+    }));
+    procs.push(A);
     const all = () => `A:\n${A.out()}\nB:\n${B.out()}\nC:\n${C.out()}`;
-    assert.ok(await waitFor(() => [A, B, C].every((p) => /tfw: ready/.test(p.out())), 60_000), `ready:\n${all()}`);
+    assert.ok(await waitFor(() => [B, C].every((p) => /tfw: ready/.test(p.out())) && /tfw: overlay: up /.test(A.out()) && /tfw: mycelium: up /.test(A.out()), 60_000), `ready:\n${all()}`);
 
     // One TUN on A, with A's one address; the Mycelium node shares it.
     const links = spawnSync('ip', ['-n', ns.A, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
