@@ -33,7 +33,8 @@ import { builtImage } from './images.js';
 import { debCacheDir } from '../../images/builder/paths.js';
 import { readLock } from '../../images/builder/lock.js';
 import { lockPath } from '../../images/builder/paths.js';
-import { overlayAddress } from '../../runtime/overlay/address.js';
+import { parseIp } from '../../runtime/config/ip.js';
+import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
 import { isRoot } from '../helpers.js';
 import { getStatus, have, ROOT, sh, spawnIn, waitFor, type Proc } from '../integration/overlay-netns.js';
 
@@ -221,8 +222,11 @@ test('the runtime admits the VM to its node (GET /v1/slices), and they complete 
   }, 240_000);
   assert.is(overlay?.state, 'admitted', `overlay: ${JSON.stringify(overlay)}`);
   assert.match(consoleText(), new RegExp(`tfw: identity: created ${overlay!.publicKey.replace(/[+/]/g, '\\$&')}`));
-  const addr = overlayAddress(new Uint8Array(Buffer.from(overlay!.publicKey, 'base64')));
-  assert.is(`${addr.split('::')[0]}::/64`, overlay!.subnet);
+  // the VM's /64 is the one its key gives (address.ts), and its node address lies inside it
+  const vmKey = new Uint8Array(Buffer.from(overlay!.publicKey, 'base64'));
+  const addr = overlayAddress(vmKey);
+  assert.is(overlay!.subnet, overlaySubnet(vmKey));
+  assert.equal(parseIp(addr)!.subarray(0, 8), parseIp(overlay!.subnet.slice(0, -3))!.subarray(0, 8), `${addr} in ${overlay!.subnet}`);
   s.vm = { pid: s.started!.pid, publicKey: overlay!.publicKey, subnet: overlay!.subnet };
   assert.match(s.node!.out(), new RegExp(`tfw: slice: vm0: overlay peer ${overlay!.publicKey.replace(/[+/]/g, '\\$&')}`));
   // Bounded: at most 60 pings over at most 90 s (they also make the AIBox's node start a handshake).
