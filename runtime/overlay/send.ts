@@ -13,7 +13,8 @@
  * wireguard/timers.ts; this class reaches them through `SendHost`.
  * An IPv6 packet for 400::/7 that no route here covers goes to `handOff` when
  * set (the Mycelium node sharing this TUN, docs/overlay.md "One TUN for both
- * kinds of links") instead of being dropped as noRoute.
+ * kinds of links") instead of being dropped as noRoute, and so does one that
+ * only a Babel route covers when `endToEnd` says Mycelium routes it.
  */
 import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel/tunnel-frame.js';
 import type { PacketBatches } from './links/batches.js';
@@ -71,6 +72,14 @@ export class Sender {
    * a view valid only during the call. Null: such packets count as noRoute.
    */
   handOff: ((packet: Uint8Array) => void) | null = null;
+  /**
+   * With `handOff`: asked (the destination address, a view) for an IPv6
+   * packet whose 400::/7 destination only a Babel-learned route (metric > 0,
+   * mesh mode, hop-by-hop) covers; true sends it to `handOff` instead, sealed
+   * end to end by the Mycelium node (which answers true when it has a route).
+   * Direct peers' routes (metric 0) always win. Null: Babel routes are used.
+   */
+  endToEnd: ((dst: Uint8Array) => boolean) | null = null;
 
   constructor(private readonly dev: SendHost) {
     this.batches = dev.batches;
@@ -133,6 +142,10 @@ export class Sender {
           continue;
         }
         const buf = bufs[base + i];
+        if (via.metric > 0 && k < -1 && this.endToEnd && this.handOff && (buf[24] & 0xfe) === 0x04 && this.endToEnd(buf.subarray(24, 40))) {
+          this.handOff(buf.subarray(0, len));
+          continue;
+        }
         this.sendToPeer(via.peer, buf, len, buf === this.sendSlots[base + i] ? base + i : -1);
       }
     }
