@@ -46,6 +46,12 @@ export interface SendHost {
 
 const EMPTY = new Uint8Array(0);
 
+/** True when the IPv6 destination of `pkt` lies in the /64 of `node` (a peer's own subnet). */
+function ownSubnet(node: Uint8Array, pkt: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (node[i] !== pkt[24 + i]) return false;
+  return true;
+}
+
 /**
  * Plaintext in, sealed datagrams out, for one device. Nothing throws on bad
  * input: refused packets are counted in `drops` by reason.
@@ -77,7 +83,10 @@ export class Sender {
    * packet whose 400::/7 destination only a Babel-learned route (metric > 0,
    * mesh mode, hop-by-hop) covers; true sends it to `handOff` instead, sealed
    * end to end by the Mycelium node (which answers true when it has a route).
-   * Direct peers' routes (metric 0) always win. Null: Babel routes are used.
+   * Never asked for a destination in the next hop's own /64 (Babel also
+   * learns direct peers' /64s, and the Mycelium link to a peer runs to that
+   * address: handing it over would loop), nor for static routes (metric 0).
+   * Null: Babel routes are used.
    */
   endToEnd: ((dst: Uint8Array) => boolean) | null = null;
 
@@ -142,7 +151,7 @@ export class Sender {
           continue;
         }
         const buf = bufs[base + i];
-        if (via.metric > 0 && k < -1 && this.endToEnd && this.handOff && (buf[24] & 0xfe) === 0x04 && this.endToEnd(buf.subarray(24, 40))) {
+        if (via.metric > 0 && k < -1 && this.endToEnd && this.handOff && (buf[24] & 0xfe) === 0x04 && !ownSubnet(via.peer.nodeAddress, buf) && this.endToEnd(buf.subarray(24, 40))) {
           this.handOff(buf.subarray(0, len));
           continue;
         }

@@ -8,6 +8,8 @@
 //    does (control), and B's Mycelium counters show the packets relayed.
 // 2. A -WG- B -TCP- C (C runs Mycelium only): A pings C and C pings A, so B
 //    routes between a WireGuard link and a Mycelium TCP link.
+// 3. Line 1 with `mesh: true` too: with Babel's hop-by-hop route to C's /64 on
+//    A, A's echoes to C still cross B's TUN as Mycelium link traffic.
 // Real TUNs in network namespaces (NetnsLine), the image runtime in each;
 // bounded waits. Root only.
 import { test } from 'uvu';
@@ -16,9 +18,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { isRoot } from '../helpers.js';
-import { NetnsLine, ROOT, have, sleep, spawnIn, waitFor, type Proc } from './overlay-netns.js';
+import { NetnsLine, ROOT, getStatus, have, sleep, spawnIn, waitFor, type Proc } from './overlay-netns.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
-import { overlayAddress } from '../../runtime/overlay/address.js';
+import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
 
 const MARKER = 'tfw-wg-e2e-mark7';
 const MARKER_HEX = Buffer.from(MARKER).toString('hex'); // 16 bytes: ping -p takes at most 16
@@ -120,6 +122,44 @@ test('A -WG- B -TCP- C: B routes between a WireGuard link and a Mycelium TCP lin
     const b = counters(B.out());
     assert.ok(b && b.relayed >= 4, `B relayed ${b?.relayed} between the links\n${B.out()}`);
   } finally {
+    await line.cleanup();
+  }
+});
+
+test('A -WG- B -WG- C with mesh: true and mycelium: the end-to-end route wins over the Babel one', async () => {
+  if (!ready) {
+    console.log('  (needs root, ip, tcpdump, ping and /dev/net/tun: skipped)');
+    return;
+  }
+  const line = new NetnsLine('ew', 75);
+  let watch: Proc | undefined;
+  try {
+    const { keys, addr, ns, tun, run, wgPeer, myc, ping } = nodes(line);
+    const mesh = { listenPort: 51820, mesh: true };
+    const B = run('B', { name: tun('B'), ...mesh, peers: [wgPeer('A', line.ipAB), wgPeer('C', line.ipCB)], mycelium: myc() });
+    const statusA = join(line.dir, 'a.sock');
+    const A = run('A', { name: tun('A'), ...mesh, status: statusA, peers: [wgPeer('B', line.ipBA)], mycelium: myc() });
+    const C = run('C', { name: tun('C'), ...mesh, peers: [wgPeer('B', line.ipBC)], mycelium: myc() });
+    const all = () => `A:\n${A.out()}\nB:\n${B.out()}\nC:\n${C.out()}`;
+    assert.ok(await waitFor(() => [A, B, C].every((p) => /tfw: ready/.test(p.out()) && /tfw: mycelium: up /.test(p.out())), 60_000), `ready:\n${all()}`);
+    // ... yet A's echoes to C go end to end. Babel's hop-by-hop route is forwarded inside B's WireGuard device and never reaches B's TUN;
+    // Mycelium's link traffic does. Large echoes (-s 1200) on B's TUN show the end-to-end path is taken.
+    watch = spawnIn(ns.B, ['tcpdump', '-i', tun('B'), '-l', '-n', 'tcp port 9651 and greater 1200']);
+    const big = () => (watch!.out().match(/ IP6 /g) ?? []).length;
+    const bigPing = () => spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '1', '-W', '1', '-s', '1200', addr('C')]).status === 0;
+    assert.ok(await waitFor(() => ping('A', addr('C')), 90_000), `A reaches C\n${all()}`);
+    // Babel has its hop-by-hop route to C's /64 through B on A's device (metric > 0) ...
+    const subnetC = overlaySubnet(publicKeyFromPrivate(keys.C));
+    const babelRoute = async () => ((await getStatus(statusA).catch(() => ({ routes: [] }))).routes as { prefix: string; via: string | null; metric: number }[])
+      .some((r) => r.prefix === subnetC && r.metric > 0);
+    assert.ok(await waitFor(babelRoute, 60_000), `A's Babel routes ${subnetC} via B:\n${JSON.stringify((await getStatus(statusA)).routes)}`);
+    assert.ok(await waitFor(() => bigPing() && big() >= 2, 60_000), `A's echoes to C go through Mycelium (B's TUN shows ${big()} large link segments)\n${all()}`);
+    const before = big();
+    const r = spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '5', '-i', '0.2', '-W', '2', '-s', '1200', addr('C')], { encoding: 'utf8' });
+    assert.ok(/ [45] received/.test(r.stdout), `ping A -> C: ${r.stdout}${r.stderr}`);
+    assert.ok(await waitFor(() => big() - before >= 8, 5000), `the 5 echoes and replies crossed B as Mycelium link traffic (${big() - before} segments):\n${watch.out().slice(-4000)}`);
+  } finally {
+    watch?.child.kill('SIGINT');
     await line.cleanup();
   }
 });

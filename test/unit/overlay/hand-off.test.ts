@@ -28,7 +28,7 @@ function setup() {
   let transmitted = 0;
   const dev = new Device({ privateKey: key, now: () => 1_700_000_000_000, io: { transmit: (_b, _s, _e, n) => void (transmitted += n), deliver() {} } });
   dev.setPeers([{ publicKey: toBase64(peerPub), endpoint: '192.0.2.2:51820', allowedIPs: [overlaySubnet(peerPub)] }], false);
-  return { dev, me: overlayAddressBytes(publicKeyFromPrivate(key)), peer: overlayAddressBytes(peerPub), transmitted: () => transmitted };
+  return { dev, me: overlayAddressBytes(publicKeyFromPrivate(key)), peer: overlayAddressBytes(peerPub), peerPub, transmitted: () => transmitted };
 }
 
 test('unrouted 400::/7 packets go to handOff byte for byte; routed ones to their peer; others count noRoute', () => {
@@ -66,7 +66,7 @@ test('a packet whose length is under the IPv6 header is malformed, never handed 
 });
 
 test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when Mycelium routes it; direct peers and other prefixes keep WireGuard', () => {
-  const { dev, me, peer } = setup();
+  const { dev, me, peer, peerPub } = setup();
   const handed: string[] = [];
   dev.handOff = (p) => handed.push(hex(p));
   const farPub = publicKeyFromPrivate(generatePrivateKey());
@@ -87,9 +87,19 @@ test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when 
   dev.send([v6(me, far, 4)], [48], 1);
   assert.is(handed.length, 1, 'no Mycelium route: the Babel route is used');
   assert.is(staged(), 3);
+  // Babel also learns the direct peer's own /64 through it (metric > 0): the Mycelium
+  // link to the peer runs to that address, so it must stay WireGuard's (else a loop).
+  mycRoutes = true;
+  asked.length = 0;
+  dev.setRoute(overlaySubnet(peerPub), peerKey, 5);
+  dev.send([v6(me, peer, 6)], [48], 1);
+  assert.equal(asked, [], "never asked about the next hop's own /64");
+  assert.is(handed.length, 1);
+  assert.is(staged(), 4, 'the packet to the peer itself goes to the peer');
   dev.endToEnd = null;
   dev.send([v6(me, far, 5)], [48], 1);
   assert.is(handed.length, 1, 'without endToEnd Babel routes are used, as before');
+  assert.is(staged(), 5);
 });
 
 test('routePeerSubnets routes each peer\'s own /64 to it without mesh, and only while set', () => {
