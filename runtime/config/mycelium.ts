@@ -8,7 +8,7 @@
  *     discovery: true                 # link-local beacons, UDP [ff02::cafe]:9650
  *     tun: mycelium                   # the TUN it routes 400::/7 to (default "mycelium");
  *                                     # unused when the WireGuard overlay runs: both share its TUN
- *     overWireGuard: true             # also link to each WireGuard peer at tcp://[<its address>]:9651
+ *     overWireGuard: true             # also link to each WireGuard peer with persistentKeepalive at tcp://[<its address>]:9651
  *                                     # through its tunnel (default true; docs/overlay.md
  *                                     # "Mycelium over WireGuard links")
  *

@@ -54,13 +54,24 @@ export interface MyceliumPort {
   removePeer?(endpoint: { host: string; port: number }): void;
 }
 
+/**
+ * The overlay addresses of the WireGuard peers a joined Mycelium node dials
+ * through their tunnels (`overWireGuard`): only peers with persistentKeepalive,
+ * whose session is kept up anyway; dialling an idle stock peer (a phone) would
+ * wake its tunnel with a SYN a minute. docs/overlay.md "Mycelium over WireGuard links".
+ */
+export function myceliumDialTargets(peers: ReadonlyArray<Pick<OverlayConfig['peers'][number], 'publicKey' | 'persistentKeepalive'>>): string[] {
+  return peers.filter((p) => (p.persistentKeepalive ?? 0) > 0).map((p) => overlayAddress(fromBase64(p.publicKey)));
+}
+
 /** The port a WireGuard peer's Mycelium node is dialled on through its tunnel (Mycelium's default). */
 export const MYCELIUM_OVER_WG_PORT = 9651;
 
 export interface JoinOptions {
   /**
-   * Also link the Mycelium node to every WireGuard peer, at
-   * tcp://[<the peer's overlay address>]:9651 through its tunnel: each peer's
+   * Also link the Mycelium node to every WireGuard peer with
+   * persistentKeepalive set (its session is kept up anyway; an idle phone is
+   * not woken), at tcp://[<the peer's overlay address>]:9651 through its tunnel: each peer's
    * own /64 is routed to it (as in mesh mode), and 400::/7 destinations that
    * only a Babel route covers go to the Mycelium node when it routes them
    * (end to end instead of hop by hop). docs/overlay.md "Mycelium over WireGuard links".
@@ -184,7 +195,7 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   let dials: { node: MyceliumPort; hosts: Set<string>; subnets: Set<string> } | null = null;
   const syncDials = (c: OverlayConfig) => {
     if (!dials) return;
-    const want = new Set(c.peers.map((p) => overlayAddress(fromBase64(p.publicKey))));
+    const want = new Set(myceliumDialTargets(c.peers));
     dials.subnets = new Set(c.peers.map((p) => Buffer.from(overlayAddressBytes(fromBase64(p.publicKey)).subarray(0, 8)).toString('hex')));
     for (const h of dials.hosts) if (!want.has(h)) {
       dials.node.removePeer?.({ host: h, port: MYCELIUM_OVER_WG_PORT });

@@ -184,6 +184,8 @@ export class MyceliumNode {
       subnet: `${formatIp(this.subnet.bytes)}/64`,
       publicKey: myceliumKeyHex(this.publicKey),
       routerId: formatRouterId(this.routerId),
+      /** The endpoints it keeps links to (configured, discovered, or WireGuard peers dialled through their tunnels). */
+      peers: this.dialers.map((d) => formatTcpEndpoint(d.endpoint)),
       links: [...this.links].map((l) => ({ endpoint: l.endpoint, inbound: l.inbound, cost: l.cost, rxBytes: l.rxBytes, txBytes: l.txBytes })),
       routes: [...this.table.selectedRoutes()].map((r) => ({
         subnet: `${formatIp(r.subnet.bytes)}/${r.subnet.plen}`, metric: routeMetric(r), seqno: r.seqno, nextHop: (r.neighbour as PeerLink).endpoint,

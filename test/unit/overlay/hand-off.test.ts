@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Device } from '../../../runtime/overlay/device.js';
-import { overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
+import { overlayAddress, overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
+import { myceliumDialTargets } from '../../../runtime/overlay/index.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { hex, unhex } from '../../helpers.js';
 
@@ -120,6 +121,16 @@ test('routePeerSubnets routes each peer\'s own /64 to it without mesh, and only 
   dev.setPeers(cfg, false);
   dev.send([v6(me, peer, 3)], [48], 1);
   assert.is(dev.drops.noRoute, 2, 'unset again: back to the allowed IPs');
+});
+
+test('overWireGuard dials only peers with persistentKeepalive (an idle phone is never woken), at their overlay address', () => {
+  const [node, phone, off] = [0, 1, 2].map(() => toBase64(publicKeyFromPrivate(generatePrivateKey())));
+  const targets = myceliumDialTargets([
+    { publicKey: node, persistentKeepalive: 25 },
+    { publicKey: phone },
+    { publicKey: off, persistentKeepalive: 0 },
+  ]);
+  assert.equal(targets, [overlayAddress(Buffer.from(node, 'base64'))]);
 });
 
 test.run();
