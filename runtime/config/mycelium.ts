@@ -8,6 +8,9 @@
  *     discovery: true                 # link-local beacons, UDP [ff02::cafe]:9650
  *     tun: mycelium                   # the TUN it routes 400::/7 to (default "mycelium");
  *                                     # unused when the WireGuard overlay runs: both share its TUN
+ *     overWireGuard: true             # also link to each WireGuard peer with persistentKeepalive at tcp://[<its address>]:9651
+ *                                     # through its tunnel (default true; docs/overlay.md
+ *                                     # "Mycelium over WireGuard links")
  *
  * `validateMyceliumConfig` throws ConfigError naming `mycelium.<field>` with
  * the value and what was expected, or returns null when the section is absent.
@@ -20,9 +23,15 @@ export interface MyceliumConfig {
   peers: TcpEndpoint[];
   discovery: boolean;
   tun: string;
+  /**
+   * When the node shares the WireGuard overlay's TUN: each WireGuard peer is
+   * also dialled as a Mycelium peer at its overlay address, port 9651,
+   * through its tunnel (default true).
+   */
+  overWireGuard: boolean;
 }
 
-const FIELDS = ['listen', 'peers', 'discovery', 'tun'];
+const FIELDS = ['listen', 'peers', 'discovery', 'tun', 'overWireGuard'];
 
 function endpoints(v: unknown, field: string, dflt: string[]): TcpEndpoint[] {
   if (v === undefined) return dflt.map((s) => parseTcpEndpoint(s, field));
@@ -38,6 +47,7 @@ export function validateMyceliumConfig(raw: unknown): MyceliumConfig | null {
   const r = raw as Record<string, unknown>;
   for (const k of Object.keys(r)) if (!FIELDS.includes(k)) throw new ConfigError(`mycelium.${k}`, `unknown field (expected one of ${FIELDS.join(', ')})`);
   if (r.discovery !== undefined && typeof r.discovery !== 'boolean') throw new ConfigError('mycelium.discovery', `expected true or false, got ${JSON.stringify(r.discovery)}`);
+  if (r.overWireGuard !== undefined && typeof r.overWireGuard !== 'boolean') throw new ConfigError('mycelium.overWireGuard', `expected true or false, got ${JSON.stringify(r.overWireGuard)}`);
   const tun = r.tun ?? 'mycelium';
   if (typeof tun !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(tun)) throw new ConfigError('mycelium.tun', `expected an interface name of 1-15 characters [A-Za-z0-9_.-], got ${JSON.stringify(tun)}`);
   return {
@@ -45,5 +55,6 @@ export function validateMyceliumConfig(raw: unknown): MyceliumConfig | null {
     peers: endpoints(r.peers, 'mycelium.peers', []),
     discovery: (r.discovery as boolean | undefined) ?? true,
     tun,
+    overWireGuard: (r.overWireGuard as boolean | undefined) ?? true,
   };
 }

@@ -101,6 +101,12 @@ export class Device {
   /** ICMP errors about packets mesh forwarding drops (icmp.ts; sent by receive.ts). */
   private readonly icmp: IcmpErrors;
   private mesh = false;
+  /**
+   * Routes each peer's own /64 (derived from its key) to it, as mesh mode
+   * does, without mesh: set while a Mycelium node links to the peers through
+   * their tunnels (overlay/index.ts joinMycelium). Applied by `setPeers`.
+   */
+  routePeerSubnets = false;
   /** The prefixes in the relay classifier's local set (syncClassifierLocal). */
   private classifierLocal: string[] = [];
 
@@ -188,6 +194,17 @@ export class Device {
     this.sender.handOff = fn;
   }
 
+  /**
+   * Whether `handOff` takes a packet for a 400::/7 destination that a
+   * Babel-learned (multi-hop, hop-by-hop) route covers; see send.ts `endToEnd`.
+   */
+  get endToEnd(): ((dst: Uint8Array) => boolean) | null {
+    return this.sender.endToEnd;
+  }
+  set endToEnd(fn: ((dst: Uint8Array) => boolean) | null) {
+    this.sender.endToEnd = fn;
+  }
+
   get forwarding(): boolean {
     return this.receiver.forwarding;
   }
@@ -216,7 +233,7 @@ export class Device {
       const p = peer;
       this.routes.deleteWhere((v) => v.peer === p && v.metric === 0);
       for (const a of cfg.allowedIPs) this.routes.insert(parseCidr(a)!, { peer, metric: 0 });
-      if (mesh) this.routes.insert({ bytes: peer.nodeAddress, bits: 64 }, { peer, metric: 0 });
+      if (mesh || this.routePeerSubnets) this.routes.insert({ bytes: peer.nodeAddress, bits: 64 }, { peer, metric: 0 });
       this.timers.persistentKeepaliveEnabled(peer);
     }
   }
@@ -248,7 +265,7 @@ export class Device {
     this.routes.delete(c);
     const key = formatCidr(maskCidr(c));
     for (const peer of this.peers.values()) {
-      const mine = (this.mesh && key === formatCidr({ bytes: overlaySubnetBytes(peer.nodeAddress), bits: 64 })) ||
+      const mine = ((this.mesh || this.routePeerSubnets) && key === formatCidr({ bytes: overlaySubnetBytes(peer.nodeAddress), bits: 64 })) ||
         peer.allowedIPs.some((a) => formatCidr(maskCidr(parseCidr(a)!)) === key);
       if (mine) {
         this.routes.insert(c, { peer, metric: 0 });

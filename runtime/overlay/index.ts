@@ -14,7 +14,7 @@ import { isIP } from 'node:net';
 import { formatEndpoint as formatEndpointText, parseCidr, parseEndpoint } from '../config/ip.js';
 import type { OverlayConfig } from '../config/schema.js';
 import { ConfigError, RouteError } from '../errors.js';
-import { overlayAddress, overlaySubnet } from './address.js';
+import { overlayAddress, overlayAddressBytes, overlaySubnet } from './address.js';
 import { bindUdp, EndpointBatch, type UdpBind } from './links/conn.js';
 import { Device } from './device.js';
 import { fromBase64 } from './wireguard/keys.js';
@@ -47,6 +47,36 @@ export interface MyceliumPort {
   send(packet: Uint8Array): void;
   /** Sets where packets opened for this node go. */
   setDeliver(deliver: (packet: Uint8Array) => void): void;
+  /** True when it routes the /64 of `dst` (16 bytes); used with `overWireGuard`. */
+  hasRoute?(dst: Uint8Array): boolean;
+  /** Keeps / stops keeping a peer link to a TCP endpoint; used with `overWireGuard`. */
+  addPeer?(endpoint: { host: string; port: number }): void;
+  removePeer?(endpoint: { host: string; port: number }): void;
+}
+
+/**
+ * The overlay addresses of the WireGuard peers a joined Mycelium node dials
+ * through their tunnels (`overWireGuard`): only peers with persistentKeepalive,
+ * whose session is kept up anyway; dialling an idle stock peer (a phone) would
+ * wake its tunnel with a SYN a minute. docs/overlay.md "Mycelium over WireGuard links".
+ */
+export function myceliumDialTargets(peers: ReadonlyArray<Pick<OverlayConfig['peers'][number], 'publicKey' | 'persistentKeepalive'>>): string[] {
+  return peers.filter((p) => (p.persistentKeepalive ?? 0) > 0).map((p) => overlayAddress(fromBase64(p.publicKey)));
+}
+
+/** The port a WireGuard peer's Mycelium node is dialled on through its tunnel (Mycelium's default). */
+export const MYCELIUM_OVER_WG_PORT = 9651;
+
+export interface JoinOptions {
+  /**
+   * Also link the Mycelium node to every WireGuard peer with
+   * persistentKeepalive set (its session is kept up anyway; an idle phone is
+   * not woken), at tcp://[<the peer's overlay address>]:9651 through its tunnel: each peer's
+   * own /64 is routed to it (as in mesh mode), and 400::/7 destinations that
+   * only a Babel route covers go to the Mycelium node when it routes them
+   * (end to end instead of hop by hop). docs/overlay.md "Mycelium over WireGuard links".
+   */
+  overWireGuard?: boolean;
 }
 
 export interface OverlayOptions {
@@ -74,9 +104,11 @@ export interface Overlay {
    * one node address both use (address.ts): 400::/7 is routed to the TUN,
    * TUN packets for 400::/7 destinations no WireGuard route covers go to
    * `node.send`, and packets the node opened for us are written to the TUN
-   * (docs/overlay.md "One TUN for both kinds of links"). Returns the undo.
+   * (docs/overlay.md "One TUN for both kinds of links"). With
+   * `overWireGuard` the node also links to each WireGuard peer through its
+   * tunnel (JoinOptions). Returns the undo.
    */
-  joinMycelium(node: MyceliumPort): () => void;
+  joinMycelium(node: MyceliumPort, opts?: JoinOptions): () => void;
   /**
    * Receives Babel payloads from tfw peers (with `mesh: true`; babel/tunnel-frame.ts
    * framing). While null, Babel frames are dropped.
@@ -159,6 +191,21 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
 
   /** A Mycelium node shares the TUN (joinMycelium): 400::/7 is routed here even without mesh. */
   let joined = false;
+  /** With overWireGuard: the WireGuard peers' overlay addresses the Mycelium node dials (syncDials). */
+  let dials: { node: MyceliumPort; hosts: Set<string>; subnets: Set<string> } | null = null;
+  const syncDials = (c: OverlayConfig) => {
+    if (!dials) return;
+    const want = new Set(myceliumDialTargets(c.peers));
+    dials.subnets = new Set(c.peers.map((p) => Buffer.from(overlayAddressBytes(fromBase64(p.publicKey)).subarray(0, 8)).toString('hex')));
+    for (const h of dials.hosts) if (!want.has(h)) {
+      dials.node.removePeer?.({ host: h, port: MYCELIUM_OVER_WG_PORT });
+      dials.hosts.delete(h);
+    }
+    for (const h of want) if (!dials.hosts.has(h)) {
+      dials.node.addPeer?.({ host: h, port: MYCELIUM_OVER_WG_PORT });
+      dials.hosts.add(h);
+    }
+  };
   const wantedRoutes = (c: OverlayConfig): Set<string> => {
     const s = new Set<string>();
     for (const p of c.peers) for (const a of p.allowedIPs) s.add(a);
@@ -248,6 +295,7 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
         if (resolved[f] !== cfg[f]) log(`reload: ${f} changed; restart to apply it`);
       }
       device.setPeers(resolved.peers, resolved.mesh);
+      syncDials(resolved);
       for (const a of resolved.address) addAddress(t.name, a);
       syncRoutes({ ...resolved, name: t.name });
       // Resolve once the kernel has the new routes: a `wg set` or an API PUT that returns has taken effect.
@@ -277,10 +325,19 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
       device.sendBabel(peer, payload);
     },
     onBabelPacket: null,
-    joinMycelium(node) {
+    joinMycelium(node, jo = {}) {
       joined = true;
       syncRoutes({ ...cfg, name: t.name });
       device.handOff = (p) => node.send(p);
+      if (jo.overWireGuard) {
+        device.routePeerSubnets = true;
+        device.setPeers(cfg.peers, cfg.mesh);
+        // A direct peer's /64 stays WireGuard's even when Babel routes it through another
+        // peer: the Mycelium link to that peer runs to its address and must not loop into Mycelium.
+        if (node.hasRoute) device.endToEnd = (dst) => !dials?.subnets.has(Buffer.from(dst.buffer, dst.byteOffset, 8).toString('hex')) && node.hasRoute!(dst);
+        dials = { node, hosts: new Set(), subnets: new Set() };
+        syncDials(cfg);
+      }
       const out: Uint8Array[] = [new Uint8Array(0)];
       const outSizes = new Int32Array(1);
       node.setDeliver((p) => {
@@ -290,6 +347,13 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
         tun?.writeBatch(out, outSizes, 1);
       });
       return () => {
+        if (dials) {
+          syncDials({ ...cfg, peers: [] });
+          dials = null;
+          device.endToEnd = null;
+          device.routePeerSubnets = false;
+          device.setPeers(cfg.peers, cfg.mesh);
+        }
         device.handOff = null;
         node.setDeliver(() => {});
         joined = false;

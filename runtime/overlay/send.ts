@@ -13,7 +13,8 @@
  * wireguard/timers.ts; this class reaches them through `SendHost`.
  * An IPv6 packet for 400::/7 that no route here covers goes to `handOff` when
  * set (the Mycelium node sharing this TUN, docs/overlay.md "One TUN for both
- * kinds of links") instead of being dropped as noRoute.
+ * kinds of links") instead of being dropped as noRoute, and so does one that
+ * only a Babel route covers when `endToEnd` says Mycelium routes it.
  */
 import { BABEL_FRAME_OVERHEAD, frameBabel } from './babel/tunnel-frame.js';
 import type { PacketBatches } from './links/batches.js';
@@ -45,6 +46,12 @@ export interface SendHost {
 
 const EMPTY = new Uint8Array(0);
 
+/** True when the IPv6 destination of `pkt` lies in the /64 of `node` (a peer's own subnet). */
+function ownSubnet(node: Uint8Array, pkt: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (node[i] !== pkt[24 + i]) return false;
+  return true;
+}
+
 /**
  * Plaintext in, sealed datagrams out, for one device. Nothing throws on bad
  * input: refused packets are counted in `drops` by reason.
@@ -71,6 +78,17 @@ export class Sender {
    * a view valid only during the call. Null: such packets count as noRoute.
    */
   handOff: ((packet: Uint8Array) => void) | null = null;
+  /**
+   * With `handOff`: asked (the destination address, a view) for an IPv6
+   * packet whose 400::/7 destination only a Babel-learned route (metric > 0,
+   * mesh mode, hop-by-hop) covers; true sends it to `handOff` instead, sealed
+   * end to end by the Mycelium node (which answers true when it has a route).
+   * Never asked for a destination in the next hop's own /64 (Babel also
+   * learns direct peers' /64s, and the Mycelium link to a peer runs to that
+   * address: handing it over would loop), nor for static routes (metric 0).
+   * Null: Babel routes are used.
+   */
+  endToEnd: ((dst: Uint8Array) => boolean) | null = null;
 
   constructor(private readonly dev: SendHost) {
     this.batches = dev.batches;
@@ -133,6 +151,10 @@ export class Sender {
           continue;
         }
         const buf = bufs[base + i];
+        if (via.metric > 0 && k < -1 && this.endToEnd && this.handOff && (buf[24] & 0xfe) === 0x04 && !ownSubnet(via.peer.nodeAddress, buf) && this.endToEnd(buf.subarray(24, 40))) {
+          this.handOff(buf.subarray(0, len));
+          continue;
+        }
         this.sendToPeer(via.peer, buf, len, buf === this.sendSlots[base + i] ? base + i : -1);
       }
     }

@@ -59,7 +59,12 @@ interface Dialer {
   /** Connection failures in a row; discovered peers are forgotten after 3 (peer_manager.rs). */
   failures: number;
   discovered: boolean;
+  /** Set by removePeer: no more dials. */
+  removed?: boolean;
 }
+
+/** How long a dial may wait for its TCP connection (a peer that drops SYNs, e.g. a phone over WireGuard). */
+const CONNECT_TIMEOUT_MS = 15_000;
 
 /** Route request generations after which a request is no longer forwarded. */
 const MAX_RR_GENERATION = 8;
@@ -134,6 +139,11 @@ export class MyceliumNode {
     this.o.deliver = deliver;
   }
 
+  /** True when a route to the /64 of `dst` (16 bytes) is selected. */
+  hasRoute(dst: Uint8Array): boolean {
+    return !!this.table.selectedFor(subnetKey(subnet64(dst)));
+  }
+
   /** Sends one IPv6 packet from this node into the overlay. */
   send(packet: Uint8Array): void {
     this.data.send(packet);
@@ -146,6 +156,18 @@ export class MyceliumNode {
     const d: Dialer = { endpoint, delay: this.o.reconnectMinMs, timer: null, link: null, failures: 0, discovered };
     this.dialers.push(d);
     this.dial(d);
+  }
+
+  /** Stops keeping a link to `endpoint` (added by addPeer): its redials end and its link closes. */
+  removePeer(endpoint: TcpEndpoint): void {
+    const text = formatTcpEndpoint(endpoint);
+    const i = this.dialers.findIndex((d) => formatTcpEndpoint(d.endpoint) === text);
+    if (i < 0) return;
+    const [d] = this.dialers.splice(i, 1);
+    d.removed = true;
+    if (d.timer) clearTimeout(d.timer);
+    d.timer = null;
+    d.link?.close();
   }
 
   stop(): void {
@@ -162,6 +184,8 @@ export class MyceliumNode {
       subnet: `${formatIp(this.subnet.bytes)}/64`,
       publicKey: myceliumKeyHex(this.publicKey),
       routerId: formatRouterId(this.routerId),
+      /** The endpoints it keeps links to (configured, discovered, or WireGuard peers dialled through their tunnels). */
+      peers: this.dialers.map((d) => formatTcpEndpoint(d.endpoint)),
       links: [...this.links].map((l) => ({ endpoint: l.endpoint, inbound: l.inbound, cost: l.cost, rxBytes: l.rxBytes, txBytes: l.txBytes })),
       routes: [...this.table.selectedRoutes()].map((r) => ({
         subnet: `${formatIp(r.subnet.bytes)}/${r.subnet.plen}`, metric: routeMetric(r), seqno: r.seqno, nextHop: (r.neighbour as PeerLink).endpoint,
@@ -182,12 +206,16 @@ export class MyceliumNode {
   }
 
   private dial(d: Dialer): void {
-    if (this.stopped) return;
+    if (this.stopped || d.removed) return;
     d.timer = null;
     const sock = connect({ host: d.endpoint.host, port: d.endpoint.port });
     let up = false;
+    sock.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      if (!up) sock.destroy(new Error('connect timeout'));
+    });
     sock.once('connect', () => {
       up = true;
+      sock.setTimeout(0);
       d.failures = 0;
       d.delay = this.o.reconnectMinMs;
       d.link = this.addLink(sock, formatTcpEndpoint(d.endpoint), false, () => this.retry(d));
@@ -199,7 +227,7 @@ export class MyceliumNode {
 
   private retry(d: Dialer, failed = false): void {
     d.link = null;
-    if (this.stopped || d.timer) return;
+    if (this.stopped || d.removed || d.timer) return;
     if (failed && d.discovered && ++d.failures >= 3) {
       this.dialers.splice(this.dialers.indexOf(d), 1);
       return;

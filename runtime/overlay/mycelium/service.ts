@@ -3,7 +3,9 @@
  * its TUN (tun-port.ts) and local discovery. `tfw runtime` calls
  * `startMycelium` at start-up and `stop` on exit, which logs the counters.
  * When the WireGuard overlay runs too, the node joins its TUN instead of
- * opening one (`join`, overlay/index.ts `joinMycelium`): one TUN, one address.
+ * opening one (`join`, overlay/index.ts `joinMycelium`): one TUN, one address;
+ * with `overWireGuard` (the default) it also links to each WireGuard peer
+ * through its tunnel.
  */
 import type { MyceliumConfig } from '../../config/mycelium.js';
 import { startDiscovery } from './discovery.js';
@@ -19,7 +21,7 @@ export interface MyceliumService {
 /** Another stack's TUN to share (overlay/index.ts `Overlay`): its name and the join that returns the undo. */
 export interface SharedTun {
   readonly name: string;
-  joinMycelium(node: MyceliumNode): () => void;
+  joinMycelium(node: MyceliumNode, opts?: { overWireGuard?: boolean }): () => void;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface SharedTun {
  */
 export async function startMycelium(cfg: MyceliumConfig, privateKey: Uint8Array, log: (m: string) => void, shared?: SharedTun): Promise<MyceliumService> {
   const node = new MyceliumNode({ privateKey, listen: cfg.listen, peers: cfg.peers, log: (l) => log(l.replace(/^tfw: mycelium: /, '')) });
-  const port = shared ? { tun: { name: shared.name }, close: shared.joinMycelium(node) } : attachTun(node, cfg.tun);
+  const port = shared ? { tun: { name: shared.name }, close: shared.joinMycelium(node, { overWireGuard: cfg.overWireGuard }) } : attachTun(node, cfg.tun);
   try {
     await node.start();
   } catch (err) {

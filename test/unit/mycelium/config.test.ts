@@ -7,8 +7,9 @@ import { validateOverlayConfig } from '../../../runtime/config/schema.js';
 import { generatePrivateKey, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { throwsField } from '../../helpers.js';
 
-test('defaults: listen tcp://[::]:9651, no peers, discovery on, TUN "mycelium"', () => {
-  assert.equal(validateMyceliumConfig({}), { listen: [{ host: '::', port: 9651 }], peers: [], discovery: true, tun: 'mycelium' });
+test('defaults: listen tcp://[::]:9651, no peers, discovery on, TUN "mycelium", over WireGuard links', () => {
+  assert.equal(validateMyceliumConfig({}), { listen: [{ host: '::', port: 9651 }], peers: [], discovery: true, tun: 'mycelium', overWireGuard: true });
+  assert.is(validateMyceliumConfig({ overWireGuard: false })!.overWireGuard, false);
   assert.is(validateMyceliumConfig(undefined), null);
 });
 
@@ -22,6 +23,7 @@ test('bad fields are named', () => {
   throwsField(() => validateMyceliumConfig({ peers: ['1.2.3.4:9651'] }), 'mycelium.peers.0', /expected "tcp:\/\/HOST:PORT"/);
   throwsField(() => validateMyceliumConfig({ listen: ['tcp://0.0.0.0:99999'] }), 'mycelium.listen.0', /port must be 1..65535/);
   throwsField(() => validateMyceliumConfig({ discovery: 'yes' }), 'mycelium.discovery', /expected true or false/);
+  throwsField(() => validateMyceliumConfig({ overWireGuard: 'on' }), 'mycelium.overWireGuard', /expected true or false, got "on"/);
   throwsField(() => validateMyceliumConfig({ peer: [] }), 'mycelium.peer', /unknown field/);
   throwsField(() => validateMyceliumConfig(['tcp://a:1']), 'mycelium', /expected a mapping/);
 });

@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Device } from '../../../runtime/overlay/device.js';
-import { overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
+import { overlayAddress, overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
+import { myceliumDialTargets } from '../../../runtime/overlay/index.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { hex, unhex } from '../../helpers.js';
 
@@ -28,7 +29,7 @@ function setup() {
   let transmitted = 0;
   const dev = new Device({ privateKey: key, now: () => 1_700_000_000_000, io: { transmit: (_b, _s, _e, n) => void (transmitted += n), deliver() {} } });
   dev.setPeers([{ publicKey: toBase64(peerPub), endpoint: '192.0.2.2:51820', allowedIPs: [overlaySubnet(peerPub)] }], false);
-  return { dev, me: overlayAddressBytes(publicKeyFromPrivate(key)), peer: overlayAddressBytes(peerPub), transmitted: () => transmitted };
+  return { dev, me: overlayAddressBytes(publicKeyFromPrivate(key)), peer: overlayAddressBytes(peerPub), peerPub, transmitted: () => transmitted };
 }
 
 test('unrouted 400::/7 packets go to handOff byte for byte; routed ones to their peer; others count noRoute', () => {
@@ -63,6 +64,73 @@ test('a packet whose length is under the IPv6 header is malformed, never handed 
   dev.send([p], [30], 1);
   assert.is(handed, 0);
   assert.is(dev.drops.malformed, 1);
+});
+
+test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when Mycelium routes it; direct peers and other prefixes keep WireGuard', () => {
+  const { dev, me, peer, peerPub } = setup();
+  const handed: string[] = [];
+  dev.handOff = (p) => handed.push(hex(p));
+  const farPub = publicKeyFromPrivate(generatePrivateKey());
+  const far = overlayAddressBytes(farPub); // two hops away: Babel routes it via the peer
+  const [peerKey] = [...dev.peers.keys()];
+  dev.setRoute(overlaySubnet(farPub), peerKey, 5);
+  dev.setRoute('2001:db8::/64', peerKey, 5);
+  const staged = () => [...dev.peers.values()][0].staged.length;
+  const asked: string[] = [];
+  let mycRoutes = true;
+  dev.endToEnd = (dst) => (asked.push(hex(dst)), mycRoutes);
+  const toFar = v6(me, far, 1), toPeer = v6(me, peer, 2), toDoc = v6(me, unhex('20010db8000000000000000000000001'), 3);
+  dev.send([toFar, toPeer, toDoc], [48, 48, 48], 3);
+  assert.equal(handed, [hex(toFar)], 'only the multi-hop overlay destination is handed off');
+  assert.equal(asked, [hex(far)], 'asked only about the Babel-routed 400::/7 destination');
+  assert.is(staged(), 2, 'the direct peer and 2001:db8::1 keep their WireGuard route');
+  mycRoutes = false;
+  dev.send([v6(me, far, 4)], [48], 1);
+  assert.is(handed.length, 1, 'no Mycelium route: the Babel route is used');
+  assert.is(staged(), 3);
+  // Babel also learns the direct peer's own /64 through it (metric > 0): the Mycelium
+  // link to the peer runs to that address, so it must stay WireGuard's (else a loop).
+  mycRoutes = true;
+  asked.length = 0;
+  dev.setRoute(overlaySubnet(peerPub), peerKey, 5);
+  dev.send([v6(me, peer, 6)], [48], 1);
+  assert.equal(asked, [], "never asked about the next hop's own /64");
+  assert.is(handed.length, 1);
+  assert.is(staged(), 4, 'the packet to the peer itself goes to the peer');
+  dev.endToEnd = null;
+  dev.send([v6(me, far, 5)], [48], 1);
+  assert.is(handed.length, 1, 'without endToEnd Babel routes are used, as before');
+  assert.is(staged(), 5);
+});
+
+test('routePeerSubnets routes each peer\'s own /64 to it without mesh, and only while set', () => {
+  const key = generatePrivateKey();
+  const peerPub = publicKeyFromPrivate(generatePrivateKey());
+  const dev = new Device({ privateKey: key, now: () => 1_700_000_000_000, io: { transmit() {}, deliver() {} } });
+  const cfg = [{ publicKey: toBase64(peerPub), endpoint: '192.0.2.2:51820', allowedIPs: ['10.9.0.2/32'] }];
+  const me = overlayAddressBytes(publicKeyFromPrivate(key)), peer = overlayAddressBytes(peerPub);
+  dev.setPeers(cfg, false);
+  dev.send([v6(me, peer, 1)], [48], 1);
+  assert.is(dev.drops.noRoute, 1, 'a stock peer: only its allowed IPs are routed');
+  dev.routePeerSubnets = true;
+  dev.setPeers(cfg, false);
+  dev.send([v6(me, peer, 2)], [48], 1);
+  assert.is(dev.drops.noRoute, 1);
+  assert.is([...dev.peers.values()][0].staged.length, 1, "the packet for the peer's address waits for its handshake");
+  dev.routePeerSubnets = false;
+  dev.setPeers(cfg, false);
+  dev.send([v6(me, peer, 3)], [48], 1);
+  assert.is(dev.drops.noRoute, 2, 'unset again: back to the allowed IPs');
+});
+
+test('overWireGuard dials only peers with persistentKeepalive (an idle phone is never woken), at their overlay address', () => {
+  const [node, phone, off] = [0, 1, 2].map(() => toBase64(publicKeyFromPrivate(generatePrivateKey())));
+  const targets = myceliumDialTargets([
+    { publicKey: node, persistentKeepalive: 25 },
+    { publicKey: phone },
+    { publicKey: off, persistentKeepalive: 0 },
+  ]);
+  assert.equal(targets, [overlayAddress(Buffer.from(node, 'base64'))]);
 });
 
 test.run();

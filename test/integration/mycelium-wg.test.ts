@@ -1,0 +1,167 @@
+// Mycelium over WireGuard links (docs/overlay.md "Mycelium over WireGuard
+// links"; overlay/index.ts joinMycelium `overWireGuard`): every node runs the
+// WireGuard overlay and a `mycelium:` section, and its Mycelium node links to
+// each WireGuard peer at tcp://[<peer address>]:9651 through the tunnel.
+// 1. A -WG- B -WG- C, no Mycelium TCP peers configured and no mesh: A pings C
+//    with a marker payload and gets replies; a capture of B's TUN (where B's
+//    Mycelium node reads the TCP link traffic) never holds the marker, A's TUN
+//    does (control), and B's Mycelium counters show the packets relayed.
+// 2. A -WG- B -TCP- C (C runs Mycelium only): A pings C and C pings A, so B
+//    routes between a WireGuard link and a Mycelium TCP link.
+// 3. Line 1 with `mesh: true` too: with Babel's hop-by-hop route to C's /64 on
+//    A, A's echoes to C still cross B's TUN as Mycelium link traffic.
+// Real TUNs in network namespaces (NetnsLine), the image runtime in each;
+// bounded waits. Root only.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { isRoot } from '../helpers.js';
+import { NetnsLine, ROOT, getStatus, have, sleep, spawnIn, waitFor, type Proc } from './overlay-netns.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../runtime/overlay/wireguard/keys.js';
+import { overlayAddress, overlaySubnet } from '../../runtime/overlay/address.js';
+
+const MARKER = 'tfw-wg-e2e-mark7';
+const MARKER_HEX = Buffer.from(MARKER).toString('hex'); // 16 bytes: ping -p takes at most 16
+
+const ready = isRoot && have('ip') && have('tcpdump') && have('ping') && existsSync('/dev/net/tun');
+
+type Name = 'A' | 'B' | 'C';
+
+/** Keys, addresses and a runner for a line's three nodes (runtime/main.ts in each namespace). */
+function nodes(line: NetnsLine) {
+  const keys = { A: generatePrivateKey(), B: generatePrivateKey(), C: generatePrivateKey() };
+  const pub = (n: Name) => toBase64(publicKeyFromPrivate(keys[n]));
+  const addr = (n: Name) => overlayAddress(publicKeyFromPrivate(keys[n]));
+  const ns = { A: line.a, B: line.b, C: line.c };
+  const id = `${process.pid % 10000}`;
+  const tun = (n: Name) => `ew${id}t${n.toLowerCase()}`;
+  const run = (n: Name, cfg: object, args: string[] = []): Proc =>
+    line.track(spawnIn(ns[n], [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), ...args, '--config',
+      line.file(`${n}.json`, JSON.stringify({ privateKey: toBase64(keys[n]), ...cfg }))]));
+  const wgPeer = (n: Name, endpoint: string) => ({ publicKey: pub(n), endpoint: `${endpoint}:51820`, allowedIPs: [], persistentKeepalive: 1 });
+  // No discovery: the nodes must not find each other on the veths, only through the tunnels.
+  const myc = (peers: string[] = [], extra: object = {}) => ({ listen: ['tcp://[::]:9651'], peers, discovery: false, ...extra });
+  const ping = (from: Name, to: string) => spawnSync('ip', ['netns', 'exec', ns[from], 'ping', '-6', '-c', '1', '-W', '1', to]).status === 0;
+  return { keys, addr, ns, tun, run, wgPeer, myc, ping };
+}
+
+const counters = (out: string) => {
+  const m = /tfw: mycelium: counters (\{.*\})/.exec(out);
+  return m ? JSON.parse(m[1]) : null;
+};
+
+test('A -WG- B -WG- C with mycelium: A reaches C end to end; B relays ciphertext, the marker never shows on its TUN', async () => {
+  if (!ready) {
+    console.log('  (needs root, ip, tcpdump, ping and /dev/net/tun: skipped)');
+    return;
+  }
+  const line = new NetnsLine('ew', 71);
+  let dumpB: Proc | undefined;
+  let dumpA: Proc | undefined;
+  try {
+    const { addr, ns, tun, run, wgPeer, myc, ping } = nodes(line);
+    const B = run('B', { name: tun('B'), listenPort: 51820, peers: [wgPeer('A', line.ipAB), wgPeer('C', line.ipCB)], mycelium: myc() });
+    const A = run('A', { name: tun('A'), listenPort: 51820, peers: [wgPeer('B', line.ipBA)], mycelium: myc() });
+    const C = run('C', { name: tun('C'), listenPort: 51820, peers: [wgPeer('B', line.ipBC)], mycelium: myc() });
+    const all = () => `A:\n${A.out()}\nB:\n${B.out()}\nC:\n${C.out()}`;
+    assert.ok(await waitFor(() => [A, B, C].every((p) => /tfw: ready/.test(p.out()) && /tfw: mycelium: up /.test(p.out())), 60_000), `ready:\n${all()}`);
+
+    // Converged once one ping gets through (links dialled through the tunnels, routes learned).
+    assert.ok(await waitFor(() => ping('A', addr('C')), 90_000), `A reaches C (${addr('C')}) through B\n${all()}`);
+
+    // Capture B's TUN (the Mycelium links' TCP segments, in clear inside the tunnels) and A's TUN (control).
+    dumpB = spawnIn(ns.B, ['tcpdump', '-i', tun('B'), '-U', '-s', '0', '-w', join(line.dir, 'b.pcap')]);
+    dumpA = spawnIn(ns.A, ['tcpdump', '-i', tun('A'), '-U', '-s', '0', '-w', join(line.dir, 'a.pcap')]);
+    assert.ok(await waitFor(() => /listening on/.test(dumpA!.out()) && /listening on/.test(dumpB!.out()), 10_000), `tcpdump:\n${dumpA.out()}\n${dumpB.out()}`);
+    const r = spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '5', '-i', '0.2', '-W', '2', '-p', MARKER_HEX, addr('C')], { encoding: 'utf8' });
+    const m = /(\d+) received/.exec(r.stdout);
+    assert.ok(m && Number(m[1]) >= 4, `ping A -> C: ${r.stdout}${r.stderr}`);
+    await sleep(300);
+    for (const d of [dumpA, dumpB]) d.child.kill('SIGINT');
+    await Promise.all([dumpA.exited, dumpB.exited]);
+    dumpA = dumpB = undefined;
+    const capA = readFileSync(join(line.dir, 'a.pcap')), capB = readFileSync(join(line.dir, 'b.pcap'));
+    assert.ok(capA.includes(Buffer.from(MARKER)), "control: the marker is visible on A's TUN");
+    assert.ok(capB.length > 2000, `B's TUN carried the relayed traffic (${capB.length} bytes captured)`);
+    assert.not.ok(capB.includes(Buffer.from(MARKER)), "the marker appears on B's TUN");
+
+    for (const p of [A, B, C]) p.child.kill('SIGTERM');
+    await Promise.all([A, B, C].map((p) => p.exited));
+    const b = counters(B.out()), a = counters(A.out());
+    assert.ok(b && a, `counters at exit:\n${all()}`);
+    assert.ok(b.relayed >= 10, `B relayed ${b.relayed} (>= 5 requests + 5 replies)`);
+    assert.is(b.delivered, 0, 'nothing was opened at B');
+    assert.ok(a.sent >= 5, `A's Mycelium node sealed ${a.sent}`);
+  } finally {
+    dumpA?.child.kill('SIGINT');
+    dumpB?.child.kill('SIGINT');
+    await line.cleanup();
+  }
+});
+
+test('A -WG- B -TCP- C: B routes between a WireGuard link and a Mycelium TCP link, both ways', async () => {
+  if (!ready) {
+    console.log('  (needs root, ip, tcpdump, ping and /dev/net/tun: skipped)');
+    return;
+  }
+  const line = new NetnsLine('ew', 73);
+  try {
+    const { addr, tun, run, wgPeer, myc, ping } = nodes(line);
+    const C = run('C', { mycelium: myc([], { tun: tun('C') }) }, ['--no-overlay']);
+    const B = run('B', { name: tun('B'), listenPort: 51820, peers: [wgPeer('A', line.ipAB)], mycelium: myc([`tcp://${line.ipCB}:9651`]) });
+    const A = run('A', { name: tun('A'), listenPort: 51820, peers: [wgPeer('B', line.ipBA)], mycelium: myc() });
+    const all = () => `A:\n${A.out()}\nB:\n${B.out()}\nC:\n${C.out()}`;
+    assert.ok(await waitFor(() => [A, B, C].every((p) => /tfw: ready/.test(p.out()) && /tfw: mycelium: up /.test(p.out())), 60_000), `ready:\n${all()}`);
+    assert.ok(await waitFor(() => ping('A', addr('C')), 90_000), `A -> C (WireGuard, then Mycelium TCP)\n${all()}`);
+    assert.ok(await waitFor(() => ping('C', addr('A')), 30_000), `C -> A (Mycelium TCP, then WireGuard)\n${all()}`);
+
+    for (const p of [A, B, C]) p.child.kill('SIGTERM');
+    await Promise.all([A, B, C].map((p) => p.exited));
+    const b = counters(B.out());
+    assert.ok(b && b.relayed >= 4, `B relayed ${b?.relayed} between the links\n${B.out()}`);
+  } finally {
+    await line.cleanup();
+  }
+});
+
+test('A -WG- B -WG- C with mesh: true and mycelium: the end-to-end route wins over the Babel one', async () => {
+  if (!ready) {
+    console.log('  (needs root, ip, tcpdump, ping and /dev/net/tun: skipped)');
+    return;
+  }
+  const line = new NetnsLine('ew', 75);
+  let watch: Proc | undefined;
+  try {
+    const { keys, addr, ns, tun, run, wgPeer, myc, ping } = nodes(line);
+    const mesh = { listenPort: 51820, mesh: true };
+    const B = run('B', { name: tun('B'), ...mesh, peers: [wgPeer('A', line.ipAB), wgPeer('C', line.ipCB)], mycelium: myc() });
+    const statusA = join(line.dir, 'a.sock');
+    const A = run('A', { name: tun('A'), ...mesh, status: statusA, peers: [wgPeer('B', line.ipBA)], mycelium: myc() });
+    const C = run('C', { name: tun('C'), ...mesh, peers: [wgPeer('B', line.ipBC)], mycelium: myc() });
+    const all = () => `A:\n${A.out()}\nB:\n${B.out()}\nC:\n${C.out()}`;
+    assert.ok(await waitFor(() => [A, B, C].every((p) => /tfw: ready/.test(p.out()) && /tfw: mycelium: up /.test(p.out())), 60_000), `ready:\n${all()}`);
+    // ... yet A's echoes to C go end to end. Babel's hop-by-hop route is forwarded inside B's WireGuard device and never reaches B's TUN;
+    // Mycelium's link traffic does. Large echoes (-s 1200) on B's TUN show the end-to-end path is taken.
+    watch = spawnIn(ns.B, ['tcpdump', '-i', tun('B'), '-l', '-n', 'tcp port 9651 and greater 1200']);
+    const big = () => (watch!.out().match(/ IP6 /g) ?? []).length;
+    const bigPing = () => spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '1', '-W', '1', '-s', '1200', addr('C')]).status === 0;
+    assert.ok(await waitFor(() => ping('A', addr('C')), 90_000), `A reaches C\n${all()}`);
+    // Babel has its hop-by-hop route to C's /64 through B on A's device (metric > 0) ...
+    const subnetC = overlaySubnet(publicKeyFromPrivate(keys.C));
+    const babelRoute = async () => ((await getStatus(statusA).catch(() => ({ routes: [] }))).routes as { prefix: string; via: string | null; metric: number }[])
+      .some((r) => r.prefix === subnetC && r.metric > 0);
+    assert.ok(await waitFor(babelRoute, 60_000), `A's Babel routes ${subnetC} via B:\n${JSON.stringify((await getStatus(statusA)).routes)}`);
+    assert.ok(await waitFor(() => bigPing() && big() >= 2, 60_000), `A's echoes to C go through Mycelium (B's TUN shows ${big()} large link segments)\n${all()}`);
+    const before = big();
+    const r = spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '5', '-i', '0.2', '-W', '2', '-s', '1200', addr('C')], { encoding: 'utf8' });
+    assert.ok(/ [45] received/.test(r.stdout), `ping A -> C: ${r.stdout}${r.stderr}`);
+    assert.ok(await waitFor(() => big() - before >= 8, 5000), `the 5 echoes and replies crossed B as Mycelium link traffic (${big() - before} segments):\n${watch.out().slice(-4000)}`);
+  } finally {
+    watch?.child.kill('SIGINT');
+    await line.cleanup();
+  }
+});
+
+test.run();
