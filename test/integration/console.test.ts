@@ -93,7 +93,9 @@ ${peerYaml(b, '10.97.1.2:51820', '10.100.0.2')}${peerYaml(c, '10.97.2.2:51820', 
     const runtimeA = spawnIn(NS.a, [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), '--config', cfgA, '--data', data, '--role', '3router']);
     net.procs.push(runtimeA);
     for (const [k, ns, n, ip] of [[b, NS.b, 1, '10.100.0.2'], [c, NS.c, 2, '10.100.0.3']] as const) {
-      const cfg = net.file(`${ns}.yaml`, `name: ${TAG}t
+      // Its own interface name: UAPI sockets live in /var/run/wireguard, which the namespaces share, so
+      // with A's name the last runtime to start would own A's socket and \`wg show\` would show B or C.
+      const cfg = net.file(`${ns}.yaml`, `name: ${TAG}${n === 1 ? 'b' : 'c'}
 privateKey: ${k.privateKey}
 listenPort: 51820
 address: [${ip}/32]
