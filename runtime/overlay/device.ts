@@ -98,6 +98,12 @@ export class Device {
   onPeerState: ((peer: Peer, up: boolean) => void) | null = null;
   /** Destinations that are this node (mesh forwarding): the node /64 and the interface addresses. */
   private readonly localDest = new RouteTable<true>({ trie: true });
+  /**
+   * The /64 each configured peer's key derives (address.ts), kept by
+   * `setPeers`: the send path never hands a packet for one of them to
+   * Mycelium (send.ts `endToEnd`), whatever route Babel learned for it.
+   */
+  private readonly peerSubnets = new RouteTable<true>({ trie: true });
   /** ICMP errors about packets mesh forwarding drops (icmp.ts; sent by receive.ts). */
   private readonly icmp: IcmpErrors;
   private mesh = false;
@@ -143,7 +149,7 @@ export class Device {
     const host = {
       local: this.local, peers: this.peers, drops: this.drops, indexTable: this.indexTable, now: this.now, log: this.log,
       io: this.io, batches: this.batches, batchSize: n, mtu: this.mtu, nodeAddress: this.nodeAddress, routes: this.routes,
-      localDest: this.localDest, classifier: this.classifier, icmp: this.icmp, failures: new LimitedLog(this.log, this.now),
+      localDest: this.localDest, peerSubnets: this.peerSubnets, classifier: this.classifier, icmp: this.icmp, failures: new LimitedLog(this.log, this.now),
       queueDatagram: (msg, ep) => this.queueDatagram(msg, ep),
       installKeypair: (kp, peer) => this.installKeypair(kp, peer),
       releaseKeypair: (kp) => this.releaseKeypair(kp),
@@ -236,6 +242,8 @@ export class Device {
       if (mesh || this.routePeerSubnets) this.routes.insert({ bytes: peer.nodeAddress, bits: 64 }, { peer, metric: 0 });
       this.timers.persistentKeepaliveEnabled(peer);
     }
+    for (const e of this.peerSubnets.entries()) this.peerSubnets.delete(parseCidr(e.prefix)!);
+    for (const peer of this.peers.values()) this.peerSubnets.insert({ bytes: overlaySubnetBytes(peer.nodeAddress), bits: 64 }, true);
   }
 
   private removePeer(peer: Peer): void {

@@ -14,7 +14,7 @@ import { isIP } from 'node:net';
 import { formatEndpoint as formatEndpointText, parseCidr, parseEndpoint } from '../config/ip.js';
 import type { OverlayConfig } from '../config/schema.js';
 import { ConfigError, RouteError } from '../errors.js';
-import { overlayAddress, overlayAddressBytes, overlaySubnet } from './address.js';
+import { overlayAddress, overlaySubnet } from './address.js';
 import { bindUdp, EndpointBatch, type UdpBind } from './links/conn.js';
 import { Device } from './device.js';
 import { fromBase64 } from './wireguard/keys.js';
@@ -192,11 +192,10 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   /** A Mycelium node shares the TUN (joinMycelium): 400::/7 is routed here even without mesh. */
   let joined = false;
   /** With overWireGuard: the WireGuard peers' overlay addresses the Mycelium node dials (syncDials). */
-  let dials: { node: MyceliumPort; hosts: Set<string>; subnets: Set<string> } | null = null;
+  let dials: { node: MyceliumPort; hosts: Set<string> } | null = null;
   const syncDials = (c: OverlayConfig) => {
     if (!dials) return;
     const want = new Set(myceliumDialTargets(c.peers));
-    dials.subnets = new Set(c.peers.map((p) => Buffer.from(overlayAddressBytes(fromBase64(p.publicKey)).subarray(0, 8)).toString('hex')));
     for (const h of dials.hosts) if (!want.has(h)) {
       dials.node.removePeer?.({ host: h, port: MYCELIUM_OVER_WG_PORT });
       dials.hosts.delete(h);
@@ -332,10 +331,10 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
       if (jo.overWireGuard) {
         device.routePeerSubnets = true;
         device.setPeers(cfg.peers, cfg.mesh);
-        // A direct peer's /64 stays WireGuard's even when Babel routes it through another
-        // peer: the Mycelium link to that peer runs to its address and must not loop into Mycelium.
-        if (node.hasRoute) device.endToEnd = (dst) => !dials?.subnets.has(Buffer.from(dst.buffer, dst.byteOffset, 8).toString('hex')) && node.hasRoute!(dst);
-        dials = { node, hosts: new Set(), subnets: new Set() };
+        // A direct peer's /64 stays WireGuard's even when Babel routes it through another peer
+        // (the device never asks about the peers' own /64s): the Mycelium link to a peer runs to its address.
+        if (node.hasRoute) device.endToEnd = (dst) => node.hasRoute!(dst);
+        dials = { node, hosts: new Set() };
         syncDials(cfg);
       }
       const out: Uint8Array[] = [new Uint8Array(0)];

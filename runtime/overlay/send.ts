@@ -36,6 +36,8 @@ export interface SendHost {
   readonly nodeAddress: Uint8Array;
   readonly drops: Drops;
   readonly routes: RouteTable<RouteVia>;
+  /** The configured peers' own /64s (device.ts): never handed to Mycelium by `endToEnd`. */
+  readonly peerSubnets: RouteTable<true>;
   now(): number;
   sendInitiation(peer: Peer, isRetry: boolean): void;
   /** The only writer of peer timers (wireguard/timers.ts): this path reports its timer events there. */
@@ -45,12 +47,6 @@ export interface SendHost {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** True when the IPv6 destination of `pkt` lies in the /64 of `node` (a peer's own subnet). */
-function ownSubnet(node: Uint8Array, pkt: Uint8Array): boolean {
-  for (let i = 0; i < 8; i++) if (node[i] !== pkt[24 + i]) return false;
-  return true;
-}
 
 /**
  * Plaintext in, sealed datagrams out, for one device. Nothing throws on bad
@@ -63,6 +59,7 @@ export class Sender {
   private readonly mtu: number;
   private readonly drops: Drops;
   private readonly routes: RouteTable<RouteVia>;
+  private readonly peerSubnets: RouteTable<true>;
   private readonly now: () => number;
   /** The TUN read slots (batches.ts): a packet in sendSlots[i] is sealed where it lies. */
   private readonly sendSlots: Uint8Array[];
@@ -83,9 +80,10 @@ export class Sender {
    * packet whose 400::/7 destination only a Babel-learned route (metric > 0,
    * mesh mode, hop-by-hop) covers; true sends it to `handOff` instead, sealed
    * end to end by the Mycelium node (which answers true when it has a route).
-   * Never asked for a destination in the next hop's own /64 (Babel also
-   * learns direct peers' /64s, and the Mycelium link to a peer runs to that
-   * address: handing it over would loop), nor for static routes (metric 0).
+   * Never asked for a destination in a configured peer's own /64 (Babel also
+   * learns direct peers' /64s, even through another peer, and the Mycelium
+   * link to a peer runs to that address: handing it over would loop), nor
+   * for static routes (metric 0).
    * Null: Babel routes are used.
    */
   endToEnd: ((dst: Uint8Array) => boolean) | null = null;
@@ -96,6 +94,7 @@ export class Sender {
     this.mtu = dev.mtu;
     this.drops = dev.drops;
     this.routes = dev.routes;
+    this.peerSubnets = dev.peerSubnets;
     this.now = dev.now;
     this.sendSlots = dev.batches.sendSlots;
     const n = this.batchSize;
@@ -151,7 +150,7 @@ export class Sender {
           continue;
         }
         const buf = bufs[base + i];
-        if (via.metric > 0 && k < -1 && this.endToEnd && this.handOff && (buf[24] & 0xfe) === 0x04 && !ownSubnet(via.peer.nodeAddress, buf) && this.endToEnd(buf.subarray(24, 40))) {
+        if (via.metric > 0 && k < -1 && this.endToEnd && this.handOff && (buf[24] & 0xfe) === 0x04 && !this.peerSubnets.lookup(buf, 24, 16) && this.endToEnd(buf.subarray(24, 40))) {
           this.handOff(buf.subarray(0, len));
           continue;
         }

@@ -103,6 +103,28 @@ test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when 
   assert.is(staged(), 5);
 });
 
+test("endToEnd is never asked about another configured peer's /64, even when Babel routes it through a different peer", () => {
+  const key = generatePrivateKey();
+  const [p, q] = [0, 1].map(() => publicKeyFromPrivate(generatePrivateKey()));
+  const dev = new Device({ privateKey: key, now: () => 1_700_000_000_000, io: { transmit() {}, deliver() {} } });
+  const peers = [p, q].map((pub, i) => ({ publicKey: toBase64(pub), endpoint: `192.0.2.${i + 2}:51820`, allowedIPs: [] }));
+  dev.setPeers(peers, true);
+  const me = overlayAddressBytes(publicKeyFromPrivate(key));
+  const handed: string[] = [], asked: string[] = [];
+  dev.handOff = (x) => handed.push(hex(x));
+  dev.endToEnd = (dst) => (asked.push(hex(dst)), true);
+  // Q's own /64 learned by Babel through P (Q's direct link is down, say): Q stays WireGuard's.
+  dev.setRoute(overlaySubnet(q), toBase64(p), 5);
+  dev.send([v6(me, overlayAddressBytes(q), 1)], [48], 1);
+  assert.equal([asked, handed], [[], []]);
+  // Removed from the config: Q's /64 is no longer a peer's, and is asked about.
+  dev.setPeers(peers.slice(0, 1), true);
+  dev.setRoute(overlaySubnet(q), toBase64(p), 5);
+  dev.send([v6(me, overlayAddressBytes(q), 2)], [48], 1);
+  assert.equal(asked, [hex(overlayAddressBytes(q))]);
+  assert.is(handed.length, 1);
+});
+
 test('routePeerSubnets routes each peer\'s own /64 to it without mesh, and only while set', () => {
   const key = generatePrivateKey();
   const peerPub = publicKeyFromPrivate(generatePrivateKey());
