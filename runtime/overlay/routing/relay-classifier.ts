@@ -34,26 +34,3 @@ export function relayClassifier(slots: Uint8Array[]): Classifier | null {
 /** Verdict word 0 bits 0..7 (forward-classifier.ts Action). */
 export const VERDICT_FORWARD = 1;
 export const VERDICT_LOCAL = 2;
-
-/**
- * Undoes a classifier FORWARD's hop decrement on the packet at `pkt[0..)`
- * (IPv6 hop limit + 1; IPv4 TTL + 1 with the RFC 1624 eqn. 3 patch), so an
- * ICMP error quotes the packet as it arrived.
- */
-export function restoreHop(pkt: Uint8Array): void {
-  if (pkt[0] >> 4 === 6) {
-    pkt[7]++;
-    return;
-  }
-  const ttl = pkt[8];
-  const m = (ttl << 8) | pkt[9];
-  const m2 = m + 0x100;
-  const hc = (pkt[10] << 8) | pkt[11];
-  let sum = (~hc & 0xffff) + (~m & 0xffff) + m2;
-  sum = (sum & 0xffff) + (sum >>> 16);
-  sum = (sum & 0xffff) + (sum >>> 16);
-  const hc2 = ~sum & 0xffff;
-  pkt[8] = ttl + 1;
-  pkt[10] = hc2 >> 8;
-  pkt[11] = hc2 & 0xff;
-}

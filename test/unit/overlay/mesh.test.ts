@@ -17,8 +17,7 @@ import { Endpoint, type EndpointBatch } from '../../../runtime/overlay/links/con
 import { Device } from '../../../runtime/overlay/device.js';
 import { foldChecksum, onesSum } from '../../../runtime/overlay/routing/checksum.js';
 import { nativeAvailable } from '../../../runtime/kernels/native.js';
-import { restoreHop } from '../../../runtime/overlay/routing/relay-classifier.js';
-import { decrementHop, HOP_EXPIRED, HOP_MALFORMED, HOP_OK } from '../../../runtime/overlay/routing/hop.js';
+import { decrementHop, HOP_EXPIRED, HOP_MALFORMED, HOP_OK, restoreHop } from '../../../runtime/overlay/routing/hop.js';
 import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { Mesh, meshRouterId } from '../../../runtime/overlay/mesh.js';
 import { deviceStatus } from '../../../runtime/overlay/status.js';
@@ -35,10 +34,14 @@ test('router-id is BLAKE2s(publicKey)[8..16]', () => {
   assert.equal(meshRouterId(pub), blake2s(pub).slice(8, 16));
 });
 
-test('decrementHop: IPv4 TTL and RFC 1624 checksum equal a full recomputation; IPv6 hop limit; expiry; malformed', () => {
-  let x = 12345;
+/**
+ * `count` random 20-byte IPv4 headers (an LCG seeded with `seed`): version 4,
+ * IHL 5, TTL 2..255, a correct header checksum; each a fresh array.
+ */
+function* randomIpv4Headers(seed: number, count: number): Generator<Uint8Array> {
+  let x = seed;
   const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
-  for (let n = 0; n < 5000; n++) {
+  for (let n = 0; n < count; n++) {
     const p = new Uint8Array(20);
     for (let i = 0; i < 20; i++) p[i] = rnd();
     p[0] = 0x45;
@@ -46,6 +49,14 @@ test('decrementHop: IPv4 TTL and RFC 1624 checksum equal a full recomputation; I
     const c = ipv4Checksum(p);
     p[10] = c >> 8;
     p[11] = c & 0xff;
+    yield p;
+  }
+}
+
+test('decrementHop: IPv4 TTL and RFC 1624 checksum equal a full recomputation; IPv6 hop limit; expiry; malformed', () => {
+  let n = -1;
+  for (const p of randomIpv4Headers(12345, 5000)) {
+    n++;
     const ttl = p[8];
     assert.is(decrementHop(p, 20), HOP_OK);
     assert.is(p[8], ttl - 1);
@@ -69,16 +80,9 @@ test('decrementHop: IPv4 TTL and RFC 1624 checksum equal a full recomputation; I
 });
 
 test('restoreHop undoes a decrement byte for byte (IPv4 TTL + checksum over 5,000 random headers, IPv6 hop limit)', () => {
-  let x = 777;
-  const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
-  for (let n = 0; n < 5000; n++) {
-    const p = new Uint8Array(20);
-    for (let i = 0; i < 20; i++) p[i] = rnd();
-    p[0] = 0x45;
-    p[8] = 2 + (rnd() % 254);
-    const c = ipv4Checksum(p);
-    p[10] = c >> 8;
-    p[11] = c & 0xff;
+  let n = -1;
+  for (const p of randomIpv4Headers(777, 5000)) {
+    n++;
     const orig = p.slice();
     decrementHop(p, 20);
     restoreHop(p);
