@@ -159,9 +159,9 @@ export class SliceManager {
     return a === 'auto' ? (kvmUsable() ? 'kvm' : 'tcg') : a;
   }
 
-  /** The argv that starts `slice` (program first); `run` is an OCI archive for the VM to run once ready. */
-  command(slice: Slice, run?: string): string[] {
-    const cmdlineFile = join(this.imageDir, 'cmdline');
+  /** The argv that starts `slice` (program first); `run` is an OCI archive for the VM to run once ready; `image` the slice image folder (default imageDir). */
+  command(slice: Slice, run?: string, image = this.imageDir): string[] {
+    const cmdlineFile = join(image, 'cmdline');
     const dir = join(this.stateDir, slice.name);
     const gw = this.gateway;
     const link = gw && sliceLinkAddress(gw, slice.slot);
@@ -170,8 +170,8 @@ export class SliceManager {
       fwCfg: [...(gw ? [{ name: 'config.cbor', file: join(dir, 'config.cbor') }] : []), ...(run ? [{ name: 'run.tar', file: run }] : [])],
       dir,
       image: {
-        kernel: join(this.imageDir, 'vmlinuz'),
-        initrd: join(this.imageDir, 'initramfs.cpio.zst'),
+        kernel: join(image, 'vmlinuz'),
+        initrd: join(image, 'initramfs.cpio.zst'),
         cmdline: existsSync(cmdlineFile) ? readFileSync(cmdlineFile, 'utf8') : '',
       },
       accel: this.accel(),
@@ -255,7 +255,9 @@ export class SliceManager {
   async start(name: string, opts: { dryRun?: boolean; readyTimeoutMs?: number; run?: string } = {}): Promise<{ slice: Slice; command: string[]; pid: number | null }> {
     const slice = this.find(this.store.read().slices, name);
     if (opts.run !== undefined && !existsSync(opts.run)) throw new SliceRunMissingError(opts.run);
-    const command = this.command(slice, opts.run);
+    // One lookup of the image folder (imageDir checks the file system) for the command and the check below.
+    const image = this.imageDir;
+    const command = this.command(slice, opts.run, image);
     if (opts.dryRun) return { slice, command, pid: null };
     if (sliceProcessRunning(slice.pid, name)) {
       // Running already: admitted again (the node's peer entry is replaced, so this is idempotent).
@@ -267,7 +269,7 @@ export class SliceManager {
     const missing = slice.functions.filter((f) => !existsSync(pciDevicePath(this.sysfs, f)));
     if (missing.length) throw new SliceLaunchError(`${name}: PCI function(s) ${missing.join(', ')} not found under ${this.sysfs}; the GPU was removed or moved`);
     for (const f of ['vmlinuz', 'initramfs.cpio.zst']) {
-      if (!existsSync(join(this.imageDir, f))) throw new SliceLaunchError(`image: ${join(this.imageDir, f)} missing; put a slice-role image there (tfw build --role slice) or pass --image DIR`);
+      if (!existsSync(join(image, f))) throw new SliceLaunchError(`image: ${join(image, f)} missing; put a slice-role image there (tfw build --role slice) or pass --image DIR`);
     }
     this.bind(slice);
     const dir = join(this.stateDir, name);
