@@ -178,12 +178,8 @@ async function main(): Promise<number> {
   let mycelium: import('./overlay/mycelium/service.js').MyceliumService | undefined;
   const myceliumCfg = file && config ? validateMyceliumConfig((raw as Record<string, unknown>).mycelium) : null;
   if (myceliumCfg && config) {
-    const { startMycelium } = await import('./overlay/mycelium/service.js');
-    try {
-      mycelium = await startMycelium(myceliumCfg, new Uint8Array(Buffer.from(config.privateKey, 'base64')), (m) => log('mycelium', m), overlay ?? undefined);
-    } catch (err) {
-      log('mycelium', `not started: ${(err as Error).message}`);
-    }
+    const { startMyceliumSection } = await import('./overlay/mycelium/service.js');
+    mycelium = await startMyceliumSection(myceliumCfg, config.privateKey, (m) => log('mycelium', m), overlay ?? undefined);
   }
 
   // A 3Node stores shards: a 0-db-compatible backend on its overlay address (port 9900), data on /data.

@@ -36,9 +36,8 @@ export function register(program: Command): void {
       const overlay = await startOverlay(config, { log });
       let mycelium: MyceliumService | undefined;
       if (myceliumCfg) {
-        const { startMycelium } = await import('../../runtime/overlay/mycelium/service.js');
-        const mlog = (m: string) => process.stderr.write(`tfw: mycelium: ${m}\n`);
-        mycelium = await startMycelium(myceliumCfg, new Uint8Array(Buffer.from(config.privateKey, 'base64')), mlog, overlay).catch((err: Error) => (mlog(`not started: ${err.message}`), undefined));
+        const { startMyceliumSection } = await import('../../runtime/overlay/mycelium/service.js');
+        mycelium = await startMyceliumSection(myceliumCfg, config.privateKey, (m) => process.stderr.write(`tfw: mycelium: ${m}\n`), overlay);
       }
       // The WireGuard UAPI socket (wg show / wg set / tfw show). The running config has one owner that
       // runs SIGHUP reloads and UAPI sets one at a time, in order; nothing is kept (no /data on a host).

@@ -53,3 +53,20 @@ export async function startMycelium(cfg: MyceliumConfig, privateKey: Uint8Array,
     },
   };
 }
+
+/**
+ * A runtime's `mycelium:` section (runtime/main.ts in images, `tfw runtime`
+ * on hosts): starts the node with the runtime's private key (base64), on
+ * `shared` when the WireGuard overlay runs. A node that cannot start (TUN,
+ * listener) is one line, `not started: <why>`, and the runtime goes on
+ * without it. Never throws.
+ * @returns the service, or undefined when it did not start
+ */
+export async function startMyceliumSection(cfg: MyceliumConfig, privateKeyB64: string, log: (m: string) => void, shared?: SharedTun): Promise<MyceliumService | undefined> {
+  try {
+    return await startMycelium(cfg, new Uint8Array(Buffer.from(privateKeyB64, 'base64')), log, shared);
+  } catch (err) {
+    log(`not started: ${(err as Error).message}`);
+    return undefined;
+  }
+}
