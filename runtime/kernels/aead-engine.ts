@@ -31,9 +31,9 @@ export interface PoolMemory {
 
 /**
  * One backend's implementation. All byte arrays returned are fresh copies owned
- * by the caller, except that seal and open write into `out` when given (checked
- * by the caller to be exactly the result's length, not overlapping the input)
- * and return it.
+ * by the caller, except that seal and open write into `out` when given (its
+ * length checked by the caller to be exactly the result's; it must not overlap
+ * the input, which nothing checks) and return it.
  */
 export interface AeadEngine {
   readonly backend: ConcreteBackend;

@@ -6,9 +6,10 @@
  * metadata authenticates. 0-db itself checks records with CRC32; XXH64 runs
  * at about 5x SHA-256's speed here (SHA-NI) and has 64 bits.
  *
- * Used by the record log (format version 1, record-log.ts) and the object
- * store's shard sums (metadata v2, object-format.ts); data written before
- * (SHA-256) is still read with SHA-256.
+ * Used for the object store's shard sums (metadata v2, object-format.ts;
+ * v1 objects keep SHA-256 ones) and to check format-1 records of the record
+ * log (record-log.ts), which still writes SHA-256 records (format 0) so that a
+ * device rolled back to the release before keeps them.
  */
 import { Buffer } from 'node:buffer';
 import { createXXHash64 } from 'hash-wasm';
