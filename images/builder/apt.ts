@@ -41,14 +41,12 @@ export const LOADER_PACKAGES = ['systemd-boot-efi'] as const;
  * containers with `--network none` or `host`, which need no network backend;
  * gnupg and gpg (libgpgme11's program dependency): gpg only checks signatures
  * of registry pulls, and slices load local archives. Without these the lock
- * does not carry gnupg's closure (dirmngr, gpg-agent, pinentry, ...).
+ * does not carry gnupg's closure (dirmngr, gpg-agent, pinentry, ...). Also
+ * adduser (a maintainer-script helper, libibverbs1's Depends) and ipxe-qemu
+ * (NIC boot ROMs: the slices' virtio-net-pci has `romfile=`, they boot with
+ * -kernel).
  */
 const SKIP = new Set(['debconf', 'perl-base', 'dpkg', 'nodejs-doc', 'ca-certificates', 'container-network-stack', 'gnupg', 'gpg', 'adduser', 'ipxe-qemu']);
-/*
- * Also skipped: adduser (a maintainer-script helper, libibverbs1's Depends) and
- * ipxe-qemu (NIC boot ROMs: the slices' virtio-net-pci has `romfile=`, they
- * boot with -kernel).
- */
 /**
  * Packages pinned without their Depends: the image takes chosen files of them
  * (a role's `files:`), whose libraries the builder's DT_NEEDED walk checks.
