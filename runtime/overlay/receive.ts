@@ -326,16 +326,25 @@ export class Receiver {
         this.drops.ttl++;
         this.icmpError(ICMP_TIME_EXCEEDED, pkt, size, v4);
       } else if (reason === DropReason.NO_ROUTE) {
-        if (!v4 && (pkt[24] & 0xfe) === 0x04) {
-          this.drops.noRoute++;
-          this.icmpError(ICMP_NO_ROUTE, pkt, size, v4);
-        } else {
+        if (this.toKernelIfUnrouted(pkt, size, v4)) {
           b.deliverBufs[out] = pkt;
           b.deliverSizes[out++] = size;
         }
       } else this.drops.malformed++;
     }
     return out;
+  }
+
+  /**
+   * A relayed packet no route covers (both forwarding paths): a 400::/7
+   * destination is the mesh's and is dropped (noRoute) with an ICMPv6 "no
+   * route" error; any other goes to the TUN for the kernel (true).
+   */
+  private toKernelIfUnrouted(pkt: Uint8Array, size: number, v4: boolean): boolean {
+    if (v4 || (pkt[24] & 0xfe) !== 0x04) return true;
+    this.drops.noRoute++;
+    this.icmpError(ICMP_NO_ROUTE, pkt, size, v4);
+    return false;
   }
 
   /**
@@ -351,14 +360,7 @@ export class Receiver {
     const off = v4 ? 16 : 24, alen = v4 ? 4 : 16;
     if (this.localDest.lookup(pkt, off, alen)) return size;
     const via = this.routes.lookup(pkt, off, alen);
-    if (!via) {
-      if (!v4 && (pkt[24] & 0xfe) === 0x04) {
-        this.drops.noRoute++;
-        this.icmpError(ICMP_NO_ROUTE, pkt, size, v4);
-        return 0;
-      }
-      return size;
-    }
+    if (!via) return this.toKernelIfUnrouted(pkt, size, v4) ? size : 0;
     if (size > this.mtu) {
       this.drops.oversized++;
       this.icmpError(ICMP_TOO_BIG, pkt, size, v4);
