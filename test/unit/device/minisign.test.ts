@@ -64,7 +64,10 @@ test("minisign's signatures verify with ours: its own key (-G -W) and our key fi
   const r = await verifyFile(file, readFileSync(join(dir, 'm.sig'), 'utf8'), [parsePublicKey(readFileSync(join(dir, 'm.pub'), 'utf8'))]);
   assert.is(r.trustedComment, 'made by minisign');
   assert.is(parseSecretKey(readFileSync(join(dir, 'm.key'), 'utf8')).keyId.length, 8);
-  execFileSync('minisign', ['-S', '-s', join(dir, 'k.key'), '-m', file, '-x', join(dir, 'k.sig')], { stdio: ['pipe', 'ignore', 'ignore'], input: '\n' });
+  // Our key file is unencrypted (KDF "\0\0"): minisign asks for no password and
+  // never reads stdin, so stdin is closed rather than fed (feeding it raced
+  // minisign's exit: spawnSync EPIPE, CI of 2026-12-05).
+  execFileSync('minisign', ['-S', '-s', join(dir, 'k.key'), '-m', file, '-x', join(dir, 'k.sig')], { stdio: 'ignore' });
   await verifyFile(file, readFileSync(join(dir, 'k.sig'), 'utf8'), [parsePublicKey(formatPublicKey(key))]);
   // Legacy (non-prehashed) signatures: minisign -l.
   execFileSync('minisign', ['-S', '-l', '-s', join(dir, 'm.key'), '-m', file, '-x', join(dir, 'l.sig')], { stdio: 'ignore' });
