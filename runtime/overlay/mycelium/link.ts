@@ -7,11 +7,25 @@
  * Sends are bounded: past `maxQueued` unsent bytes a frame is dropped
  * ('queue-full') instead of buffering without limit.
  */
-import type { Socket } from 'node:net';
 import type { Counters } from './counters.js';
 import { FrameDecoder, encodeControlFrame, type FrameSink } from './frame.js';
 import type { Neighbour } from './routes.js';
 import type { Tlv } from './tlv.js';
+
+/**
+ * What a link needs of its byte stream: a TCP Socket satisfies it; the
+ * mesh-scale simulation (bench/mycelium-sim.ts) passes an in-memory one.
+ * 'data' hands received bytes, 'error' / 'close' end the link.
+ */
+export interface LinkTransport {
+  readonly writableLength: number;
+  setNoDelay(noDelay?: boolean): unknown;
+  on(event: 'data' | 'error' | 'close', listener: (...args: any[]) => void): unknown;
+  cork(): void;
+  uncork(): void;
+  write(bytes: Uint8Array): boolean;
+  destroy(): unknown;
+}
 
 /** Cost of a link before its first Hello/IHU round trip (ms). */
 export const INITIAL_LINK_COST = 100;
@@ -26,10 +40,10 @@ export class PeerLink implements Neighbour {
   /** Smoothed RTT in ms, or -1 before the first sample. */
   srtt = -1;
   helloSeqno = 0;
-  /** performance.now() when the last Hello went out, or -1. */
+  /** now() (the node's clock) when the last Hello went out, or -1. */
   helloSentAt = -1;
-  /** performance.now() of the last TLV or data frame received. */
-  lastHeard = performance.now();
+  /** now() of the last TLV or data frame received. */
+  lastHeard: number;
   /** Bytes read from and written to this link. */
   rxBytes = 0;
   txBytes = 0;
@@ -42,7 +56,7 @@ export class PeerLink implements Neighbour {
   };
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: LinkTransport,
     /** `tcp://HOST:PORT` as configured, or the remote address of an inbound link. */
     readonly endpoint: string,
     readonly inbound: boolean,
@@ -50,12 +64,15 @@ export class PeerLink implements Neighbour {
     private readonly counters: Counters,
     private readonly onClose: (l: PeerLink) => void,
     readonly maxQueued = MAX_QUEUED_BYTES,
+    /** The clock of lastHeard (ms): the node's (clock.ts), real time by default. */
+    private readonly now: () => number = () => performance.now(),
   ) {
+    this.lastHeard = now();
     socket.setNoDelay(true);
     this.decoder = new FrameDecoder(sink, counters);
     socket.on('data', (chunk: Buffer) => {
       this.rxBytes += chunk.length;
-      this.lastHeard = performance.now();
+      this.lastHeard = this.now();
       if (!this.decoder.push(chunk)) this.close();
     });
     socket.on('error', () => this.close());

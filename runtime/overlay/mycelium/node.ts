@@ -10,13 +10,14 @@
  * `deliver` callback: tun-port.ts joins them to a TUN device, tests use an
  * in-memory array.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, type Server } from 'node:net';
 import { overlayAddressBytes } from '../address.js';
 import { myceliumKeyHex } from './key.js';
 import { Counters } from './counters.js';
 import { DataPlane } from './data-plane.js';
 import { formatTcpEndpoint, type TcpEndpoint } from './endpoint.js';
-import { PeerLink } from './link.js';
+import { PeerLink, type LinkTransport } from './link.js';
+import { realClock, type MyceliumClock } from './clock.js';
 import { newRouterId, formatRouterId } from './router-id.js';
 import { RouteTable, routeMetric, type Selection } from './routes.js';
 import { SEQNO_REQUEST_HOPS, type SeqnoRequest } from './seqno-request.js';
@@ -48,13 +49,17 @@ export interface MyceliumNodeOptions {
   maxLinks?: number;
   /** Router id tail (6 bytes) for reproducible tests; random by default. */
   routerIdTail?: Uint8Array;
+  /** Time and timers (clock.ts): real ones by default; a simulation passes manualClock(...). */
+  clock?: MyceliumClock;
+  /** Announce the node's own /64 (default true; false only for the mesh-scale simulation's sampled origins). */
+  announce?: boolean;
   log?: (line: string) => void;
 }
 
 interface Dialer {
   endpoint: TcpEndpoint;
   delay: number;
-  timer: NodeJS.Timeout | null;
+  timer: unknown;
   link: PeerLink | null;
   /** Connection failures in a row; discovered peers are forgotten after 3 (peer_manager.rs). */
   failures: number;
@@ -84,9 +89,10 @@ export class MyceliumNode {
   private readonly servers: Server[] = [];
   private readonly dialers: Dialer[] = [];
   private readonly recentRequests = new Map<string, number>();
-  private timers: NodeJS.Timeout[] = [];
+  private timers: unknown[] = [];
   private stopped = false;
   private readonly o: Required<Omit<MyceliumNodeOptions, 'routerIdTail' | 'listen' | 'peers'>>;
+  private readonly clock: MyceliumClock;
 
   constructor(opts: MyceliumNodeOptions) {
     this.o = {
@@ -98,7 +104,10 @@ export class MyceliumNode {
       reconnectMaxMs: opts.reconnectMaxMs ?? 60_000,
       maxLinks: opts.maxLinks ?? 256,
       log: opts.log ?? ((l) => process.stderr.write(`${l}\n`)),
+      clock: opts.clock ?? realClock,
+      announce: opts.announce ?? true,
     };
+    this.clock = this.o.clock;
     this.publicKey = publicKeyFromPrivate(opts.privateKey);
     this.address = overlayAddressBytes(this.publicKey);
     this.subnet = subnet64(this.address);
@@ -124,8 +133,8 @@ export class MyceliumNode {
   /** Resolves once every listener is bound; rejects with the first bind error. */
   async start(): Promise<void> {
     await Promise.all(this.servers.map((s) => (s.listening ? undefined : new Promise<void>((res, rej) => { s.once('listening', res); s.once('error', rej); }))));
-    this.timers.push(setInterval(() => this.helloTick(), this.o.helloIntervalMs));
-    this.timers.push(setInterval(() => this.updateTick(), this.o.updateIntervalMs));
+    this.timers.push(this.clock.setInterval(() => this.helloTick(), this.o.helloIntervalMs));
+    this.timers.push(this.clock.setInterval(() => this.updateTick(), this.o.updateIntervalMs));
     this.o.log(`tfw: mycelium: up ${this.addressText} key ${myceliumKeyHex(this.publicKey)}`);
   }
 
@@ -165,15 +174,15 @@ export class MyceliumNode {
     if (i < 0) return;
     const [d] = this.dialers.splice(i, 1);
     d.removed = true;
-    if (d.timer) clearTimeout(d.timer);
+    if (d.timer) this.clock.clearTimeout(d.timer);
     d.timer = null;
     d.link?.close();
   }
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
-    for (const d of this.dialers) if (d.timer) clearTimeout(d.timer);
+    for (const t of this.timers) this.clock.clearInterval(t);
+    for (const d of this.dialers) if (d.timer) this.clock.clearTimeout(d.timer);
     for (const s of this.servers) s.close();
     for (const l of [...this.links]) l.close();
   }
@@ -232,11 +241,20 @@ export class MyceliumNode {
       this.dialers.splice(this.dialers.indexOf(d), 1);
       return;
     }
-    d.timer = setTimeout(() => this.dial(d), d.delay);
+    d.timer = this.clock.setTimeout(() => this.dial(d), d.delay);
     d.delay = Math.min(this.o.reconnectMaxMs, d.delay * 2);
   }
 
-  private addLink(sock: Socket, endpoint: string, inbound: boolean, closed?: () => void): PeerLink {
+  /**
+   * Runs a peer link over `transport` (a Socket, or the simulation's in-memory
+   * stream): Hello, full dump and a wildcard route request go out at once.
+   * `endpoint` names it in status(); `closed` runs once the link is gone.
+   */
+  attachLink(transport: LinkTransport, endpoint: string, inbound: boolean, closed?: () => void): PeerLink {
+    return this.addLink(transport, endpoint, inbound, closed);
+  }
+
+  private addLink(sock: LinkTransport, endpoint: string, inbound: boolean, closed?: () => void): PeerLink {
     const link: PeerLink = new PeerLink(
       sock,
       endpoint,
@@ -248,6 +266,8 @@ export class MyceliumNode {
         for (const s of this.table.dropNeighbour(l)) this.propagate(s);
         closed?.();
       },
+      undefined,
+      () => this.clock.now(),
     );
     this.links.add(link);
     this.sendHello(link);
@@ -265,7 +285,7 @@ export class MyceliumNode {
         link.sendTlv({ type: 'ihu', rxCost: link.cost, interval: Math.max(1, Math.round(this.o.helloIntervalMs / 10)), address: null });
         return;
       case 'ihu':
-        if (link.ihuReceived(performance.now())) for (const s of this.table.reselectAll()) this.propagate(s);
+        if (link.ihuReceived(this.clock.now())) for (const s of this.table.reselectAll()) this.propagate(s);
         return;
       case 'update':
         return this.onUpdate(t, link);
@@ -290,7 +310,7 @@ export class MyceliumNode {
 
   private onUpdate(u: Update, link: PeerLink): void {
     if (this.isOwn(u.subnet)) return; // our own subnet coming back
-    const s = this.table.applyUpdate(u, link, performance.now());
+    const s = this.table.applyUpdate(u, link, this.clock.now());
     if (s) this.propagate(s);
   }
 
@@ -316,7 +336,7 @@ export class MyceliumNode {
   }
 
   private fullDump(link: PeerLink): void {
-    link.sendTlv(this.ownUpdate());
+    if (this.o.announce) link.sendTlv(this.ownUpdate());
     for (const r of this.table.selectedRoutes()) {
       if (r.neighbour === link) continue;
       const m = routeMetric(r);
@@ -327,7 +347,7 @@ export class MyceliumNode {
 
   /** True when a request for `key` was handled within the dedup window (and marks it now). */
   private seenRecently(key: string): boolean {
-    const now = performance.now();
+    const now = this.clock.now();
     const t = this.recentRequests.get(key);
     if (t !== undefined && now - t < REQUEST_DEDUP_MS) return true;
     if (this.recentRequests.size > 4096) this.recentRequests.clear();
@@ -386,12 +406,12 @@ export class MyceliumNode {
 
   private sendHello(l: PeerLink): void {
     l.helloSeqno = seqnoAdd(l.helloSeqno, 1);
-    l.helloSentAt = performance.now();
+    l.helloSentAt = this.clock.now();
     l.sendTlv({ type: 'hello', unicast: true, seqno: l.helloSeqno, interval: Math.max(1, Math.round(this.o.helloIntervalMs / 10)) });
   }
 
   private helloTick(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     for (const l of [...this.links]) {
       // A link silent for 3.5 Hello periods is dead (RFC 8966 hold time).
       if (now - l.lastHeard > 3.5 * this.o.helloIntervalMs) {
@@ -404,7 +424,7 @@ export class MyceliumNode {
   }
 
   private updateTick(): void {
-    for (const s of this.table.expire(performance.now())) this.propagate(s);
+    for (const s of this.table.expire(this.clock.now())) this.propagate(s);
     for (const l of this.links) this.fullDump(l);
   }
 }
