@@ -12,6 +12,12 @@
  * source); the 100-node rows run both ways to show the scaling holds.
  * Failures: a silent link cut at 100 nodes, a node crash at every size.
  *
+ * A second table runs the Mycelium-dialect node (runtime/overlay/mycelium/,
+ * the real MyceliumNode on in-memory links, bench/mycelium-sim.ts) on the same
+ * sizes, seeds, graphs, latencies and origins, with its own timers (Hello
+ * 20 s, full dumps 60 s) and link costs (RTT); node crashes only.
+ * TFW_BENCH_MESH_MYCELIUM=0 leaves it out.
+ *
  * TFW_BENCH_MESH=nodes:origins[:link+node],... replaces the default sizes,
  * e.g. `TFW_BENCH_MESH=300:300 BENCH=mesh-scale make bench`.
  */
@@ -19,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { progress, writeResult } from './lib.js';
 import type { MeshSimOptions, MeshSimResult, Traffic } from './mesh-sim.js';
+import type { MyceliumSimOptions, MyceliumSimResult } from './mycelium-sim.js';
 
 interface Size {
   nodes: number;
@@ -51,8 +58,8 @@ function sizes(text: string): Size[] {
  * One size in a fresh Node process (bench/mesh-sim.ts's entry): heap deltas are
  * not disturbed by earlier sizes, and a 10,000-node heap is freed at once.
  */
-function runChild(o: MeshSimOptions): MeshSimResult {
-  const script = fileURLToPath(new URL('./mesh-sim.ts', import.meta.url));
+function runChild(o: MeshSimOptions | MyceliumSimOptions, sim = './mesh-sim.ts'): MeshSimResult {
+  const script = fileURLToPath(new URL(sim, import.meta.url));
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, JSON.stringify(o)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`mesh-scale: simulation of ${o.nodes} nodes failed (exit ${r.status ?? r.signal})`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as MeshSimResult;
@@ -110,27 +117,20 @@ function figures(r: MeshSimResult, entry: number | null) {
 const s = (ms: number | undefined) => (ms === undefined ? '-' : ms < 0 ? 'no' : (ms / 1000).toFixed(1));
 const k = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n.toFixed(n < 10 ? 1 : 0));
 
-export default async function (): Promise<void> {
-  const plan = sizes(process.env.TFW_BENCH_MESH ?? DEFAULT);
-  const results: MeshSimResult[] = [];
-  for (const z of plan) {
-    progress(`mesh-scale: ${z.nodes} nodes, ${z.origins} origins`);
-    results.push(runChild({ nodes: z.nodes, origins: z.origins, failures: z.failures, heap: true, seed: 1 }));
-  }
-  const entry = fitEntry(results);
+/** Prints one dialect's table, growth, sampling check and failures; returns the growth rows. */
+function report(title: string[], results: MeshSimResult[], entry: number | null, myc: boolean): Array<Record<string, number | string>> {
   const runs = results.map((r) => ({ r, x: figures(r, entry) }));
-
-  const head = ['nodes', 'origins', 'links', 'diam', 'conv s', 'opt s', 'routes/node', 'stored/node', 'router B', 'heap/node', 'conv B/node/s', 'conv TLV/node/s', 'steady B/node/s', 'steady TLV/node/s', 'cut s', 'kill s', 'flush s', 'wall s'];
+  const head = ['nodes', 'origins', 'links', 'diam', 'conv s', 'opt s', ...(myc ? ['nh off'] : []), 'routes/node', 'stored/node', 'router B', 'heap/node', 'conv B/node/s', 'conv TLV/node/s', 'steady B/node/s', 'steady TLV/node/s', ...(myc ? [] : ['cut s']), 'kill s', 'flush s', 'wall s'];
   const rows = runs.map(({ r, x }) => [
     String(r.nodes), r.origins === r.nodes ? 'all' : `${r.origins} (x${x.scale})`, String(r.links), String(r.diameter),
-    s(r.convergedMs), s(r.optimalMs), k(x.selected), k(x.stored), `${k(x.perRouter)}B`, `${k(x.heapPerNode)}B`,
+    s(r.convergedMs), s(r.optimalMs), ...(myc ? [String((r as MyceliumSimResult).nextHopOff)] : []), k(x.selected), k(x.stored), `${k(x.perRouter)}B`, `${k(x.heapPerNode)}B`,
     k(x.convergence.bytes), k(x.convergence.tlvs), k(x.steady.bytes), k(x.steady.tlvs),
-    s(r.linkCut?.rerouteMs), s(r.nodeKill?.rerouteMs), s(r.nodeKill?.flushMs), (r.wallMs / 1000).toFixed(0),
+    ...(myc ? [] : [s(r.linkCut?.rerouteMs)]), s(r.nodeKill?.rerouteMs), s(r.nodeKill?.flushMs), (r.wallMs / 1000).toFixed(0),
   ]);
   const table = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log('\nmesh-scale: tfw Babel (RFC 8966 timers: Hello 4 s, updates 16 s) on simulated meshes, mean degree 4, seed 1');
+  for (const t of title) console.log(t);
   console.log('  (routes, heap, B/node/s: scaled to every node announcing a /64 where origins were sampled; times simulated)');
   console.log(`  (heap/node = router B (per router, measured) + stored/node x ${entry === null ? '?' : entry.toFixed(0)} B per stored route, fitted on two runs of one size)`);
   console.log(table.map(line).join('\n'));
@@ -175,6 +175,44 @@ export default async function (): Promise<void> {
       );
     }
   }
-  const file = writeResult('mesh-scale', { bytesPerStoredRoute: entry, runs: runs.map(({ r, x }) => ({ ...r, scaled: x })), growth });
+  return growth;
+}
+
+export default async function (): Promise<void> {
+  const plan = sizes(process.env.TFW_BENCH_MESH ?? DEFAULT);
+  const results: MeshSimResult[] = [];
+  for (const z of plan) {
+    progress(`mesh-scale: ${z.nodes} nodes, ${z.origins} origins`);
+    results.push(runChild({ nodes: z.nodes, origins: z.origins, failures: z.failures, heap: true, seed: 1 }));
+  }
+  const entry = fitEntry(results);
+  const growth = report(
+    ['\nmesh-scale: tfw Babel (RFC 8966 timers: Hello 4 s, updates 16 s) on simulated meshes, mean degree 4, seed 1'],
+    results, entry, false,
+  );
+
+  // The Mycelium dialect on the same plan (same seeds: same graphs, latencies and origins); crashes only.
+  const mresults: MyceliumSimResult[] = [];
+  if (process.env.TFW_BENCH_MESH_MYCELIUM !== '0') {
+    for (const z of plan) {
+      progress(`mesh-scale: mycelium ${z.nodes} nodes, ${z.origins} origins`);
+      const failures = z.failures.filter((f): f is 'node' => f === 'node');
+      mresults.push(runChild({ nodes: z.nodes, origins: z.origins, failures, heap: true, seed: 1 }, './mycelium-sim.ts') as MyceliumSimResult);
+    }
+  }
+  const mentry = fitEntry(mresults);
+  const mgrowth = mresults.length
+    ? report(
+        [
+          '\nmesh-scale: tfw Mycelium dialect (Hello 20 s, full dumps 60 s, RTT link costs) on the same meshes, seed 1',
+          "  (opt s: every next hop on a shortest path (RTT metric), 'no' = not within 300 s; nh off: next hops not on one then)",
+        ],
+        mresults, mentry, true,
+      )
+    : [];
+  const file = writeResult('mesh-scale', {
+    bytesPerStoredRoute: entry, runs: results.map((r) => ({ ...r, scaled: figures(r, entry) })), growth,
+    mycelium: { bytesPerStoredRoute: mentry, runs: mresults.map((r) => ({ ...r, scaled: figures(r, mentry) })), growth: mgrowth },
+  });
   console.log(`mesh-scale: wrote ${file}`);
 }

@@ -214,7 +214,7 @@ function connectedWithout(adj: number[][], dead: number, cut: [number, number] |
 
 let gcFn: (() => void) | null = null;
 /** Heap used after a full GC, bytes. */
-function heapUsed(): number {
+export function heapUsed(): number {
   if (!gcFn) {
     setFlagsFromString('--expose-gc');
     gcFn = runInNewContext('gc') as () => void;
@@ -231,7 +231,7 @@ function heapUsed(): number {
  * GCs (caches V8 or the loader drop later) went at the next GC after
  * allocation, which turned small meshes' deltas negative.
  */
-function heapBaseline(): number {
+export function heapBaseline(): number {
   const a = heapUsed();
   let junk: object[] | null = Array.from({ length: 200_000 }, (_, i) => ({ i }));
   junk = junk.length > 0 ? null : junk;
