@@ -171,6 +171,7 @@ function report(title: string[], results: MeshSimResult[], entry: number | null,
       console.log(
         `  ${r.nodes} nodes: ${fl.what} (${fl.routesAffected} selected routes used it): rerouted ${s(fl.rerouteMs)} s, optimal ${s(fl.optimalMs)} s` +
           (fl.flushMs !== undefined ? `, its prefix gone everywhere ${s(fl.flushMs)} s` : '') +
+          ('nextHopOff' in fl ? ` (${String(fl.nextHopOff)} next hops not on a shortest path then)` : '') +
           `; route TLVs meanwhile ${k(fl.traffic.routeBytes / r.nodes)}B per node` + (x.scale > 1 ? ` with ${r.origins} origins (not scaled: the dead origin's flush is one prefix at any size)` : ''),
       );
     }

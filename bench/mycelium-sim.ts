@@ -70,6 +70,8 @@ export interface MyceliumSimResult extends MeshSimResult {
    */
   metricOff: number;
   nextHopOff: number;
+  /** The crash, with the next hops not on a shortest path when its optimal phase ended. */
+  nodeKill?: FailureResult & { nextHopOff: number };
   /** Hello and full-dump periods used, ms. */
   timers: { helloMs: number; updateMs: number };
 }
@@ -416,8 +418,8 @@ export async function simulateMycelium(opts: MyceliumSimOptions): Promise<Myceli
         flushMs = f < 0 ? -1 : clock.now() - m.t;
       }
       const opt = runUntil(() => scan().hop === liveFull);
-      const nodeKill: FailureResult = { what: `node n${victim}`, routesAffected: affected, rerouteMs, flushMs, optimalMs: opt < 0 ? -1 : clock.now() - m.t, traffic: since(m) };
-      result.nodeKill = nodeKill;
+      const traffic = since(m);
+      result.nodeKill = { what: `node n${victim}`, routesAffected: affected, rerouteMs, flushMs, optimalMs: opt < 0 ? -1 : clock.now() - m.t, traffic, nextHopOff: liveFull - scan().hop };
       say(`mycelium ${N}: node kill rerouted in ${rerouteMs} ms, dead /64 flushed in ${flushMs} ms simulated`);
     }
   }

@@ -96,6 +96,7 @@ test('40 nodes: shortest-path next hops, a crash rerouted and flushed, traffic c
   assert.ok(kill.rerouteMs >= 70_000 && kill.rerouteMs <= 100_000, JSON.stringify(kill));
   assert.ok(kill.flushMs! >= 70_000 && kill.flushMs! <= kill.rerouteMs, JSON.stringify(kill));
   assert.ok(kill.optimalMs >= kill.rerouteMs, JSON.stringify(kill));
+  assert.is(kill.nextHopOff, 0);
   assert.ok(kill.traffic.routeTlvs > 0);
 });
 
