@@ -51,6 +51,46 @@ test('pipelined GETs of mixed sizes through one read buffer: every value intact 
   c.close();
 });
 
+/** A backend that answers SELECT, then each GET after `delayMs` (never when null). */
+async function slowBackend(delayMs: number | null): Promise<{ address: string; close: () => void }> {
+  const { createServer } = await import('node:net');
+  const { RespReader, encodeReply, RespStatus } = await import('../../../runtime/storage/resp.js');
+  const srv = createServer((sock) => {
+    const r = new RespReader();
+    sock.on('data', (d: Buffer) => {
+      r.push(d);
+      for (let v = r.next(); v !== undefined; v = r.next()) {
+        const cmd = String((v as Buffer[])[0]);
+        const reply = Buffer.concat(encodeReply(cmd === 'SELECT' ? new RespStatus('OK') : Buffer.from('v')));
+        if (cmd === 'SELECT') sock.write(reply);
+        else if (delayMs !== null) setTimeout(() => sock.writable && sock.write(reply), delayMs);
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+  return { address: `127.0.0.1:${(srv.address() as { port: number }).port}`, close: () => srv.close() };
+}
+
+test('a request with no reply fails after timeoutMs (within a quarter more); requests answered in time never do, however long the connection lives', async () => {
+  const dead = await slowBackend(null);
+  const c = new ZdbClient({ address: dead.address, timeoutMs: 200 });
+  const t0 = Date.now();
+  await c.get(Buffer.from('k')).then(
+    () => assert.unreachable('a GET nobody answers'),
+    (e: Error) => assert.match(e.message, /no reply within 200 ms/),
+  );
+  const took = Date.now() - t0;
+  assert.ok(took >= 200 && took < 400, `failed after ${took} ms`);
+  c.close();
+  dead.close();
+  const slow = await slowBackend(120);
+  const s = new ZdbClient({ address: slow.address, timeoutMs: 200 });
+  for (let i = 0; i < 4; i++) assert.equal(await s.get(Buffer.from('k')), Buffer.from('v')); // ~500 ms in all, each reply in 120
+  s.close();
+  slow.close();
+});
+
 test('a closed client rejects later calls instead of reconnecting (a read abandoned midway leaves no connection open)', async () => {
   const c = new ZdbClient({ address: servers[1].address });
   await c.set(Buffer.from('x'), Buffer.from('y'));
