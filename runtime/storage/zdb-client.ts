@@ -1,8 +1,7 @@
 /**
  * A RESP client for one 0-db (or tfw shard backend) namespace: one TCP
  * connection, requests pipelined and answered in order, SELECT (with the
- * namespace password) sent on every (re)connect, a deadline per request
- * (checked by one timer per connection).
+ * namespace password) sent on every (re)connect, a deadline per request.
  * Error replies and network failures reject with BackendError.
  */
 import { Buffer } from 'node:buffer';
@@ -17,7 +16,7 @@ export interface ZdbClientOptions {
   /** Namespace to SELECT (default: 0-db's `default`). */
   namespace?: string;
   password?: string;
-  /** Per-request deadline in milliseconds (default 20000), checked every min(1 s, timeoutMs / 4). */
+  /** Per-request deadline in milliseconds (default 20000). */
   timeoutMs?: number;
   /** Connect deadline in milliseconds (default 3000). */
   connectTimeoutMs?: number;
@@ -40,8 +39,7 @@ const READ_BUFFER = 64 * 1024;
 interface Pending {
   resolve: (v: RespValue) => void;
   reject: (e: Error) => void;
-  /** Date.now() when sent: the deadline check measures from here. */
-  sentAt: number;
+  timer: NodeJS.Timeout;
   /** Where a bulk reply of exactly this length goes (RespReader.next). */
   into?: Uint8Array;
 }
@@ -52,8 +50,6 @@ export class ZdbClient {
   private sock: Socket | undefined;
   private ready: Promise<void> | undefined;
   private readonly pending: Pending[] = [];
-  /** The deadline check (checkDeadline) while connected: one timer per connection, not one per request. */
-  private deadlineTimer: NodeJS.Timeout | undefined;
   private reader = new RespReader();
   private closed = false;
 
@@ -178,12 +174,9 @@ export class ZdbClient {
     const sock = this.sock;
     if (!sock || sock.destroyed) return Promise.reject(new BackendError(this.label, 'not connected'));
     return new Promise<RespValue>((resolve, reject) => {
-      this.pending.push({ resolve, reject, sentAt: Date.now(), into });
-      if (!this.deadlineTimer) {
-        const ms = this.opts.timeoutMs ?? 20000;
-        this.deadlineTimer = setInterval(() => this.checkDeadline(ms), Math.max(10, Math.min(1000, ms / 4)));
-        this.deadlineTimer.unref(); // the socket keeps the process alive while a request is out, not this
-      }
+      const ms = this.opts.timeoutMs ?? 20000;
+      const timer = setTimeout(() => this.fail(new BackendError(this.label, `no reply within ${ms} ms`)), ms);
+      this.pending.push({ resolve, reject, timer, into });
       sock.cork();
       for (const p of encodeCommand(args)) sock.write(p);
       sock.uncork();
@@ -196,6 +189,7 @@ export class ZdbClient {
       for (let v = this.reader.next(this.pending[0]?.into); v !== undefined; v = this.reader.next(this.pending[0]?.into)) {
         const p = this.pending.shift();
         if (!p) throw new Error('a reply nobody asked for');
+        clearTimeout(p.timer);
         if (v instanceof RespErrorReply) p.reject(new BackendError(this.label, v.message, 'reply'));
         else p.resolve(own(v, d.buffer));
       }
@@ -214,24 +208,15 @@ export class ZdbClient {
     }
   }
 
-  /**
-   * Fails the connection when the oldest request (replies come in order: the
-   * one whose deadline is first) has waited `ms` or more. Runs every
-   * min(1 s, ms / 4): a request fails between `ms` and 1.25 x `ms` after it was sent.
-   */
-  private checkDeadline(ms: number): void {
-    const head = this.pending[0];
-    if (head && Date.now() - head.sentAt >= ms) this.fail(new BackendError(this.label, `no reply within ${ms} ms`));
-  }
-
   /** Rejects everything in flight and drops the connection; the next call reconnects. */
   private fail(e: Error): void {
     const sock = this.sock;
     this.sock = undefined;
     this.ready = undefined;
-    clearInterval(this.deadlineTimer);
-    this.deadlineTimer = undefined;
-    for (const p of this.pending.splice(0)) p.reject(e);
+    for (const p of this.pending.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(e);
+    }
     sock?.destroy();
   }
 }

@@ -72,7 +72,7 @@ async function slowBackend(delayMs: number | null): Promise<{ address: string; c
   return { address: `127.0.0.1:${(srv.address() as { port: number }).port}`, close: () => srv.close() };
 }
 
-test('a request with no reply fails after timeoutMs (within a quarter more); requests answered in time never do, however long the connection lives', async () => {
+test('a request with no reply fails after timeoutMs; requests answered in time never do, however long the connection lives', async () => {
   const dead = await slowBackend(null);
   const c = new ZdbClient({ address: dead.address, timeoutMs: 200 });
   const t0 = Date.now();
