@@ -97,8 +97,12 @@ export async function startShardServer(opts: ShardServerOptions): Promise<ShardS
   };
 }
 
-/** Bytes of idle GET reply buffers a server keeps for reuse (ReplyBuffers). */
+/** Bytes of idle GET reply buffers a server keeps for reuse (ReplyBuffers)... */
 const REPLY_POOL_BYTES = 16 * 1024 * 1024;
+/** ...in at most this many buffers... */
+const REPLY_POOL_BUFFERS = 64;
+/** ...each for a record of at least this many bytes (smaller ones come from Node's own pool). */
+const REPLY_POOL_MIN = 64 * 1024;
 
 /**
  * Buffers GET reads records into, lent for one batch of replies and taken back
@@ -107,7 +111,7 @@ const REPLY_POOL_BYTES = 16 * 1024 * 1024;
  * backends' largest cost after SHA-256 in BENCH=storage). A buffer whose bytes
  * may still be queued in the socket (a partial write) is never reused: it is
  * dropped, and the pool allocates another. Shared by all connections of one
- * server (one thread); at most REPLY_POOL_BYTES are kept idle.
+ * server (one thread); at most REPLY_POOL_BYTES in REPLY_POOL_BUFFERS are kept idle.
  */
 class ReplyBuffers {
   private free: Buffer[] = [];
@@ -116,7 +120,8 @@ class ReplyBuffers {
 
   /** A buffer of at least `n` bytes, lent until `settle`. */
   take = (n: number): Buffer => {
-    let i = this.free.findIndex((b) => b.length >= n);
+    if (n < REPLY_POOL_MIN) return Buffer.allocUnsafe(n);
+    const i = this.free.findIndex((b) => b.length >= n);
     let b: Buffer;
     if (i >= 0) {
       b = this.free[i];
@@ -133,7 +138,7 @@ class ReplyBuffers {
   settle(written: boolean): void {
     if (written) {
       for (const b of this.lent) {
-        if (this.freeBytes + b.length > REPLY_POOL_BYTES) break;
+        if (this.freeBytes + b.length > REPLY_POOL_BYTES || this.free.length >= REPLY_POOL_BUFFERS) break;
         this.free.push(b);
         this.freeBytes += b.length;
       }
