@@ -13,7 +13,8 @@ ifneq ($(shell command -v aarch64-linux-gnu-gcc 2>/dev/null),)
 NATIVE_OUT += prebuilds/linux-arm64/tfw.napi.node
 endif
 endif
-SYSDEPS += g++ make python3 gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static
+# libxxhash-dev: xxhash.h, compiled into the addon (XXH_INLINE_ALL) for the storage checksums.
+SYSDEPS += g++ make python3 libxxhash-dev gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static
 
 .PHONY: native-arm64-sysroot native-clean
 native: $(NATIVE_OUT)

@@ -68,6 +68,8 @@ export interface NativeAddon {
   rsEncode(matrix: Uint8Array, rows: number, inputs: Uint8Array[], outputs: Uint8Array[], len: number): void;
   rsIsa(): string;
   rsSetIsa(name: string): string;
+  // xxh64_napi.c (absent from addons built before it; abiVersion unchanged: nothing else changed)
+  xxh64?(parts: Uint8Array[], out: Uint8Array): void;
   // forward_napi.c (absent from addons built before the forward kernel)
   fwdCreate?(): object;
   fwdV4Insert(h: object, addr: number, length: number, nextHop: number): number;

@@ -21,6 +21,8 @@ export interface Session {
   writable: boolean;
   admin: boolean;
   quit: boolean;
+  /** Where GET reads a record (RecordLog.get's `alloc`; server.ts lends reply buffers); default a new buffer each. */
+  alloc?: (bytes: number) => Buffer;
 }
 
 export interface ServerState {
@@ -114,7 +116,7 @@ export const COMMANDS: Record<string, Handler> = {
     const e = arity(a, 1, 1, 'get');
     if (e) return e;
     try {
-      return s.ns.log.get(a[0]);
+      return s.ns.log.get(a[0], s.alloc);
     } catch (x) {
       if (x instanceof CorruptRecordError) return err('Internal error: data corrupted (checksum mismatch)');
       throw x;

@@ -192,12 +192,14 @@ export class RecordLog {
 
   /**
    * The value stored under `key`, or null.
+   * @param alloc where the record is read: called with its byte count, returns a
+   *   buffer at least that long (the value is then a view of it); default a new one
    * @throws CorruptRecordError when the record fails its checksum
    */
-  get(key: Uint8Array): Buffer | null {
+  get(key: Uint8Array, alloc?: (bytes: number) => Buffer): Buffer | null {
     const e = this.entry(key);
     if (!e) return null;
-    const rec = this.read(e);
+    const rec = this.read(e, alloc);
     const value = rec.subarray(HEADER_BYTES + e.keyLen);
     if (!checksum(rec, key, value).equals(rec.subarray(16, 24))) {
       throw new CorruptRecordError(`record at offset ${e.offset} of ${this.path}: checksum mismatch`);
@@ -338,9 +340,9 @@ export class RecordLog {
     this.stale = 0;
   }
 
-  private read(e: IndexEntry): Buffer {
+  private read(e: IndexEntry, alloc?: (bytes: number) => Buffer): Buffer {
     const n = HEADER_BYTES + e.keyLen + e.valueLen;
-    const buf = Buffer.allocUnsafe(n);
+    const buf = alloc ? alloc(n).subarray(0, n) : Buffer.allocUnsafe(n);
     let done = 0;
     while (done < n) {
       const r = readSync(this.fd, buf, done, n - done, e.offset + done);

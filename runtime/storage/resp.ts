@@ -113,6 +113,27 @@ export class RespReader {
   }
 
   /**
+   * Where the rest of a bulk being received into a caller's buffer (`next(into)`)
+   * goes: a view of that buffer, exactly as long as the payload bytes still
+   * missing, so a socket can read straight into it (then `sunk`); undefined
+   * when no payload bytes are awaited.
+   */
+  sinkSpace(): Uint8Array | undefined {
+    const s = this.sink;
+    return s && s.filled < s.into.length ? s.into.subarray(s.filled) : undefined;
+  }
+
+  /**
+   * Counts `n` bytes read straight into `sinkSpace()`.
+   * @throws ProtocolError when no bulk awaits that many bytes
+   */
+  sunk(n: number): void {
+    const s = this.sink;
+    if (!s || n < 0 || s.filled + n > s.into.length) throw new ProtocolError(`bulk string: ${n} bytes read into a buffer that awaits ${s ? s.into.length - s.filled : 0}`);
+    s.filled += n;
+  }
+
+  /**
    * Copies the buffered bytes that are views of `area` (a socket's read buffer,
    * about to be overwritten by the next read) into memory of their own.
    */

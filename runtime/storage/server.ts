@@ -64,7 +64,8 @@ export async function startShardServer(opts: ShardServerOptions): Promise<ShardS
     started: Date.now(),
   };
   const sockets = new Set<Socket>();
-  const server = createServer((sock) => serve(sock, state, log));
+  const replies = new ReplyBuffers();
+  const server = createServer((sock) => serve(sock, state, log, replies));
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -96,9 +97,59 @@ export async function startShardServer(opts: ShardServerOptions): Promise<ShardS
   };
 }
 
-function serve(sock: Socket, state: ServerState, log: (m: string) => void): void {
+/** Bytes of idle GET reply buffers a server keeps for reuse (ReplyBuffers)... */
+const REPLY_POOL_BYTES = 16 * 1024 * 1024;
+/** ...in at most this many buffers... */
+const REPLY_POOL_BUFFERS = 64;
+/** ...each for a record of at least this many bytes (smaller ones come from Node's own pool). */
+const REPLY_POOL_MIN = 64 * 1024;
+
+/**
+ * Buffers GET reads records into, lent for one batch of replies and taken back
+ * once the socket took every byte of the batch: a fresh shard-sized buffer per
+ * GET costs page faults and, by the external memory it adds, V8 major GCs (the
+ * backends' largest cost after SHA-256 in BENCH=storage). A buffer whose bytes
+ * may still be queued in the socket (a partial write) is never reused: it is
+ * dropped, and the pool allocates another. Shared by all connections of one
+ * server (one thread); at most REPLY_POOL_BYTES in REPLY_POOL_BUFFERS are kept idle.
+ */
+class ReplyBuffers {
+  private free: Buffer[] = [];
+  private freeBytes = 0;
+  private lent: Buffer[] = [];
+
+  /** A buffer of at least `n` bytes, lent until `settle`. */
+  take = (n: number): Buffer => {
+    if (n < REPLY_POOL_MIN) return Buffer.allocUnsafe(n);
+    const i = this.free.findIndex((b) => b.length >= n);
+    let b: Buffer;
+    if (i >= 0) {
+      b = this.free[i];
+      this.free.splice(i, 1);
+      this.freeBytes -= b.length;
+    } else {
+      b = Buffer.allocUnsafeSlow(n);
+    }
+    this.lent.push(b);
+    return b;
+  };
+
+  /** Ends a batch: `written` (every byte of its replies is in the socket's kernel buffer) gives the lent buffers back. */
+  settle(written: boolean): void {
+    if (written) {
+      for (const b of this.lent) {
+        if (this.freeBytes + b.length > REPLY_POOL_BYTES || this.free.length >= REPLY_POOL_BUFFERS) break;
+        this.free.push(b);
+        this.freeBytes += b.length;
+      }
+    }
+    this.lent = [];
+  }
+}
+
+function serve(sock: Socket, state: ServerState, log: (m: string) => void, replies: ReplyBuffers): void {
   const reader = new RespReader(true, true); // large requests are joined in one reused buffer: replies must not alias it
-  const session: Session = { ns: state.namespaces.get('default')!, writable: true, admin: state.adminHash === undefined, quit: false };
+  const session: Session = { ns: state.namespaces.get('default')!, writable: true, admin: state.adminHash === undefined, quit: false, alloc: replies.take };
   sock.setNoDelay(true);
   sock.on('error', () => sock.destroy());
   sock.on('data', (chunk: Buffer) => {
@@ -119,6 +170,7 @@ function serve(sock: Socket, state: ServerState, log: (m: string) => void): void
       encodeReply(new RespErrorReply(`ERR ${(err as Error).message}`), out);
       log(`closing ${sock.remoteAddress}:${sock.remotePort}: ${(err as Error).message}`);
       sock.end(Buffer.concat(out));
+      replies.settle(false);
       return;
     }
     if (out.length) {
@@ -126,6 +178,9 @@ function serve(sock: Socket, state: ServerState, log: (m: string) => void): void
       for (const b of out) sock.write(b);
       sock.uncork();
     }
+    // a write the kernel took whole completes synchronously (writableLength drops to 0 in uncork);
+    // anything left queued still points into the lent buffers
+    replies.settle(!sock.destroyed && sock.writableLength === 0);
     if (session.quit) sock.end();
   });
 }

@@ -5,7 +5,7 @@
  * the emulated CPU: the NEON Reed-Solomon kernel against a JS GF(2^8) product,
  * the RFC 8439 2.8.2 AEAD vector, ChaCha20-Poly1305 with the NEON and the
  * portable kernel (forced one by one) against the arm64 Node's own node:crypto, a batched UDP round trip on loopback, and the forward
- * kernel (IPv4/IPv6 lookups, one classified packet). It prints one
+ * kernel (IPv4/IPv6 lookups, one classified packet), XXH64 spec vectors. It prints one
  * JSON line; the assertions run here. Skips with a message when the prebuild,
  * qemu or the sysroot is missing and cannot be set up.
  */
@@ -101,6 +101,12 @@ const verd = new Uint32Array(2);
 a.fwdClassify(h, pool, Uint32Array.of(0, 20), 1, verd);
 out.verdict = [verd[0], verd[1]];
 out.packet = hex(pool.subarray(0, 20));
+const x8 = new Uint8Array(8);
+out.xxh64 = [];
+for (const parts of [[''], ['abc'], ['a', 'bc'], ['1234567890'.repeat(8)], ['12345678901234567890123456789012345', '678901234567890123456789012345678901234567890']]) {
+  a.xxh64(parts.map((p) => Buffer.from(p)), x8);
+  out.xxh64.push(hex(x8));
+}
 console.log('RESULT ' + JSON.stringify(out));
 `;
 
@@ -117,7 +123,7 @@ function expectedPacket(): string {
 
 const skip = why();
 if (skip) console.log(`tfw: test: native-arm64 skipped: ${skip}`);
-(skip ? test.skip : test)('arm64 prebuild under qemu: NEON RS, AEAD vectors, batched UDP and the forward kernel', () => {
+(skip ? test.skip : test)('arm64 prebuild under qemu: NEON RS, AEAD vectors, batched UDP, the forward kernel and XXH64', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tfw-arm64-'));
   try {
     const script = join(dir, 'check.mjs');
@@ -142,6 +148,8 @@ if (skip) console.log(`tfw: test: native-arm64 skipped: ${skip}`);
     assert.equal(res.fib6, [5, 4, -1], 'IPv6 longest-prefix match on arm64');
     assert.equal(res.verdict, [0x14040001, 3], 'FORWARD, v4, 20-byte header, next hop 3');
     assert.is(res.packet, expectedPacket(), 'rewritten header');
+    // XXH64 (storage checksums) from the same xxhash.h on arm64: the spec vectors, whole and split
+    assert.equal(res.xxh64, ['ef46db3751d8e999', '44bc2cf5ad770999', '44bc2cf5ad770999', 'e04a477f19ee145d', 'e04a477f19ee145d'], 'XXH64 on arm64');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,9 @@
  * one read buffer per connection never leaks into returned values (pipelined
  * GETs of mixed sizes stay intact after later reads), read({ reuse }) yields
  * the same bytes as fresh pieces, and objects of metadata v1 (SHA-256 shard
- * sums, written before XXH64) still read back and are checked with SHA-256.
+ * sums, written before XXH64) still read back and are checked with SHA-256;
+ * objects put back to back read back byte for byte (buffer reuse), and the
+ * server's lent GET buffers are never overwritten while a reply is queued.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -49,6 +51,46 @@ test('pipelined GETs of mixed sizes through one read buffer: every value intact 
   c.close();
 });
 
+/** A backend that answers SELECT, then each GET after `delayMs` (never when null). */
+async function slowBackend(delayMs: number | null): Promise<{ address: string; close: () => void }> {
+  const { createServer } = await import('node:net');
+  const { RespReader, encodeReply, RespStatus } = await import('../../../runtime/storage/resp.js');
+  const srv = createServer((sock) => {
+    const r = new RespReader();
+    sock.on('data', (d: Buffer) => {
+      r.push(d);
+      for (let v = r.next(); v !== undefined; v = r.next()) {
+        const cmd = String((v as Buffer[])[0]);
+        const reply = Buffer.concat(encodeReply(cmd === 'SELECT' ? new RespStatus('OK') : Buffer.from('v')));
+        if (cmd === 'SELECT') sock.write(reply);
+        else if (delayMs !== null) setTimeout(() => sock.writable && sock.write(reply), delayMs);
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+  return { address: `127.0.0.1:${(srv.address() as { port: number }).port}`, close: () => srv.close() };
+}
+
+test('a request with no reply fails after timeoutMs; requests answered in time never do, however long the connection lives', async () => {
+  const dead = await slowBackend(null);
+  const c = new ZdbClient({ address: dead.address, timeoutMs: 200 });
+  const t0 = Date.now();
+  await c.get(Buffer.from('k')).then(
+    () => assert.unreachable('a GET nobody answers'),
+    (e: Error) => assert.match(e.message, /no reply within 200 ms/),
+  );
+  const took = Date.now() - t0;
+  assert.ok(took >= 200 && took < 400, `failed after ${took} ms`);
+  c.close();
+  dead.close();
+  const slow = await slowBackend(120);
+  const s = new ZdbClient({ address: slow.address, timeoutMs: 200 });
+  for (let i = 0; i < 4; i++) assert.equal(await s.get(Buffer.from('k')), Buffer.from('v')); // ~500 ms in all, each reply in 120
+  s.close();
+  slow.close();
+});
+
 test('a closed client rejects later calls instead of reconnecting (a read abandoned midway leaves no connection open)', async () => {
   const c = new ZdbClient({ address: servers[1].address });
   await c.set(Buffer.from('x'), Buffer.from('y'));
@@ -74,6 +116,51 @@ test('read({ reuse: true }) yields the bytes of fresh pieces, each a view of one
   assert.ok(Buffer.concat(copies).equals(data));
   assert.is(new Set(views.map((v) => v.buffer)).size, 1);
   store.close();
+});
+
+test('distinct objects put back to back (buffers reused from chunk to chunk and object to object) all read back byte for byte', async () => {
+  const store = storeOf();
+  const r = prng(18);
+  // sizes around the chunk: whole chunks, a short last chunk, one byte, one chunk
+  const objs = [64 * 1024 * 3 + 17, 1, 64 * 1024, 64 * 1024 * 2 - 1, 5000].map((n, i) => ({ name: `seq/${i}`, data: Buffer.from(r.bytes(n)) }));
+  for (const o of objs) await store.put(o.name, o.data);
+  for (const o of objs.reverse()) assert.ok(Buffer.from(await store.get(o.name)).equals(o.data), `${o.name} (${o.data.length} bytes)`);
+  store.close();
+});
+
+test('the server lends GET reply buffers only once a batch is written: a reader that stalls while many large GETs queue gets every value intact', async () => {
+  const c = new ZdbClient({ address: servers[2].address });
+  const r = prng(19);
+  const values = Array.from({ length: 40 }, (_, i) => Buffer.from(r.bytes(400000 + (i % 2))));
+  await Promise.all(values.map((v, i) => c.set(Buffer.from(`g${i}`), v)));
+  c.close();
+  // raw socket: 40 pipelined GETs (8 MB of replies, more than loopback buffers hold), not read for a while,
+  // so the server's writes go partial and its later GETs must not reuse buffers still queued
+  const { connect } = await import('node:net');
+  const sock = connect(Number(servers[2].address.split(':')[1]), '127.0.0.1');
+  await new Promise((res) => sock.once('connect', res));
+  sock.pause();
+  // one GET per server read (a pause between), so every batch is settled while earlier replies still queue
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < values.length; i++) {
+      sock.write(`*2\r\n$3\r\nGET\r\n$${`g${i}`.length}\r\ng${i}\r\n`);
+      await new Promise((res) => setTimeout(res, 3));
+    }
+  }
+  const { RespReader } = await import('../../../runtime/storage/resp.js');
+  const reader = new RespReader();
+  const got: Buffer[] = [];
+  await new Promise<void>((res, rej) => {
+    sock.on('data', (d: Buffer) => {
+      reader.push(d);
+      for (let v = reader.next(); v !== undefined; v = reader.next()) got.push(Buffer.from(v as Buffer));
+      if (got.length === 2 * values.length) res();
+    });
+    sock.on('error', rej);
+    sock.resume();
+  });
+  sock.destroy();
+  for (let i = 0; i < got.length; i++) assert.ok(got[i].equals(values[i % values.length]), `reply ${i} (GET g${i % values.length})`);
 });
 
 test('an object of metadata v1 (SHA-256 shard sums) reads back, checks healthy, and a bad shard is caught with SHA-256', async () => {

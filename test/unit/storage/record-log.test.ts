@@ -161,12 +161,6 @@ test('a record of a format newer than this code (format byte 2) refuses the log,
   assert.is(statSync(path).size, bytes.length);
 });
 
-test('XXH64 (checksum.ts) matches the reference vectors', () => {
-  assert.is(xxh64().toString('hex'), 'ef46db3751d8e999');
-  assert.is(xxh64(b('abc')).toString('hex'), '44bc2cf5ad770999');
-  assert.is(xxh64(b('a'), b('bc')).toString('hex'), '44bc2cf5ad770999');
-});
-
 test("0-db's limits: keys 1..255 bytes, values up to 8 MiB", () => {
   const log = new RecordLog(fresh(), 'never');
   assert.throws(() => log.set(new Uint8Array(0), b('v')), (e: Error) => e instanceof LimitError && /key: expected 1..255/.test(e.message));

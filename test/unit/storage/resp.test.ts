@@ -104,6 +104,45 @@ test('next(into): a bulk of into.length bytes is received into it at every split
   }
 });
 
+test('sinkSpace/sunk: payload read straight into the caller\'s buffer (as a socket does), in pieces of any size, mixed with pushed bytes', () => {
+  const payload = Buffer.from(prng(6).bytes(1000));
+  const wire = Buffer.concat([...encodeReply(payload), Buffer.from('+OK\r\n'), ...encodeReply(payload)]);
+  for (const step of [1, 7, 64, 999, 4096]) {
+    const r = new RespReader();
+    const intos = [new Uint8Array(1000), new Uint8Array(1), new Uint8Array(1000)];
+    const out: RespValue[] = [];
+    let direct = 0;
+    for (let i = 0; i < wire.length; ) {
+      const space = r.sinkSpace();
+      if (space) {
+        // a read into the space: never more than it holds, so nothing past the payload lands there
+        const n = Math.min(step, space.length);
+        assert.ok(n <= space.length && space.buffer === intos[out.length].buffer);
+        space.set(wire.subarray(i, i + n));
+        r.sunk(n);
+        direct += n;
+        i += n;
+      } else {
+        r.push(wire.subarray(i, i + step));
+        i += step;
+      }
+      for (let v = r.next(intos[out.length]); v !== undefined; v = r.next(intos[out.length])) out.push(v);
+    }
+    assert.is(out.length, 3, `step ${step}`);
+    assert.ok((out[0] as Buffer).equals(payload) && (out[0] as Buffer).buffer === intos[0].buffer, `step ${step}: first bulk`);
+    assert.is((out[1] as RespStatus).text, 'OK');
+    assert.ok((out[2] as Buffer).equals(payload) && (out[2] as Buffer).buffer === intos[2].buffer, `step ${step}: second bulk`);
+    if (step < 999) assert.ok(direct > 0, `step ${step}: some payload bytes were read straight in`);
+  }
+  const r = new RespReader();
+  assert.is(r.sinkSpace(), undefined);
+  assert.throws(() => r.sunk(1), (e: unknown) => e instanceof ProtocolError);
+  r.push(Buffer.from('$3\r\na'));
+  assert.is(r.next(new Uint8Array(3)), undefined);
+  assert.is(r.sinkSpace()!.length, 2);
+  assert.throws(() => r.sunk(3), (e: unknown) => e instanceof ProtocolError && /awaits 2/.test((e as Error).message));
+});
+
 test('next(into): a sunk bulk without its CRLF is a ProtocolError', () => {
   const r = new RespReader();
   r.push(Buffer.from('$3\r\nab'));
