@@ -16,6 +16,8 @@
  *    with `mesh: true`, A and C peered with B only (B relays inside the
  *    router), vs wireguard-go's two-hop chain (A wg B, B forwarding with
  *    ip_forward from one wireguard-go interface to a second one, B wg C).
+ *    Also, end to end: the same line with a `mycelium:` section on each node (links
+ *    dialled through the tunnels, no mesh), iperf3 TCP A -> C's node address.
  * Namespace and interface names start with TFW_BENCH_NS_TAG (default empty)
  * and the pid. TFW_BENCH_TFW_CLI points the `tfw runtime` rows at another
  * checkout's host-tools/bin/tfw.mjs, to measure a "before" in the same session.
@@ -25,8 +27,9 @@ import { join } from 'node:path';
 import { Device } from '../runtime/overlay/device.js';
 import { Endpoint } from '../runtime/overlay/links/conn.js';
 import { foldChecksum, onesSum } from '../runtime/overlay/routing/checksum.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/wireguard/keys.js';
+import { fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/wireguard/keys.js';
 import { keygen } from '../host-tools/commands/keygen.js';
+import { overlayAddress } from '../runtime/overlay/address.js';
 import { isRoot } from '../test/helpers.js';
 import { NetnsLine, NetnsPair, ROOT, have, sh, spawnIn, waitFor, ping, type Proc } from '../test/integration/overlay-netns.js';
 import { printTable, timeIt, writeResult, type Sample } from './lib.js';
@@ -416,8 +419,8 @@ async function wireguardGo(
 }
 
 /** The TCP row through the line's relay, once `ping` from A reaches C's `server` address (bounded wait: routes converge first). */
-async function relayRow(samples: Sample[], name: string, line: NetnsLine, server: string): Promise<void> {
-  if (!(await waitFor(() => ping(line.a, server, 1), 30_000))) {
+async function relayRow(samples: Sample[], name: string, line: NetnsLine, server: string, convergeMs = 30_000): Promise<void> {
+  if (!(await waitFor(() => ping(line.a, server, 1), convergeMs))) {
     console.log(`overlay bench: ${name}: no ping from A to C through B, relay row skipped`);
     return;
   }
@@ -447,6 +450,24 @@ async function throughRelay(samples: Sample[]): Promise<void> {
     ];
     await waitFor(() => procs.every((p) => p.out().includes('overlay: up')), 30_000);
     await relayRow(samples, 'tfw runtime (mesh relay)', line, '10.100.0.3');
+  } finally {
+    await line.cleanup();
+  }
+  // End to end: Mycelium over the WireGuard links, no mesh; C's node address is sealed for by A alone.
+  line = new NetnsLine(`${NS_TAG}tme`, 57);
+  try {
+    const [a, b, c] = [keygen(), keygen(), keygen()];
+    const conf = (k: typeof a, peers: [typeof a, string][]) =>
+      `name: ${NS_TAG}tme0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\naddress: []\n` +
+      `mycelium:\n  listen: ['tcp://[::]:9651']\n  peers: []\n  discovery: false\n  overWireGuard: true\npeers:\n` +
+      peers.map(([p, ep]) => `  - publicKey: ${p.publicKey}\n    endpoint: ${ep}:${PORT}\n    allowedIPs: []\n    persistentKeepalive: 1\n`).join('');
+    const procs = [
+      line.track(tfwRuntime(line.a, line.file('a.yaml', conf(a, [[b, line.ipBA]])))),
+      line.track(tfwRuntime(line.b, line.file('b.yaml', conf(b, [[a, line.ipAB], [c, line.ipCB]])))),
+      line.track(tfwRuntime(line.c, line.file('c.yaml', conf(c, [[b, line.ipBC]])))),
+    ];
+    await waitFor(() => procs.every((p) => p.out().includes('overlay: up') && p.out().includes('mycelium: up')), 30_000);
+    await relayRow(samples, 'tfw runtime (end to end, Mycelium over WireGuard)', line, overlayAddress(fromBase64(c.publicKey)), 90_000);
   } finally {
     await line.cleanup();
   }

@@ -33,6 +33,13 @@ export class PeerLink implements Neighbour {
   /** Bytes read from and written to this link. */
   rxBytes = 0;
   txBytes = 0;
+  /**
+   * The WireGuard peer this link runs through (its remote address is the
+   * peer's node address), set by the node while it has a datagram path
+   * (wg-datagram.ts): data frames for this next hop go to that peer as
+   * WireGuard packets, control stays on the TCP link. Null: all on TCP.
+   */
+  datagramPeer: object | null = null;
   private readonly decoder: FrameDecoder;
   private closed = false;
   private corked = false;

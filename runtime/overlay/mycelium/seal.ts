@@ -91,3 +91,30 @@ export function l3Plaintext(packet: Uint8Array): Uint8Array {
   p.set(packet, USER_HEADER_BYTES);
   return p;
 }
+
+const L3_HEADER = Uint8Array.of(USER_DATA_VERSION, USER_DATA_L3, 0, 0);
+
+/**
+ * Seals the L3 plaintext of `packet` (user header + packet, as l3Plaintext
+ * builds it, without building it) into out[off..), fresh random nonce: the
+ * same box as sealBox(key, l3Plaintext(packet)). Returns the box length
+ * (packet.length + 32). Throws RangeError for a key that is not 32 bytes or
+ * an `out` too short.
+ */
+export function sealL3Into(key: Uint8Array, packet: Uint8Array, out: Uint8Array, off: number): number {
+  if (key.length !== 32) throw new RangeError(`key: expected 32 bytes, got ${key.length}`);
+  const ptLen = USER_HEADER_BYTES + packet.length;
+  const n = ptLen + BOX_OVERHEAD;
+  if (out.length - off < n) throw new RangeError(`out: expected ${n} bytes from ${off}, got ${out.length - off}`);
+  const nonce = out.subarray(off + ptLen + AES_TAG_BYTES, off + n);
+  randomFillSync(nonce);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  // GCM is a stream mode: the header and the packet are encrypted as one plaintext, in two calls.
+  let p = off;
+  for (const part of [c.update(L3_HEADER), c.update(packet), c.final()]) {
+    out.set(part, p);
+    p += part.length;
+  }
+  out.set(c.getAuthTag(), off + ptLen);
+  return n;
+}
