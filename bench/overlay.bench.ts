@@ -38,6 +38,7 @@ import { newRouterId } from '../runtime/overlay/mycelium/router-id.js';
 import type { RouteTable as MyceliumRouteTable } from '../runtime/overlay/mycelium/routes.js';
 import { datagramPacketMtu } from '../runtime/overlay/mycelium/wg-datagram.js';
 import type { Peer } from '../runtime/overlay/wireguard/peer.js';
+import { TRANSPORT_HEADER_SIZE } from '../runtime/overlay/wireguard/messages.js';
 import { NetnsLine, NetnsPair, ROOT, have, sh, spawnIn, waitFor, ping, type Proc } from '../test/integration/overlay-netns.js';
 import { printTable, timeIt, writeResult, type Sample } from './lib.js';
 
@@ -196,7 +197,7 @@ export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' 
  * (mycelium/wg-datagram.ts) along A - B - C in process: A's TUN packet (an
  * IPv6 packet of 1,348 bytes, the most a frame carries at MTU 1,420, landed in
  * A's send slots) handed off to A's Mycelium data plane, sealed end to end for
- * C and sent to B (send); B's device opens the datagram in a receive slot and
+ * C straight into a WireGuard send slot and sent to B (send); B's device opens the datagram in a receive slot and
  * its data plane relays the frame to C from that slot (relay); C opens the
  * WireGuard packet and the box and delivers the packet (receive). Counted as
  * copiesPerPacket counts (the AES-GCM output node:crypto allocates is not a
@@ -244,6 +245,9 @@ export function datagramCopiesPerFrame(): Record<'send' | 'receive' | 'relay', n
         mtu: dev.mtu,
         peerAt: () => null,
         send: (p, f, len) => (dev.sendDatagramFrame(p as Peer, f, len), true),
+        claim: (p) => dev.claimDatagramSlot(p as Peer),
+        claimOffset: TRANSPORT_HEADER_SIZE,
+        commit: (len) => dev.commitDatagramSlot(len),
         relay: (p, f, len, slot) => (dev.relayDatagramFrame(p as Peer, f, len, slot), true),
       };
       dev.onMyceliumFrame = (_p, pkt, len, slot) => dp.receiveDatagram(pkt, len, slot, link);

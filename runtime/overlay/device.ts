@@ -241,6 +241,27 @@ export class Device {
   }
 
   /**
+   * A send slot for a Mycelium datagram frame to `peer`, written by the
+   * caller at TRANSPORT_HEADER_SIZE of the returned slot (at most `mtu`
+   * bytes), then `commitDatagramSlot(len)` at once: the frame is sealed where
+   * it was written (send.ts claimFor). Null when no session with `peer` is up:
+   * use sendDatagramFrame, which stages a copy.
+   */
+  claimDatagramSlot(peer: Peer): Uint8Array | null {
+    return this.sender.claimFor(peer);
+  }
+
+  /** Queues the frame of `len` bytes written into the slot claimDatagramSlot returned (0: nothing written, a keepalive goes). */
+  commitDatagramSlot(len: number): void {
+    if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
+    this.sender.commitClaimed(len);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.tickFlush);
+    }
+  }
+
+  /**
    * Relays the Mycelium datagram frame in receive slot `slot` (`frame` is
    * that slot's plaintext view, as `onMyceliumFrame` got it) to `peer`,
    * sealed in the slot and sent with the receive batch (send.ts

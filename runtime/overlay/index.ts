@@ -23,6 +23,7 @@ import { KernelRoutes } from './os/kernel-routes.js';
 import { addAddress } from './os/netlink.js';
 import type { Peer } from './wireguard/peer.js';
 import { datagramPacketMtu, type DatagramPath } from './mycelium/wg-datagram.js';
+import { TRANSPORT_HEADER_SIZE } from './wireguard/messages.js';
 import { deviceStatus, serveStatus, type OverlayStatus } from './status.js';
 import { openTun, type TunDevice } from './os/tun.js';
 
@@ -37,6 +38,8 @@ const TICK_MS = 250;
 /** Batches handled per readiness callback before yielding to the event loop. */
 const MAX_BATCHES_PER_WAKE = 16;
 const BATCH = 64;
+/** Packets a joined Mycelium node opened, written to the TUN per call at most. */
+const DELIVER_BATCH = 64;
 
 /**
  * A Mycelium-dialect node as the overlay sees it when they share one TUN
@@ -356,19 +359,36 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
               return null;
             },
             send: (p, frame, len) => live(p) && (device.sendDatagramFrame(p, frame, len), true),
+            claim: (p) => (live(p) ? device.claimDatagramSlot(p) : null),
+            claimOffset: TRANSPORT_HEADER_SIZE,
+            commit: (len) => device.commitDatagramSlot(len),
             relay: (p, frame, len, slot) => live(p) && (device.relayDatagramFrame(p, frame, len, slot), true),
           });
           datagramMtu = datagramPacketMtu(device.mtu);
           kernel?.add('400::/7', datagramMtu);
         }
       }
-      const out: Uint8Array[] = [new Uint8Array(0)];
-      const outSizes = new Int32Array(1);
+      // Packets the node opened are written to the TUN in one batch per wake-up (after the receive
+      // batch that carried them, on the next tick), or when DELIVER_BATCH are waiting.
+      const out: Uint8Array[] = [];
+      const outSizes = new Int32Array(DELIVER_BATCH);
+      let queued = false;
+      const writeOut = () => {
+        queued = false;
+        const n = out.length;
+        if (!n) return;
+        for (let i = 0; i < n; i++) outSizes[i] = out[i].length;
+        // A full TUN queue drops the packets, as the kernel would.
+        tun?.writeBatch(out, outSizes, n);
+        out.length = 0;
+      };
       node.setDeliver((p) => {
-        out[0] = p;
-        outSizes[0] = p.length;
-        // A full TUN queue drops the packet, as the kernel would.
-        tun?.writeBatch(out, outSizes, 1);
+        out.push(p);
+        if (out.length === DELIVER_BATCH) writeOut();
+        else if (!queued) {
+          queued = true;
+          process.nextTick(writeOut);
+        }
       });
       return () => {
         if (dials) {

@@ -20,7 +20,7 @@ import type { PeerLink } from './link.js';
 import { routerIdKey } from './router-id.js';
 import type { RouteTable } from './routes.js';
 import { BOX_OVERHEAD, l3Plaintext, openBox, sealBox, sealL3Into, sharedKey, USER_DATA_L3, USER_DATA_VERSION, USER_HEADER_BYTES } from './seal.js';
-import { subnetKey, subnet64 } from './subnet.js';
+import { subnet64Key } from './subnet.js';
 import { buildIcmp6Error, ICMP6_PACKET_TOO_BIG } from '../routing/icmp.js';
 import {
   DATAGRAM_DST, DATAGRAM_HEADER_BYTES, DATAGRAM_HOP_LIMIT, DATAGRAM_OVERHEAD, DATAGRAM_SRC, datagramLength, type DatagramPath,
@@ -63,6 +63,17 @@ export class DataPlane {
 
   /** The pair key for the node whose router id is `rid` (cached; null when the DH fails). */
   private keyFor(rid: Uint8Array): Uint8Array | null {
+    // Routes keep their router id's bytes: per packet, one lookup by identity.
+    const hit = this.keyByRid.get(rid);
+    if (hit !== undefined) return hit;
+    const key = this.keyForKey(rid);
+    this.keyByRid.set(rid, key);
+    return key;
+  }
+
+  private readonly keyByRid = new WeakMap<Uint8Array, Uint8Array | null>();
+
+  private keyForKey(rid: Uint8Array): Uint8Array | null {
     const pk = routerIdKey(rid);
     const k = Buffer.from(pk).toString('hex');
     let key = this.keys.get(k);
@@ -90,7 +101,7 @@ export class DataPlane {
       return;
     }
     if (packet[7] < 2) return h.counters.drop('hop-limit');
-    const route = h.table.selectedFor(subnetKey(subnet64(dst)));
+    const route = h.table.selectedFor(subnet64Key(dst));
     if (!route) {
       h.counters.drop('no-route');
       h.missingRoute(dst);
@@ -109,6 +120,24 @@ export class DataPlane {
         this.packetTooBig(packet, path.mtu - DATAGRAM_OVERHEAD);
         return;
       }
+      const slot = path.claim(link.datagramPeer);
+      if (slot) {
+        // Sealed straight into the WireGuard send slot.
+        const o = path.claimOffset;
+        let n = 0;
+        try {
+          writeDataFrameHeader(slot, o);
+          writeDataHeader(slot, o + FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
+          sealL3Into(key, packet, slot, o + DATAGRAM_HEADER_BYTES);
+          n = total;
+        } finally {
+          path.commit(n);
+        }
+        h.counters.sent++;
+        h.counters.datagramsSent++;
+        return;
+      }
+      // No session with the peer yet: a frame of its own, which the device stages (a copy) while it shakes hands.
       const f = (this.scratch ??= new Uint8Array(MAX_FRAME_BYTES));
       writeDataFrameHeader(f);
       writeDataHeader(f, FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
@@ -175,7 +204,7 @@ export class DataPlane {
     const hop = pkt[DATAGRAM_HOP_LIMIT];
     if (hop <= 1) return h.counters.drop('hop-limit');
     const dst = pkt.subarray(DATAGRAM_DST, DATAGRAM_DST + 16);
-    const route = h.table.selectedFor(subnetKey(subnet64(dst)));
+    const route = h.table.selectedFor(subnet64Key(dst));
     if (!route) {
       h.counters.drop('no-route');
       h.missingRoute(dst);
@@ -199,7 +228,7 @@ export class DataPlane {
   receive(f: DataFrame, from: PeerLink): void {
     const h = this.host;
     if (this.inOwnSubnet(f.dst)) {
-      const route = h.table.selectedFor(subnetKey(subnet64(f.src)));
+      const route = h.table.selectedFor(subnet64Key(f.src));
       if (!route) {
         // The sender's key comes from its route: ask for it (Mycelium queues the packet meanwhile).
         h.counters.drop('no-key');
@@ -220,7 +249,7 @@ export class DataPlane {
       return;
     }
     if (f.hopLimit <= 1) return h.counters.drop('hop-limit');
-    const route = h.table.selectedFor(subnetKey(subnet64(f.dst)));
+    const route = h.table.selectedFor(subnet64Key(f.dst));
     if (!route) {
       h.counters.drop('no-route');
       h.missingRoute(f.dst);

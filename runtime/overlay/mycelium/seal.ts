@@ -93,10 +93,27 @@ export function l3Plaintext(packet: Uint8Array): Uint8Array {
 }
 
 const L3_HEADER = Uint8Array.of(USER_DATA_VERSION, USER_DATA_L3, 0, 0);
+/** Random nonces drawn from the CSPRNG 1,024 at a time (one call instead of one per packet); each is used once. */
+const NONCE_BLOCK = 1024;
+const noncePool = new Uint8Array(NONCE_BLOCK * AES_NONCE_BYTES);
+let nonceNext = NONCE_BLOCK;
+
+/** Writes a fresh random 12-byte nonce into out[off..off+12). */
+function freshNonce(out: Uint8Array, off: number): void {
+  if (nonceNext === NONCE_BLOCK) {
+    randomFillSync(noncePool);
+    nonceNext = 0;
+  }
+  const p = nonceNext++ * AES_NONCE_BYTES;
+  for (let i = 0; i < AES_NONCE_BYTES; i++) out[off + i] = noncePool[p + i];
+  // Spent: a nonce is never handed out twice, even if the pool were read again.
+  noncePool.fill(0, p, p + AES_NONCE_BYTES);
+}
 
 /**
  * Seals the L3 plaintext of `packet` (user header + packet, as l3Plaintext
- * builds it, without building it) into out[off..), fresh random nonce: the
+ * builds it, without building it) into out[off..), fresh random nonce (from
+ * the CSPRNG, drawn in blocks): the
  * same box as sealBox(key, l3Plaintext(packet)). Returns the box length
  * (packet.length + 32). Throws RangeError for a key that is not 32 bytes or
  * an `out` too short.
@@ -107,7 +124,7 @@ export function sealL3Into(key: Uint8Array, packet: Uint8Array, out: Uint8Array,
   const n = ptLen + BOX_OVERHEAD;
   if (out.length - off < n) throw new RangeError(`out: expected ${n} bytes from ${off}, got ${out.length - off}`);
   const nonce = out.subarray(off + ptLen + AES_TAG_BYTES, off + n);
-  randomFillSync(nonce);
+  freshNonce(out, off + ptLen + AES_TAG_BYTES);
   const c = createCipheriv('aes-256-gcm', key, nonce);
   // GCM is a stream mode: the header and the packet are encrypted as one plaintext, in two calls.
   let p = off;

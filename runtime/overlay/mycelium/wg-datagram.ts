@@ -79,6 +79,15 @@ export interface DatagramPath {
    */
   send(peer: object, frame: Uint8Array, len: number): boolean;
   /**
+   * A send slot to write one frame for `peer` into, at `claimOffset`, then
+   * `commit(len)` at once: no copy on the way out. Null when no session with
+   * the peer is up, or it is gone: use `send`.
+   */
+  claim(peer: object): Uint8Array | null;
+  readonly claimOffset: number;
+  /** Sends the frame of `len` bytes written into the claimed slot (0: nothing was written; an empty keepalive goes). */
+  commit(len: number): void;
+  /**
    * Relays the frame opened in receive slot `slot` (`frame` is that slot's
    * plaintext view, hop limit already decremented) to `peer`, sealed in the
    * same slot: no copy. False when the peer is gone.

@@ -19,6 +19,7 @@ import {
   DATAGRAM_DST, DATAGRAM_HEADER_BYTES, DATAGRAM_HOP_LIMIT, DATAGRAM_OVERHEAD, DATAGRAM_SRC, datagramLength, datagramPacketMtu, isDatagramFrame,
   type DatagramPath,
 } from '../../../runtime/overlay/mycelium/wg-datagram.js';
+import { subnet64, subnet64Key, subnetKey } from '../../../runtime/overlay/mycelium/subnet.js';
 import { generatePrivateKey, publicKeyFromPrivate } from '../../../runtime/overlay/wireguard/keys.js';
 import { datagramCopiesPerFrame } from '../../../bench/overlay.bench.js';
 import { prng } from '../../helpers.js';
@@ -36,6 +37,7 @@ function line(mtu = 1420) {
   const tcp: Uint8Array[][] = [[], [], []];
   const delivered: Uint8Array[][] = [[], [], []];
   const hops: [number, number][] = [[1, 2], [2, 2], [1, 0]];
+  const session = [true, true, true];
   const links: PeerLink[] = [];
   const planes = keys.map((k, i) => {
     const link = { datagramPeer: peers[hops[i][0]], isClosed: false, sendFrame: (f: Uint8Array) => (tcp[i].push(f), true) } as unknown as PeerLink;
@@ -50,9 +52,17 @@ function line(mtu = 1420) {
       deliver: (p) => void delivered[i].push(p.slice()),
       missingRoute: () => {},
     });
+    let claimed: { peer: object; buf: Uint8Array } | null = null;
     const path: DatagramPath = {
       mtu,
       peerAt: () => null,
+      // A "WireGuard send slot" while a session is up (`session`), else null: the frame then goes by `send`.
+      claim: (peer) => (session[i] ? (claimed = { peer, buf: new Uint8Array(16 + mtu + 32).fill(0xee) }).buf : null),
+      claimOffset: 16,
+      commit: (len) => {
+        if (len) sent[i].push({ peer: claimed!.peer, frame: claimed!.buf.slice(16, 16 + len), slot: -2 });
+        claimed = null;
+      },
       send: (peer, f, len) => (sent[i].push({ peer, frame: f.slice(0, len), slot: -1 }), true),
       relay: (peer, f, len, slot) => (sent[i].push({ peer, frame: f.slice(0, len), slot }), true),
     };
@@ -67,7 +77,7 @@ function line(mtu = 1420) {
     for (let i = 40; i < len; i++) p[i] = i & 0xff;
     return p;
   };
-  return { keys, pubs, addrs, peers, planes, sent, tcp, delivered, links, packet };
+  return { keys, pubs, addrs, peers, planes, sent, tcp, delivered, links, packet, session };
 }
 
 /** A WireGuard receive slot holding `frame` and WireGuard's zero padding to 16 bytes. */
@@ -90,6 +100,7 @@ test('A seals for C, B relays from the slot (hop limit - 1), C opens the packet 
   l.planes[0].dp.send(pkt);
   assert.is(l.sent[0].length, 1);
   const atA = l.sent[0][0];
+  assert.is(atA.slot, -2, 'sealed into the claimed send slot');
   assert.is(atA.peer, l.peers[1], 'sent to the WireGuard peer of the link toward C');
   assert.is(atA.frame.length, 1348 + DATAGRAM_OVERHEAD);
   assert.is(datagramLength(atA.frame, atA.frame.length), atA.frame.length);
@@ -121,6 +132,21 @@ test('A seals for C, B relays from the slot (hop limit - 1), C opens the packet 
   assert.is(l.planes[0].counters.datagramsSent, 1);
 });
 
+test('no session with the next hop yet: the frame goes by send (the device stages a copy), the same bytes but the nonce', () => {
+  const l = line();
+  l.session[0] = false;
+  l.planes[0].dp.send(l.packet(500));
+  l.session[0] = true;
+  l.planes[0].dp.send(l.packet(500));
+  const [staged, claimed] = l.sent[0];
+  assert.is(staged.slot, -1);
+  assert.is(claimed.slot, -2);
+  assert.is(staged.frame.length, claimed.frame.length);
+  assert.equal(staged.frame.subarray(0, DATAGRAM_HEADER_BYTES), claimed.frame.subarray(0, DATAGRAM_HEADER_BYTES));
+  for (const s of [staged, claimed]) l.planes[2].dp.receiveDatagram(...inSlot(s.frame), 0, l.links[2]);
+  assert.equal(l.delivered[2], [l.packet(500), l.packet(500)]);
+});
+
 test('a frame from a TCP link whose next hop is over WireGuard goes on as a datagram; one to a TCP next hop is a copy', () => {
   const l = line();
   l.planes[0].dp.send(l.packet(200));
@@ -149,6 +175,15 @@ test('too big for one WireGuard packet: counted drop and an ICMPv6 Packet Too Bi
   assert.equal(icmp.subarray(24, 40), l.addrs[0], 'back to the sender');
   l.planes[0].dp.send(l.packet(1348));
   assert.is(l.sent[0].length, 1, 'the largest that fits goes');
+});
+
+test('subnet64Key (the per-packet route key) equals subnetKey(subnet64(addr)) for random addresses and offsets', () => {
+  const r = prng(64);
+  for (let i = 0; i < 500; i++) {
+    const buf = r.bytes(40);
+    const off = r.int(25);
+    assert.is(subnet64Key(buf, off), subnetKey(subnet64(buf.subarray(off, off + 16))));
+  }
 });
 
 test('datagramLength: truncated, padded, wrong type or version, short body', () => {
