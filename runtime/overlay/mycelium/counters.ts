@@ -25,7 +25,7 @@ export type DropReason =
   | 'link-down' // no link to the chosen next hop
   | 'datagram-malformed' // WireGuard datagram frame (wg-datagram.ts) truncated, not data, or its Length past the packet
   | 'datagram-no-link' // datagram frame from a WireGuard peer the node has no Mycelium link with
-  | 'too-big'; // packet whose datagram frame would not fit one WireGuard packet (ICMPv6 Packet Too Big sent back)
+  | 'too-big'; // this node's packet whose datagram frame would not fit one WireGuard packet (ICMPv6 Packet Too Big sent back)
 
 export const DROP_REASONS: readonly DropReason[] = [
   'bad-version', 'bad-type', 'babel-header', 'tlv-unknown', 'tlv-malformed', 'hop-limit', 'no-route', 'no-key',

@@ -19,7 +19,7 @@ import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, writeDataFrameHeader, type DataFra
 import type { PeerLink } from './link.js';
 import { routerIdKey } from './router-id.js';
 import type { RouteTable } from './routes.js';
-import { BOX_OVERHEAD, l3Plaintext, openBox, sealBox, sealL3Into, sharedKey, USER_DATA_L3, USER_DATA_VERSION, USER_HEADER_BYTES } from './seal.js';
+import { BOX_OVERHEAD, openBox, pairKeyObject, sealL3Into, sharedKey, USER_DATA_L3, USER_DATA_VERSION, USER_HEADER_BYTES } from './seal.js';
 import { subnet64Key } from './subnet.js';
 import { buildIcmp6Error, ICMP6_PACKET_TOO_BIG } from '../routing/icmp.js';
 import {
@@ -45,7 +45,7 @@ export interface DataPlaneHost {
 }
 
 export class DataPlane {
-  private readonly keys = new Map<string, Uint8Array | null>();
+  private readonly keys = new Map<string, KeyObject | null>();
   /** The WireGuard device data frames to links over WireGuard peers go through, or null (all on TCP). */
   path: DatagramPath | null = null;
   /** The frame a datagram is sealed into at the source (copied into a send slot by `path.send`). */
@@ -61,8 +61,8 @@ export class DataPlane {
     return true;
   }
 
-  /** The pair key for the node whose router id is `rid` (cached; null when the DH fails). */
-  private keyFor(rid: Uint8Array): Uint8Array | null {
+  /** The pair key for the node whose router id is `rid`, as a KeyObject (cached; null when the DH fails). */
+  private keyFor(rid: Uint8Array): KeyObject | null {
     // Routes keep their router id's bytes: per packet, one lookup by identity.
     const hit = this.keyByRid.get(rid);
     if (hit !== undefined) return hit;
@@ -71,14 +71,15 @@ export class DataPlane {
     return key;
   }
 
-  private readonly keyByRid = new WeakMap<Uint8Array, Uint8Array | null>();
+  private readonly keyByRid = new WeakMap<Uint8Array, KeyObject | null>();
 
-  private keyForKey(rid: Uint8Array): Uint8Array | null {
+  private keyForKey(rid: Uint8Array): KeyObject | null {
     const pk = routerIdKey(rid);
     const k = Buffer.from(pk).toString('hex');
     let key = this.keys.get(k);
     if (key === undefined) {
-      key = sharedKey(this.host.privateKey, pk);
+      const raw = sharedKey(this.host.privateKey, pk);
+      key = raw && pairKeyObject(raw);
       if (this.keys.size >= MAX_KEYS) this.keys.clear();
       this.keys.set(k, key);
     }
@@ -148,11 +149,11 @@ export class DataPlane {
         return;
       }
     }
-    const box = sealBox(key, l3Plaintext(packet));
-    const frame = new Uint8Array(FRAME_HEADER_BYTES + DATA_HEADER_BYTES + box.length);
+    // On the TCP link: a frame of its own (the socket keeps it until written), the box sealed into it.
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + DATA_HEADER_BYTES + bodyLen);
     writeDataFrameHeader(frame);
-    writeDataHeader(frame, FRAME_HEADER_BYTES, box.length, packet[7], src, dst);
-    frame.set(box, FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
+    writeDataHeader(frame, FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
+    sealL3Into(key, packet, frame, FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
     if (link.sendFrame(frame)) h.counters.sent++;
   }
 
@@ -183,7 +184,7 @@ export class DataPlane {
    * receive slot `slot` of the device (valid during the call). Opened here
    * when it is for this node, else relayed: to a link over WireGuard from
    * the same slot (path.relay, no copy), to a TCP link as a copy (the slot is
-   * reused). Malformed frames count as 'datagram-malformed'. Never throws for
+   * reused; also when the frame is over the next WireGuard packet's MTU). Malformed frames count as 'datagram-malformed'. Never throws for
    * frame contents.
    */
   receiveDatagram(pkt: Uint8Array, len: number, slot: number, from: PeerLink): void {
@@ -213,8 +214,8 @@ export class DataPlane {
     pkt[DATAGRAM_HOP_LIMIT] = hop - 1;
     const next = route.neighbour as PeerLink;
     const path = this.path;
-    if (path && next.datagramPeer && !next.isClosed) {
-      if (total > path.mtu) return h.counters.drop('too-big');
+    // A frame too big for the next WireGuard packet (a peer with a larger MTU) goes on the TCP link.
+    if (path && next.datagramPeer && !next.isClosed && total <= path.mtu) {
       if (path.relay(next.datagramPeer, pkt, total, slot)) {
         h.counters.relayed++;
         h.counters.datagramsRelayed++;
@@ -259,9 +260,9 @@ export class DataPlane {
     void from;
     const next = route.neighbour as PeerLink;
     const path = this.path;
-    if (path && next.datagramPeer && !next.isClosed) {
-      // From a TCP link to a link over WireGuard: one WireGuard packet (copied into a send slot).
-      if (f.frame.length > path.mtu) return h.counters.drop('too-big');
+    // From a TCP link to a link over WireGuard: one WireGuard packet (copied into a send slot) when
+    // it fits; a larger one (a stock Mycelium node's TUN MTU is 1,400) stays on the TCP link.
+    if (path && next.datagramPeer && !next.isClosed && f.frame.length <= path.mtu) {
       if (path.send(next.datagramPeer, f.frame, f.frame.length)) {
         h.counters.relayed++;
         h.counters.datagramsRelayed++;

@@ -11,7 +11,7 @@
  * Relays never call this: they hold neither node's private key, so the box
  * crosses them as opaque bytes.
  */
-import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync, type KeyObject } from 'node:crypto';
 import { dh } from '../wireguard/keys.js';
 
 export const AES_TAG_BYTES = 16;
@@ -60,13 +60,27 @@ export function sealBox(key: Uint8Array, plaintext: Uint8Array, nonce?: Uint8Arr
   return out;
 }
 
+/** Bytes of a raw key or a secret KeyObject. */
+const keyBytes = (key: Uint8Array | KeyObject): number => (key instanceof Uint8Array ? key.length : key.symmetricKeySize ?? 0);
+
 /**
- * Opens a box made by sealBox (or by Mycelium). Returns the plaintext (user
- * header included), or null when the box is shorter than header + tag +
- * nonce or the tag does not verify. Never throws for box contents.
+ * A pair key as a node:crypto secret KeyObject: a cipher made from it skips
+ * importing the raw bytes each time (about 40% of a 1,348-byte seal's cost).
+ * Throws RangeError for a key that is not 32 bytes.
  */
-export function openBox(key: Uint8Array, box: Uint8Array): Uint8Array | null {
-  if (key.length !== 32 || box.length < USER_HEADER_BYTES + BOX_OVERHEAD) return null;
+export function pairKeyObject(key: Uint8Array): KeyObject {
+  if (key.length !== 32) throw new RangeError(`key: expected 32 bytes, got ${key.length}`);
+  return createSecretKey(key);
+}
+
+/**
+ * Opens a box made by sealBox (or by Mycelium) with a 32-byte key (raw, or
+ * from pairKeyObject). Returns the plaintext (user header included), or null
+ * when the box is shorter than header + tag + nonce or the tag does not
+ * verify. Never throws for box contents.
+ */
+export function openBox(key: Uint8Array | KeyObject, box: Uint8Array): Uint8Array | null {
+  if (keyBytes(key) !== 32 || box.length < USER_HEADER_BYTES + BOX_OVERHEAD) return null;
   const ctLen = box.length - BOX_OVERHEAD;
   try {
     const d = createDecipheriv('aes-256-gcm', key, box.subarray(ctLen + AES_TAG_BYTES));
@@ -116,10 +130,10 @@ function freshNonce(out: Uint8Array, off: number): void {
  * the CSPRNG, drawn in blocks): the
  * same box as sealBox(key, l3Plaintext(packet)). Returns the box length
  * (packet.length + 32). Throws RangeError for a key that is not 32 bytes or
- * an `out` too short.
+ * an `out` too short. `key`: raw 32 bytes or pairKeyObject's.
  */
-export function sealL3Into(key: Uint8Array, packet: Uint8Array, out: Uint8Array, off: number): number {
-  if (key.length !== 32) throw new RangeError(`key: expected 32 bytes, got ${key.length}`);
+export function sealL3Into(key: Uint8Array | KeyObject, packet: Uint8Array, out: Uint8Array, off: number): number {
+  if (keyBytes(key) !== 32) throw new RangeError(`key: expected 32 bytes, got ${keyBytes(key)}`);
   const ptLen = USER_HEADER_BYTES + packet.length;
   const n = ptLen + BOX_OVERHEAD;
   if (out.length - off < n) throw new RangeError(`out: expected ${n} bytes from ${off}, got ${out.length - off}`);

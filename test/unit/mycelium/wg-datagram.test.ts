@@ -186,6 +186,24 @@ test('subnet64Key (the per-packet route key) equals subnetKey(subnet64(addr)) fo
   }
 });
 
+test('relays of frames over the next WireGuard packet MTU go on the TCP link (a stock Mycelium TUN is 1,400 bytes)', () => {
+  const big = line(1500);
+  big.planes[0].dp.send(big.packet(1400));
+  const frame = big.sent[0][0].frame;
+  assert.is(frame.length, 1472);
+  const l = line(1420);
+  l.planes[1].dp.receiveDatagram(...inSlot(frame), 0, l.links[1]);
+  assert.is(l.sent[1].length, 0);
+  assert.is(l.tcp[1].length, 1);
+  assert.is(l.tcp[1][0].length, 1472);
+  assert.is(l.planes[1].counters.relayed, 1);
+  assert.is(l.planes[1].counters.dropped(), 0);
+  // From a TCP link: receive() hands it to the TCP link too.
+  l.planes[1].dp.receive({ frame: frame.slice(), hopLimit: 64, src: frame.slice(DATAGRAM_SRC, DATAGRAM_SRC + 16), dst: frame.slice(DATAGRAM_DST, DATAGRAM_DST + 16), body: frame.slice(DATAGRAM_HEADER_BYTES) }, l.links[0]);
+  assert.is(l.tcp[1].length, 2);
+  assert.is(l.sent[1].length, 0);
+});
+
 test('datagramLength: truncated, padded, wrong type or version, short body', () => {
   const l = line();
   l.planes[0].dp.send(l.packet(100));
