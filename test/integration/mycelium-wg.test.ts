@@ -8,7 +8,8 @@
 //    the marker and stays small (the data frames go as WireGuard datagrams,
 //    mycelium/wg-datagram.ts, relayed inside B's device: only control crosses
 //    the TCP links), A's TUN holds it (control), and B's Mycelium counters show
-//    the packets relayed as datagrams.
+//    the packets relayed as datagrams. A's 400::/7 route has MTU 1,348 and
+//    1,400-byte echoes (fragmented by A's kernel) all come back.
 // 2. A -WG- B -TCP- C (C runs Mycelium only): A pings C and C pings A, so B
 //    routes between a WireGuard link and a Mycelium TCP link.
 // 3. Line 1 with `mesh: true` too: with Babel's hop-by-hop route to C's /64 on
@@ -93,9 +94,17 @@ test('A -WG- B -WG- C with mycelium: A reaches C end to end; B relays ciphertext
     // 40 KB of echoes crossed B; its TUN (the TCP links) saw at most a few Hellos and acks.
     assert.ok(capB.length < 8000, `B's TUN carried ${capB.length} bytes: data went on the TCP links, not as datagrams`);
 
+    // The MTU rule: 400::/7 has route MTU 1,348 (1,420 - 72), so A's kernel fragments a 1,448-byte echo
+    // before the TUN and every fragment fits one datagram frame: all three come back, no too-big drop.
+    const route = spawnSync('ip', ['-n', ns.A, '-6', 'route', 'show', '400::/7'], { encoding: 'utf8' }).stdout;
+    assert.match(route, /mtu 1348/, `A's 400::/7 route: ${route}`);
+    const big = spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', '-s', '1400', addr('C')], { encoding: 'utf8' });
+    assert.match(big.stdout, / 3 received/, `ping -s 1400 A -> C: ${big.stdout}${big.stderr}`);
+
     for (const p of [A, B, C]) p.child.kill('SIGTERM');
     await Promise.all([A, B, C].map((p) => p.exited));
     const b = counters(B.out()), a = counters(A.out());
+    assert.is(a.drops['too-big'], 0, 'no packet of A was too big for a datagram frame');
     assert.ok(b && a, `counters at exit:\n${all()}`);
     assert.ok(b.relayed >= 40, `B relayed ${b.relayed} (>= 20 requests + 20 replies)`);
     assert.ok(b.datagrams.relayed >= 40, `B relayed ${b.datagrams.relayed} as WireGuard datagrams`);

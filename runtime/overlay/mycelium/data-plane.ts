@@ -9,8 +9,12 @@
  *
  * A frame whose next hop is a link through a WireGuard peer's tunnel goes to
  * that peer as one WireGuard packet (wg-datagram.ts) instead of on the TCP
- * link: sealed straight into a reused frame at the source, and relayed from
- * the receive slot it was opened in, without a copy.
+ * link: sealed straight into a WireGuard send slot at the source, and
+ * relayed from the receive slot it was opened in, without a copy. Frames
+ * that do not fit one WireGuard packet stay on the TCP link when relayed; a
+ * packet of this node that does not fit is dropped ('too-big') and answered
+ * with an ICMPv6 Packet Too Big (the 400::/7 route MTU keeps the kernel from
+ * sending one).
  */
 import type { KeyObject } from 'node:crypto';
 import type { Counters } from './counters.js';
@@ -48,7 +52,7 @@ export class DataPlane {
   private readonly keys = new Map<string, KeyObject | null>();
   /** The WireGuard device data frames to links over WireGuard peers go through, or null (all on TCP). */
   path: DatagramPath | null = null;
-  /** The frame a datagram is sealed into at the source (copied into a send slot by `path.send`). */
+  /** The frame a datagram is sealed into at the source while no session is up (`path.send` stages a copy). */
   private scratch: Uint8Array | null = null;
   private ptbSecond = 0;
   private ptbCount = 0;
