@@ -5,7 +5,8 @@
 // sealBox/openBox; the MTU rule (too big: counted drop and an ICMPv6 Packet
 // Too Big to the local TUN); and the decode path fuzzed with random and
 // mutated frames: every input is a counted drop, a delivery or a relay, and
-// nothing throws. The data planes' route tables are stubs naming the next hop.
+// nothing throws; and a device's interception of 0x01 plaintexts. The data
+// planes' route tables are stubs naming the next hop.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { overlayAddressBytes } from '../../../runtime/overlay/address.js';
@@ -20,7 +21,10 @@ import {
   type DatagramPath,
 } from '../../../runtime/overlay/mycelium/wg-datagram.js';
 import { subnet64, subnet64Key, subnetKey } from '../../../runtime/overlay/mycelium/subnet.js';
-import { generatePrivateKey, publicKeyFromPrivate } from '../../../runtime/overlay/wireguard/keys.js';
+import { Device } from '../../../runtime/overlay/device.js';
+import { Endpoint } from '../../../runtime/overlay/links/conn.js';
+import { TRANSPORT_HEADER_SIZE } from '../../../runtime/overlay/wireguard/messages.js';
+import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { datagramCopiesPerFrame } from '../../../bench/overlay.bench.js';
 import { prng } from '../../helpers.js';
 
@@ -258,6 +262,54 @@ test('fuzz: random and mutated frames at B and C are counted drops, deliveries o
   }
   // Only A's true packet (and mutations outside the box that keep it authentic at C: none) opens at C.
   for (const p of l.delivered[2]) assert.equal(p, l.packet(300));
+});
+
+test("a device hands 0x01 plaintexts to onMyceliumFrame (peer, frame, slot); without it they are malformed, never IP", async () => {
+  const keys = [generatePrivateKey(), generatePrivateKey()];
+  const pubs = keys.map((k) => toBase64(publicKeyFromPrivate(k)));
+  const eps = ['10.0.0.1:1', '10.0.0.2:2'].map((e) => Endpoint.parse(e));
+  const wire: { to: number; data: Uint8Array }[] = [];
+  const tun: number[] = [0, 0];
+  const devs = keys.map((k, i) => new Device({ privateKey: k, io: {
+    transmit: (bufs, sizes, e, n) => { for (let j = 0; j < n; j++) wire.push({ to: e.items[j].port - 1, data: bufs[j].slice(0, sizes[j]) }); },
+    deliver: (_b, _s, n) => void (tun[i] += n),
+  } }));
+  devs[0].setPeers([{ publicKey: pubs[1], endpoint: '10.0.0.2:2', allowedIPs: [] }]);
+  devs[1].setPeers([{ publicKey: pubs[0], endpoint: '10.0.0.1:1', allowedIPs: [] }]);
+  const pump = async () => {
+    await new Promise((r) => process.nextTick(r)); // sendDatagramFrame flushes on the next tick
+    for (let round = 0; round < 8 && wire.length; round++) {
+      for (const d of wire.splice(0)) devs[d.to].receive([d.data], [d.data.length], [eps[1 - d.to]], 1);
+      await new Promise((r) => process.nextTick(r));
+    }
+  };
+  const l = line();
+  l.planes[0].dp.send(l.packet(600));
+  const frame = l.sent[0][0].frame;
+  const got: { peer: object; frame: Uint8Array; slot: number }[] = [];
+  devs[1].onMyceliumFrame = (peer, pkt, len, slot) => got.push({ peer, frame: pkt.slice(0, datagramLength(pkt, len)), slot });
+  devs[0].sendDatagramFrame(devs[0].peers.get(pubs[1])!, frame, frame.length); // staged, handshake, then sent
+  await pump();
+  assert.is(got.length, 1);
+  assert.is(got[0].peer, devs[1].peers.get(pubs[0]));
+  assert.equal(got[0].frame, frame);
+  assert.ok(got[0].slot >= 0);
+  assert.is(tun[1], 0, 'not written to the TUN');
+  // Claimed in place: written into the send slot, sealed there.
+  const slot = devs[0].claimDatagramSlot(devs[0].peers.get(pubs[1])!)!;
+  slot.set(frame, TRANSPORT_HEADER_SIZE);
+  devs[0].commitDatagramSlot(frame.length);
+  await pump();
+  assert.is(got.length, 2);
+  assert.equal(got[1].frame, frame);
+  devs[1].onMyceliumFrame = null;
+  const malformed = devs[1].drops.malformed;
+  devs[0].sendDatagramFrame(devs[0].peers.get(pubs[1])!, frame, frame.length);
+  await pump();
+  assert.is(devs[1].drops.malformed, malformed + 1);
+  assert.is(got.length, 2);
+  assert.is(tun[1], 0);
+  assert.throws(() => devs[0].sendDatagramFrame(devs[0].peers.get(pubs[1])!, new Uint8Array(1421), 1421), /at most 1420 bytes/);
 });
 
 test('copies per frame in process (bench datagramCopiesPerFrame): the relay copies no frame bytes', () => {
