@@ -16,6 +16,8 @@
  *    with `mesh: true`, A and C peered with B only (B relays inside the
  *    router), vs wireguard-go's two-hop chain (A wg B, B forwarding with
  *    ip_forward from one wireguard-go interface to a second one, B wg C).
+ *    Also, end to end: the same line with a `mycelium:` section on each node (links
+ *    dialled through the tunnels, no mesh), iperf3 TCP A -> C's node address.
  * Namespace and interface names start with TFW_BENCH_NS_TAG (default empty)
  * and the pid. TFW_BENCH_TFW_CLI points the `tfw runtime` rows at another
  * checkout's host-tools/bin/tfw.mjs, to measure a "before" in the same session.
@@ -25,9 +27,18 @@ import { join } from 'node:path';
 import { Device } from '../runtime/overlay/device.js';
 import { Endpoint } from '../runtime/overlay/links/conn.js';
 import { foldChecksum, onesSum } from '../runtime/overlay/routing/checksum.js';
-import { generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/wireguard/keys.js';
+import { fromBase64, generatePrivateKey, publicKeyFromPrivate, toBase64 } from '../runtime/overlay/wireguard/keys.js';
 import { keygen } from '../host-tools/commands/keygen.js';
 import { isRoot } from '../test/helpers.js';
+import { overlayAddress, overlayAddressBytes } from '../runtime/overlay/address.js';
+import { Counters as MyceliumCounters } from '../runtime/overlay/mycelium/counters.js';
+import { DataPlane } from '../runtime/overlay/mycelium/data-plane.js';
+import type { PeerLink } from '../runtime/overlay/mycelium/link.js';
+import { newRouterId } from '../runtime/overlay/mycelium/router-id.js';
+import type { RouteTable as MyceliumRouteTable } from '../runtime/overlay/mycelium/routes.js';
+import { datagramPacketMtu } from '../runtime/overlay/mycelium/wg-datagram.js';
+import type { Peer } from '../runtime/overlay/wireguard/peer.js';
+import { TRANSPORT_HEADER_SIZE } from '../runtime/overlay/wireguard/messages.js';
 import { NetnsLine, NetnsPair, ROOT, have, sh, spawnIn, waitFor, ping, type Proc } from '../test/integration/overlay-netns.js';
 import { printTable, timeIt, writeResult, type Sample } from './lib.js';
 
@@ -40,6 +51,50 @@ const NS_TAG = process.env.TFW_BENCH_NS_TAG ?? '';
 const TFW_CLI = process.env.TFW_BENCH_TFW_CLI ?? join(ROOT, 'host-tools/bin/tfw.mjs');
 /** `tfw runtime --config file` inside a namespace, from TFW_CLI. */
 const tfwRuntime = (ns: string, config: string): Proc => spawnIn(ns, [process.execPath, '--import', 'tsx', TFW_CLI, 'runtime', '--config', config]);
+
+/** The copy counter of copiesPerPacket and datagramCopiesPerFrame: `counting` on, `copied` / `endpointCopied` bytes since reset. */
+interface CopyCounter { counting: boolean; copied: number; endpointCopied: number }
+
+/** Runs `body` with every TypedArray set / slice / copyWithin (and Endpoint.set apart) counted while `counting`. */
+function withCopyCounter<T>(body: (c: CopyCounter) => T): T {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const proto = Object.getPrototypeOf(Uint8Array.prototype) as Record<string, (this: Uint8Array, ...a: any[]) => any>;
+  const saved = { set: proto.set, slice: proto.slice, copyWithin: proto.copyWithin };
+  const savedEndpointSet = Endpoint.prototype.set;
+  const cc: CopyCounter = { counting: false, copied: 0, endpointCopied: 0 };
+  let inEndpoint = false;
+  proto.set = function (src: ArrayLike<number>, offset?: number) {
+    if (cc.counting) {
+      if (inEndpoint) cc.endpointCopied += src.length * this.BYTES_PER_ELEMENT;
+      else cc.copied += src.length * this.BYTES_PER_ELEMENT;
+    }
+    return saved.set.call(this, src, offset);
+  };
+  // Endpoint records (20 bytes: the datagram's destination for sendmmsg, conn.ts) are counted apart from packet bytes.
+  Endpoint.prototype.set = function (this: Endpoint, other: Endpoint) {
+    inEndpoint = true;
+    try {
+      return savedEndpointSet.call(this, other);
+    } finally {
+      inEndpoint = false;
+    }
+  };
+  proto.slice = function (start?: number, end?: number) {
+    const out = saved.slice.call(this, start, end) as Uint8Array;
+    if (cc.counting) cc.copied += out.byteLength;
+    return out;
+  };
+  proto.copyWithin = function (t: number, s0: number, e?: number) {
+    if (cc.counting) cc.copied += ((e ?? this.length) - s0) * this.BYTES_PER_ELEMENT;
+    return saved.copyWithin.call(this, t, s0, e);
+  };
+  try {
+    return body(cc);
+  } finally {
+    Object.assign(proto, saved);
+    Endpoint.prototype.set = savedEndpointSet;
+  }
+}
 
 /**
  * Bytes copied per packet by the overlay's own code, on send (TUN packet ->
@@ -57,37 +112,7 @@ const tfwRuntime = (ns: string, config: string): Proc => spawnIn(ns, [process.ex
  * check that the counter sees copies).
  */
 export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' | 'receive' | 'relay', number> & { endpoint: Record<'send' | 'receive' | 'relay', number> } {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const proto = Object.getPrototypeOf(Uint8Array.prototype) as Record<string, (this: Uint8Array, ...a: any[]) => any>;
-  const saved = { set: proto.set, slice: proto.slice, copyWithin: proto.copyWithin };
-  const savedEndpointSet = Endpoint.prototype.set;
-  let counting = false, copied = 0, endpointCopied = 0, inEndpoint = false;
-  proto.set = function (src: ArrayLike<number>, offset?: number) {
-    if (counting) {
-      if (inEndpoint) endpointCopied += src.length * this.BYTES_PER_ELEMENT;
-      else copied += src.length * this.BYTES_PER_ELEMENT;
-    }
-    return saved.set.call(this, src, offset);
-  };
-  // Endpoint records (20 bytes: the datagram's destination for sendmmsg, conn.ts) are counted apart from packet bytes.
-  Endpoint.prototype.set = function (this: Endpoint, other: Endpoint) {
-    inEndpoint = true;
-    try {
-      return savedEndpointSet.call(this, other);
-    } finally {
-      inEndpoint = false;
-    }
-  };
-  proto.slice = function (start?: number, end?: number) {
-    const out = saved.slice.call(this, start, end) as Uint8Array;
-    if (counting) copied += out.byteLength;
-    return out;
-  };
-  proto.copyWithin = function (t: number, s0: number, e?: number) {
-    if (counting) copied += ((e ?? this.length) - s0) * this.BYTES_PER_ELEMENT;
-    return saved.copyWithin.call(this, t, s0, e);
-  };
-  try {
+  return withCopyCounter((cc) => {
     const keys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
     const pubs = keys.map((k) => toBase64(publicKeyFromPrivate(k)));
     const eps = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3'];
@@ -95,10 +120,10 @@ export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' 
     const delivered: number[] = [0, 0, 0];
     const devs = keys.map((k, i) => new Device({ privateKey: k, io: {
       transmit: (bufs, sizes, e, n) => {
-        const was = counting;
-        counting = false;
+        const was = cc.counting;
+        cc.counting = false;
         for (let j = 0; j < n; j++) wire.push({ from: i, to: e.items[j].port - 1, data: bufs[j].slice(0, sizes[j]) });
-        counting = was;
+        cc.counting = was;
       },
       deliver: (_b, _s, n) => void (delivered[i] += n),
     } }));
@@ -118,7 +143,7 @@ export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' 
         }
       }
     };
-    /** Lands the queued datagrams in `dev`'s receive slots and has it receive them as one batch, counting the copies. */
+    /** Lands the queued datagrams in `dev`'s receive slots and has it receive them as one batch, cc.counting the copies. */
     const receiveBatch = (dev: Device): number => {
       const batch = wire.splice(0);
       const slots = dev.receiveBuffers();
@@ -135,13 +160,13 @@ export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' 
     const endpoint = { send: 0, receive: 0, relay: 0 };
     let lastEndpoint = 0;
     const measure = (fn: () => void): number => {
-      copied = 0;
-      endpointCopied = 0;
-      counting = true;
+      cc.copied = 0;
+      cc.endpointCopied = 0;
+      cc.counting = true;
       fn();
-      counting = false;
-      lastEndpoint = endpointCopied / N;
-      return copied / N;
+      cc.counting = false;
+      lastEndpoint = cc.endpointCopied / N;
+      return cc.copied / N;
     };
     // Sessions A-B and B-C first (the staged packets flow then; not counted).
     a.send([pkt], [1420], 1);
@@ -164,10 +189,115 @@ export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' 
     if (toB !== N || toC !== N || delivered[2] - before !== N)
       throw new Error(`overlay bench: copies: expected ${N} datagrams A->B->C and ${N} delivered at C, got ${toB}, ${toC}, ${delivered[2] - before}`);
     return { send, receive, relay, endpoint };
-  } finally {
-    Object.assign(proto, saved);
-    Endpoint.prototype.set = savedEndpointSet;
-  }
+  });
+}
+
+/**
+ * Bytes copied per Mycelium data frame sent as a WireGuard datagram
+ * (mycelium/wg-datagram.ts) along A - B - C in process: A's TUN packet (an
+ * IPv6 packet of 1,348 bytes, the most a frame carries at MTU 1,420, landed in
+ * A's send slots) handed off to A's Mycelium data plane, sealed end to end for
+ * C straight into a WireGuard send slot and sent to B (send); B's device opens the datagram in a receive slot and
+ * its data plane relays the frame to C from that slot (relay); C opens the
+ * WireGuard packet and the box and delivers the packet (receive). Counted as
+ * copiesPerPacket counts (the AES-GCM output node:crypto allocates is not a
+ * copy; writing it into the frame is). The data planes' route tables are
+ * stubs naming the next hop's link, whose datagram peer is the real device peer.
+ */
+export function datagramCopiesPerFrame(): Record<'send' | 'receive' | 'relay', number> & { delivered: number } {
+  return withCopyCounter((cc) => {
+    const keys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
+    const pubKeys = keys.map((k) => publicKeyFromPrivate(k));
+    const pubs = pubKeys.map((k) => toBase64(k));
+    const addrs = pubKeys.map((k) => overlayAddressBytes(k));
+    const rids = pubKeys.map((k) => newRouterId(k));
+    const eps = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3'];
+    const from = eps.map((e) => Endpoint.parse(e));
+    const wire: { from: number; to: number; data: Uint8Array }[] = [];
+    let delivered = 0;
+    const devs = keys.map((k, i) => new Device({ privateKey: k, io: {
+      transmit: (bufs, sizes, e, n) => {
+        const was = cc.counting;
+        cc.counting = false;
+        for (let j = 0; j < n; j++) wire.push({ from: i, to: e.items[j].port - 1, data: bufs[j].slice(0, sizes[j]) });
+        cc.counting = was;
+      },
+      deliver: () => {},
+    } }));
+    const peer = (i: number, j: number) => devs[i].peers.get(pubs[j])!;
+    devs[0].setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: [] }]);
+    devs[1].setPeers([{ publicKey: pubs[0], endpoint: eps[0], allowedIPs: [] }, { publicKey: pubs[2], endpoint: eps[2], allowedIPs: [] }]);
+    devs[2].setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: [] }]);
+    // Each node's next hop (a link over the WireGuard peer toward C, or back toward A at C) and whose key the route names.
+    const hops: [number, number][] = [[1, 2], [2, 2], [1, 0]];
+    const planes = devs.map((dev, i) => {
+      const link = { datagramPeer: peer(i, hops[i][0]), isClosed: false, sendFrame: () => false } as unknown as PeerLink;
+      const route = { neighbour: link, routerId: rids[hops[i][1]] };
+      const dp = new DataPlane({
+        table: { selectedFor: () => route } as unknown as MyceliumRouteTable,
+        counters: new MyceliumCounters(),
+        address: addrs[i],
+        privateKey: keys[i],
+        deliver: () => void delivered++,
+        missingRoute: () => {},
+      });
+      dp.path = {
+        mtu: dev.mtu,
+        peerAt: () => null,
+        send: (p, f, len) => (dev.sendDatagramFrame(p as Peer, f, len), true),
+        claim: (p) => dev.claimDatagramSlot(p as Peer),
+        claimOffset: TRANSPORT_HEADER_SIZE,
+        commit: (len) => dev.commitDatagramSlot(len),
+        relay: (p, f, len, slot) => (dev.relayDatagramFrame(p as Peer, f, len, slot), true),
+      };
+      dev.onMyceliumFrame = (_p, pkt, len, slot) => dp.receiveDatagram(pkt, len, slot, link);
+      dev.handOff = (p) => dp.send(p);
+      return dp;
+    });
+    void planes;
+    const LEN = datagramPacketMtu(1420);
+    const pkt = new Uint8Array(LEN);
+    pkt[0] = 0x60; pkt[4] = (LEN - 40) >> 8; pkt[5] = (LEN - 40) & 0xff; pkt[6] = 17; pkt[7] = 64;
+    pkt.set(addrs[0], 8);
+    pkt.set(addrs[2], 24);
+    const pump = (): void => {
+      for (let round = 0; round < 8 && wire.length; round++) {
+        for (const d of wire.splice(0)) {
+          const slot = devs[d.to].receiveBuffers()[0];
+          slot.set(d.data);
+          devs[d.to].receive([slot], [d.data.length], [from[d.from]], 1);
+        }
+      }
+    };
+    const N = 64;
+    const measure = (fn: () => void): number => {
+      cc.copied = 0;
+      cc.counting = true;
+      fn();
+      cc.counting = false;
+      return cc.copied / N;
+    };
+    const receiveBatch = (dev: Device): number => {
+      const batch = wire.splice(0);
+      const slots = dev.receiveBuffers();
+      batch.forEach((d, k) => slots[k].set(d.data));
+      return measure(() => dev.receive(slots.slice(0, batch.length), batch.map((d) => d.data.length), batch.map((d) => from[d.from]), batch.length));
+    };
+    // Sessions A-B and B-C first: the first frame is staged at A, then at B (not counted).
+    devs[0].send([pkt.slice()], [LEN], 1);
+    pump();
+    if (delivered !== 1) throw new Error(`overlay bench: datagram copies: the warm-up frame did not reach C (${delivered})`);
+    const bufs = devs[0].sendBuffers().slice(0, N);
+    for (const b of bufs) b.set(pkt);
+    const send = measure(() => devs[0].send(bufs, new Int32Array(N).fill(LEN), N));
+    const toB = wire.length;
+    const relay = receiveBatch(devs[1]);
+    const toC = wire.length;
+    const receive = receiveBatch(devs[2]);
+    if (toB !== N || toC !== N || delivered !== N + 1)
+      throw new Error(`overlay bench: datagram copies: expected ${N} frames A->B->C and ${N} delivered at C, got ${toB}, ${toC}, ${delivered - 1}`);
+    return { send, receive, relay, delivered: delivered - 1 };
+  });
 }
 
 /**
@@ -416,8 +546,8 @@ async function wireguardGo(
 }
 
 /** The TCP row through the line's relay, once `ping` from A reaches C's `server` address (bounded wait: routes converge first). */
-async function relayRow(samples: Sample[], name: string, line: NetnsLine, server: string): Promise<void> {
-  if (!(await waitFor(() => ping(line.a, server, 1), 30_000))) {
+async function relayRow(samples: Sample[], name: string, line: NetnsLine, server: string, convergeMs = 30_000): Promise<void> {
+  if (!(await waitFor(() => ping(line.a, server, 1), convergeMs))) {
     console.log(`overlay bench: ${name}: no ping from A to C through B, relay row skipped`);
     return;
   }
@@ -450,6 +580,24 @@ async function throughRelay(samples: Sample[]): Promise<void> {
   } finally {
     await line.cleanup();
   }
+  // End to end: Mycelium over the WireGuard links, no mesh; C's node address is sealed for by A alone.
+  line = new NetnsLine(`${NS_TAG}tme`, 57);
+  try {
+    const [a, b, c] = [keygen(), keygen(), keygen()];
+    const conf = (k: typeof a, peers: [typeof a, string][]) =>
+      `name: ${NS_TAG}tme0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\naddress: []\n` +
+      `mycelium:\n  listen: ['tcp://[::]:9651']\n  peers: []\n  discovery: false\n  overWireGuard: true\npeers:\n` +
+      peers.map(([p, ep]) => `  - publicKey: ${p.publicKey}\n    endpoint: ${ep}:${PORT}\n    allowedIPs: []\n    persistentKeepalive: 1\n`).join('');
+    const procs = [
+      line.track(tfwRuntime(line.a, line.file('a.yaml', conf(a, [[b, line.ipBA]])))),
+      line.track(tfwRuntime(line.b, line.file('b.yaml', conf(b, [[a, line.ipAB], [c, line.ipCB]])))),
+      line.track(tfwRuntime(line.c, line.file('c.yaml', conf(c, [[b, line.ipBC]])))),
+    ];
+    await waitFor(() => procs.every((p) => p.out().includes('overlay: up') && p.out().includes('mycelium: up')), 30_000);
+    await relayRow(samples, 'tfw runtime (end to end, Mycelium over WireGuard)', line, overlayAddress(fromBase64(c.publicKey)), 90_000);
+  } finally {
+    await line.cleanup();
+  }
   line = new NetnsLine(`${NS_TAG}wrl`, 55);
   try {
     const [a, b1, b2, c] = [keygen(), keygen(), keygen(), keygen()];
@@ -476,6 +624,8 @@ export default async function overlayBench(): Promise<void> {
   const copies = copiesPerPacket();
   console.log(`overlay: bytes copied per 1,420-byte packet: send ${copies.send}, receive ${copies.receive}, relay ${copies.relay}` +
     ` (plus the 20-byte destination endpoint record per datagram sent: send ${copies.endpoint.send}, receive ${copies.endpoint.receive}, relay ${copies.endpoint.relay})`);
+  const dg = datagramCopiesPerFrame();
+  console.log(`overlay: bytes copied per Mycelium datagram frame (1,348-byte IPv6 packet, end to end A -> B -> C): send ${dg.send.toFixed(0)}, relay ${dg.relay}, receive ${dg.receive.toFixed(0)}`);
   printTable('overlay: Device.send (route + seal), 1,420-byte packets', samples.filter((s) => s.case.startsWith('Device')), { baseline: 'node:crypto per packet' });
   relayInProcess(samples);
   const relayRows = samples.filter((s) => s.case.startsWith('relay 64'));

@@ -211,6 +211,72 @@ export class Device {
     this.sender.endToEnd = fn;
   }
 
+  /**
+   * Takes Mycelium datagram frames (mycelium/wg-datagram.ts) from peers: the
+   * Mycelium node joined over WireGuard (index.ts `joinMycelium`). Called with
+   * the peer, the plaintext view of receive slot `slot` and its length; the
+   * view is valid during the call. Null: such plaintexts count as malformed.
+   */
+  get onMyceliumFrame(): ((peer: Peer, pkt: Uint8Array, len: number, slot: number) => void) | null {
+    return this.receiver.onMyceliumFrame;
+  }
+  set onMyceliumFrame(fn: ((peer: Peer, pkt: Uint8Array, len: number, slot: number) => void) | null) {
+    this.receiver.onMyceliumFrame = fn;
+  }
+
+  /**
+   * Sends frame[0..len) (a Mycelium datagram frame, at most `mtu` bytes) to
+   * `peer` as one transport packet: copied into a send slot (or staged while
+   * no session is up), sent with the batch being built (a TUN read's, a
+   * receive's) or, outside one, on the next tick. Throws RangeError when
+   * `len` is over the MTU.
+   */
+  sendDatagramFrame(peer: Peer, frame: Uint8Array, len: number): void {
+    if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
+    this.sender.sendToPeer(peer, frame, len);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.tickFlush);
+    }
+  }
+
+  /**
+   * A send slot for a Mycelium datagram frame to `peer`, written by the
+   * caller at TRANSPORT_HEADER_SIZE of the returned slot (at most `mtu`
+   * bytes), then `commitDatagramSlot(len)` at once: the frame is sealed where
+   * it was written (send.ts claimFor). Null when no session with `peer` is up:
+   * use sendDatagramFrame, which stages a copy.
+   */
+  claimDatagramSlot(peer: Peer): Uint8Array | null {
+    return this.sender.claimFor(peer);
+  }
+
+  /** Queues the frame of `len` bytes written into the slot claimDatagramSlot returned (0: nothing written, a keepalive goes). */
+  commitDatagramSlot(len: number): void {
+    if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
+    this.sender.commitClaimed(len);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.tickFlush);
+    }
+  }
+
+  /**
+   * Relays the Mycelium datagram frame in receive slot `slot` (`frame` is
+   * that slot's plaintext view, as `onMyceliumFrame` got it) to `peer`,
+   * sealed in the slot and sent with the receive batch (send.ts
+   * relayToPeer): no copy. Only during `onMyceliumFrame`.
+   */
+  relayDatagramFrame(peer: Peer, frame: Uint8Array, len: number, slot: number): void {
+    this.sender.relayToPeer(peer, frame, len, slot);
+  }
+
+  private flushQueued = false;
+  private readonly tickFlush = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
   get forwarding(): boolean {
     return this.receiver.forwarding;
   }

@@ -22,6 +22,8 @@ import { Mesh } from './mesh.js';
 import { KernelRoutes } from './os/kernel-routes.js';
 import { addAddress } from './os/netlink.js';
 import type { Peer } from './wireguard/peer.js';
+import { datagramPacketMtu, type DatagramPath } from './mycelium/wg-datagram.js';
+import { TRANSPORT_HEADER_SIZE } from './wireguard/messages.js';
 import { deviceStatus, serveStatus, type OverlayStatus } from './status.js';
 import { openTun, type TunDevice } from './os/tun.js';
 
@@ -36,6 +38,8 @@ const TICK_MS = 250;
 /** Batches handled per readiness callback before yielding to the event loop. */
 const MAX_BATCHES_PER_WAKE = 16;
 const BATCH = 64;
+/** Packets a joined Mycelium node opened, written to the TUN per call at most. */
+const DELIVER_BATCH = 64;
 
 /**
  * A Mycelium-dialect node as the overlay sees it when they share one TUN
@@ -52,6 +56,10 @@ export interface MyceliumPort {
   /** Keeps / stops keeping a peer link to a TCP endpoint; used with `overWireGuard`. */
   addPeer?(endpoint: { host: string; port: number }): void;
   removePeer?(endpoint: { host: string; port: number }): void;
+  /** Sets / clears where data frames to links through WireGuard tunnels go (mycelium/wg-datagram.ts); used with `overWireGuard`. */
+  setDatagrams?(path: DatagramPath | null): void;
+  /** Takes a datagram frame a WireGuard peer sent (the device's receive slot `slot`, valid during the call). */
+  receiveDatagram?(peer: object, pkt: Uint8Array, len: number, slot: number): void;
 }
 
 /**
@@ -193,6 +201,8 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   let joined = false;
   /** With overWireGuard: the WireGuard peers' overlay addresses the Mycelium node dials (syncDials). */
   let dials: { node: MyceliumPort; hosts: Set<string> } | null = null;
+  /** With overWireGuard and datagram frames: the route MTU of 400::/7 (mycelium/wg-datagram.ts), else 0. */
+  let datagramMtu = 0;
   const syncDials = (c: OverlayConfig) => {
     if (!dials) return;
     const want = new Set(myceliumDialTargets(c.peers));
@@ -222,7 +232,7 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
       routed.delete(r);
     }
     for (const r of want) if (!routed.has(r)) {
-      if (kernel!.add(r)) routed.add(r);
+      if (kernel!.add(r, r === '400::/7' ? datagramMtu : 0)) routed.add(r);
       else log(`not routing ${r} to ${c.name} (default routes are left to the system)`);
     }
   };
@@ -336,18 +346,56 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
         if (node.hasRoute) device.endToEnd = (dst) => node.hasRoute!(dst);
         dials = { node, hosts: new Set() };
         syncDials(cfg);
+        if (node.setDatagrams && node.receiveDatagram) {
+          // Data frames to the peers the node links with through their tunnels go as WireGuard packets
+          // (mycelium/wg-datagram.ts); 400::/7 gets the MTU that leaves room for the frame around a packet.
+          const receive = node.receiveDatagram.bind(node);
+          device.onMyceliumFrame = (peer, pkt, len, slot) => receive(peer, pkt, len, slot);
+          const live = (p: object): p is Peer => device.peers.get((p as Peer).publicKeyB64) === p;
+          node.setDatagrams({
+            mtu: device.mtu,
+            peerAt: (addr) => {
+              for (const p of device.peers.values()) if (Buffer.compare(p.nodeAddress, addr) === 0) return p;
+              return null;
+            },
+            send: (p, frame, len) => live(p) && (device.sendDatagramFrame(p, frame, len), true),
+            claim: (p) => (live(p) ? device.claimDatagramSlot(p) : null),
+            claimOffset: TRANSPORT_HEADER_SIZE,
+            commit: (len) => device.commitDatagramSlot(len),
+            relay: (p, frame, len, slot) => live(p) && (device.relayDatagramFrame(p, frame, len, slot), true),
+          });
+          datagramMtu = datagramPacketMtu(device.mtu);
+          kernel?.add('400::/7', datagramMtu);
+        }
       }
-      const out: Uint8Array[] = [new Uint8Array(0)];
-      const outSizes = new Int32Array(1);
+      // Packets the node opened are written to the TUN in one batch per wake-up (after the receive
+      // batch that carried them, on the next tick), or when DELIVER_BATCH are waiting.
+      const out: Uint8Array[] = [];
+      const outSizes = new Int32Array(DELIVER_BATCH);
+      let queued = false;
+      const writeOut = () => {
+        queued = false;
+        const n = out.length;
+        if (!n) return;
+        for (let i = 0; i < n; i++) outSizes[i] = out[i].length;
+        // A full TUN queue drops the packets, as the kernel would.
+        tun?.writeBatch(out, outSizes, n);
+        out.length = 0;
+      };
       node.setDeliver((p) => {
-        out[0] = p;
-        outSizes[0] = p.length;
-        // A full TUN queue drops the packet, as the kernel would.
-        tun?.writeBatch(out, outSizes, 1);
+        out.push(p);
+        if (out.length === DELIVER_BATCH) writeOut();
+        else if (!queued) {
+          queued = true;
+          process.nextTick(writeOut);
+        }
       });
       return () => {
         if (dials) {
           syncDials({ ...cfg, peers: [] });
+          node.setDatagrams?.(null);
+          device.onMyceliumFrame = null;
+          datagramMtu = 0;
           dials = null;
           device.endToEnd = null;
           device.routePeerSubnets = false;
@@ -356,7 +404,11 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
         device.handOff = null;
         node.setDeliver(() => {});
         joined = false;
-        if (kernel) syncRoutes({ ...cfg, name: t.name });
+        if (kernel) {
+          syncRoutes({ ...cfg, name: t.name });
+          // Still routed (mesh): without the datagram MTU now.
+          if (routed.has('400::/7')) kernel.add('400::/7');
+        }
       };
     },
     setRoute(prefix, peerKey, metric) {

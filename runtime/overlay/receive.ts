@@ -11,6 +11,7 @@
  */
 import type { Endpoint } from './links/conn.js';
 import { BABEL_FRAME_OVERHEAD, parseBabel } from './babel/tunnel-frame.js';
+import { DATAGRAM_FIRST_BYTE } from './mycelium/wg-datagram.js';
 import type { DeviceTimers } from './wireguard/timers.js';
 import type { Drops } from './drops.js';
 import type { Handshakes } from './wireguard/handshake.js';
@@ -76,6 +77,13 @@ export interface ReceiveHost {
 export class Receiver {
   /** Device.onBabelPacket: Babel payloads from tfw peers; unset = Babel frames go to the TUN. */
   onBabelPacket: ((peer: Peer, payload: Uint8Array) => void) | null = null;
+  /**
+   * Device.onMyceliumFrame: Mycelium datagram frames (mycelium/wg-datagram.ts:
+   * plaintext starting 0x01) from tfw peers, with the plaintext, its length and
+   * its receive slot (for a relay from the slot). Unset: such plaintexts are
+   * malformed (not IP).
+   */
+  onMyceliumFrame: ((peer: Peer, pkt: Uint8Array, len: number, slot: number) => void) | null = null;
   /** Device.forwarding: mesh forwarding inside the router. */
   forwarding = false;
   /**
@@ -249,6 +257,15 @@ export class Receiver {
 
   /** Checks a decrypted packet (in receive slot `slot`); returns its IP length to deliver, or 0 (consumed or dropped). */
   private acceptPlaintext(peer: Peer, pkt: Uint8Array, n: number, slot: number): number {
+    if (pkt[0] === DATAGRAM_FIRST_BYTE && this.onMyceliumFrame) {
+      try {
+        this.onMyceliumFrame(peer, pkt, n, slot);
+      } catch (err) {
+        this.drops.malformed++;
+        this.log(`dropped a Mycelium frame: ${(err as Error).message}`);
+      }
+      return 0;
+    }
     const version = pkt[0] >> 4;
     let size: number;
     let via: RouteVia | undefined;

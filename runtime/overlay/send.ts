@@ -195,6 +195,36 @@ export class Sender {
     this.sent(peer, kp, len, t);
   }
 
+  /**
+   * Claims a send slot for a plaintext to `peer` that the caller writes in
+   * place at TRANSPORT_HEADER_SIZE of the returned (whole) slot, then must
+   * call `commitClaimed` with its length before anything else is sent: no
+   * copy on the way out. Null when no session is up (or it is too old or
+   * used up) or the peer has no endpoint: the caller sends a copy with
+   * `sendToPeer`, which stages it and starts a handshake.
+   */
+  claimFor(peer: Peer): Uint8Array | null {
+    const kp = peer.keypairs.current;
+    if (!kp || kp.sendNonce >= REJECT_AFTER_MESSAGES || this.now() - kp.created >= REJECT_AFTER_TIME || !peer.endpoint) return null;
+    this.claimed = this.batches.claimTx(peer, peer.endpoint, -1);
+    this.claimedPeer = peer;
+    return this.claimed;
+  }
+
+  /** Seals and queues the plaintext of `len` bytes (<= MTU; 0 = a keepalive) written into the slot `claimFor` returned. */
+  commitClaimed(len: number): void {
+    const peer = this.claimedPeer!, out = this.claimed!;
+    this.claimedPeer = this.claimed = null;
+    const kp = peer.keypairs.current!;
+    const padded = this.padded(len);
+    this.writeHeader(out, kp, len, padded);
+    this.batches.setTx(padded, kp.keyIndex, kp.sendNonce);
+    this.sent(peer, kp, len, this.now());
+  }
+
+  private claimed: Uint8Array | null = null;
+  private claimedPeer: Peer | null = null;
+
   /** The keypair to send with, or null: the packet was staged (a copy; handshake started) or dropped (no endpoint). */
   private sendingKeypair(peer: Peer, pkt: Uint8Array, len: number, t: number): Keypair | null {
     const kp = peer.keypairs.current;

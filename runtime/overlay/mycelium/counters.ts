@@ -22,11 +22,15 @@ export type DropReason =
   | 'unfeasible' // Update that fails the feasibility condition (RFC 8966 §3.5.1)
   | 'table-full' // route table at its bound
   | 'queue-full' // a link's send queue at its bound
-  | 'link-down'; // no link to the chosen next hop
+  | 'link-down' // no link to the chosen next hop
+  | 'datagram-malformed' // WireGuard datagram frame (wg-datagram.ts) truncated, not data, or its Length past the packet
+  | 'datagram-no-link' // datagram frame from a WireGuard peer the node has no Mycelium link with
+  | 'too-big'; // this node's packet whose datagram frame would not fit one WireGuard packet (ICMPv6 Packet Too Big sent back)
 
 export const DROP_REASONS: readonly DropReason[] = [
   'bad-version', 'bad-type', 'babel-header', 'tlv-unknown', 'tlv-malformed', 'hop-limit', 'no-route', 'no-key',
   'decrypt', 'not-ipv6', 'bad-source', 'src-mismatch', 'update-key-mismatch', 'unfeasible', 'table-full', 'queue-full', 'link-down',
+  'datagram-malformed', 'datagram-no-link', 'too-big',
 ];
 
 export class Counters {
@@ -36,6 +40,10 @@ export class Counters {
   delivered = 0;
   /** Data packets forwarded for others, sealed payload untouched. */
   relayed = 0;
+  /** Of those: data frames sent / received / relayed as WireGuard datagrams (wg-datagram.ts), not on a TCP link. */
+  datagramsSent = 0;
+  datagramsReceived = 0;
+  datagramsRelayed = 0;
   /** Control TLVs received. */
   tlvs = 0;
   readonly drops: Record<DropReason, number> = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
@@ -52,6 +60,7 @@ export class Counters {
   }
 
   toJSON(): object {
-    return { sent: this.sent, delivered: this.delivered, relayed: this.relayed, tlvs: this.tlvs, drops: { ...this.drops } };
+    return { sent: this.sent, delivered: this.delivered, relayed: this.relayed,
+      datagrams: { sent: this.datagramsSent, received: this.datagramsReceived, relayed: this.datagramsRelayed }, tlvs: this.tlvs, drops: { ...this.drops } };
   }
 }

@@ -6,20 +6,35 @@
  * changes), so a relay never needs, and never has, a key that opens them.
  * Source: threefoldtech/mycelium mycelium/src/data.rs (inject_l3_packet_loop,
  * extract_packet_loop) and router.rs (route_packet).
+ *
+ * A frame whose next hop is a link through a WireGuard peer's tunnel goes to
+ * that peer as one WireGuard packet (wg-datagram.ts) instead of on the TCP
+ * link: sealed straight into a WireGuard send slot at the source, and
+ * relayed from the receive slot it was opened in, without a copy. Frames
+ * that do not fit one WireGuard packet stay on the TCP link when relayed; a
+ * packet of this node that does not fit is dropped ('too-big') and answered
+ * with an ICMPv6 Packet Too Big (the 400::/7 route MTU keeps the kernel from
+ * sending one).
  */
 import type { KeyObject } from 'node:crypto';
 import type { Counters } from './counters.js';
 import { DATA_HEADER_BYTES, MAX_DATA_BODY, writeDataHeader } from './data-packet.js';
-import { FRAME_HEADER_BYTES, writeDataFrameHeader, type DataFrame } from './frame.js';
+import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, writeDataFrameHeader, type DataFrame } from './frame.js';
 import type { PeerLink } from './link.js';
 import { routerIdKey } from './router-id.js';
 import type { RouteTable } from './routes.js';
-import { BOX_OVERHEAD, l3Plaintext, openBox, sealBox, sharedKey, USER_DATA_L3, USER_DATA_VERSION, USER_HEADER_BYTES } from './seal.js';
-import { subnetKey, subnet64 } from './subnet.js';
+import { BOX_OVERHEAD, openBox, pairKeyObject, sealL3Into, sharedKey, USER_DATA_L3, USER_DATA_VERSION, USER_HEADER_BYTES } from './seal.js';
+import { subnet64Key } from './subnet.js';
+import { buildIcmp6Error, ICMP6_PACKET_TOO_BIG } from '../routing/icmp.js';
+import {
+  DATAGRAM_DST, DATAGRAM_HEADER_BYTES, DATAGRAM_HOP_LIMIT, DATAGRAM_OVERHEAD, DATAGRAM_SRC, datagramLength, type DatagramPath,
+} from './wg-datagram.js';
 
 const IPV6_HEADER_BYTES = 40;
 /** Bound on cached pair keys (one per remote node). */
 const MAX_KEYS = 4096;
+/** Packet Too Big messages sent back to the local TUN per second, at most. */
+const PTB_PER_SECOND = 10;
 
 export interface DataPlaneHost {
   readonly table: RouteTable;
@@ -34,23 +49,41 @@ export interface DataPlaneHost {
 }
 
 export class DataPlane {
-  private readonly keys = new Map<string, Uint8Array | null>();
+  private readonly keys = new Map<string, KeyObject | null>();
+  /** The WireGuard device data frames to links over WireGuard peers go through, or null (all on TCP). */
+  path: DatagramPath | null = null;
+  /** The frame a datagram is sealed into at the source while no session is up (`path.send` stages a copy). */
+  private scratch: Uint8Array | null = null;
+  private ptbSecond = 0;
+  private ptbCount = 0;
 
   constructor(private readonly host: DataPlaneHost) {}
 
-  private inOwnSubnet(a: Uint8Array): boolean {
+  private inOwnSubnet(a: Uint8Array, off = 0): boolean {
     const own = this.host.address;
-    for (let i = 0; i < 8; i++) if (a[i] !== own[i]) return false;
+    for (let i = 0; i < 8; i++) if (a[off + i] !== own[i]) return false;
     return true;
   }
 
-  /** The pair key for the node whose router id is `rid` (cached; null when the DH fails). */
-  private keyFor(rid: Uint8Array): Uint8Array | null {
+  /** The pair key for the node whose router id is `rid`, as a KeyObject (cached; null when the DH fails). */
+  private keyFor(rid: Uint8Array): KeyObject | null {
+    // Routes keep their router id's bytes: per packet, one lookup by identity.
+    const hit = this.keyByRid.get(rid);
+    if (hit !== undefined) return hit;
+    const key = this.keyForKey(rid);
+    this.keyByRid.set(rid, key);
+    return key;
+  }
+
+  private readonly keyByRid = new WeakMap<Uint8Array, KeyObject | null>();
+
+  private keyForKey(rid: Uint8Array): KeyObject | null {
     const pk = routerIdKey(rid);
     const k = Buffer.from(pk).toString('hex');
     let key = this.keys.get(k);
     if (key === undefined) {
-      key = sharedKey(this.host.privateKey, pk);
+      const raw = sharedKey(this.host.privateKey, pk);
+      key = raw && pairKeyObject(raw);
       if (this.keys.size >= MAX_KEYS) this.keys.clear();
       this.keys.set(k, key);
     }
@@ -73,7 +106,7 @@ export class DataPlane {
       return;
     }
     if (packet[7] < 2) return h.counters.drop('hop-limit');
-    const route = h.table.selectedFor(subnetKey(subnet64(dst)));
+    const route = h.table.selectedFor(subnet64Key(dst));
     if (!route) {
       h.counters.drop('no-route');
       h.missingRoute(dst);
@@ -83,19 +116,124 @@ export class DataPlane {
     if (!key) return h.counters.drop('no-key');
     const bodyLen = USER_HEADER_BYTES + packet.length + BOX_OVERHEAD;
     if (bodyLen > MAX_DATA_BODY) return h.counters.drop('not-ipv6');
-    const box = sealBox(key, l3Plaintext(packet));
-    const frame = new Uint8Array(FRAME_HEADER_BYTES + DATA_HEADER_BYTES + box.length);
+    const link = route.neighbour as PeerLink;
+    const path = this.path;
+    if (path && link.datagramPeer && !link.isClosed) {
+      const total = DATAGRAM_OVERHEAD + packet.length;
+      if (total > path.mtu) {
+        h.counters.drop('too-big');
+        this.packetTooBig(packet, path.mtu - DATAGRAM_OVERHEAD);
+        return;
+      }
+      const slot = path.claim(link.datagramPeer);
+      if (slot) {
+        // Sealed straight into the WireGuard send slot.
+        const o = path.claimOffset;
+        let n = 0;
+        try {
+          writeDataFrameHeader(slot, o);
+          writeDataHeader(slot, o + FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
+          sealL3Into(key, packet, slot, o + DATAGRAM_HEADER_BYTES);
+          n = total;
+        } finally {
+          path.commit(n);
+        }
+        h.counters.sent++;
+        h.counters.datagramsSent++;
+        return;
+      }
+      // No session with the peer yet: a frame of its own, which the device stages (a copy) while it shakes hands.
+      const f = (this.scratch ??= new Uint8Array(MAX_FRAME_BYTES));
+      writeDataFrameHeader(f);
+      writeDataHeader(f, FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
+      sealL3Into(key, packet, f, DATAGRAM_HEADER_BYTES);
+      if (path.send(link.datagramPeer, f, total)) {
+        h.counters.sent++;
+        h.counters.datagramsSent++;
+        return;
+      }
+    }
+    // On the TCP link: a frame of its own (the socket keeps it until written), the box sealed into it.
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + DATA_HEADER_BYTES + bodyLen);
     writeDataFrameHeader(frame);
-    writeDataHeader(frame, FRAME_HEADER_BYTES, box.length, packet[7], src, dst);
-    frame.set(box, FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
-    if ((route.neighbour as PeerLink).sendFrame(frame)) h.counters.sent++;
+    writeDataHeader(frame, FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
+    sealL3Into(key, packet, frame, FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
+    if (link.sendFrame(frame)) h.counters.sent++;
+  }
+
+  /**
+   * Answers a packet of this node too big for a datagram frame with an ICMPv6
+   * Packet Too Big naming `mtu`, written to the local TUN (rate-limited), as a
+   * router on the path would: the sender's kernel lowers its path MTU.
+   */
+  private packetTooBig(packet: Uint8Array, mtu: number): void {
+    const sec = Math.floor(performance.now() / 1000);
+    if (sec !== this.ptbSecond) {
+      this.ptbSecond = sec;
+      this.ptbCount = 0;
+    }
+    if (this.ptbCount++ >= PTB_PER_SECOND) return;
+    const out = new Uint8Array(1280);
+    try {
+      const n = buildIcmp6Error(out, ICMP6_PACKET_TOO_BIG, 0, mtu, this.host.address, packet, packet.length);
+      this.host.deliver(out.subarray(0, n));
+    } catch {
+      // Not an answerable packet (icmp.ts checks): the drop is counted already.
+    }
+  }
+
+  /**
+   * Handles a datagram frame (wg-datagram.ts) a WireGuard peer sent, from the
+   * link `from` through that peer's tunnel: pkt[0..len) is the plaintext in
+   * receive slot `slot` of the device (valid during the call). Opened here
+   * when it is for this node, else relayed: to a link over WireGuard from
+   * the same slot (path.relay, no copy), to a TCP link as a copy (the slot is
+   * reused; also when the frame is over the next WireGuard packet's MTU). Malformed frames count as 'datagram-malformed'. Never throws for
+   * frame contents.
+   */
+  receiveDatagram(pkt: Uint8Array, len: number, slot: number, from: PeerLink): void {
+    const h = this.host;
+    const total = datagramLength(pkt, len);
+    if (total < 0) return h.counters.drop('datagram-malformed');
+    h.counters.datagramsReceived++;
+    if (this.inOwnSubnet(pkt, DATAGRAM_DST)) {
+      this.receive({
+        frame: pkt.subarray(0, total),
+        hopLimit: pkt[DATAGRAM_HOP_LIMIT],
+        src: pkt.subarray(DATAGRAM_SRC, DATAGRAM_SRC + 16),
+        dst: pkt.subarray(DATAGRAM_DST, DATAGRAM_DST + 16),
+        body: pkt.subarray(DATAGRAM_HEADER_BYTES, total),
+      }, from);
+      return;
+    }
+    const hop = pkt[DATAGRAM_HOP_LIMIT];
+    if (hop <= 1) return h.counters.drop('hop-limit');
+    const dst = pkt.subarray(DATAGRAM_DST, DATAGRAM_DST + 16);
+    const route = h.table.selectedFor(subnet64Key(dst));
+    if (!route) {
+      h.counters.drop('no-route');
+      h.missingRoute(dst);
+      return;
+    }
+    pkt[DATAGRAM_HOP_LIMIT] = hop - 1;
+    const next = route.neighbour as PeerLink;
+    const path = this.path;
+    // A frame too big for the next WireGuard packet (a peer with a larger MTU) goes on the TCP link.
+    if (path && next.datagramPeer && !next.isClosed && total <= path.mtu) {
+      if (path.relay(next.datagramPeer, pkt, total, slot)) {
+        h.counters.relayed++;
+        h.counters.datagramsRelayed++;
+        return;
+      }
+    }
+    if (next.sendFrame(pkt.slice(0, total))) h.counters.relayed++;
   }
 
   /** Handles a data frame read from `from`: open it here or relay it. */
   receive(f: DataFrame, from: PeerLink): void {
     const h = this.host;
     if (this.inOwnSubnet(f.dst)) {
-      const route = h.table.selectedFor(subnetKey(subnet64(f.src)));
+      const route = h.table.selectedFor(subnet64Key(f.src));
       if (!route) {
         // The sender's key comes from its route: ask for it (Mycelium queues the packet meanwhile).
         h.counters.drop('no-key');
@@ -116,7 +254,7 @@ export class DataPlane {
       return;
     }
     if (f.hopLimit <= 1) return h.counters.drop('hop-limit');
-    const route = h.table.selectedFor(subnetKey(subnet64(f.dst)));
+    const route = h.table.selectedFor(subnet64Key(f.dst));
     if (!route) {
       h.counters.drop('no-route');
       h.missingRoute(f.dst);
@@ -124,6 +262,17 @@ export class DataPlane {
     }
     f.frame[FRAME_HEADER_BYTES + 3] = f.hopLimit - 1;
     void from;
-    if ((route.neighbour as PeerLink).sendFrame(f.frame)) h.counters.relayed++;
+    const next = route.neighbour as PeerLink;
+    const path = this.path;
+    // From a TCP link to a link over WireGuard: one WireGuard packet (copied into a send slot) when
+    // it fits; a larger one (a stock Mycelium node's TUN MTU is 1,400) stays on the TCP link.
+    if (path && next.datagramPeer && !next.isClosed && f.frame.length <= path.mtu) {
+      if (path.send(next.datagramPeer, f.frame, f.frame.length)) {
+        h.counters.relayed++;
+        h.counters.datagramsRelayed++;
+        return;
+      }
+    }
+    if (next.sendFrame(f.frame)) h.counters.relayed++;
   }
 }

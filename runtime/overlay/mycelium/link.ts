@@ -19,6 +19,8 @@ import type { Tlv } from './tlv.js';
  */
 export interface LinkTransport {
   readonly writableLength: number;
+  /** The far end's IP address (a Socket's); a datagram path maps it to a WireGuard peer (node.ts). */
+  readonly remoteAddress?: string;
   setNoDelay(noDelay?: boolean): unknown;
   on(event: 'data' | 'error' | 'close', listener: (...args: any[]) => void): unknown;
   cork(): void;
@@ -47,6 +49,13 @@ export class PeerLink implements Neighbour {
   /** Bytes read from and written to this link. */
   rxBytes = 0;
   txBytes = 0;
+  /**
+   * The WireGuard peer this link runs through (its remote address is the
+   * peer's node address), set by the node while it has a datagram path
+   * (wg-datagram.ts): data frames for this next hop go to that peer as
+   * WireGuard packets, control stays on the TCP link. Null: all on TCP.
+   */
+  datagramPeer: object | null = null;
   private readonly decoder: FrameDecoder;
   private closed = false;
   private corked = false;

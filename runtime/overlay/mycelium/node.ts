@@ -26,7 +26,8 @@ import type { Tlv } from './tlv.js';
 import { METRIC_INFINITE, type Update } from './update.js';
 import type { RouteRequest } from './route-request.js';
 import { publicKeyFromPrivate } from '../wireguard/keys.js';
-import { formatIp } from '../../config/ip.js';
+import { formatIp, parseIp } from '../../config/ip.js';
+import type { DatagramPath } from './wg-datagram.js';
 import { seqnoAdd, seqnoLess } from '../babel/seqno.js';
 
 export interface MyceliumNodeOptions {
@@ -89,6 +90,8 @@ export class MyceliumNode {
   private readonly servers: Server[] = [];
   private readonly dialers: Dialer[] = [];
   private readonly recentRequests = new Map<string, number>();
+  /** With a datagram path: the link through each WireGuard peer's tunnel (the latest when there are two). */
+  private readonly linkByPeer = new Map<object, PeerLink>();
   private timers: unknown[] = [];
   private stopped = false;
   private readonly o: Required<Omit<MyceliumNodeOptions, 'routerIdTail' | 'listen' | 'peers'>>;
@@ -158,6 +161,47 @@ export class MyceliumNode {
     this.data.send(packet);
   }
 
+  /**
+   * Sets (or clears, null) where data frames to links through WireGuard
+   * tunnels go (wg-datagram.ts; overlay/index.ts joinMycelium): every link
+   * whose remote address is a WireGuard peer's node address then sends its
+   * data frames as WireGuard packets to that peer, and takes them from it
+   * (`receiveDatagram`). Control stays on the links.
+   */
+  setDatagrams(path: DatagramPath | null): void {
+    this.data.path = path;
+    this.linkByPeer.clear();
+    for (const l of this.links) this.attachDatagram(l);
+  }
+
+  /**
+   * A datagram frame from WireGuard peer `peer` (pkt[0..len), the plaintext in
+   * the device's receive slot `slot`, valid during the call): handled as data
+   * from the node's link through that peer's tunnel; dropped
+   * ('datagram-no-link') when there is none. Never throws for frame contents.
+   */
+  receiveDatagram(peer: object, pkt: Uint8Array, len: number, slot: number): void {
+    const link = this.linkByPeer.get(peer);
+    if (!link || link.isClosed) return this.counters.drop('datagram-no-link');
+    link.lastHeard = this.clock.now();
+    this.data.receiveDatagram(pkt, len, slot, link);
+  }
+
+  private attachDatagram(link: PeerLink): void {
+    const path = this.data.path;
+    const addr = path && link.socket.remoteAddress ? parseIp(link.socket.remoteAddress) : null;
+    const peer = addr && addr.length === 16 ? path!.peerAt(addr) : null;
+    link.datagramPeer = peer;
+    if (peer) this.linkByPeer.set(peer, link);
+  }
+
+  private detachDatagram(link: PeerLink): void {
+    const peer = link.datagramPeer;
+    if (!peer || this.linkByPeer.get(peer) !== link) return;
+    this.linkByPeer.delete(peer);
+    for (const l of this.links) if (l.datagramPeer === peer) this.linkByPeer.set(peer, l);
+  }
+
   /** Adds a peer to keep a link to (idempotent per endpoint). */
   addPeer(endpoint: TcpEndpoint, discovered = false): void {
     const text = formatTcpEndpoint(endpoint);
@@ -195,7 +239,7 @@ export class MyceliumNode {
       routerId: formatRouterId(this.routerId),
       /** The endpoints it keeps links to (configured, discovered, or WireGuard peers dialled through their tunnels). */
       peers: this.dialers.map((d) => formatTcpEndpoint(d.endpoint)),
-      links: [...this.links].map((l) => ({ endpoint: l.endpoint, inbound: l.inbound, cost: l.cost, rxBytes: l.rxBytes, txBytes: l.txBytes })),
+      links: [...this.links].map((l) => ({ endpoint: l.endpoint, inbound: l.inbound, cost: l.cost, rxBytes: l.rxBytes, txBytes: l.txBytes, datagrams: !!l.datagramPeer })),
       routes: [...this.table.selectedRoutes()].map((r) => ({
         subnet: `${formatIp(r.subnet.bytes)}/${r.subnet.plen}`, metric: routeMetric(r), seqno: r.seqno, nextHop: (r.neighbour as PeerLink).endpoint,
       })),
@@ -263,6 +307,7 @@ export class MyceliumNode {
       this.counters,
       (l) => {
         this.links.delete(l);
+        this.detachDatagram(l);
         for (const s of this.table.dropNeighbour(l)) this.propagate(s);
         closed?.();
       },
@@ -270,6 +315,7 @@ export class MyceliumNode {
       () => this.clock.now(),
     );
     this.links.add(link);
+    this.attachDatagram(link);
     this.sendHello(link);
     this.fullDump(link);
     link.sendTlv({ type: 'route-request', generation: 0, subnet: null });

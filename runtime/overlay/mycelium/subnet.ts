@@ -45,6 +45,16 @@ export function subnetKey(s: Subnet): string {
   return `${s.family}:${Buffer.from(s.bytes.subarray(0, (s.plen + 7) >> 3)).toString('hex')}/${s.plen}`;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * subnetKey(subnet64(addr[off..off+16))) without building the subnet: the
+ * per-packet lookup key of the data plane.
+ */
+export function subnet64Key(addr: Uint8Array, off = 0): string {
+  return `6:${HEX[addr[off]]}${HEX[addr[off + 1]]}${HEX[addr[off + 2]]}${HEX[addr[off + 3]]}${HEX[addr[off + 4]]}${HEX[addr[off + 5]]}${HEX[addr[off + 6]]}${HEX[addr[off + 7]]}/64`;
+}
+
 /** Number of prefix bytes on the wire for a prefix length. */
 export const prefixBytes = (plen: number): number => (plen + 7) >> 3;
 

@@ -32,8 +32,8 @@ export interface BatchResult {
 }
 
 export class KernelRoutes {
-  /** Canonical prefix -> true (replace) / false (delete), waiting for the next batch. */
-  private readonly pending = new Map<string, boolean>();
+  /** Canonical prefix -> route MTU (replace; 0: none) / false (delete), waiting for the next batch. */
+  private readonly pending = new Map<string, number | false>();
   private running = false;
   private timer: NodeJS.Timeout | null = null;
   private lastStart = -Infinity;
@@ -56,12 +56,16 @@ export class KernelRoutes {
 
   /**
    * Asks for `cidr` to be routed to the device (`ip route replace`); false for
-   * a /0, which is not routed. @throws RouteError for a malformed CIDR
+   * a /0, which is not routed. `mtu` > 0 gives the route that MTU (`ip route
+   * replace ... mtu N`: the kernel's path MTU, hence TCP's MSS, for those
+   * destinations). @throws RouteError for a malformed CIDR or an MTU that is
+   * not an integer in 68..65535
    */
-  add(cidr: string): boolean {
+  add(cidr: string, mtu = 0): boolean {
+    if (mtu !== 0 && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) throw new RouteError(`route mtu: expected an integer in 68..65535, got ${mtu}`);
     const c = this.canonical(cidr);
     if (c === null) return false;
-    this.set(c, true);
+    this.set(c, mtu);
     return true;
   }
 
@@ -101,7 +105,7 @@ export class KernelRoutes {
     return c.bits === 0 ? null : formatCidr(c);
   }
 
-  private set(cidr: string, add: boolean): void {
+  private set(cidr: string, add: number | false): void {
     if (this.closed) return;
     this.pending.delete(cidr); // re-inserted last: the batch applies changes in the order asked
     this.pending.set(cidr, add);
@@ -120,8 +124,9 @@ export class KernelRoutes {
   private run(): void {
     const lines: string[] = [];
     const order: string[] = [];
-    for (const [cidr, add] of this.pending) {
-      lines.push(`route ${add ? 'replace' : 'del'} ${cidr} dev ${this.dev}`);
+    for (const [cidr, mtu] of this.pending) {
+      const add = mtu !== false;
+      lines.push(`route ${add ? 'replace' : 'del'} ${cidr} dev ${this.dev}${mtu ? ` mtu ${mtu}` : ''}`);
       order.push(`${add ? 'replace' : 'del'} ${cidr}`);
     }
     this.pending.clear();

@@ -120,4 +120,19 @@ test('a missing ip binary fails every route of the batch; a malformed CIDR throw
   }
 });
 
+test('a route MTU goes on the replace line (batch and busybox), a later add without one drops it; a bad MTU throws', async () => {
+  for (const bin of [fakeIp, busyIp]) {
+    writeFileSync(log, '');
+    const k = new KernelRoutes('tfw0', { ipBinary: bin });
+    k.add('400::/7', 1348);
+    await k.settled();
+    k.add('400::/7');
+    await k.settled();
+    const lines = batches().map((l) => l.replace(/^-force -batch -\|/, '').replace(/;$/, ''));
+    assert.equal(lines, ['route replace 400::/7 dev tfw0 mtu 1348', 'route replace 400::/7 dev tfw0'], bin);
+    assert.throws(() => k.add('400::/7', 1.5), (e: Error) => /route mtu: expected an integer in 68\.\.65535, got 1\.5/.test(e.message));
+    assert.throws(() => k.add('400::/7', 70_000), /65535/);
+  }
+});
+
 test.run();
