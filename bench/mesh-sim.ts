@@ -134,11 +134,13 @@ export function randomMesh(n: number, degree: number, rand: () => number): { adj
 }
 
 /**
- * Metric of the shortest path from every node to `origin`, where a hop into node
- * v costs cost[v] (the origin's own cost counts, the start's does not); nodes in
- * `dead` and the edge `cut` are left out. Also returns the hop count of each path.
+ * Metric of the shortest path from every node to `origin` (Dijkstra on a
+ * binary heap), and the hop count of each path: a route at u through its
+ * neighbour v costs v's metric plus `weight(v, j)`, where adj[v][j] = u;
+ * edges where `skip(v, u)` is true are left out. Unreachable
+ * nodes keep Infinity and hops -1. Shared with bench/mycelium-sim.ts.
  */
-function dijkstra(adj: number[][], cost: Float64Array, origin: number, dead: number, cut: [number, number] | null): { dist: Float64Array; hops: Int32Array } {
+export function shortestPaths(adj: number[][], origin: number, weight: (v: number, j: number) => number, skip: (v: number, u: number) => boolean): { dist: Float64Array; hops: Int32Array } {
   const n = adj.length;
   const dist = new Float64Array(n).fill(Infinity);
   const hops = new Int32Array(n).fill(-1);
@@ -176,11 +178,11 @@ function dijkstra(adj: number[][], cost: Float64Array, origin: number, dead: num
   while (heap.length) {
     const [d, v] = pop();
     if (d > dist[v]) continue;
-    // A route at u via v costs cost[v] + metric(v).
-    for (const u of adj[v]) {
-      if (u === dead || v === dead) continue;
-      if (cut && ((u === cut[0] && v === cut[1]) || (u === cut[1] && v === cut[0]))) continue;
-      const nd = d + cost[v];
+    const nb = adj[v];
+    for (let j = 0; j < nb.length; j++) {
+      const u = nb[j];
+      if (skip(v, u)) continue;
+      const nd = d + weight(v, j);
       if (nd < dist[u]) {
         dist[u] = nd;
         hops[u] = hops[v] + 1;
@@ -189,6 +191,15 @@ function dijkstra(adj: number[][], cost: Float64Array, origin: number, dead: num
     }
   }
   return { dist, hops };
+}
+
+/**
+ * Babel's metrics: a hop into node v costs cost[v] (the origin's own cost
+ * counts, the start's does not); nodes in `dead` and the edge `cut` are left out.
+ */
+function dijkstra(adj: number[][], cost: Float64Array, origin: number, dead: number, cut: [number, number] | null): { dist: Float64Array; hops: Int32Array } {
+  return shortestPaths(adj, origin, (v) => cost[v], (v, u) =>
+    u === dead || v === dead || (cut !== null && ((u === cut[0] && v === cut[1]) || (u === cut[1] && v === cut[0]))));
 }
 
 /** True when the graph without `dead` / `cut` is still connected. */

@@ -34,7 +34,7 @@ import { subnetKey } from '../runtime/overlay/mycelium/subnet.js';
 import { TLV_HELLO } from '../runtime/overlay/mycelium/hello.js';
 import { TLV_IHU } from '../runtime/overlay/mycelium/ihu.js';
 import { TLV_UPDATE } from '../runtime/overlay/mycelium/update.js';
-import { heapBaseline, heapUsed, randomMesh, rng, type FailureResult, type MeshSimResult, type Traffic } from './mesh-sim.js';
+import { heapBaseline, heapUsed, randomMesh, rng, shortestPaths, type FailureResult, type MeshSimResult, type Traffic } from './mesh-sim.js';
 
 export interface MyceliumSimOptions {
   /** Nodes in the mesh (at least 3). */
@@ -141,53 +141,7 @@ export class SimStream implements LinkTransport {
 
 /** Shortest-path metric (and its hop count) from every node to `origin` with edge weights `w` (adjacency-aligned); `dead` is left out. */
 function dijkstra(adj: number[][], w: number[][], origin: number, dead: number): { dist: Float64Array; hops: Int32Array } {
-  const n = adj.length;
-  const dist = new Float64Array(n).fill(Infinity);
-  const hops = new Int32Array(n).fill(-1);
-  dist[origin] = 0;
-  hops[origin] = 0;
-  const heap: Array<[number, number]> = [[0, origin]];
-  const push = (e: [number, number]) => {
-    let i = heap.push(e) - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (heap[p][0] <= e[0]) break;
-      heap[i] = heap[p];
-      i = p;
-    }
-    heap[i] = e;
-  };
-  const pop = (): [number, number] => {
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= heap.length) break;
-        const c = l + 1 < heap.length && heap[l + 1][0] < heap[l][0] ? l + 1 : l;
-        if (heap[c][0] >= last[0]) break;
-        heap[i] = heap[c];
-        i = c;
-      }
-      heap[i] = last;
-    }
-    return top;
-  };
-  while (heap.length) {
-    const [d, v] = pop();
-    if (d > dist[v] || v === dead) continue;
-    adj[v].forEach((u, j) => {
-      if (u === dead) return;
-      const nd = d + w[v][j];
-      if (nd < dist[u]) {
-        dist[u] = nd;
-        hops[u] = hops[v] + 1;
-        push([nd, u]);
-      }
-    });
-  }
-  return { dist, hops };
+  return shortestPaths(adj, origin, (v, j) => w[v][j], (v, u) => u === dead || v === dead);
 }
 
 /**

@@ -97,6 +97,50 @@ function withCopyCounter<T>(body: (c: CopyCounter) => T): T {
 }
 
 /**
+ * Three in-memory devices A, B, C (keys fresh, endpoints 10.0.0.{1,2,3}:{1,2,3},
+ * no peers yet) joined by `wire`, the datagrams they transmit, copied off their
+ * slots with the copy counter paused (the harness's copies, not the overlay's).
+ * `pump` hands what is on the wire to its devices one datagram at a time
+ * (bounded rounds) until the wire is empty; `landBatch(dev)` puts the queued
+ * datagrams in `dev`'s receive slots, as recvBatch does (not counted), and
+ * returns the call that receives them as one batch. Used by copiesPerPacket
+ * and datagramCopiesPerFrame.
+ */
+function deviceLine(cc: CopyCounter, deliver: (i: number, n: number) => void) {
+  const keys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
+  const pubKeys = keys.map((k) => publicKeyFromPrivate(k));
+  const pubs = pubKeys.map((k) => toBase64(k));
+  const eps = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3'];
+  const from = eps.map((e) => Endpoint.parse(e));
+  const wire: { from: number; to: number; data: Uint8Array }[] = [];
+  const devs = keys.map((k, i) => new Device({ privateKey: k, io: {
+    transmit: (bufs, sizes, e, n) => {
+      const was = cc.counting;
+      cc.counting = false;
+      for (let j = 0; j < n; j++) wire.push({ from: i, to: e.items[j].port - 1, data: bufs[j].slice(0, sizes[j]) });
+      cc.counting = was;
+    },
+    deliver: (_b, _s, n) => deliver(i, n),
+  } }));
+  const pump = (): void => {
+    for (let round = 0; round < 8 && wire.length; round++) {
+      for (const d of wire.splice(0)) {
+        const slot = devs[d.to].receiveBuffers()[0];
+        slot.set(d.data);
+        devs[d.to].receive([slot], [d.data.length], [from[d.from]], 1);
+      }
+    }
+  };
+  const landBatch = (dev: Device): (() => void) => {
+    const batch = wire.splice(0);
+    const slots = dev.receiveBuffers();
+    batch.forEach((d, k) => slots[k].set(d.data));
+    return () => dev.receive(slots.slice(0, batch.length), batch.map((d) => d.data.length), batch.map((d) => from[d.from]), batch.length);
+  };
+  return { keys, pubKeys, pubs, eps, devs, wire, pump, landBatch };
+}
+
+/**
  * Bytes copied per packet by the overlay's own code, on send (TUN packet ->
  * sealed datagram), receive (datagram in a receive slot -> TUN) and relay
  * (datagram in -> forwarded datagram out, mesh forwarding in the middle node
@@ -113,42 +157,17 @@ function withCopyCounter<T>(body: (c: CopyCounter) => T): T {
  */
 export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' | 'receive' | 'relay', number> & { endpoint: Record<'send' | 'receive' | 'relay', number> } {
   return withCopyCounter((cc) => {
-    const keys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
-    const pubs = keys.map((k) => toBase64(publicKeyFromPrivate(k)));
-    const eps = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3'];
-    const wire: { from: number; to: number; data: Uint8Array }[] = [];
     const delivered: number[] = [0, 0, 0];
-    const devs = keys.map((k, i) => new Device({ privateKey: k, io: {
-      transmit: (bufs, sizes, e, n) => {
-        const was = cc.counting;
-        cc.counting = false;
-        for (let j = 0; j < n; j++) wire.push({ from: i, to: e.items[j].port - 1, data: bufs[j].slice(0, sizes[j]) });
-        cc.counting = was;
-      },
-      deliver: (_b, _s, n) => void (delivered[i] += n),
-    } }));
+    const { pubs, eps, devs, wire, pump, landBatch } = deviceLine(cc, (i, n) => void (delivered[i] += n));
     const [a, b, c] = devs;
     a.setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: ['10.100.0.0/16'] }]);
     b.setPeers([{ publicKey: pubs[0], endpoint: eps[0], allowedIPs: ['10.100.0.1/32'] }, { publicKey: pubs[2], endpoint: eps[2], allowedIPs: ['10.100.0.3/32'] }]);
     c.setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: ['10.100.0.0/16'] }]);
     b.forwarding = true;
-    const from = eps.map((e) => Endpoint.parse(e));
-    /** Hands the datagrams on the wire to their devices, each landing in a receive slot first as recvBatch does (not counted). */
-    const pump = (): void => {
-      for (let round = 0; round < 8 && wire.length; round++) {
-        for (const d of wire.splice(0)) {
-          const slot = devs[d.to].receiveBuffers()[0];
-          slot.set(d.data);
-          devs[d.to].receive([slot], [d.data.length], [from[d.from]], 1);
-        }
-      }
-    };
-    /** Lands the queued datagrams in `dev`'s receive slots and has it receive them as one batch, cc.counting the copies. */
+    /** Has `dev` receive the queued datagrams as one batch, counting the copies. */
     const receiveBatch = (dev: Device): number => {
-      const batch = wire.splice(0);
-      const slots = dev.receiveBuffers();
-      batch.forEach((d, k) => slots[k].set(d.data));
-      return measure(() => dev.receive(slots.slice(0, batch.length), batch.map((d) => d.data.length), batch.map((d) => from[d.from]), batch.length));
+      const receive = landBatch(dev);
+      return measure(receive);
     };
     const pkt = new Uint8Array(1420);
     pkt[0] = 0x45; pkt[2] = 1420 >> 8; pkt[3] = 1420 & 0xff; pkt[8] = 64;
@@ -206,24 +225,10 @@ export function copiesPerPacket(feed: 'slots' | 'own' = 'slots'): Record<'send' 
  */
 export function datagramCopiesPerFrame(): Record<'send' | 'receive' | 'relay', number> & { delivered: number } {
   return withCopyCounter((cc) => {
-    const keys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
-    const pubKeys = keys.map((k) => publicKeyFromPrivate(k));
-    const pubs = pubKeys.map((k) => toBase64(k));
+    let delivered = 0;
+    const { keys, pubKeys, pubs, eps, devs, wire, pump, landBatch } = deviceLine(cc, () => {});
     const addrs = pubKeys.map((k) => overlayAddressBytes(k));
     const rids = pubKeys.map((k) => newRouterId(k));
-    const eps = ['10.0.0.1:1', '10.0.0.2:2', '10.0.0.3:3'];
-    const from = eps.map((e) => Endpoint.parse(e));
-    const wire: { from: number; to: number; data: Uint8Array }[] = [];
-    let delivered = 0;
-    const devs = keys.map((k, i) => new Device({ privateKey: k, io: {
-      transmit: (bufs, sizes, e, n) => {
-        const was = cc.counting;
-        cc.counting = false;
-        for (let j = 0; j < n; j++) wire.push({ from: i, to: e.items[j].port - 1, data: bufs[j].slice(0, sizes[j]) });
-        cc.counting = was;
-      },
-      deliver: () => {},
-    } }));
     const peer = (i: number, j: number) => devs[i].peers.get(pubs[j])!;
     devs[0].setPeers([{ publicKey: pubs[1], endpoint: eps[1], allowedIPs: [] }]);
     devs[1].setPeers([{ publicKey: pubs[0], endpoint: eps[0], allowedIPs: [] }, { publicKey: pubs[2], endpoint: eps[2], allowedIPs: [] }]);
@@ -260,15 +265,6 @@ export function datagramCopiesPerFrame(): Record<'send' | 'receive' | 'relay', n
     pkt[0] = 0x60; pkt[4] = (LEN - 40) >> 8; pkt[5] = (LEN - 40) & 0xff; pkt[6] = 17; pkt[7] = 64;
     pkt.set(addrs[0], 8);
     pkt.set(addrs[2], 24);
-    const pump = (): void => {
-      for (let round = 0; round < 8 && wire.length; round++) {
-        for (const d of wire.splice(0)) {
-          const slot = devs[d.to].receiveBuffers()[0];
-          slot.set(d.data);
-          devs[d.to].receive([slot], [d.data.length], [from[d.from]], 1);
-        }
-      }
-    };
     const N = 64;
     const measure = (fn: () => void): number => {
       cc.copied = 0;
@@ -278,10 +274,8 @@ export function datagramCopiesPerFrame(): Record<'send' | 'receive' | 'relay', n
       return cc.copied / N;
     };
     const receiveBatch = (dev: Device): number => {
-      const batch = wire.splice(0);
-      const slots = dev.receiveBuffers();
-      batch.forEach((d, k) => slots[k].set(d.data));
-      return measure(() => dev.receive(slots.slice(0, batch.length), batch.map((d) => d.data.length), batch.map((d) => from[d.from]), batch.length));
+      const receive = landBatch(dev);
+      return measure(receive);
     };
     // Sessions A-B and B-C first: the first frame is staged at A, then at B (not counted).
     devs[0].send([pkt.slice()], [LEN], 1);
