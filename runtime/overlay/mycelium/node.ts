@@ -19,7 +19,7 @@ import { formatTcpEndpoint, type TcpEndpoint } from './endpoint.js';
 import { PeerLink, type LinkTransport } from './link.js';
 import { realClock, type MyceliumClock } from './clock.js';
 import { newRouterId, formatRouterId } from './router-id.js';
-import { RouteTable, routeMetric, type Selection } from './routes.js';
+import { RouteTable, routeMetric, type Selection, type SeqnoWanted } from './routes.js';
 import { SEQNO_REQUEST_HOPS, type SeqnoRequest } from './seqno-request.js';
 import { subnet64, subnetKey, type Subnet } from './subnet.js';
 import type { Tlv } from './tlv.js';
@@ -356,8 +356,16 @@ export class MyceliumNode {
 
   private onUpdate(u: Update, link: PeerLink): void {
     if (this.isOwn(u.subnet)) return; // our own subnet coming back
-    const s = this.table.applyUpdate(u, link, this.clock.now());
+    const wanted: SeqnoWanted[] = [];
+    const s = this.table.applyUpdate(u, link, this.clock.now(), wanted);
     if (s) this.propagate(s);
+    // §3.8.2.2 (router.rs handle_incoming_update asks the sender too): an
+    // unfeasible update better than our route asks its sender for a newer
+    // seqno, at most once per (subnet, seqno, link) in the dedup window.
+    for (const w of wanted) {
+      if (this.seenRecently(`sq|${subnetKey(w.subnet)}|${w.seqno}|${link.id}`)) continue;
+      link.sendTlv({ type: 'seqno-request', seqno: w.seqno, hopCount: SEQNO_REQUEST_HOPS, routerId: w.routerId, subnet: w.subnet });
+    }
   }
 
   /** Sends the selected route (or its retraction) for one subnet to every link but its next hop. */

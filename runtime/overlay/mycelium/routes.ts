@@ -3,7 +3,8 @@
  * the feasibility condition over a source table (RFC 8966 §3.5.1, sources
  * keyed by subnet and 40-byte router id as in Mycelium's source_table.rs), and
  * selection of the smallest metric (advertised metric + RTT link cost) among
- * feasible routes (§3.6). Pure: no sockets or timers; the node feeds it TLVs
+ * feasible routes (§3.6), and the seqno requests an unfeasible update calls
+ * for (§3.8.2.2). Pure: no sockets or timers; the node feeds it TLVs
  * and the clock, and sends what it returns. Source: threefoldtech/mycelium
  * mycelium/src/router.rs (handle_incoming_update, route selection),
  * source_table.rs; RFC 8966 §3.5-3.7.
@@ -52,6 +53,18 @@ export interface Selection {
   route: Route | null;
   /** The route it replaced (null when there was none). */
   previous: Route | null;
+}
+
+/**
+ * A seqno request an unfeasible update calls for (RFC 8966 §3.8.2.2): the
+ * node sends it to the neighbour the update came from. `seqno` is the
+ * source's feasibility-distance seqno + 1 (as router.rs handle_incoming_update
+ * asks for).
+ */
+export interface SeqnoWanted {
+  subnet: Subnet;
+  routerId: Uint8Array;
+  seqno: number;
 }
 
 export class RouteTable {
@@ -106,8 +119,14 @@ export class RouteTable {
    * Applies an Update received from `n` at time `now` (ms). Returns the
    * selection change it caused, or null. Counts drops for updates that name
    * a router id not owning the subnet, are unfeasible, or overflow the table.
+   *
+   * An unfeasible update is dropped; when its metric through `n` is finite and
+   * smaller than the selected route's (or no route is selected), a
+   * `SeqnoWanted` for its source is pushed to `wanted` (if given), so a route
+   * better than the one in use becomes feasible once the origin's seqno grows
+   * (§3.8.2.2). Deduplicating the requests is the caller's job.
    */
-  applyUpdate(u: Update, n: Neighbour, now: number): Selection | null {
+  applyUpdate(u: Update, n: Neighbour, now: number, wanted?: SeqnoWanted[]): Selection | null {
     if (isNodeSubnet(u.subnet)) {
       const a = overlayAddressBytes(routerIdKey(u.routerId));
       for (let i = 0; i < 8; i++) {
@@ -129,12 +148,18 @@ export class RouteTable {
     if (!this.feasible(u.subnet, u.routerId, u.seqno, u.metric)) {
       // §3.5.4: an unfeasible update from the current next hop makes the route unusable.
       this.counters.drop('unfeasible');
+      let change: Selection | null = null;
       if (existing && this.selected.get(key) === existing) {
         per!.delete(n.id);
         this.count--;
-        return this.reselect(key, u.subnet);
+        change = this.reselect(key, u.subnet);
       }
-      return null;
+      const cur = this.selected.get(key);
+      const fd = this.sources.get(sourceKey(u.subnet, u.routerId));
+      if (wanted && fd && (!cur || Math.min(METRIC_INFINITE - 1, u.metric + n.cost) < routeMetric(cur))) {
+        wanted.push({ subnet: u.subnet, routerId: u.routerId, seqno: seqnoAdd(fd.seqno, 1) });
+      }
+      return change;
     }
     const expires = now + Math.max(1, u.interval) * 10 * 3.5;
     if (existing) {

@@ -1,11 +1,12 @@
 // Route table of the Mycelium-dialect node (runtime/overlay/mycelium/routes.ts):
 // RFC 8966 §3.5.1 feasibility, selection by metric + link cost, retraction,
-// expiry, the table bound, and tfw's check that a node /64 is announced only
-// under the router id whose key derives it.
+// expiry, the table bound, tfw's check that a node /64 is announced only
+// under the router id whose key derives it, and the seqno requests an
+// unfeasible update calls for (§3.8.2.2).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Counters } from '../../../runtime/overlay/mycelium/counters.js';
-import { RouteTable, routeMetric, type Neighbour } from '../../../runtime/overlay/mycelium/routes.js';
+import { RouteTable, routeMetric, type Neighbour, type SeqnoWanted } from '../../../runtime/overlay/mycelium/routes.js';
 import { overlayAddressBytes } from '../../../runtime/overlay/address.js';
 import { newRouterId } from '../../../runtime/overlay/mycelium/router-id.js';
 import { subnet64, subnetKey } from '../../../runtime/overlay/mycelium/subnet.js';
@@ -83,6 +84,40 @@ test('expiry after 3.5 update intervals, and the table bound', () => {
   assert.is(t.expire(3499).length, 0); // interval 100 cs = 1 s; hold 3.5 s
   assert.is(t.expire(3500).length, 3);
   assert.is(t.size, 0);
+});
+
+test('§3.8.2.2: an unfeasible update better than the selected route (or with none selected) asks for FD seqno + 1; a worse one does not', () => {
+  const c = new Counters();
+  const t = new RouteTable(c);
+  const o = origin();
+  const k = subnetKey(o.subnet);
+  const n1: Neighbour = { id: 1, cost: 100 };
+  const n2: Neighbour = { id: 2, cost: 6 };
+  // The 100-node case: selected metric 264, FD (seqno 5, metric 176), a neighbour offers 182 (+6 = 188).
+  t.applyUpdate(upd(o, 5, 164), n1, 0);
+  assert.is(routeMetric(t.selectedFor(k)!), 264);
+  t.advertised(o.subnet, o.rid, 5, 176);
+  const w: SeqnoWanted[] = [];
+  assert.is(t.applyUpdate(upd(o, 5, 182), n2, 0, w), null); // dropped: 182 is not below 176
+  assert.is(c.drops.unfeasible, 1);
+  assert.is(t.selectedFor(k)!.neighbour, n1);
+  assert.equal(w, [{ subnet: o.subnet, routerId: o.rid, seqno: 6 }]);
+  // Unfeasible and not better (300 + 6 > 264): no request.
+  t.applyUpdate(upd(o, 5, 300), n2, 0, w);
+  assert.is(w.length, 1);
+  // Unfeasible from the selected next hop: the route goes, none is left, so any finite metric asks.
+  const s = t.applyUpdate(upd(o, 4, 5000), n1, 0, w)!;
+  assert.is(s.route, null);
+  assert.is(w.length, 2);
+  assert.is(w[1].seqno, 6);
+  // Feasible updates and retractions ask nothing; the seqno wraps modulo 2^16.
+  t.applyUpdate(upd(o, 6, 10), n2, 0, w);
+  t.applyUpdate(upd(o, 6, METRIC_INFINITE), n2, 0, w);
+  assert.is(w.length, 2);
+  const x = origin();
+  t.advertised(x.subnet, x.rid, 65535, 10);
+  t.applyUpdate(upd(x, 65535, 10), n2, 0, w);
+  assert.is(w[2].seqno, 0);
 });
 
 test.run();
