@@ -34,17 +34,13 @@ import { subnetKey } from '../runtime/overlay/mycelium/subnet.js';
 import { TLV_HELLO } from '../runtime/overlay/mycelium/hello.js';
 import { TLV_IHU } from '../runtime/overlay/mycelium/ihu.js';
 import { TLV_UPDATE } from '../runtime/overlay/mycelium/update.js';
-import { heapBaseline, heapUsed, randomMesh, rng, shortestPaths, type FailureResult, type MeshSimResult, type Traffic } from './mesh-sim.js';
+import { heapBaseline, heapUsed, randomMesh, rng, shortestPaths, type FailureResult, type MeshSimOptions, type MeshSimResult, type Traffic } from './mesh-sim.js';
 
-export interface MyceliumSimOptions {
-  /** Nodes in the mesh (at least 3). */
-  nodes: number;
-  /** Mean links per node (default 4). */
-  degree?: number;
-  /** Seed of the topology, latencies, origins and keys (default 1). */
-  seed?: number;
-  /** Nodes that announce their /64 (default all). */
-  origins?: number;
+/**
+ * MeshSimOptions (mesh-sim.ts: nodes, degree, seed, origins, heap, progress;
+ * the seed also draws the keys here) with this model's phases and timers.
+ */
+export interface MyceliumSimOptions extends Omit<MeshSimOptions, 'limitMs' | 'steadyMs' | 'failures'> {
   /** Simulated-time bound of each phase, ms (default 300 s: a crash takes 3.5 Hello periods to notice, stale metrics a full dump or more). */
   limitMs?: number;
   /** Steady-state window, simulated ms (default 60 s: one full-dump period). */
@@ -54,9 +50,6 @@ export interface MyceliumSimOptions {
   /** Hello and full-dump periods, ms (default 20 s and 60 s, the node's defaults). */
   helloIntervalMs?: number;
   updateIntervalMs?: number;
-  /** Measure heap deltas with forced GCs (default false). */
-  heap?: boolean;
-  progress?: (line: string) => void;
 }
 
 /** MeshSimResult (mesh-sim.ts) plus what only this model has. */
