@@ -252,27 +252,41 @@ export function heapBaseline(): number {
 /** The /64 of origin `o`: inside 400::/7 as tfw's overlay subnets are. */
 const prefixOf = (o: number): string => `400:${((o >> 16) & 0xffff).toString(16)}:${(o & 0xffff).toString(16)}::/64`;
 
-/**
- * Runs the simulation. Throws RangeError for nodes < 3 or origins outside
- * [2, nodes]. Every figure is in simulated time except `wallMs`.
- */
-export function simulateMesh(opts: MeshSimOptions): MeshSimResult {
-  const wall0 = performance.now();
-  const N = opts.nodes;
-  if (!(Number.isInteger(N) && N >= 3)) throw new RangeError(`nodes: expected an integer of at least 3, got ${N}`);
-  const K = opts.origins ?? N;
-  if (!(Number.isInteger(K) && K >= 2 && K <= N)) throw new RangeError(`origins: expected an integer in [2, ${N}], got ${K}`);
-  const seed = opts.seed ?? 1;
-  const degree = opts.degree ?? 4;
-  const limit = opts.limitMs ?? 120_000;
-  const steadyMs = opts.steadyMs ?? 16_000;
-  const say = opts.progress ?? (() => {});
-  const rand = rng(seed);
+/** The seeded mesh both simulations run on (this file and mycelium-sim.ts). */
+export interface MeshModel {
+  /** Nodes, and nodes that announce a prefix. */
+  N: number;
+  K: number;
+  seed: number;
+  /** The generator, after the model's draws: later draws (mycelium-sim.ts keys, phases) continue from it. */
+  rand: () => number;
+  adj: number[][];
+  edges: Array<[number, number]>;
+  /** Babel's nominal link cost per router, 64-256. */
+  cost: Float64Array;
+  /** The origins, ascending; originOf[node] = its column in origins, or -1. */
+  origins: number[];
+  originOf: Int32Array;
+  /** One-way latency per edge (aligned with `edges`), 5-50 ms. */
+  latency: number[];
+}
 
-  const { adj, edges } = randomMesh(N, degree, rand);
+/**
+ * Draws the model from `o.seed` (default 1), in a fixed order: graph
+ * (randomMesh, mean degree `o.degree`, default 4), per-router costs, the
+ * origins (a seeded sample of `o.origins`, default all), per-edge latencies.
+ * Throws RangeError for nodes < 3 or origins outside [2, nodes].
+ */
+export function drawModel(o: Pick<MeshSimOptions, 'nodes' | 'origins' | 'seed' | 'degree'>): MeshModel {
+  const N = o.nodes;
+  if (!(Number.isInteger(N) && N >= 3)) throw new RangeError(`nodes: expected an integer of at least 3, got ${N}`);
+  const K = o.origins ?? N;
+  if (!(Number.isInteger(K) && K >= 2 && K <= N)) throw new RangeError(`origins: expected an integer in [2, ${N}], got ${K}`);
+  const seed = o.seed ?? 1;
+  const rand = rng(seed);
+  const { adj, edges } = randomMesh(N, o.degree ?? 4, rand);
   const cost = new Float64Array(N);
   for (let i = 0; i < N; i++) cost[i] = 64 + Math.floor(rand() * 193);
-  // Origins: a seeded sample (all nodes when K = N); originOf[node] = its column or -1.
   const order = Array.from({ length: N }, (_, i) => i);
   for (let i = N - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -280,7 +294,21 @@ export function simulateMesh(opts: MeshSimOptions): MeshSimResult {
   }
   const origins = order.slice(0, K).sort((a, b) => a - b);
   const originOf = new Int32Array(N).fill(-1);
-  origins.forEach((v, o) => (originOf[v] = o));
+  origins.forEach((v, i) => (originOf[v] = i));
+  const latency = edges.map(() => 5 + Math.floor(rand() * 46));
+  return { N, K, seed, rand, adj, edges, cost, origins, originOf, latency };
+}
+
+/**
+ * Runs the simulation. Throws RangeError for nodes < 3 or origins outside
+ * [2, nodes]. Every figure is in simulated time except `wallMs`.
+ */
+export function simulateMesh(opts: MeshSimOptions): MeshSimResult {
+  const wall0 = performance.now();
+  const { N, K, seed, adj, edges, cost, origins, originOf, latency } = drawModel(opts);
+  const limit = opts.limitMs ?? 120_000;
+  const steadyMs = opts.steadyMs ?? 16_000;
+  const say = opts.progress ?? (() => {});
   const column = new Map<string, number>(origins.map((_, o) => [formatPrefix(parsePrefix(prefixOf(o))), o]));
 
   const heap0 = opts.heap ? heapBaseline() : 0;
@@ -316,7 +344,7 @@ export function simulateMesh(opts: MeshSimOptions): MeshSimResult {
       if (best.length && e.metric === best[o][i]) optimal++;
     });
   }
-  for (const [a, b] of edges) net.connect(name(a), name(b), 5 + Math.floor(rand() * 46));
+  edges.forEach(([a, b], e) => net.connect(name(a), name(b), latency[e]));
   const heapRouters = opts.heap ? heapUsed() - heap0 : 0;
 
   let dead = -1;

@@ -34,7 +34,7 @@ import { subnetKey } from '../runtime/overlay/mycelium/subnet.js';
 import { TLV_HELLO } from '../runtime/overlay/mycelium/hello.js';
 import { TLV_IHU } from '../runtime/overlay/mycelium/ihu.js';
 import { TLV_UPDATE } from '../runtime/overlay/mycelium/update.js';
-import { heapBaseline, heapUsed, randomMesh, rng, shortestPaths, type FailureResult, type MeshSimOptions, type MeshSimResult, type Traffic } from './mesh-sim.js';
+import { drawModel, heapBaseline, heapUsed, shortestPaths, type FailureResult, type MeshSimOptions, type MeshSimResult, type Traffic } from './mesh-sim.js';
 
 /**
  * MeshSimOptions (mesh-sim.ts: nodes, degree, seed, origins, heap, progress;
@@ -144,30 +144,12 @@ function dijkstra(adj: number[][], w: number[][], origin: number, dead: number):
  */
 export async function simulateMycelium(opts: MyceliumSimOptions): Promise<MyceliumSimResult> {
   const wall0 = performance.now();
-  const N = opts.nodes;
-  if (!(Number.isInteger(N) && N >= 3)) throw new RangeError(`nodes: expected an integer of at least 3, got ${N}`);
-  const K = opts.origins ?? N;
-  if (!(Number.isInteger(K) && K >= 2 && K <= N)) throw new RangeError(`origins: expected an integer in [2, ${N}], got ${K}`);
-  const seed = opts.seed ?? 1;
+  const { N, K, seed, rand, adj, edges, origins, originOf, latency } = drawModel(opts);
   const limit = opts.limitMs ?? 300_000;
   const helloMs = opts.helloIntervalMs ?? 20_000;
   const updateMs = opts.updateIntervalMs ?? 60_000;
   const steadyMs = opts.steadyMs ?? updateMs;
   const say = opts.progress ?? (() => {});
-  const rand = rng(seed);
-
-  // The same draws, in the same order, as mesh-sim.ts: graph, per-router costs (unused here), origins, latencies.
-  const { adj, edges } = randomMesh(N, opts.degree ?? 4, rand);
-  for (let i = 0; i < N; i++) rand();
-  const order = Array.from({ length: N }, (_, i) => i);
-  for (let i = N - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const origins = order.slice(0, K).sort((a, b) => a - b);
-  const originOf = new Int32Array(N).fill(-1);
-  origins.forEach((v, o) => (originOf[v] = o));
-  const latency = edges.map(() => 5 + Math.floor(rand() * 46));
   // Edge weights aligned with adj: the link cost both ends measure, 2 x latency.
   const w: number[][] = adj.map((l) => l.map(() => 0));
   edges.forEach(([a, b], e) => {
