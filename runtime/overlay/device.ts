@@ -234,10 +234,7 @@ export class Device {
   sendDatagramFrame(peer: Peer, frame: Uint8Array, len: number): void {
     if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
     this.sender.sendToPeer(peer, frame, len);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      process.nextTick(this.tickFlush);
-    }
+    this.flushSoon();
   }
 
   /**
@@ -255,10 +252,7 @@ export class Device {
   commitDatagramSlot(len: number): void {
     if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
     this.sender.commitClaimed(len);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      process.nextTick(this.tickFlush);
-    }
+    this.flushSoon();
   }
 
   /**
@@ -276,6 +270,13 @@ export class Device {
     this.flushQueued = false;
     this.flush();
   };
+
+  /** Flushes what the datagram sends queued once the current tick ends (one flush however many were queued). */
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    process.nextTick(this.tickFlush);
+  }
 
   get forwarding(): boolean {
     return this.receiver.forwarding;

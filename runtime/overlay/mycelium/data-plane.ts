@@ -48,6 +48,21 @@ export interface DataPlaneHost {
   missingRoute(dst: Uint8Array): void;
 }
 
+/**
+ * Writes the data frame that carries `packet` (an IPv6 packet of this node)
+ * at out[off..): frame header, data header (hop limit and addresses from the
+ * packet), and the box sealed for `key` with a body of `bodyLen` bytes
+ * (user header + packet + tag + nonce). The same bytes go on a TCP link and
+ * in a datagram (wg-datagram.ts). Returns the frame length. Throws RangeError
+ * when `out` is too short (seal.ts sealL3Into).
+ */
+function sealedFrame(out: Uint8Array, off: number, key: KeyObject, packet: Uint8Array, bodyLen: number): number {
+  writeDataFrameHeader(out, off);
+  writeDataHeader(out, off + FRAME_HEADER_BYTES, bodyLen, packet[7], packet.subarray(8, 24), packet.subarray(24, 40));
+  sealL3Into(key, packet, out, off + FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
+  return FRAME_HEADER_BYTES + DATA_HEADER_BYTES + bodyLen;
+}
+
 export class DataPlane {
   private readonly keys = new Map<string, KeyObject | null>();
   /** The WireGuard device data frames to links over WireGuard peers go through, or null (all on TCP). */
@@ -131,10 +146,7 @@ export class DataPlane {
         const o = path.claimOffset;
         let n = 0;
         try {
-          writeDataFrameHeader(slot, o);
-          writeDataHeader(slot, o + FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
-          sealL3Into(key, packet, slot, o + DATAGRAM_HEADER_BYTES);
-          n = total;
+          n = sealedFrame(slot, o, key, packet, bodyLen);
         } finally {
           path.commit(n);
         }
@@ -144,9 +156,7 @@ export class DataPlane {
       }
       // No session with the peer yet: a frame of its own, which the device stages (a copy) while it shakes hands.
       const f = (this.scratch ??= new Uint8Array(MAX_FRAME_BYTES));
-      writeDataFrameHeader(f);
-      writeDataHeader(f, FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
-      sealL3Into(key, packet, f, DATAGRAM_HEADER_BYTES);
+      sealedFrame(f, 0, key, packet, bodyLen);
       if (path.send(link.datagramPeer, f, total)) {
         h.counters.sent++;
         h.counters.datagramsSent++;
@@ -155,9 +165,7 @@ export class DataPlane {
     }
     // On the TCP link: a frame of its own (the socket keeps it until written), the box sealed into it.
     const frame = new Uint8Array(FRAME_HEADER_BYTES + DATA_HEADER_BYTES + bodyLen);
-    writeDataFrameHeader(frame);
-    writeDataHeader(frame, FRAME_HEADER_BYTES, bodyLen, packet[7], src, dst);
-    sealL3Into(key, packet, frame, FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
+    sealedFrame(frame, 0, key, packet, bodyLen);
     if (link.sendFrame(frame)) h.counters.sent++;
   }
 
