@@ -252,7 +252,7 @@ export class MyceliumNode {
   private listenOn(e: TcpEndpoint): void {
     const server = createServer((sock) => {
       if (this.stopped || this.links.size >= this.o.maxLinks) return void sock.destroy();
-      this.addLink(sock, `tcp://${sock.remoteAddress}:${sock.remotePort}`, true);
+      this.attachLink(sock, `tcp://${sock.remoteAddress}:${sock.remotePort}`, true);
     });
     server.listen(e.port, e.host);
     this.servers.push(server);
@@ -271,7 +271,7 @@ export class MyceliumNode {
       sock.setTimeout(0);
       d.failures = 0;
       d.delay = this.o.reconnectMinMs;
-      d.link = this.addLink(sock, formatTcpEndpoint(d.endpoint), false, () => this.retry(d));
+      d.link = this.attachLink(sock, formatTcpEndpoint(d.endpoint), false, () => this.retry(d));
     });
     sock.on('error', () => {
       if (!up) this.retry(d, true);
@@ -290,15 +290,11 @@ export class MyceliumNode {
   }
 
   /**
-   * Runs a peer link over `transport` (a Socket, or the simulation's in-memory
+   * Runs a peer link over `sock` (a Socket, or the simulation's in-memory
    * stream): Hello, full dump and a wildcard route request go out at once.
    * `endpoint` names it in status(); `closed` runs once the link is gone.
    */
-  attachLink(transport: LinkTransport, endpoint: string, inbound: boolean, closed?: () => void): PeerLink {
-    return this.addLink(transport, endpoint, inbound, closed);
-  }
-
-  private addLink(sock: LinkTransport, endpoint: string, inbound: boolean, closed?: () => void): PeerLink {
+  attachLink(sock: LinkTransport, endpoint: string, inbound: boolean, closed?: () => void): PeerLink {
     const link: PeerLink = new PeerLink(
       sock,
       endpoint,
