@@ -203,12 +203,16 @@ export default async function storageBench(): Promise<void> {
   const cores = availableParallelism();
   const bound = { put: (cores * TOTAL) / (put.cpu + put.backendCpu), get: (cores * TOTAL) / (get.cpu + get.backendCpu) };
   console.log(`CPU bound on ${cores} cores, cores / (client + backends CPU per byte): put ${mbs(bound.put)} MB/s (${(bound.put / kernelPut).toFixed(2)}x the kernels), get ${mbs(bound.get)} MB/s (${(bound.get / kernelGet).toFixed(2)}x): end to end cannot pass these here, whatever the scheduling`);
+  // the kernel's own share (system time: loopback TCP, page cache, fdatasync) with every user-space cost at 0
+  const sysBound = { put: (cores * TOTAL) / (put.sys + put.backendSys), get: (cores * TOTAL) / (get.sys + get.backendSys) };
+  console.log(`system-time floor on ${cores} cores, cores / (client + backends system CPU per byte): put ${mbs(sysBound.put)} MB/s (${(sysBound.put / kernelPut).toFixed(2)}x the kernels), get ${mbs(sysBound.get)} MB/s (${(sysBound.get / kernelGet).toFixed(2)}x): the bound if all of tfw's user-space work cost nothing`);
   console.log(`vs 3 replicas: bytes written (10,4) ${(ecBytes / MiB).toFixed(0)} MiB (${(ecBytes / TOTAL).toFixed(3)}x the data), 3 replicas ${(3 * TOTAL / MiB).toFixed(0)} MiB (3.000x); time put ${put.wall.toFixed(2)} s vs ${replPutP.wall.toFixed(2)} s, get ${get.wall.toFixed(2)} s vs ${replGetP.wall.toFixed(2)} s`);
   const file = writeResult('storage', {
     totalBytes: TOTAL, chunkBytes: CHUNK, k: K, m: M, erasureBackend: rs.backend, target: TARGET,
     kernelPut, kernelGet, pipePut, pipeGet, replPut, replGet,
     putRatio, getRatio,
     cpuTarget: CPU_TARGET, kernelCpuPerGiB: kernelCpu, clientCpuRatio: cpuRatio, cores, cpuBound: bound, cpuBoundRatio: { put: bound.put / kernelPut, get: bound.get / kernelGet },
+    sysBound, sysBoundRatio: { put: sysBound.put / kernelPut, get: sysBound.get / kernelGet },
     kernelRuns: [k1, k2], phases: { put, get, replPut: replPutP, replGet: replGetP },
     bytesWritten: { erasure: ecBytes, replicas: 3 * TOTAL },
     bytesWrittenRatio: { erasure: ecBytes / TOTAL, replicas: 3 },
