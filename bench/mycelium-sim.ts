@@ -57,8 +57,9 @@ export interface MyceliumSimResult extends MeshSimResult {
   dialect: 'mycelium';
   /**
    * After the optimal phase (shortest next hops everywhere, or the limit):
-   * selected routes whose metric is not the shortest path's (a change under
-   * 25 % of a selected route is not sent before the next full dump), and
+   * selected routes whose metric is not the shortest path's (a change of at
+   * most 10 and at most 25 % of a selected route is not sent before the next
+   * full dump, routes.ts significantChange), and
    * whose next hop is not on a shortest path.
    */
   metricOff: number;

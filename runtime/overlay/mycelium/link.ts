@@ -4,6 +4,10 @@
  * they carry is, end to end). The link measures its cost as Mycelium does:
  * the time from our Hello to the neighbour's IHU, in milliseconds (router.rs
  * handle_incoming_ihu), smoothed here so one slow reply does not flap routes.
+ * The IHU carries no Hello seqno, so each IHU is matched to the oldest Hello
+ * it has not answered yet (the stream is in order and the neighbour answers
+ * every Hello with one IHU): a Hello sent before the previous one's IHU came
+ * back does not turn that IHU into a too-short sample.
  * Sends are bounded: past `maxQueued` unsent bytes a frame is dropped
  * ('queue-full') instead of buffering without limit.
  */
@@ -31,6 +35,8 @@ export interface LinkTransport {
 
 /** Cost of a link before its first Hello/IHU round trip (ms). */
 export const INITIAL_LINK_COST = 100;
+/** Hellos awaiting their IHU that a link remembers; an older one is forgotten (its IHU, if it comes, then counts for the next). */
+export const MAX_UNANSWERED_HELLOS = 4;
 /** Default bound on bytes waiting in a link's socket. */
 export const MAX_QUEUED_BYTES = 4 << 20;
 
@@ -42,8 +48,8 @@ export class PeerLink implements Neighbour {
   /** Smoothed RTT in ms, or -1 before the first sample. */
   srtt = -1;
   helloSeqno = 0;
-  /** now() (the node's clock) when the last Hello went out, or -1. */
-  helloSentAt = -1;
+  /** now() (the node's clock) of each Hello not answered by an IHU yet, oldest first (at most MAX_UNANSWERED_HELLOS). */
+  private readonly unanswered: number[] = [];
   /** now() of the last TLV or data frame received. */
   lastHeard: number;
   /** Bytes read from and written to this link. */
@@ -118,11 +124,22 @@ export class PeerLink implements Neighbour {
     return true;
   }
 
-  /** Records an IHU: cost = smoothed Hello -> IHU time in ms, at least 1. Returns true when the cost changed. */
+  /** Records that a Hello went out at `now` (ms, the node's clock); its IHU is matched to it in order (ihuReceived). */
+  helloSent(now: number): void {
+    if (this.unanswered.length >= MAX_UNANSWERED_HELLOS) this.unanswered.shift();
+    this.unanswered.push(now);
+  }
+
+  /**
+   * Records an IHU received at `now` (ms): it answers the oldest unanswered
+   * Hello (helloSent), whose round trip is the sample; cost = smoothed samples
+   * in ms (3/4 old + 1/4 new), at least 1. An IHU with no Hello outstanding is
+   * ignored. Returns true when the cost changed.
+   */
   ihuReceived(now: number): boolean {
-    if (this.helloSentAt < 0) return false;
-    const rtt = now - this.helloSentAt;
-    this.helloSentAt = -1;
+    const sent = this.unanswered.shift();
+    if (sent === undefined) return false;
+    const rtt = now - sent;
     this.srtt = this.srtt < 0 ? rtt : 0.75 * this.srtt + 0.25 * rtt;
     const cost = Math.max(1, Math.min(0xfffe, Math.round(this.srtt)));
     const changed = cost !== this.cost;

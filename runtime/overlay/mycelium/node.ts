@@ -456,7 +456,7 @@ export class MyceliumNode {
 
   private sendHello(l: PeerLink): void {
     l.helloSeqno = seqnoAdd(l.helloSeqno, 1);
-    l.helloSentAt = this.clock.now();
+    l.helloSent(this.clock.now());
     l.sendTlv({ type: 'hello', unicast: true, seqno: l.helloSeqno, interval: Math.max(1, Math.round(this.o.helloIntervalMs / 10)) });
   }
 

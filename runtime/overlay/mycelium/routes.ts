@@ -41,6 +41,18 @@ export interface Route {
 /** The metric of a route through its neighbour, capped below infinity. */
 export const routeMetric = (r: Route): number => Math.min(METRIC_INFINITE - 1, r.metric + r.neighbour.cost);
 
+/**
+ * A metric change of the selected route that makes a triggered update
+ * (RFC 8966 §3.7.2 leaves the threshold to the node): more than 10 (ms of
+ * round trip, router.rs BIG_METRIC_CHANGE_TRESHOLD) or more than 25% of the
+ * last reported metric. Smaller changes wait for the next full dump.
+ */
+export const BIG_METRIC_CHANGE = 10;
+const significantChange = (last: number, now: number): boolean => {
+  const d = Math.abs(now - last);
+  return d > BIG_METRIC_CHANGE || d * 4 > Math.max(last, 4);
+};
+
 const sourceKey = (s: Subnet, rid: Uint8Array): string => `${subnetKey(s)}|${Buffer.from(rid).toString('hex')}`;
 
 /** True when `s` is a /64 inside 400::/7 (a node subnet). */
@@ -225,7 +237,7 @@ export class RouteTable {
     return out;
   }
 
-  /** §3.6: the feasible route with the smallest metric; a change of next hop or seqno, or a metric change past 25%, is reported. */
+  /** §3.6: the feasible route with the smallest metric; a change of next hop or seqno, or a significant metric change (significantChange), is reported. */
   private reselect(key: string, subnet: Subnet): Selection | null {
     const per = this.routes.get(key);
     let best: Route | null = null;
@@ -243,7 +255,7 @@ export class RouteTable {
     if (best !== null && prev === best) {
       const last = this.announced.get(best);
       const m = routeMetric(best);
-      if (last && last.seqno === best.seqno && Math.abs(m - last.metric) * 4 <= Math.max(last.metric, 4)) return null;
+      if (last && last.seqno === best.seqno && !significantChange(last.metric, m)) return null;
     }
     if (best) this.announced.set(best, { seqno: best.seqno, metric: routeMetric(best) });
     return { subnet, route: best, previous: prev };

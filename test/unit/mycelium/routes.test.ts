@@ -2,7 +2,8 @@
 // RFC 8966 §3.5.1 feasibility, selection by metric + link cost, retraction,
 // expiry, the table bound, tfw's check that a node /64 is announced only
 // under the router id whose key derives it, and the seqno requests an
-// unfeasible update calls for (§3.8.2.2).
+// unfeasible update calls for (§3.8.2.2), and which metric changes of the
+// selected route are reported for a triggered update (§3.7.2).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Counters } from '../../../runtime/overlay/mycelium/counters.js';
@@ -38,6 +39,33 @@ test('selection: the smallest advertised metric + link cost wins; a retraction f
   assert.is(gone.length, 1);
   assert.is(gone[0].route, null);
   assert.is(t.size, 0);
+});
+
+test('triggered updates (§3.7.2): a metric change of the selected route is reported past 10 (router.rs) or past 25%, smaller ones are not', () => {
+  const t = new RouteTable(new Counters());
+  const n: Neighbour = { id: 1, cost: 40 };
+  const o = origin();
+  // Reported: new route (metric 340).
+  assert.ok(t.applyUpdate(upd(o, 1, 300), n, 0));
+  // 340 -> 330: a change of exactly 10 (routes.ts BIG_METRIC_CHANGE; 3%) waits for the dump.
+  assert.is(t.applyUpdate(upd(o, 1, 290), n, 0), null);
+  // 340 -> 328 (12 below the last reported 340, 3.5%): reported. Under the 25% rule alone
+  // it waited for the next full dump, one hop per dump period (the 1,000-node cold start).
+  const s = t.applyUpdate(upd(o, 1, 288), n, 0);
+  assert.ok(s);
+  assert.is(routeMetric(s!.route!), 328);
+  // Measured from the last reported metric, not the last received one: 328 -> 320 -> 317 (11 in two steps).
+  assert.is(t.applyUpdate(upd(o, 1, 280), n, 0), null);
+  assert.ok(t.applyUpdate(upd(o, 1, 277), n, 0));
+  // A link cost change counts the same way (reselectAll after an IHU): 317 -> 329.
+  n.cost = 52;
+  assert.is(t.reselectAll().length, 1);
+  // Small metrics keep the 25% rule: 4 -> 6 is reported.
+  const o2 = origin();
+  const m: Neighbour = { id: 2, cost: 4 };
+  assert.ok(t.applyUpdate(upd(o2, 1, 0), m, 0));
+  m.cost = 6;
+  assert.is(t.reselectAll().length, 1);
 });
 
 test('feasibility (RFC 8966 §3.5.1): after advertising (s, m), only a newer seqno or a smaller metric is accepted', () => {
