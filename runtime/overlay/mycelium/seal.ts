@@ -15,7 +15,8 @@
  * native/src/gcm_napi.c, which calls the OpenSSL libcrypto already in the
  * Node process (EVP, key schedule once per pair key, the box written straight
  * into the caller's buffer and opened in place), when the addon loads, has the
- * gcm functions and TFW_NATIVE is not 0; else 'node:crypto' (a secret
+ * gcm functions, TFW_NATIVE is not 0 and TFW_MYCELIUM_GCM is not 'node';
+ * else 'node:crypto' (a secret
  * KeyObject per pair key; the output comes back in new buffers and is copied
  * into place). Both make and open the same boxes.
  */
@@ -47,7 +48,8 @@ export function sharedKey(privateKey: Uint8Array | KeyObject, peerPublicKey: Uin
 }
 
 type NativeGcm = Required<Pick<NativeAddon, 'gcmKey' | 'gcmSeal' | 'gcmOpen'>>;
-const addon = nativeAddon();
+// TFW_MYCELIUM_GCM=node keeps node:crypto with the addon loaded (the fallback, tested on its own).
+const addon = process.env.TFW_MYCELIUM_GCM === 'node' ? null : nativeAddon();
 const nativeGcm: NativeGcm | null = addon?.gcmKey && addon.gcmSeal && addon.gcmOpen ? (addon as NativeGcm) : null;
 
 /** The engine names: the addon over the process's libcrypto, or node:crypto. */

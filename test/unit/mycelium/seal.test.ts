@@ -22,7 +22,7 @@ import { hex, prng, unhex } from '../../helpers.js';
 const engines: readonly GcmEngine[] = gcmEngines;
 
 test('engine: native whenever the addon has the gcm functions and TFW_NATIVE is not 0', () => {
-  const a = nativeAddon();
+  const a = process.env.TFW_MYCELIUM_GCM === 'node' ? null : nativeAddon();
   const expected = a?.gcmKey && a.gcmSeal && a.gcmOpen ? 'native' : 'node:crypto';
   assert.is(gcmEngine, expected);
   if (process.env.TFW_NATIVE !== '0' && a) assert.ok(a.gcmKey, 'the addon built from this tree has gcmKey (this process has libcrypto)');
@@ -174,12 +174,12 @@ test('native C entry points: argument checks throw one-line errors, never crash'
   assert.is(a.gcmOpen(k, buf, 0, 42), 14, 'the box sealed above opens (header + packet)');
 });
 
-test('TFW_NATIVE=0: node:crypto, and its boxes open with the native engine of this process', () => {
+for (const env of [{ TFW_NATIVE: '0' }, { TFW_MYCELIUM_GCM: 'node' }]) test(`${Object.entries(env)[0].join('=')}: node:crypto, and its boxes open with this process's engines`, () => {
   const script = `import { gcmEngine, sealBox, pairKey } from './runtime/overlay/mycelium/seal.ts';
     const box = sealBox(pairKey(new Uint8Array(32).fill(7)), new Uint8Array(100).fill(9));
     console.log('RESULT ' + JSON.stringify({ engine: gcmEngine, box: Buffer.from(box).toString('hex') }));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    env: { ...process.env, TFW_NATIVE: '0' }, encoding: 'utf8', timeout: 60_000, cwd: new URL('../../..', import.meta.url).pathname,
+    env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000, cwd: new URL('../../..', import.meta.url).pathname,
   });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   assert.ok(line, `probe failed: ${r.stderr}`);
