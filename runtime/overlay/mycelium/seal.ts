@@ -133,7 +133,8 @@ export function sealBox(key: Uint8Array | PairKey, plaintext: Uint8Array, nonce?
  * contents.
  */
 export function openBox(key: Uint8Array | PairKey, box: Uint8Array): Uint8Array | null {
-  if (key instanceof NativeGcmKey) return openBoxInPlace(key, box.slice());
+  // A copy to open in place (new Uint8Array: Buffer's slice would be a view of `box`).
+  if (key instanceof NativeGcmKey) return openBoxInPlace(key, new Uint8Array(box));
   if (keyBytes(key) !== 32 || box.length < USER_HEADER_BYTES + BOX_OVERHEAD) return null;
   const ctLen = box.length - BOX_OVERHEAD;
   try {

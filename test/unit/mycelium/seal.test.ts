@@ -87,6 +87,14 @@ for (const engine of engines) {
       assert.is(openBoxInPlace(key, t.slice()), null, `in place, bit flipped in byte ${i}`);
     }
     assert.ok(openBox(key, box), 'the untampered box opens');
+    // openBox leaves its input as it was, a Buffer (whose slice is a view) too, opened or refused.
+    const buf = Buffer.from(box);
+    assert.ok(openBox(key, buf));
+    assert.is(hex(buf), hex(box), 'a Buffer opened by openBox is unchanged');
+    buf[0] ^= 1;
+    assert.is(openBox(key, buf), null);
+    buf[0] ^= 1;
+    assert.is(hex(buf), hex(box), 'a Buffer refused by openBox is unchanged');
     assert.is(openBox(K(unhex('22'.repeat(32))), box), null);
     for (let n = 0; n < USER_HEADER_BYTES + BOX_OVERHEAD; n++) assert.is(openBox(key, box.subarray(0, n)), null);
     // A low-order public key (all zero) gives no key rather than an all-zero one.
