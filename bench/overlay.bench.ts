@@ -2,7 +2,9 @@
  * Overlay router throughput, as ratios to peers measured in the same run:
  * 1. in process: Device.send (route lookup + seal, 64-packet batches of 1,420-byte
  *    IPv4 packets written into its send slots as the TUN read does) with the
- *    aead kernel's pool vs the node:crypto fallback;
+ *    aead kernel's pool vs the node:crypto fallback; Mycelium's end-to-end box
+ *    (mycelium/seal.ts) sealed into and opened in a buffer, 1,348-byte packets,
+ *    with the native engine (gcm_napi.c, OpenSSL in process) vs node:crypto;
  * 2. end to end (root, iperf3, wireguard-go): iperf3 TCP, then iperf3 UDP
  *    (1,380-byte datagrams at a target rate above what either tunnel carries,
  *    TFW_BENCH_UDP_RATE, default 2G: received throughput and loss) through two
@@ -37,6 +39,7 @@ import type { PeerLink } from '../runtime/overlay/mycelium/link.js';
 import { newRouterId } from '../runtime/overlay/mycelium/router-id.js';
 import type { RouteTable as MyceliumRouteTable } from '../runtime/overlay/mycelium/routes.js';
 import { datagramPacketMtu } from '../runtime/overlay/mycelium/wg-datagram.js';
+import { gcmEngine, gcmEngines, openBoxInPlace, pairKey, sealL3Into } from '../runtime/overlay/mycelium/seal.js';
 import type { Peer } from '../runtime/overlay/wireguard/peer.js';
 import { TRANSPORT_HEADER_SIZE } from '../runtime/overlay/wireguard/messages.js';
 import { NetnsLine, NetnsPair, ROOT, have, sh, spawnIn, waitFor, ping, type Proc } from '../test/integration/overlay-netns.js';
@@ -428,6 +431,41 @@ function inProcess(samples: Sample[]): void {
   }
 }
 
+/**
+ * In process, Mycelium's end-to-end box of a 1,348-byte IPv6 packet (the most a
+ * datagram frame carries at MTU 1,420): sealL3Into a frame buffer at an offset,
+ * and openBoxInPlace of such boxes, 64 per call, with each engine of
+ * mycelium/seal.ts (gcmEngines). Opening in place destroys the box, so each
+ * round first restores the 64 boxes from a sealed copy (one 1,380-byte set
+ * each, the same for both engines).
+ */
+export function boxInProcess(samples: Sample[]): void {
+  const LEN = datagramPacketMtu(1420);
+  const N = 64;
+  const raw = new Uint8Array(32).fill(0x5a);
+  const pkt = new Uint8Array(LEN).fill(0x33);
+  const OFF = 44; // where the box starts in a datagram frame after the WireGuard transport header room
+  for (const engine of gcmEngines) {
+    const key = pairKey(raw, engine);
+    const frames = Array.from({ length: N }, () => new Uint8Array(OFF + LEN + 32));
+    const seal = timeIt(() => {
+      for (const f of frames) sealL3Into(key, pkt, f, OFF);
+    });
+    const sealed = frames.map((f) => f.slice(OFF));
+    const boxes = frames.map((f) => f.subarray(OFF));
+    let bad = 0;
+    const open = timeIt(() => {
+      for (let i = 0; i < N; i++) {
+        boxes[i].set(sealed[i]);
+        if (!openBoxInPlace(key, boxes[i])) bad++;
+      }
+    });
+    if (bad) throw new Error(`overlay bench: box: ${bad} boxes did not open with ${engine}`);
+    samples.push({ name: engine, case: 'seal 1,348 B', opsPerSec: seal * N, bytesPerSec: seal * N * LEN });
+    samples.push({ name: engine, case: 'open 1,348 B', opsPerSec: open * N, bytesPerSec: open * N * LEN });
+  }
+}
+
 interface IperfResult {
   /** Received throughput (bytes/s, payload as iperf3 counts it). */
   bytesPerSec: number;
@@ -621,6 +659,11 @@ export default async function overlayBench(): Promise<void> {
   const dg = datagramCopiesPerFrame();
   console.log(`overlay: bytes copied per Mycelium datagram frame (1,348-byte IPv6 packet, end to end A -> B -> C): send ${dg.send.toFixed(0)}, relay ${dg.relay}, receive ${dg.receive.toFixed(0)}`);
   printTable('overlay: Device.send (route + seal), 1,420-byte packets', samples.filter((s) => s.case.startsWith('Device')), { baseline: 'node:crypto per packet' });
+  const box: Sample[] = [];
+  boxInProcess(box);
+  printTable(`overlay: Mycelium end-to-end box in process (seal.ts; runtime engine: ${gcmEngine})`, box, { baseline: 'node:crypto' });
+  for (const s of box) console.log(`  ${s.name}, ${s.case}: ${(1e6 / s.opsPerSec).toFixed(2)} us per packet`);
+  samples.push(...box.map((s) => ({ ...s, case: `Mycelium box ${s.case}` })));
   relayInProcess(samples);
   const relayRows = samples.filter((s) => s.case.startsWith('relay 64'));
   if (relayRows.length) printTable('overlay: relay in process (B receive: open, classify/look up, seal), 1,420-byte packets', relayRows, { baseline: 'per-packet lookups' });

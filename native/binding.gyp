@@ -25,7 +25,8 @@
         "src/fib6.c",
         "src/fib6_lookup.c",
         "src/classify.c",
-        "src/xxh64_napi.c"
+        "src/xxh64_napi.c",
+        "src/gcm_napi.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-O3", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -70,6 +70,11 @@ export interface NativeAddon {
   rsSetIsa(name: string): string;
   // xxh64_napi.c (absent from addons built before it; abiVersion unchanged: nothing else changed)
   xxh64?(parts: Uint8Array[], out: Uint8Array): void;
+  // gcm_napi.c: AES-256-GCM through the process's libcrypto (absent from older addons, and when
+  // the process has no EVP_* symbols; abiVersion unchanged: nothing else changed)
+  gcmKey?(key: Uint8Array): object;
+  gcmSeal?(key: object, header: Uint8Array, packet: Uint8Array, out: Uint8Array, off: number): number;
+  gcmOpen?(key: object, buf: Uint8Array, off: number, len: number): number;
   // forward_napi.c (absent from addons built before the forward kernel)
   fwdCreate?(): object;
   fwdV4Insert(h: object, addr: number, length: number, nextHop: number): number;

@@ -203,6 +203,12 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   let dials: { node: MyceliumPort; hosts: Set<string> } | null = null;
   /** With overWireGuard and datagram frames: the route MTU of 400::/7 (mycelium/wg-datagram.ts), else 0. */
   let datagramMtu = 0;
+  /**
+   * Writes the packets the Mycelium node opened and has not yet written to the TUN (joinMycelium).
+   * Packets opened from a WireGuard datagram are views of the device's receive slots (opened in
+   * place, mycelium/seal.ts), so they are written before the next batch is received into the slots.
+   */
+  let flushDelivered = () => {};
   const syncDials = (c: OverlayConfig) => {
     if (!dials) return;
     const want = new Set(myceliumDialTargets(c.peers));
@@ -277,7 +283,10 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   });
   u.onReadable(() => {
     try {
-      for (let i = 0, n; i < MAX_BATCHES_PER_WAKE && (n = u.recvBatch(udpBufs, udpSizes, udpEps)) > 0; i++) device.receive(udpBufs, udpSizes, udpEps.items, n);
+      for (let i = 0, n; i < MAX_BATCHES_PER_WAKE && (n = u.recvBatch(udpBufs, udpSizes, udpEps)) > 0; i++) {
+        device.receive(udpBufs, udpSizes, udpEps.items, n);
+        flushDelivered();
+      }
     } catch (err) {
       log(`udp receive: ${(err as Error).message}`);
     }
@@ -368,8 +377,9 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
           kernel?.add('400::/7', datagramMtu);
         }
       }
-      // Packets the node opened are written to the TUN in one batch per wake-up (after the receive
-      // batch that carried them, on the next tick), or when DELIVER_BATCH are waiting.
+      // Packets the node opened are written to the TUN in one batch per receive batch (a packet from a
+      // datagram frame lies in a receive slot: written before the slots take the next batch), per
+      // wake-up for those from TCP links (on the next tick), or when DELIVER_BATCH are waiting.
       const out: Uint8Array[] = [];
       const outSizes = new Int32Array(DELIVER_BATCH);
       let queued = false;
@@ -382,6 +392,7 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
         tun?.writeBatch(out, outSizes, n);
         out.length = 0;
       };
+      flushDelivered = writeOut;
       node.setDeliver((p) => {
         out.push(p);
         if (out.length === DELIVER_BATCH) writeOut();
@@ -402,7 +413,9 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
           device.setPeers(cfg.peers, cfg.mesh);
         }
         device.handOff = null;
+        writeOut();
         node.setDeliver(() => {});
+        flushDelivered = () => {};
         joined = false;
         if (kernel) {
           syncRoutes({ ...cfg, name: t.name });

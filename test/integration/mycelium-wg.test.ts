@@ -9,7 +9,9 @@
 //    mycelium/wg-datagram.ts, relayed inside B's device: only control crosses
 //    the TCP links), A's TUN holds it (control), and B's Mycelium counters show
 //    the packets relayed as datagrams. A's 400::/7 route has MTU 1,348 and
-//    1,400-byte echoes (fragmented by A's kernel) all come back.
+//    1,400-byte echoes (fragmented by A's kernel) all come back. A burst of
+//    400 echoes (64 in flight) comes back intact. C uses the node:crypto
+//    engine (TFW_MYCELIUM_GCM=node), A the default: the boxes cross engines.
 // 2. A -WG- B -TCP- C (C runs Mycelium only): A pings C and C pings A, so B
 //    routes between a WireGuard link and a Mycelium TCP link.
 // 3. Line 1 with `mesh: true` too: with Babel's hop-by-hop route to C's /64 on
@@ -42,9 +44,9 @@ function nodes(line: NetnsLine) {
   const ns = { A: line.a, B: line.b, C: line.c };
   const id = `${process.pid % 10000}`;
   const tun = (n: Name) => `ew${id}t${n.toLowerCase()}`;
-  const run = (n: Name, cfg: object, args: string[] = []): Proc =>
+  const run = (n: Name, cfg: object, args: string[] = [], env: Record<string, string> = {}): Proc =>
     line.track(spawnIn(ns[n], [process.execPath, '--import', 'tsx', join(ROOT, 'runtime/main.ts'), ...args, '--config',
-      line.file(`${n}.json`, JSON.stringify({ privateKey: toBase64(keys[n]), ...cfg }))]));
+      line.file(`${n}.json`, JSON.stringify({ privateKey: toBase64(keys[n]), ...cfg }))], env));
   const wgPeer = (n: Name, endpoint: string) => ({ publicKey: pub(n), endpoint: `${endpoint}:51820`, allowedIPs: [], persistentKeepalive: 1 });
   // No discovery: the nodes must not find each other on the veths, only through the tunnels.
   const myc = (peers: string[] = [], extra: object = {}) => ({ listen: ['tcp://[::]:9651'], peers, discovery: false, ...extra });
@@ -69,7 +71,9 @@ test('A -WG- B -WG- C with mycelium: A reaches C end to end; B relays ciphertext
     const { addr, ns, tun, run, wgPeer, myc, ping } = nodes(line);
     const B = run('B', { name: tun('B'), listenPort: 51820, peers: [wgPeer('A', line.ipAB), wgPeer('C', line.ipCB)], mycelium: myc() });
     const A = run('A', { name: tun('A'), listenPort: 51820, peers: [wgPeer('B', line.ipBA)], mycelium: myc() });
-    const C = run('C', { name: tun('C'), listenPort: 51820, peers: [wgPeer('B', line.ipBC)], mycelium: myc() });
+    // C seals and opens with node:crypto (the fallback engine), A with the default (native when the addon has it):
+    // every echo crosses engines both ways.
+    const C = run('C', { name: tun('C'), listenPort: 51820, peers: [wgPeer('B', line.ipBC)], mycelium: myc() }, [], { TFW_MYCELIUM_GCM: 'node' });
     const all = () => `A:\n${A.out()}\nB:\n${B.out()}\nC:\n${C.out()}`;
     assert.ok(await waitFor(() => [A, B, C].every((p) => /tfw: ready/.test(p.out()) && /tfw: mycelium: up /.test(p.out())), 60_000), `ready:\n${all()}`);
 
@@ -96,6 +100,12 @@ test('A -WG- B -WG- C with mycelium: A reaches C end to end; B relays ciphertext
 
     // The MTU rule: 400::/7 has route MTU 1,348 (1,420 - 72), so A's kernel fragments a 1,448-byte echo
     // before the TUN and every fragment fits one datagram frame: all three come back, no too-big drop.
+    // A burst (64 echoes in flight, several receive batches per wake-up): packets are opened in place in the
+    // receive slots, so one written to the TUN after its slot took the next batch would come back garbled.
+    const burst = spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '400', '-l', '64', '-i', '0', '-s', '1200', '-W', '2', '-p', MARKER_HEX, addr('C')], { encoding: 'utf8' });
+    const got = /(\d+) received/.exec(burst.stdout);
+    assert.ok(got && Number(got[1]) >= 300, `burst A -> C: ${burst.stdout.slice(-400)}${burst.stderr}`);
+    assert.not.match(burst.stdout, /wrong data byte|DUP!/, 'every echo came back as sent');
     const route = spawnSync('ip', ['-n', ns.A, '-6', 'route', 'show', '400::/7'], { encoding: 'utf8' }).stdout;
     assert.match(route, /mtu 1348/, `A's 400::/7 route: ${route}`);
     const big = spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', '-s', '1400', addr('C')], { encoding: 'utf8' });

@@ -23,7 +23,9 @@ import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, writeDataFrameHeader, type DataFra
 import type { PeerLink } from './link.js';
 import { routerIdKey } from './router-id.js';
 import type { RouteTable } from './routes.js';
-import { BOX_OVERHEAD, openBox, pairKeyObject, sealL3Into, sharedKey, USER_DATA_L3, USER_DATA_VERSION, USER_HEADER_BYTES } from './seal.js';
+import {
+  BOX_OVERHEAD, openBoxInPlace, pairKey, sealL3Into, sharedKey, USER_DATA_L3, USER_DATA_VERSION, USER_HEADER_BYTES, type PairKey,
+} from './seal.js';
 import { subnet64Key } from './subnet.js';
 import { buildIcmp6Error, ICMP6_PACKET_TOO_BIG } from '../routing/icmp.js';
 import {
@@ -42,7 +44,10 @@ export interface DataPlaneHost {
   /** 16-byte address of this node. */
   readonly address: Uint8Array;
   readonly privateKey: Uint8Array | KeyObject;
-  /** Hands an opened IPv6 packet to the local TUN or sink. */
+  /**
+   * Hands an opened IPv6 packet to the local TUN or sink: with the native seal engine, a view of
+   * the frame it was opened in (receive slot: valid until the device's next receive batch).
+   */
   deliver(packet: Uint8Array): void;
   /** Called when a packet had no route: the node may send a route request. */
   missingRoute(dst: Uint8Array): void;
@@ -56,7 +61,7 @@ export interface DataPlaneHost {
  * in a datagram (wg-datagram.ts). Returns the frame length. Throws RangeError
  * when `out` is too short (seal.ts sealL3Into).
  */
-function sealedFrame(out: Uint8Array, off: number, key: KeyObject, packet: Uint8Array, bodyLen: number): number {
+function sealedFrame(out: Uint8Array, off: number, key: PairKey, packet: Uint8Array, bodyLen: number): number {
   writeDataFrameHeader(out, off);
   writeDataHeader(out, off + FRAME_HEADER_BYTES, bodyLen, packet[7], packet.subarray(8, 24), packet.subarray(24, 40));
   sealL3Into(key, packet, out, off + FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
@@ -64,7 +69,7 @@ function sealedFrame(out: Uint8Array, off: number, key: KeyObject, packet: Uint8
 }
 
 export class DataPlane {
-  private readonly keys = new Map<string, KeyObject | null>();
+  private readonly keys = new Map<string, PairKey | null>();
   /** The WireGuard device data frames to links over WireGuard peers go through, or null (all on TCP). */
   path: DatagramPath | null = null;
   /** The frame a datagram is sealed into at the source while no session is up (`path.send` stages a copy). */
@@ -80,8 +85,8 @@ export class DataPlane {
     return true;
   }
 
-  /** The pair key for the node whose router id is `rid`, as a KeyObject (cached; null when the DH fails). */
-  private keyFor(rid: Uint8Array): KeyObject | null {
+  /** The pair key for the node whose router id is `rid`, as the seal engine's key (cached; null when the DH fails). */
+  private keyFor(rid: Uint8Array): PairKey | null {
     // Routes keep their router id's bytes: per packet, one lookup by identity.
     const hit = this.keyByRid.get(rid);
     if (hit !== undefined) return hit;
@@ -90,15 +95,15 @@ export class DataPlane {
     return key;
   }
 
-  private readonly keyByRid = new WeakMap<Uint8Array, KeyObject | null>();
+  private readonly keyByRid = new WeakMap<Uint8Array, PairKey | null>();
 
-  private keyForKey(rid: Uint8Array): KeyObject | null {
+  private keyForKey(rid: Uint8Array): PairKey | null {
     const pk = routerIdKey(rid);
     const k = Buffer.from(pk).toString('hex');
     let key = this.keys.get(k);
     if (key === undefined) {
       const raw = sharedKey(this.host.privateKey, pk);
-      key = raw && pairKeyObject(raw);
+      key = raw && pairKey(raw);
       if (this.keys.size >= MAX_KEYS) this.keys.clear();
       this.keys.set(k, key);
     }
@@ -249,7 +254,9 @@ export class DataPlane {
         return;
       }
       const key = this.keyFor(route.routerId);
-      const plain = key && openBox(key, f.body);
+      // Opened where the frame lies (receive slot or TCP read buffer) with the native engine: a failed
+      // open leaves zeros there, never unverified plaintext, and the frame is dropped here.
+      const plain = key && openBoxInPlace(key, f.body);
       if (!plain) return h.counters.drop('decrypt');
       if (plain[0] !== USER_DATA_VERSION || plain[1] !== USER_DATA_L3) return h.counters.drop('tlv-unknown');
       const pkt = plain.subarray(USER_HEADER_BYTES);

@@ -37,7 +37,11 @@ export interface MyceliumNodeOptions {
   listen?: TcpEndpoint[];
   /** Peers to keep a link to (known by address, not by key). */
   peers?: TcpEndpoint[];
-  /** Receives each IPv6 packet opened for this node. */
+  /**
+   * Receives each IPv6 packet opened for this node: a view of the memory it was opened in (a
+   * WireGuard receive slot, reused by the device's next receive batch, or a TCP read buffer);
+   * copy it to keep it past the receive batch.
+   */
   deliver?: (packet: Uint8Array) => void;
   /** Hello period in ms (Mycelium: 20 s). Link cost and liveness follow it. */
   helloIntervalMs?: number;
