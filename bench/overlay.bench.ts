@@ -553,7 +553,7 @@ async function relayRow(samples: Sample[], name: string, line: NetnsLine, server
  * Through a relay: iperf3 TCP A -> C over A - B - C. tfw: three `tfw
  * runtime` nodes, `mesh: true`, A and C peered with B only, A reaching C's
  * 10.100.0.3/32 on the route Babel learns through B, which relays inside the
- * router (ip_forward stays 0). wireguard-go: A wg B and B wg C as two
+ * router (ip_forward stays 0); `mycelium: false`: the hop-by-hop relay is what this row measures. wireguard-go: A wg B and B wg C as two
  * wireguard-go interfaces on B, which forwards between them with ip_forward.
  */
 async function throughRelay(samples: Sample[]): Promise<void> {
@@ -562,7 +562,7 @@ async function throughRelay(samples: Sample[]): Promise<void> {
   try {
     const [a, b, c] = [keygen(), keygen(), keygen()];
     const conf = (k: typeof a, addr: string, peers: [typeof a, string][]) =>
-      `name: ${NS_TAG}trl0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\naddress: [${addr}/32]\nmesh: true\npeers:\n` +
+      `name: ${NS_TAG}trl0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\naddress: [${addr}/32]\nmesh: true\nmycelium: false\npeers:\n` +
       peers.map(([p, ep]) => `  - publicKey: ${p.publicKey}\n    endpoint: ${ep}:${PORT}\n    allowedIPs: []\n`).join('');
     const procs = [
       line.track(tfwRuntime(line.a, line.file('a.yaml', conf(a, '10.100.0.1', [[b, line.ipBA]])))),
