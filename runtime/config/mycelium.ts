@@ -8,12 +8,13 @@
  *     discovery: true                 # link-local beacons, UDP [ff02::cafe]:9650
  *     tun: mycelium                   # the TUN it routes 400::/7 to (default "mycelium");
  *                                     # unused when the WireGuard overlay runs: both share its TUN
- *     overWireGuard: true             # also link to each WireGuard peer with persistentKeepalive at tcp://[<its address>]:9651
+ *     overWireGuard: true             # also link to each WireGuard peer with persistentKeepalive, or heard
+ *                                     # speaking Babel, at tcp://[<its address>]:9651
  *                                     # through its tunnel (default true; docs/overlay.md
  *                                     # "Mycelium over WireGuard links")
  *
  * `mycelium: false` turns the node off. Without the section, a `mesh: true`
- * config still runs one, over the WireGuard links only (`meshMyceliumConfig`):
+ * config still runs one, over the WireGuard links only (`myceliumFor`):
  * end to end by default in a mesh, so relays never hold the keys (issue 14;
  * docs/overlay.md "End to end by default in a mesh").
  *
