@@ -156,6 +156,8 @@ async function main(): Promise<number> {
     store = new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c),
       // Only a 3router keeps the gateway sections; its firewall is reloaded live (lan and wan wait for a restart).
       gateway: values.role === '3router' ? (gatewayRaw ?? {}) : undefined,
+      // Kept with the config on /data, so `mycelium: false` (or a section) outlives an API change.
+      mycelium: file ? (raw as Record<string, unknown>).mycelium : undefined,
       applyGateway: async (sections, changed) => {
         if (!gateway || !changed.includes('firewall')) return changed;
         const { validateGatewayConfig } = await import('./gateway/config.js');
