@@ -157,7 +157,7 @@ export default async function gatewayBench(): Promise<void> {
   const cfgFile = join(tmp, 'router.yaml');
   writeFileSync(
     cfgFile,
-    `privateKey: ${routerKey.privateKey}\nmesh: true\npeers:\n  - publicKey: ${farKey.publicKey}\n    endpoint: 10.77.0.2:51820\nlan: {}\nwan: { method: static, address: 10.77.0.10/24, gateway: 10.77.0.2 }\n`,
+    `privateKey: ${routerKey.privateKey}\nmesh: true\nmycelium: false\npeers:\n  - publicKey: ${farKey.publicKey}\n    endpoint: 10.77.0.2:51820\nlan: {}\nwan: { method: static, address: 10.77.0.10/24, gateway: 10.77.0.2 }\n`,
     { mode: 0o600 },
   );
   const config = encodeOverlayConfig(loadOverlayConfig(cfgFile));
@@ -171,7 +171,7 @@ export default async function gatewayBench(): Promise<void> {
     }
     // The far side: iperf3's server (both paths) and a tfw node on the ISP namespace.
     const farFile = join(tmp, 'far.yaml');
-    writeFileSync(farFile, `name: gbf${id}\nprivateKey: ${farKey.privateKey}\nlistenPort: 51820\nmesh: true\npeers:\n  - publicKey: ${routerKey.publicKey}\n`, { mode: 0o600 });
+    writeFileSync(farFile, `name: gbf${id}\nprivateKey: ${farKey.privateKey}\nlistenPort: 51820\nmesh: true\nmycelium: false\npeers:\n  - publicKey: ${routerKey.publicKey}\n`, { mode: 0o600 });
     const far = tfwRuntime(ns.isp, farFile);
     procs.push(spawnIn(ns.isp, ['iperf3', '-s']), far);
 

@@ -15,11 +15,12 @@
  *    receive slots) with the forward kernel's classifier vs per-packet lookups;
  * 4. through a relay (root): iperf3 TCP from A to C in a line of three
  *    namespaces A - B - C (veth A-B and B-C only): three `tfw runtime` nodes
- *    with `mesh: true`, A and C peered with B only (B relays inside the
- *    router), vs wireguard-go's two-hop chain (A wg B, B forwarding with
- *    ip_forward from one wireguard-go interface to a second one, B wg C).
+ *    with `mesh: true` and `mycelium: false`, A and C peered with B only (B relays
+ *    hop by hop inside the router), vs wireguard-go's two-hop chain (A wg B, B
+ *    forwarding with ip_forward from one wireguard-go interface to a second one, B wg C).
  *    Also, end to end: the same line with a `mycelium:` section on each node (links
- *    dialled through the tunnels, no mesh), iperf3 TCP A -> C's node address.
+ *    dialled through the tunnels, no mesh), and with `mesh: true` alone (the
+ *    default: Mycelium over the links, no keepalives), iperf3 TCP A -> C's node address.
  * Namespace and interface names start with TFW_BENCH_NS_TAG (default empty)
  * and the pid. TFW_BENCH_TFW_CLI points the `tfw runtime` rows at another
  * checkout's host-tools/bin/tfw.mjs, to measure a "before" in the same session.
@@ -42,7 +43,7 @@ import { datagramPacketMtu } from '../runtime/overlay/mycelium/wg-datagram.js';
 import { gcmEngine, gcmEngines, openBoxInPlace, pairKey, sealL3Into } from '../runtime/overlay/mycelium/seal.js';
 import type { Peer } from '../runtime/overlay/wireguard/peer.js';
 import { TRANSPORT_HEADER_SIZE } from '../runtime/overlay/wireguard/messages.js';
-import { NetnsLine, NetnsPair, ROOT, have, sh, spawnIn, waitFor, ping, type Proc } from '../test/integration/overlay-netns.js';
+import { NetnsLine, NetnsPair, ROOT, getStatus, have, sh, spawnIn, waitFor, ping, type Proc } from '../test/integration/overlay-netns.js';
 import { printTable, timeIt, writeResult, type Sample } from './lib.js';
 
 const SECONDS = Number(process.env.TFW_BENCH_SECONDS ?? 5);
@@ -591,8 +592,11 @@ async function relayRow(samples: Sample[], name: string, line: NetnsLine, server
  * Through a relay: iperf3 TCP A -> C over A - B - C. tfw: three `tfw
  * runtime` nodes, `mesh: true`, A and C peered with B only, A reaching C's
  * 10.100.0.3/32 on the route Babel learns through B, which relays inside the
- * router (ip_forward stays 0). wireguard-go: A wg B and B wg C as two
- * wireguard-go interfaces on B, which forwards between them with ip_forward.
+ * router (ip_forward stays 0); `mycelium: false`: the hop-by-hop relay is what
+ * this row measures. Then end to end to C's node address: a `mycelium:`
+ * section without mesh, and `mesh: true` alone (the default since issue 14).
+ * wireguard-go: A wg B and B wg C as two wireguard-go interfaces on B, which
+ * forwards between them with ip_forward.
  */
 async function throughRelay(samples: Sample[]): Promise<void> {
   const PORT = 51821;
@@ -600,7 +604,7 @@ async function throughRelay(samples: Sample[]): Promise<void> {
   try {
     const [a, b, c] = [keygen(), keygen(), keygen()];
     const conf = (k: typeof a, addr: string, peers: [typeof a, string][]) =>
-      `name: ${NS_TAG}trl0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\naddress: [${addr}/32]\nmesh: true\npeers:\n` +
+      `name: ${NS_TAG}trl0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\naddress: [${addr}/32]\nmesh: true\nmycelium: false\npeers:\n` +
       peers.map(([p, ep]) => `  - publicKey: ${p.publicKey}\n    endpoint: ${ep}:${PORT}\n    allowedIPs: []\n`).join('');
     const procs = [
       line.track(tfwRuntime(line.a, line.file('a.yaml', conf(a, '10.100.0.1', [[b, line.ipBA]])))),
@@ -627,6 +631,33 @@ async function throughRelay(samples: Sample[]): Promise<void> {
     ];
     await waitFor(() => procs.every((p) => p.out().includes('overlay: up') && p.out().includes('mycelium: up')), 30_000);
     await relayRow(samples, 'tfw runtime (end to end, Mycelium over WireGuard)', line, overlayAddress(fromBase64(c.publicKey)), 90_000);
+  } finally {
+    await line.cleanup();
+  }
+  // The mesh default (issue 14): `mesh: true` alone, no keepalives, no mycelium section: Mycelium runs over
+  // the WireGuard links and seals A's packets to C's node address end to end (docs/overlay.md).
+  line = new NetnsLine(`${NS_TAG}tmd`, 59);
+  try {
+    const [a, b, c] = [keygen(), keygen(), keygen()];
+    const statusA = join(line.dir, 'a.sock');
+    const conf = (k: typeof a, peers: [typeof a, string][]) =>
+      `name: ${NS_TAG}tmd0\nprivateKey: ${k.privateKey}\nlistenPort: ${PORT}\nmesh: true\n${k === a ? `status: ${statusA}\n` : ''}peers:\n` +
+      peers.map(([p, ep]) => `  - publicKey: ${p.publicKey}\n    endpoint: ${ep}:${PORT}\n    allowedIPs: []\n`).join('');
+    const procs = [
+      line.track(tfwRuntime(line.a, line.file('a.yaml', conf(a, [[b, line.ipBA]])))),
+      line.track(tfwRuntime(line.b, line.file('b.yaml', conf(b, [[a, line.ipAB], [c, line.ipCB]])))),
+      line.track(tfwRuntime(line.c, line.file('c.yaml', conf(c, [[b, line.ipBC]])))),
+    ];
+    await waitFor(() => procs.every((p) => p.out().includes('overlay: up') && p.out().includes('mycelium: up')), 30_000);
+    // Converged end to end (not Babel's hop-by-hop fallback): a ping from A to C is handed to Mycelium.
+    const handedOff = async () => ((await getStatus(statusA).catch(() => ({}))).endToEnd?.handedOff ?? 0) as number;
+    const toC = overlayAddress(fromBase64(c.publicKey));
+    if (!(await waitFor(async () => {
+      const before = await handedOff();
+      ping(line.a, toC, 1);
+      return (await handedOff()) > before;
+    }, 90_000))) console.log('overlay bench: mesh default: A never handed a packet to Mycelium (row measures the fallback)');
+    await relayRow(samples, 'tfw runtime (mesh: true default, end to end)', line, overlayAddress(fromBase64(c.publicKey)), 90_000);
   } finally {
     await line.cleanup();
   }

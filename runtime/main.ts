@@ -28,7 +28,7 @@ import { selfTest as aeadSelfTest } from './kernels/aead.js';
 import { selfTest as erasureSelfTest } from './kernels/erasure.js';
 import { selfTest as forwardSelfTest } from './kernels/forward.js';
 import { selfTest as nativeSelfTest } from './kernels/native.js';
-import { readConfigObject, validateMyceliumConfig, validateOverlayConfig, validateSlicesConfig, type OverlayConfig } from './config/index.js';
+import { myceliumFor, readConfigObject, validateMyceliumConfig, validateOverlayConfig, validateSlicesConfig, type OverlayConfig } from './config/index.js';
 import { isKey32 } from './config/schema.js';
 import { DeviceState } from './device/device.js';
 import { loadIdentity, type Identity } from './device/identity.js';
@@ -156,6 +156,8 @@ async function main(): Promise<number> {
     store = new ConfigStore({ config, keyFromConfig: identity?.source === 'config', dataDir: values.data, apply: (c) => overlay!.reload(c),
       // Only a 3router keeps the gateway sections; its firewall is reloaded live (lan and wan wait for a restart).
       gateway: values.role === '3router' ? (gatewayRaw ?? {}) : undefined,
+      // Kept with the config on /data, so `mycelium: false` (or a section) outlives an API change.
+      mycelium: file ? (raw as Record<string, unknown>).mycelium : undefined,
       applyGateway: async (sections, changed) => {
         if (!gateway || !changed.includes('firewall')) return changed;
         const { validateGatewayConfig } = await import('./gateway/config.js');
@@ -175,8 +177,11 @@ async function main(): Promise<number> {
   // (runtime/overlay/mycelium). It runs whenever the section is there, also with --no-overlay
   // (which skips only the WireGuard device); with the WireGuard overlay running it shares
   // the overlay's TUN (one TUN, one address; docs/overlay.md), else it opens `mycelium.tun`.
+  // `mesh: true` without the section runs one over the WireGuard links only, listening on the
+  // overlay address (config/mycelium.ts myceliumFor): end to end by default; `mycelium: false` opts out.
   let mycelium: import('./overlay/mycelium/service.js').MyceliumService | undefined;
-  const myceliumCfg = file && config ? validateMyceliumConfig((raw as Record<string, unknown>).mycelium) : null;
+  const myceliumRaw = file && config ? (raw as Record<string, unknown>).mycelium : undefined;
+  const myceliumCfg = !config ? null : overlay ? myceliumFor(myceliumRaw, { mesh: config.mesh, address: overlay.address }) : validateMyceliumConfig(myceliumRaw);
   if (myceliumCfg && config) {
     const { startMyceliumSection } = await import('./overlay/mycelium/service.js');
     mycelium = await startMyceliumSection(myceliumCfg, config.privateKey, (m) => log('mycelium', m), overlay ?? undefined);

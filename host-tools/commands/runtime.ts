@@ -9,7 +9,7 @@
 import { redact } from '../../runtime/config/redact.js';
 import type { Command } from 'commander';
 import { loadConfig, readConfigObject } from '../../runtime/config/load.js';
-import { validateMyceliumConfig, validateOverlayConfig } from '../../runtime/config/index.js';
+import { myceliumFor, validateMyceliumConfig, validateOverlayConfig } from '../../runtime/config/index.js';
 import type { MyceliumService } from '../../runtime/overlay/mycelium/service.js';
 import { startUapi } from '../../runtime/api/uapi.js';
 import { ConfigStore } from '../../runtime/api/config-store.js';
@@ -28,12 +28,15 @@ export function register(program: Command): void {
       const config = validateOverlayConfig(raw);
       // The `mycelium:` section (docs/overlay.md "Mycelium"): a Mycelium-dialect node on the same
       // key and address, sharing the overlay's TUN, as the image runtime (runtime/main.ts) runs it.
-      const myceliumCfg = validateMyceliumConfig((raw as Record<string, unknown> | null)?.mycelium);
+      // `mesh: true` without the section runs one over the WireGuard links (config/mycelium.ts myceliumFor).
+      const myceliumRaw = (raw as Record<string, unknown> | null)?.mycelium;
+      validateMyceliumConfig(myceliumRaw);
       if (opts.check) {
         process.stdout.write(`${JSON.stringify(redact(config))}\n`);
         return;
       }
       const overlay = await startOverlay(config, { log });
+      const myceliumCfg = myceliumFor(myceliumRaw, { mesh: config.mesh, address: overlay.address });
       let mycelium: MyceliumService | undefined;
       if (myceliumCfg) {
         const { startMyceliumSection } = await import('../../runtime/overlay/mycelium/service.js');

@@ -16,9 +16,10 @@ import { readConfigObject, TOP_LEVEL_KEYS, validateImageOverlayConfig, type Imag
 export function loadOverlayConfig(path: string | undefined): ImageOverlayConfig {
   const raw = path === undefined ? {} : readConfigObject(path);
   const cfg = validateImageOverlayConfig(raw);
-  // The gateway sections (lan, wan, firewall; checked above) ride along as written: the 3router's runtime reads them.
+  // The gateway sections (lan, wan, firewall) and `mycelium` (a section, or false: the opt-out of the mesh
+  // default, config/mycelium.ts), checked above, ride along as written: the image's runtime reads them.
   const out: Record<string, unknown> = { ...cfg };
-  for (const k of Object.keys(TOP_LEVEL_KEYS)) if (TOP_LEVEL_KEYS[k] === 'gateway' && (raw as Record<string, unknown>)[k] !== undefined) out[k] = (raw as Record<string, unknown>)[k];
+  for (const k of Object.keys(TOP_LEVEL_KEYS)) if ((TOP_LEVEL_KEYS[k] === 'gateway' || TOP_LEVEL_KEYS[k] === 'mycelium') && (raw as Record<string, unknown>)[k] !== undefined) out[k] = (raw as Record<string, unknown>)[k];
   return out as unknown as ImageOverlayConfig;
 }
 

@@ -7,7 +7,7 @@
  * `lan`, `wan` and `firewall` sections) before anything happens, applied
  * live (the overlay's reload: peers without dropping sessions; the gateway
  * sections through `applyGateway` when given; other fields are reported as
- * needing a restart), then kept on `/data/tfw/config.json` (written to a
+ * needing a restart; so is `mycelium`, kept as written beside them), then kept on `/data/tfw/config.json` (written to a
  * temporary file, fsync'ed, renamed), which the guest init prefers over the
  * image's config at the next boot. Changes run one at a time, in order, so
  * an API PUT and a `wg set` never undo each other. A change that fails
@@ -54,6 +54,12 @@ export interface ConfigStoreOptions {
    * section waits for a restart.
    */
   applyGateway?: (sections: Record<string, unknown>, changed: string[]) => Promise<string[]>;
+  /**
+   * The config's `mycelium` value as written (a section, or false: the opt-out of the mesh
+   * default, config/mycelium.ts); undefined when absent. Shown, kept on /data (so the opt-out
+   * survives an API change and the next boot), changed by a PUT for the next start.
+   */
+  mycelium?: unknown;
 }
 
 export interface PutResult {
@@ -66,18 +72,26 @@ export interface PutResult {
 export class ConfigStore {
   private current: OverlayConfig;
   private gateway: Record<string, unknown>;
+  /** The `mycelium` value as written, or undefined (ConfigStoreOptions.mycelium). */
+  private mycelium: unknown;
   /** The change in progress: the next one starts when it settles. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: ConfigStoreOptions) {
     this.current = o.config;
     this.gateway = sectionsOf(o.gateway ?? {});
+    this.mycelium = o.mycelium ?? undefined;
+  }
+
+  /** `{ mycelium }` when it is set, else nothing: spread into what is shown and kept. */
+  private myceliumField(): Record<string, unknown> {
+    return this.mycelium === undefined ? {} : { mycelium: structuredClone(this.mycelium) };
   }
 
   /** The running config without secrets, with the gateway sections as written. */
   get(): Record<string, unknown> {
     const { privateKey: _omit, ...rest } = this.current;
-    return { ...rest, peers: this.current.peers.map((p) => (p.presharedKey ? { ...p, presharedKey: HIDDEN } : { ...p })), ...structuredClone(this.gateway) };
+    return { ...rest, peers: this.current.peers.map((p) => (p.presharedKey ? { ...p, presharedKey: HIDDEN } : { ...p })), ...structuredClone(this.gateway), ...this.myceliumField() };
   }
 
   /** The running config's peers without secrets. */
@@ -117,10 +131,14 @@ export class ConfigStore {
     const gateway: Record<string, unknown> = this.o.gateway === undefined ? {} : { ...this.gateway, ...sectionsOf(raw) };
     for (const k of GATEWAY_SECTIONS) if (raw[k] === null) delete gateway[k];
     const changed = GATEWAY_SECTIONS.filter((k) => JSON.stringify(gateway[k]) !== JSON.stringify(this.gateway[k]));
+    // `mycelium` as the gateway sections: left out stays, null removes; the node starts with the runtime.
+    const mycelium = !('mycelium' in raw) ? this.mycelium : raw.mycelium === null ? undefined : raw.mycelium;
     await this.o.apply(next);
     const restart: string[] = RESTART_FIELDS.filter((f) => JSON.stringify(next[f]) !== JSON.stringify(this.current[f]));
+    if (JSON.stringify(mycelium) !== JSON.stringify(this.mycelium)) restart.push('mycelium');
     this.current = next;
     this.gateway = gateway;
+    this.mycelium = mycelium;
     if (changed.length) restart.push(...(this.o.applyGateway ? await this.o.applyGateway(gateway, changed) : changed));
     return { persisted: this.persist(), restart };
   }
@@ -207,7 +225,7 @@ export class ConfigStore {
     if (!this.o.dataDir) return false;
     const file = join(this.o.dataDir, CONFIG_FILE);
     const { privateKey, ...rest } = this.current;
-    const body = { ...(this.o.keyFromConfig ? { privateKey, ...rest } : rest), ...this.gateway };
+    const body = { ...(this.o.keyFromConfig ? { privateKey, ...rest } : rest), ...this.gateway, ...this.myceliumField() };
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
     fsyncPath(`${file}.tmp`);

@@ -12,6 +12,7 @@
  * | `tfw_handshakes_completed_total` | counter | | peers' completed handshakes (peer.handshakes) |
  * | `tfw_handshakes_failed_total` | counter | | refused handshake messages: drops.handshake + drops.mac |
  * | `tfw_drops_total` | counter | reason | status().drops |
+ * | `tfw_end_to_end_packets_total` | counter | path (`handedOff`, `hopByHop`) | status().endToEnd: multi-hop 400::/7 packets sealed end to end / sent hop by hop for want of a Mycelium route (absent while end to end is off) |
  * | `tfw_peers`, `tfw_routes` | gauge | | status().peers / routes count |
  * | `tfw_kernel_backend_info` | gauge (1) | kernel, backend | overlay engines + `auto` decisions |
  * | `tfw_build_info` | gauge (1) | version, board, role, arch, slot | DeviceState |
@@ -72,6 +73,10 @@ export function createMetrics(src: MetricsSource): Metrics {
   new client.Counter({ name: 'tfw_drops_total', help: 'Packets dropped, by reason (the drops of /v1/status)', labelNames: ['reason'], registers: [registry], collect() {
     this.reset();
     for (const [reason, n] of Object.entries(src.overlay()?.status().drops ?? {})) this.inc({ reason }, n ?? 0);
+  } });
+  new client.Counter({ name: 'tfw_end_to_end_packets_total', help: 'Multi-hop overlay packets sealed end to end (handedOff) or sent hop by hop while Mycelium had no route (hopByHop)', labelNames: ['path'], registers: [registry], collect() {
+    this.reset();
+    for (const [path, n] of Object.entries(src.overlay()?.status().endToEnd ?? {})) this.inc({ path }, n);
   } });
   new client.Gauge({ name: 'tfw_peers', help: 'Configured peers', registers: [registry], collect() {
     this.set(src.overlay()?.status().peers.length ?? 0);

@@ -4,5 +4,5 @@ export { loadConfig, parseConfig, parseConfigObject, readConfigObject, detectFor
 export { parseWgQuick, toWgQuick } from './wgquick.js';
 export { parseIp, formatIp, parseCidr, formatCidr, maskCidr, parseEndpoint, formatEndpoint, parseListenAddress, type Cidr, type Endpoint, type ListenAddress } from './ip.js';
 export { TOP_LEVEL_KEYS, suggestKey } from './top-level.js';
-export { validateMyceliumConfig, type MyceliumConfig } from './mycelium.js';
+export { myceliumFor, validateMyceliumConfig, type MyceliumConfig } from './mycelium.js';
 export { validateSlicesConfig, DEFAULT_SLICES_BRIDGE, type SlicesConfig } from './slices.js';

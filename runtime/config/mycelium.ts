@@ -8,15 +8,25 @@
  *     discovery: true                 # link-local beacons, UDP [ff02::cafe]:9650
  *     tun: mycelium                   # the TUN it routes 400::/7 to (default "mycelium");
  *                                     # unused when the WireGuard overlay runs: both share its TUN
- *     overWireGuard: true             # also link to each WireGuard peer with persistentKeepalive at tcp://[<its address>]:9651
+ *     overWireGuard: true             # also link to each WireGuard peer with persistentKeepalive, or heard
+ *                                     # speaking Babel, at tcp://[<its address>]:9651
  *                                     # through its tunnel (default true; docs/overlay.md
  *                                     # "Mycelium over WireGuard links")
  *
+ * `mycelium: false` turns the node off. Without the section, a `mesh: true`
+ * config still runs one, over the WireGuard links only (`myceliumFor`):
+ * end to end by default in a mesh, so relays never hold the keys (issue 14;
+ * docs/overlay.md "End to end by default in a mesh").
+ *
  * `validateMyceliumConfig` throws ConfigError naming `mycelium.<field>` with
- * the value and what was expected, or returns null when the section is absent.
+ * the value and what was expected, or returns null when the section is absent
+ * or `false`.
  */
 import { ConfigError } from '../errors.js';
 import { parseTcpEndpoint, type TcpEndpoint } from '../overlay/mycelium/endpoint.js';
+
+/** The port the mesh default listens on (on the node's overlay address) and dials peers at: Mycelium's default. */
+export const MESH_MYCELIUM_PORT = 9651;
 
 export interface MyceliumConfig {
   listen: TcpEndpoint[];
@@ -40,10 +50,14 @@ function endpoints(v: unknown, field: string, dflt: string[]): TcpEndpoint[] {
   return v.map((s, i) => parseTcpEndpoint(s, `${field}.${i}`));
 }
 
-/** Checks the raw `mycelium` value of a parsed config; null when absent. */
+/**
+ * Checks the raw `mycelium` value of a parsed config: a mapping gives the
+ * section's config; absent (undefined / null) and `false` (the opt-out) give
+ * null. Throws ConfigError('mycelium') for any other non-mapping value.
+ */
 export function validateMyceliumConfig(raw: unknown): MyceliumConfig | null {
-  if (raw === undefined || raw === null) return null;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('mycelium', `expected a mapping with listen, peers, discovery, got ${JSON.stringify(raw)}`);
+  if (raw === undefined || raw === null || raw === false) return null;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('mycelium', `expected a mapping with listen, peers, discovery, or false, got ${JSON.stringify(raw)}`);
   const r = raw as Record<string, unknown>;
   for (const k of Object.keys(r)) if (!FIELDS.includes(k)) throw new ConfigError(`mycelium.${k}`, `unknown field (expected one of ${FIELDS.join(', ')})`);
   if (r.discovery !== undefined && typeof r.discovery !== 'boolean') throw new ConfigError('mycelium.discovery', `expected true or false, got ${JSON.stringify(r.discovery)}`);
@@ -56,5 +70,27 @@ export function validateMyceliumConfig(raw: unknown): MyceliumConfig | null {
     discovery: (r.discovery as boolean | undefined) ?? true,
     tun,
     overWireGuard: (r.overWireGuard as boolean | undefined) ?? true,
+  };
+}
+
+/**
+ * The Mycelium node a config runs beside its WireGuard overlay: the
+ * `mycelium:` section when there is one (validateMyceliumConfig); without it
+ * and with `mesh: true`, the mesh default: listening on the node's own overlay
+ * address `address` (IPv6 text, address.ts overlayAddress) port 9651 and
+ * nowhere else (no public address: a default opens no port on a router's WAN),
+ * no TCP peers, no discovery, linked over the WireGuard tunnels only. Null with
+ * `mycelium: false` or without the section and without mesh. Throws
+ * ConfigError as validateMyceliumConfig does.
+ */
+export function myceliumFor(raw: unknown, overlay: { mesh: boolean; address: string }): MyceliumConfig | null {
+  const section = validateMyceliumConfig(raw);
+  if (section || raw === false || !overlay.mesh) return section;
+  return {
+    listen: [parseTcpEndpoint(`tcp://[${overlay.address}]:${MESH_MYCELIUM_PORT}`, 'mycelium.listen')],
+    peers: [],
+    discovery: false,
+    tun: 'mycelium',
+    overWireGuard: true,
   };
 }

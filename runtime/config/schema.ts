@@ -70,6 +70,10 @@ export interface OverlayConfig {
   listenPort: number;
   address: string[];
   mtu: number;
+  /**
+   * Babel routing with peers that are tfw nodes; also runs the Mycelium node over the WireGuard
+   * links (end to end) unless the raw config says `mycelium: false` (config/mycelium.ts myceliumFor).
+   */
   mesh: boolean;
   status?: string;
   /** Device API address "ADDR:PORT". */

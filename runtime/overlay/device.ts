@@ -27,7 +27,7 @@ import { Peer } from './wireguard/peer.js';
 import type { RouteVia } from './routing/route-via.js';
 import { RouteTable } from './routing/routes.js';
 import { PacketBatches, type DeviceIO } from './links/batches.js';
-import { Sender, type SendHost } from './send.js';
+import { Sender, type EndToEndCounts, type SendHost } from './send.js';
 import { relayClassifier } from './routing/relay-classifier.js';
 import type { Classifier } from '../kernels/forward.js';
 
@@ -204,6 +204,10 @@ export class Device {
    * Whether `handOff` takes a packet for a 400::/7 destination that a
    * Babel-learned (multi-hop, hop-by-hop) route covers; see send.ts `endToEnd`.
    */
+  /** Multi-hop 400::/7 packets handed to Mycelium / sent hop by hop while `endToEnd` is set (send.ts `endToEndCounts`). */
+  get endToEndCounts(): Readonly<EndToEndCounts> {
+    return this.sender.endToEndCounts;
+  }
   get endToEnd(): ((dst: Uint8Array) => boolean) | null {
     return this.sender.endToEnd;
   }

@@ -64,12 +64,19 @@ export interface MyceliumPort {
 
 /**
  * The overlay addresses of the WireGuard peers a joined Mycelium node dials
- * through their tunnels (`overWireGuard`): only peers with persistentKeepalive,
- * whose session is kept up anyway; dialling an idle stock peer (a phone) would
- * wake its tunnel with a SYN a minute. docs/overlay.md "Mycelium over WireGuard links".
+ * through their tunnels (`overWireGuard`): peers with persistentKeepalive,
+ * whose session is kept up anyway, and peers that have shown they are tfw mesh
+ * nodes (`meshNeighbour(publicKey)` true: the Babel mesh heard an
+ * authenticated frame from it, mesh.ts), which talk to us every second anyway.
+ * A peer that never spoke Babel and has no keepalive (a stock phone) is never
+ * dialled: a SYN a minute would wake its tunnel.
+ * docs/overlay.md "Mycelium over WireGuard links".
  */
-export function myceliumDialTargets(peers: ReadonlyArray<Pick<OverlayConfig['peers'][number], 'publicKey' | 'persistentKeepalive'>>): string[] {
-  return peers.filter((p) => (p.persistentKeepalive ?? 0) > 0).map((p) => overlayAddress(fromBase64(p.publicKey)));
+export function myceliumDialTargets(
+  peers: ReadonlyArray<Pick<OverlayConfig['peers'][number], 'publicKey' | 'persistentKeepalive'>>,
+  meshNeighbour: (publicKey: string) => boolean = () => false,
+): string[] {
+  return peers.filter((p) => (p.persistentKeepalive ?? 0) > 0 || meshNeighbour(p.publicKey)).map((p) => overlayAddress(fromBase64(p.publicKey)));
 }
 
 /** The port a WireGuard peer's Mycelium node is dialled on through its tunnel (Mycelium's default). */
@@ -78,8 +85,8 @@ export const MYCELIUM_OVER_WG_PORT = 9651;
 export interface JoinOptions {
   /**
    * Also link the Mycelium node to every WireGuard peer with
-   * persistentKeepalive set (its session is kept up anyway; an idle phone is
-   * not woken), at tcp://[<the peer's overlay address>]:9651 through its tunnel: each peer's
+   * persistentKeepalive set or heard speaking Babel (myceliumDialTargets; an
+   * idle phone is not woken), at tcp://[<the peer's overlay address>]:9651 through its tunnel: each peer's
    * own /64 is routed to it (as in mesh mode), and 400::/7 destinations that
    * only a Babel route covers go to the Mycelium node when it routes them
    * (end to end instead of hop by hop). docs/overlay.md "Mycelium over WireGuard links".
@@ -211,7 +218,7 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   let flushDelivered = () => {};
   const syncDials = (c: OverlayConfig) => {
     if (!dials) return;
-    const want = new Set(myceliumDialTargets(c.peers));
+    const want = new Set(myceliumDialTargets(c.peers, (k) => device.peers.get(k)?.meshNeighbour === true));
     for (const h of dials.hosts) if (!want.has(h)) {
       dials.node.removePeer?.({ host: h, port: MYCELIUM_OVER_WG_PORT });
       dials.hosts.delete(h);
@@ -452,6 +459,8 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
       addresses: cfg.address,
       peers: cfg.peers,
       install: (prefix, peerKey, metric) => overlay.setRoute(prefix, peerKey, metric),
+      // A peer heard speaking Babel is a tfw node: the joined Mycelium node dials it (myceliumDialTargets).
+      neighbour: () => syncDials(cfg),
       uninstall: (prefix) => overlay.deleteRoute(prefix),
       log,
     });

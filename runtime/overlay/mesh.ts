@@ -38,6 +38,8 @@ export interface MeshOptions {
   install(prefix: string, peerKey: string, metric: number): void;
   /** Removes an installed route. */
   uninstall(prefix: string): void;
+  /** Called once a peer is first heard speaking Babel (it became a mesh neighbour). */
+  neighbour?(peerKey: string): void;
   log?: (msg: string) => void;
   helloInterval?: number;
   clock?: Clock;
@@ -172,6 +174,7 @@ export class Mesh {
       peer.meshNeighbour = true;
       this.log(`peer ${peerKey} speaks Babel: mesh neighbour`);
       this.syncLeaves();
+      this.opts.neighbour?.(peerKey);
     }
     this.router.receive(peerKey, bytes);
   }

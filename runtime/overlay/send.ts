@@ -48,6 +48,12 @@ export interface SendHost {
 
 const EMPTY = new Uint8Array(0);
 
+/** Multi-hop 400::/7 packets sent end to end or, for want of a Mycelium route, hop by hop (Sender.endToEndCounts). */
+export interface EndToEndCounts {
+  handedOff: number;
+  hopByHop: number;
+}
+
 /**
  * Plaintext in, sealed datagrams out, for one device. Nothing throws on bad
  * input: refused packets are counted in `drops` by reason.
@@ -87,6 +93,14 @@ export class Sender {
    * Null: Babel routes are used.
    */
   endToEnd: ((dst: Uint8Array) => boolean) | null = null;
+  /**
+   * While `endToEnd` is set: packets to multi-hop 400::/7 destinations (the
+   * ones it is asked about) handed to Mycelium (`handedOff`) and sent hop by
+   * hop on Babel's route because Mycelium had no route yet (`hopByHop`: the
+   * start-up and convergence window, docs/overlay.md "End to end by default
+   * in a mesh"). GET /status `endToEnd`.
+   */
+  readonly endToEndCounts: EndToEndCounts = { handedOff: 0, hopByHop: 0 };
 
   constructor(private readonly dev: SendHost) {
     this.batches = dev.batches;
@@ -150,9 +164,14 @@ export class Sender {
           continue;
         }
         const buf = bufs[base + i];
-        if (via.metric > 0 && k < -1 && this.endToEnd && this.handOff && (buf[24] & 0xfe) === 0x04 && !this.peerSubnets.lookup(buf, 24, 16) && this.endToEnd(buf.subarray(24, 40))) {
-          this.handOff(buf.subarray(0, len));
-          continue;
+        if (via.metric > 0 && k < -1 && this.endToEnd && this.handOff && (buf[24] & 0xfe) === 0x04 && !this.peerSubnets.lookup(buf, 24, 16)) {
+          if (this.endToEnd(buf.subarray(24, 40))) {
+            this.endToEndCounts.handedOff++;
+            this.handOff(buf.subarray(0, len));
+            continue;
+          }
+          // Mycelium has no route yet: Babel's hop-by-hop route carries it (relays open it), counted.
+          this.endToEndCounts.hopByHop++;
         }
         this.sendToPeer(via.peer, buf, len, buf === this.sendSlots[base + i] ? base + i : -1);
       }

@@ -3,7 +3,8 @@
  * `GET /status` on 127.0.0.1:port (or host:port) or a Unix socket path returns
  * `{ publicKey, listenPort, peers: [{ publicKey, endpoint, lastHandshake,
  * rxBytes, txBytes }], routes: [{ prefix, via, metric }], drops: {...} }` with
- * `lastHandshake` in Unix seconds (0 before the first).
+ * `lastHandshake` in Unix seconds (0 before the first), and `endToEnd: {
+ * handedOff, hopByHop }` while a Mycelium node seals end to end.
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { parseListenAddress } from '../config/ip.js';
 import { ConfigError } from '../errors.js';
 import type { Device } from './device.js';
 import type { Drops } from './drops.js';
+import type { EndToEndCounts } from './send.js';
 
 export interface PeerStatus {
   publicKey: string;
@@ -33,6 +35,13 @@ export interface OverlayStatus {
    * learned prefixes) in mesh mode.
    */
   drops: Drops & { babelMalformed?: number; babelPrefixLimit?: number };
+  /**
+   * Only while a Mycelium node seals multi-hop 400::/7 packets end to end
+   * (over the WireGuard links: `mesh: true` by default, or a `mycelium:`
+   * section): packets it took (`handedOff`) and packets Babel's hop-by-hop
+   * route carried because Mycelium had no route yet (`hopByHop`; send.ts).
+   */
+  endToEnd?: EndToEndCounts;
 }
 
 /** What the status needs from mesh mode (mesh.ts). */
@@ -61,6 +70,7 @@ export function deviceStatus(device: Device, listenPort: number, mesh: MeshStatu
     })),
     routes: mesh ? mesh.routes() : device.routes.entries().map((e) => ({ prefix: e.prefix, via: e.value.peer.publicKeyB64, metric: e.value.metric })),
     drops: mesh ? { ...device.drops, babelMalformed: mesh.malformed, babelPrefixLimit: mesh.prefixLimit } : { ...device.drops },
+    ...(device.endToEnd ? { endToEnd: { ...device.endToEndCounts } } : {}),
   };
 }
 

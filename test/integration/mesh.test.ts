@@ -90,6 +90,8 @@ privateKey: ${this.keys[i].privateKey}
 listenPort: ${PORT}
 address: [10.100.0.${i + 1}/32]
 mesh: true
+# Babel's hop-by-hop forwarding inside B is what these tests exercise: no Mycelium node.
+mycelium: false
 status: ${this.sock(i)}
 peers:
 ${peers.join('')}`;

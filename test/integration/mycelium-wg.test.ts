@@ -17,6 +17,13 @@
 // 3. Line 1 with `mesh: true` too: with Babel's hop-by-hop route to C's /64 on
 //    A, A's echoes to C still go end to end: B's Mycelium node relays them
 //    (its datagram counter), which Babel's hop-by-hop path never reaches.
+// 4. Line 1 with `mesh: true` ONLY (no mycelium section, no persistentKeepalive
+//    anywhere; the Babel Hellos bring the tunnels up): the mesh default runs
+//    Mycelium over the links, listening on each node's overlay address only;
+//    once routes converge A's echoes to C carry the marker end to end: never on
+//    B's TUN, B relays them as datagrams and opens none. The control, the same
+//    line with `mycelium: false`: no Mycelium node, B's WireGuard device opens and
+//    re-seals (hop by hop), A's status has no endToEnd counters.
 // Real TUNs in network namespaces (NetnsLine), the image runtime in each;
 // bounded waits. Root only.
 import { test } from 'uvu';
@@ -188,5 +195,77 @@ test('A -WG- B -WG- C with mesh: true and mycelium: the end-to-end route wins ov
     await line.cleanup();
   }
 });
+
+/** The TCP sockets listening on port 9651 in a namespace (ss -ltnH), as "addr:port" lines. */
+const listening9651 = (ns: string) =>
+  spawnSync('ip', ['netns', 'exec', ns, 'ss', '-ltnH', 'sport', '= :9651'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[3]);
+
+for (const e2e of [true, false]) {
+  test(`A -WG- B -WG- C with mesh: true only${e2e ? '' : ' and mycelium: false (control)'}: ${e2e ? 'end to end by default, B never sees the marker' : 'hop by hop, B opens'}`, async () => {
+    if (!ready || !have('ss')) {
+      console.log('  (needs root, ip, tcpdump, ss, ping and /dev/net/tun: skipped)');
+      return;
+    }
+    const line = new NetnsLine('ew', e2e ? 77 : 79);
+    let dumpB: Proc | undefined;
+    try {
+      const { keys, addr, ns, tun, run, ping } = nodes(line);
+      // No persistentKeepalive on any peer: routers in a mesh need not set it.
+      const peer = (n: Name, endpoint: string) => ({ publicKey: toBase64(publicKeyFromPrivate(keys[n])), endpoint: `${endpoint}:51820`, allowedIPs: [] });
+      const mesh = { listenPort: 51820, mesh: true, ...(e2e ? {} : { mycelium: false }) };
+      const statusA = join(line.dir, 'a.sock');
+      const B = run('B', { name: tun('B'), ...mesh, peers: [peer('A', line.ipAB), peer('C', line.ipCB)] });
+      const A = run('A', { name: tun('A'), ...mesh, status: statusA, peers: [peer('B', line.ipBA)] });
+      const C = run('C', { name: tun('C'), ...mesh, peers: [peer('B', line.ipBC)] });
+      const all = () => `A:\n${A.out()}\nB:\n${B.out()}\nC:\n${C.out()}`;
+      assert.ok(await waitFor(() => [A, B, C].every((p) => /tfw: ready/.test(p.out())), 60_000), `ready:\n${all()}`);
+      if (e2e) {
+        // The mesh default listens on the node's overlay address, port 9651, and nowhere else.
+        assert.ok(await waitFor(() => listening9651(ns.B).length > 0, 10_000), `B listens on 9651\n${B.out()}`);
+        assert.equal(listening9651(ns.B), [`[${addr('B')}]:9651`], 'only on the overlay address');
+      } else assert.equal(listening9651(ns.B), [], 'mycelium: false: no listener');
+      assert.ok(await waitFor(() => ping('A', addr('C')), 90_000), `A reaches C\n${all()}`);
+      const endToEnd = async () => (await getStatus(statusA)).endToEnd as { handedOff: number; hopByHop: number } | undefined;
+      if (e2e) {
+        // Converged end to end once A's Mycelium node takes a ping to C (before: Babel's fallback, counted).
+        assert.ok(await waitFor(async () => {
+          const before = (await endToEnd())?.handedOff ?? 0;
+          ping('A', addr('C'));
+          return ((await endToEnd())?.handedOff ?? 0) > before;
+        }, 60_000), `A's pings to C go end to end: ${JSON.stringify(await endToEnd())}\n${all()}`);
+      } else assert.is(await endToEnd(), undefined, 'control: no endToEnd counters without a Mycelium node');
+      const before = await endToEnd();
+
+      dumpB = spawnIn(ns.B, ['tcpdump', '-i', tun('B'), '-U', '-s', '0', '-w', join(line.dir, 'b.pcap')]);
+      assert.ok(await waitFor(() => /listening on/.test(dumpB!.out()), 10_000), `tcpdump:\n${dumpB.out()}`);
+      const r = spawnSync('ip', ['netns', 'exec', ns.A, 'ping', '-6', '-c', '20', '-i', '0.05', '-s', '1000', '-W', '2', '-p', MARKER_HEX, addr('C')], { encoding: 'utf8' });
+      const m = /(\d+) received/.exec(r.stdout);
+      assert.ok(m && Number(m[1]) >= 18, `ping A -> C: ${r.stdout}${r.stderr}`);
+      await sleep(300);
+      dumpB.child.kill('SIGINT');
+      await dumpB.exited;
+      dumpB = undefined;
+      assert.not.ok(readFileSync(join(line.dir, 'b.pcap')).includes(Buffer.from(MARKER)), "the marker appears on B's TUN");
+      const after = await endToEnd();
+
+      for (const p of [A, B, C]) p.child.kill('SIGTERM');
+      await Promise.all([A, B, C].map((p) => p.exited));
+      const b = counters(B.out());
+      if (e2e) {
+        assert.ok(after!.handedOff - before!.handedOff >= 20, `A handed ${after!.handedOff - before!.handedOff} echoes to Mycelium`);
+        assert.is(after!.hopByHop, before!.hopByHop, 'no hop-by-hop fallback once converged');
+        assert.ok(b && b.datagrams.relayed >= 40, `B's Mycelium node relayed ${b?.datagrams.relayed} datagrams\n${all()}`);
+        assert.is(b.delivered, 0, 'nothing was opened at B');
+      } else {
+        // No Mycelium node anywhere: B's WireGuard device opened each echo and sealed it again for C.
+        assert.is(b, null, `control: B ran no Mycelium node\n${B.out()}`);
+        assert.not.match(A.out(), /tfw: mycelium:/);
+      }
+    } finally {
+      dumpB?.child.kill('SIGINT');
+      await line.cleanup();
+    }
+  });
+}
 
 test.run();

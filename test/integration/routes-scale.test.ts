@@ -53,9 +53,9 @@ test('a mesh neighbour announcing 5,000 prefixes: all installed, Hellos keep flo
     const t0 = Date.now();
     // B's plain (non-Babel) peer has N allowed IPs: B announces them to A as its leaves.
     const ta = pair.track(tfwRuntime(pair.a, pair.file('a.yaml',
-      `name: ${dev}\nprivateKey: ${a.privateKey}\nlistenPort: ${PORT}\nmesh: true\nstatus: ${pair.dir}/a.sock\npeers:\n  - publicKey: ${b.publicKey}\n    endpoint: ${pair.ipB}:${PORT}\n    allowedIPs: []\n`)));
+      `name: ${dev}\nprivateKey: ${a.privateKey}\nlistenPort: ${PORT}\nmesh: true\nmycelium: false\nstatus: ${pair.dir}/a.sock\npeers:\n  - publicKey: ${b.publicKey}\n    endpoint: ${pair.ipB}:${PORT}\n    allowedIPs: []\n`)));
     const tb = pair.track(tfwRuntime(pair.b, pair.file('b.yaml',
-      `name: ${dev}\nprivateKey: ${b.privateKey}\nlistenPort: ${PORT}\nmesh: true\npeers:\n  - publicKey: ${a.publicKey}\n    endpoint: ${pair.ipA}:${PORT}\n    allowedIPs: []\n  - publicKey: ${plain.publicKey}\n    allowedIPs: ${prefixes(N)}\n`)));
+      `name: ${dev}\nprivateKey: ${b.privateKey}\nlistenPort: ${PORT}\nmesh: true\nmycelium: false\npeers:\n  - publicKey: ${a.publicKey}\n    endpoint: ${pair.ipA}:${PORT}\n    allowedIPs: []\n  - publicKey: ${plain.publicKey}\n    allowedIPs: ${prefixes(N)}\n`)));
     assert.ok((await waitUp(ta)) && (await waitUp(tb)), ta.out() + tb.out());
     const learned = await waitFor(() => kernelRoutes(pair.a, dev) >= N, 60_000);
     console.log(`  ${N} learned prefixes installed ${Date.now() - t0} ms after start`);

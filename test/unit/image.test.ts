@@ -111,6 +111,12 @@ test('a corrupted cached package is refused naming the package and both hashes',
   }
 });
 
+const writeCbor = (bytes: Uint8Array): string => {
+  const f = join(tmp, 'w.cbor');
+  writeFileSync(f, bytes);
+  return f;
+};
+
 test('the image overlay config: runtime schema and defaults, no key required, bad fields named', () => {
   const defaults = { name: 'tfw0', listenPort: 51820, address: [], mtu: 1420, mesh: false, peers: [] };
   assert.equal(loadOverlayConfig(undefined), defaults);
@@ -120,6 +126,13 @@ test('the image overlay config: runtime schema and defaults, no key required, ba
   writeFileSync(join(tmp, 'o.cbor'), cbor);
   assert.equal(readConfigObject(join(tmp, 'o.cbor')), { ...defaults, name: 'wg7', listenPort: 4000 });
   assert.equal(loadOverlayConfig(join(tmp, 'o.cbor')).name, 'wg7', 'a CBOR config reads back');
+  // The mesh default's opt-out (and a mycelium section) rides into the image, where the runtime reads it.
+  writeFileSync(p, 'mesh: true\nmycelium: false\n');
+  assert.equal(readConfigObject(writeCbor(encodeOverlayConfig(loadOverlayConfig(p)))), { ...defaults, mesh: true, mycelium: false });
+  writeFileSync(p, 'mesh: true\nmycelium: { discovery: false }\n');
+  assert.equal((loadOverlayConfig(p) as unknown as { mycelium: unknown }).mycelium, { discovery: false });
+  writeFileSync(p, 'mycelium: on\n');
+  assert.throws(() => loadOverlayConfig(p), (e: Error) => (e as Error & { field?: string }).field === 'mycelium');
   writeFileSync(p, 'listenPort: 70000\n');
   assert.throws(() => loadOverlayConfig(p), /listenPort: Number must be less than or equal to 65535 \(got 70000\)/);
   // Peers are checked at build time too, not only at boot.

@@ -136,4 +136,27 @@ test('describe: the status peers get their allowed IPs (masked, as wg show print
   }
 });
 
+test('mycelium: the opt-out of the mesh default is shown and kept on /data across API changes; a PUT changes it for the next start', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'tfw-store-'));
+  try {
+    const store = new ConfigStore({ config: { ...initial, mesh: true }, keyFromConfig: false, dataDir: data, mycelium: false, apply: async () => {} });
+    const kept = () => JSON.parse(readFileSync(join(data, CONFIG_FILE), 'utf8'));
+    assert.is(store.get().mycelium, false);
+    await store.putPeer({ publicKey: B.publicKey, allowedIPs: ['10.100.0.3/32'] }, false);
+    assert.is(kept().mycelium, false, 'a peer added through the API keeps the opt-out in the stored config');
+    const { mycelium: _m, ...rest } = store.get();
+    assert.equal((await store.put(rest)).restart, [], 'left out of a PUT: kept');
+    assert.is(kept().mycelium, false);
+    const bad = await store.put({ ...rest, mycelium: 'off' }).catch((e: ConfigError) => e.field);
+    assert.is(bad, 'mycelium');
+    assert.is(kept().mycelium, false, 'a refused value changes nothing');
+    assert.equal((await store.put({ ...rest, mycelium: { discovery: false } })).restart, ['mycelium'], 'a new value waits for a restart');
+    assert.equal(kept().mycelium, { discovery: false });
+    await store.put({ ...rest, mycelium: null });
+    assert.not.ok('mycelium' in kept(), 'null removes it: the mesh default again');
+  } finally {
+    rmSync(data, { recursive: true, force: true });
+  }
+});
+
 test.run();

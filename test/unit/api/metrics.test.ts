@@ -93,4 +93,19 @@ test('without an overlay: no peer series, zero counts, the process and build met
   assert.ok(samples.has('process_resident_memory_bytes'));
 });
 
+test('tfw_end_to_end_packets_total: absent while end to end is off, then the status endToEnd counters by path', async () => {
+  const device = new Device({ privateKey: fromBase64(A.privateKey), io: { transmit() {}, deliver() {} } });
+  const overlay = { device, status: () => deviceStatus(device, 51820) } as unknown as Overlay;
+  const metrics = createMetrics({ overlay: () => overlay, device: { version: '1.2.3', board: 'host', role: '3node', arch: 'x86_64', slot: 'a' } });
+  assert.not.ok([...parse(await metrics.text()).samples.keys()].some((k) => k.startsWith('tfw_end_to_end_packets_total')));
+  device.endToEnd = () => false;
+  const counts = device.endToEndCounts as { handedOff: number; hopByHop: number };
+  counts.handedOff = 7;
+  counts.hopByHop = 2;
+  const { samples, types } = parse(await metrics.text());
+  assert.is(types.get('tfw_end_to_end_packets_total'), 'counter');
+  assert.is(samples.get('tfw_end_to_end_packets_total{path="handedOff"}'), 7);
+  assert.is(samples.get('tfw_end_to_end_packets_total{path="hopByHop"}'), 2);
+});
+
 test.run();

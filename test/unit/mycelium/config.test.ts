@@ -2,7 +2,7 @@
 // one-line errors naming the field, the value and what was expected.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { validateMyceliumConfig } from '../../../runtime/config/mycelium.js';
+import { myceliumFor, validateMyceliumConfig } from '../../../runtime/config/mycelium.js';
 import { validateOverlayConfig } from '../../../runtime/config/schema.js';
 import { generatePrivateKey, toBase64 } from '../../../runtime/overlay/wireguard/keys.js';
 import { throwsField } from '../../helpers.js';
@@ -11,6 +11,19 @@ test('defaults: listen tcp://[::]:9651, no peers, discovery on, TUN "mycelium", 
   assert.equal(validateMyceliumConfig({}), { listen: [{ host: '::', port: 9651 }], peers: [], discovery: true, tun: 'mycelium', overWireGuard: true });
   assert.is(validateMyceliumConfig({ overWireGuard: false })!.overWireGuard, false);
   assert.is(validateMyceliumConfig(undefined), null);
+});
+
+test('mesh: true without a section runs the mesh default on the overlay address only; mycelium: false opts out; a section keeps its meaning', () => {
+  const address = '4a1:2b3c:4d5e:6f70:8192:a3b4:c5d6:e7f8';
+  assert.equal(myceliumFor(undefined, { mesh: true, address }), { listen: [{ host: address, port: 9651 }], peers: [], discovery: false, tun: 'mycelium', overWireGuard: true });
+  assert.is(myceliumFor(undefined, { mesh: false, address }), null, 'no mesh, no section: no node');
+  assert.is(myceliumFor(false, { mesh: true, address }), null, 'the opt-out');
+  assert.is(validateMyceliumConfig(false), null);
+  assert.equal(myceliumFor({}, { mesh: true, address }), validateMyceliumConfig({}), 'a section is taken as it is, also with mesh');
+  for (const bad of [true, 'off', 0, 1]) throwsField(() => myceliumFor(bad, { mesh: true, address }), 'mycelium', /expected a mapping with listen, peers, discovery, or false/);
+  const privateKey = toBase64(generatePrivateKey());
+  assert.ok(validateOverlayConfig({ privateKey, mesh: true, mycelium: false }).mesh);
+  throwsField(() => validateOverlayConfig({ privateKey, mesh: true, mycelium: true }), 'mycelium', /or false, got true/);
 });
 
 test('the issue example parses', () => {

@@ -84,10 +84,12 @@ test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when 
   assert.equal(handed, [hex(toFar)], 'only the multi-hop overlay destination is handed off');
   assert.equal(asked, [hex(far)], 'asked only about the Babel-routed 400::/7 destination');
   assert.is(staged(), 2, 'the direct peer and 2001:db8::1 keep their WireGuard route');
+  assert.equal(dev.endToEndCounts, { handedOff: 1, hopByHop: 0 });
   mycRoutes = false;
   dev.send([v6(me, far, 4)], [48], 1);
   assert.is(handed.length, 1, 'no Mycelium route: the Babel route is used');
   assert.is(staged(), 3);
+  assert.equal(dev.endToEndCounts, { handedOff: 1, hopByHop: 1 }, 'and counted as the hop-by-hop fallback');
   // Babel also learns the direct peer's own /64 through it (metric > 0): the Mycelium
   // link to the peer runs to that address, so it must stay WireGuard's (else a loop).
   mycRoutes = true;
@@ -101,6 +103,7 @@ test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when 
   dev.send([v6(me, far, 5)], [48], 1);
   assert.is(handed.length, 1, 'without endToEnd Babel routes are used, as before');
   assert.is(staged(), 5);
+  assert.equal(dev.endToEndCounts, { handedOff: 1, hopByHop: 1 }, "the direct peer's /64 and packets without endToEnd are not counted");
 });
 
 test("endToEnd is never asked about another configured peer's /64, even when Babel routes it through a different peer", () => {
@@ -145,14 +148,18 @@ test('routePeerSubnets routes each peer\'s own /64 to it without mesh, and only 
   assert.is(dev.drops.noRoute, 2, 'unset again: back to the allowed IPs');
 });
 
-test('overWireGuard dials only peers with persistentKeepalive (an idle phone is never woken), at their overlay address', () => {
-  const [node, phone, off] = [0, 1, 2].map(() => toBase64(publicKeyFromPrivate(generatePrivateKey())));
-  const targets = myceliumDialTargets([
+test('overWireGuard dials peers with persistentKeepalive or heard speaking Babel (an idle phone is never woken), at their overlay address', () => {
+  const [node, phone, off, router] = [0, 1, 2, 3].map(() => toBase64(publicKeyFromPrivate(generatePrivateKey())));
+  const peers = [
     { publicKey: node, persistentKeepalive: 25 },
     { publicKey: phone },
     { publicKey: off, persistentKeepalive: 0 },
-  ]);
-  assert.equal(targets, [overlayAddress(Buffer.from(node, 'base64'))]);
+    { publicKey: router },
+  ];
+  assert.equal(myceliumDialTargets(peers), [overlayAddress(Buffer.from(node, 'base64'))]);
+  const at = (k: string) => overlayAddress(Buffer.from(k, 'base64'));
+  assert.equal(myceliumDialTargets(peers, (k) => k === router), [at(node), at(router)], 'a mesh neighbour without keepalive is dialled');
+  assert.not.ok(myceliumDialTargets(peers, (k) => k === router).includes(at(phone)), 'the silent phone is not');
 });
 
 test.run();

@@ -11,7 +11,8 @@ import { test } from 'uvu';
 import { hex } from '../../helpers.js';
 import * as assert from 'uvu/assert';
 import type { PeerConfig } from '../../../runtime/config/schema.js';
-import { overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
+import { overlayAddress, overlayAddressBytes, overlaySubnet } from '../../../runtime/overlay/address.js';
+import { myceliumDialTargets } from '../../../runtime/overlay/index.js';
 import { ManualClock } from '../../../runtime/overlay/babel/index.js';
 import { Endpoint, type EndpointBatch } from '../../../runtime/overlay/links/conn.js';
 import { Device } from '../../../runtime/overlay/device.js';
@@ -104,6 +105,8 @@ interface Node {
   pub: string;
   ep: Endpoint;
   delivered: Uint8Array[];
+  /** Peers the mesh reported as newly heard speaking Babel (MeshOptions.neighbour), in order. */
+  heard: string[];
 }
 
 /** Nodes 0..n-1 on an in-memory wire (node i at 10.0.0.(i+1):(1000+i)); `links` lists peerings; `mtu(i)`: node i's device MTU. */
@@ -130,7 +133,7 @@ function makeMesh(n: number, links: [number, number][], extraPeers: (i: number) 
         },
       },
     });
-    return { dev, mesh: null as unknown as Mesh, key, pub: pubs[i], ep: eps[i], delivered };
+    return { dev, mesh: null as unknown as Mesh, key, pub: pubs[i], ep: eps[i], delivered, heard: [] as string[] };
   });
   nodes.forEach((node, i) => {
     const peers: PeerConfig[] = links
@@ -149,6 +152,7 @@ function makeMesh(n: number, links: [number, number][], extraPeers: (i: number) 
       log: () => {},
       install: (p, via, metric) => node.dev.setRoute(p, via, metric),
       uninstall: (p) => node.dev.deleteRoute(p),
+      neighbour: (k) => node.heard.push(k),
     });
     node.dev.onBabelPacket = (peer, payload) => node.mesh.receive(peer.publicKeyB64, payload);
     // Nodes start `stagger` ms apart (0: every initiation collides in this lock-step simulation).
@@ -403,6 +407,28 @@ test('plain WireGuard peers: their allowed IPs become leaves until Babel is hear
     // A Babel packet "from" the plain peer (as if it were a tfw node) withdraws the leaf.
     a.mesh.receive(plainKey, new Uint8Array([42, 2, 0, 0]));
     assert.not.ok(a.mesh.routes().some((r) => r.prefix === '192.168.50.0/24'));
+  } finally {
+    m.stop();
+  }
+});
+
+test('Mycelium dial rule in a mesh: a Babel neighbour without keepalive is dialled, a silent phone peer without keepalive never', () => {
+  // Neither the mesh link nor the phone has persistentKeepalive (routers in a mesh may not set it).
+  const phoneKey = toBase64(publicKeyFromPrivate(generatePrivateKey()));
+  const m = makeMesh(2, [[0, 1]], (i) => (i === 0 ? [{ publicKey: phoneKey, allowedIPs: ['10.100.9.2/32'] }] : []));
+  const [a, b] = m.nodes;
+  try {
+    const peersA = [{ publicKey: b.pub }, { publicKey: phoneKey }];
+    const heardBabel = (k: string) => a.dev.peers.get(k)?.meshNeighbour === true;
+    m.advance(6000);
+    assert.equal(a.heard, [b.pub], 'the mesh reports B once, when first heard');
+    assert.equal(myceliumDialTargets(peersA, heardBabel), [overlayAddress(publicKeyFromPrivate(b.key))], 'B (a tfw node) is dialled, the phone is not');
+    m.advance(3000);
+    assert.equal(a.heard, [b.pub], 'reported once, not per Hello');
+    // Had the phone spoken Babel it would be a tfw node, and dialled too.
+    a.mesh.receive(phoneKey, new Uint8Array([42, 2, 0, 0]));
+    assert.equal(a.heard, [b.pub, phoneKey]);
+    assert.is(myceliumDialTargets(peersA, heardBabel).length, 2);
   } finally {
     m.stop();
   }
