@@ -29,6 +29,7 @@ import { selfTest as erasureSelfTest } from './kernels/erasure.js';
 import { selfTest as forwardSelfTest } from './kernels/forward.js';
 import { selfTest as nativeSelfTest } from './kernels/native.js';
 import { myceliumFor, readConfigObject, validateMyceliumConfig, validateOverlayConfig, validateSlicesConfig, type OverlayConfig } from './config/index.js';
+import { MESH_MYCELIUM_PORT } from './config/mycelium.js';
 import { isKey32 } from './config/schema.js';
 import { DeviceState } from './device/device.js';
 import { loadIdentity, type Identity } from './device/identity.js';
@@ -207,7 +208,10 @@ async function main(): Promise<number> {
   const gateway = await startGatewayForRole({
     role: values.role!,
     raw: gatewayRaw,
-    overlay: config && overlay ? { iface: config.name, port: config.listenPort, address: `${overlay.address}/64` } : undefined,
+    // A Mycelium node linked over the WireGuard tunnels (the mesh default or a section) takes links on 9651 there.
+    overlay: config && overlay
+      ? { iface: config.name, port: config.listenPort, address: `${overlay.address}/64`, ...(mycelium && myceliumCfg?.overWireGuard ? { myceliumPort: MESH_MYCELIUM_PORT } : {}) }
+      : undefined,
     apiPort: apiListen ? Number(apiListen.slice(apiListen.lastIndexOf(':') + 1)) : undefined,
     log: (m) => log('gateway', m),
   });

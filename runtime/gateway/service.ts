@@ -35,8 +35,11 @@ export interface GatewayOptions {
   gateway: GatewayConfig;
   /** The board's port interfaces (the init exports TFW_PORT_WAN / TFW_PORT_LAN from the board's `ports:`). */
   ports: { wan: string; lan: string };
-  /** The running overlay: its TUN, UDP port and the node's address with its /64 (`<address>/64`, overlay/address.ts). */
-  overlay?: { iface: string; port: number; address: string };
+  /**
+   * The running overlay: its TUN, UDP port and the node's address with its /64 (`<address>/64`, overlay/address.ts);
+   * `myceliumPort` while a Mycelium node links over the WireGuard tunnels (nftables.ts opens it to the overlay zone).
+   */
+  overlay?: { iface: string; port: number; address: string; myceliumPort?: number };
   /** The device API's TCP port (opened to the overlay zone). */
   apiPort?: number;
   failsafe?: boolean;
@@ -170,7 +173,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     files.nft = join(o.runDir, 'gateway.nft');
     writeFileSync(
       files.nft,
-      nftRuleset({ lan: br, wan: o.ports.wan, overlay: { iface: o.overlay?.iface ?? 'tfw0', port: o.overlay?.port ?? 51820 }, apiPort: o.apiPort, firewall }),
+      nftRuleset({ lan: br, wan: o.ports.wan, overlay: { iface: o.overlay?.iface ?? 'tfw0', port: o.overlay?.port ?? 51820, myceliumPort: o.overlay?.myceliumPort }, apiPort: o.apiPort, firewall }),
     );
     run('nft', ['-f', files.nft]);
   };

@@ -13,6 +13,7 @@ import type { Server } from 'node:http';
 import { isIP } from 'node:net';
 import { formatEndpoint as formatEndpointText, parseCidr, parseEndpoint } from '../config/ip.js';
 import type { OverlayConfig } from '../config/schema.js';
+import { MESH_MYCELIUM_PORT } from '../config/mycelium.js';
 import { ConfigError, RouteError } from '../errors.js';
 import { overlayAddress, overlaySubnet } from './address.js';
 import { bindUdp, EndpointBatch, type UdpBind } from './links/conn.js';
@@ -79,8 +80,8 @@ export function myceliumDialTargets(
   return peers.filter((p) => (p.persistentKeepalive ?? 0) > 0 || meshNeighbour(p.publicKey)).map((p) => overlayAddress(fromBase64(p.publicKey)));
 }
 
-/** The port a WireGuard peer's Mycelium node is dialled on through its tunnel (Mycelium's default). */
-export const MYCELIUM_OVER_WG_PORT = 9651;
+/** The port a WireGuard peer's Mycelium node is dialled on through its tunnel: the one the mesh default listens on (Mycelium's default). */
+export const MYCELIUM_OVER_WG_PORT = MESH_MYCELIUM_PORT;
 
 export interface JoinOptions {
   /**
@@ -283,7 +284,11 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
   const t = tun, u = udp;
   t.onReadable(() => {
     try {
-      for (let i = 0, n; i < MAX_BATCHES_PER_WAKE && (n = t.readBatch(tunBufs, tunSizes)) > 0; i++) device.send(tunBufs, tunSizes, n);
+      for (let i = 0, n; i < MAX_BATCHES_PER_WAKE && (n = t.readBatch(tunBufs, tunSizes)) > 0; i++) {
+        device.send(tunBufs, tunSizes, n);
+        // A packet handed to Mycelium for this node's own /64 comes straight back as a view of its read slot.
+        flushDelivered();
+      }
     } catch (err) {
       log(`tun read: ${(err as Error).message}`);
     }

@@ -59,7 +59,7 @@ function setup() {
   const gw = validateGatewayConfig({ lan: {}, firewall: { allowOverlayToLan: ['4ab:cd::10 22'] } });
   const dir = mkdtempSync(join(tmpdir(), 'tfw-gw-netns-'));
   const file = join(dir, 'rules.nft');
-  writeFileSync(file, nftRuleset({ lan: 'br-lan', wan: 'eth0', overlay: { iface: 'tfw0', port: 51820 }, apiPort: 80, firewall: gw.firewall }));
+  writeFileSync(file, nftRuleset({ lan: 'br-lan', wan: 'eth0', overlay: { iface: 'tfw0', port: 51820, myceliumPort: 9651 }, apiPort: 80, firewall: gw.firewall }));
   sh(['ip', 'netns', 'exec', ns.r, 'nft', '-f', file]);
   // Loading twice replaces the table (the file deletes its own table first).
   sh(['ip', 'netns', 'exec', ns.r, 'nft', '-f', file]);
@@ -68,7 +68,7 @@ function setup() {
 test.before(async () => {
   if (!ok) return;
   setup();
-  for (const [n, ports] of [[ns.w, ['8080']], [ns.l, ['22', '2222']], [ns.o, ['8081']], [ns.r, ['80', '8082']]] as const) {
+  for (const [n, ports] of [[ns.w, ['8080']], [ns.l, ['22', '2222']], [ns.o, ['8081']], [ns.r, ['80', '8082', '9651']]] as const) {
     const p = spawnIn(n, [process.execPath, peer, 'serve', ...ports]);
     procs.push(p);
     assert.ok(await waitFor(() => p.out().split('listening').length > ports.length, 10_000), p.out());
@@ -114,6 +114,8 @@ test('wan input: ping answers, TCP to the router does not; the LAN reaches the r
   assert.is(connect(ns.l, '192.168.1.1', 8082), '192.168.1.100', 'lan input accepted');
   assert.is(connect(ns.o, '5ff::1', 80), '5ff::2', 'device API open to the overlay');
   assert.is(connect(ns.o, '5ff::1', 8082), 'refused timeout', 'other router ports closed to the overlay');
+  assert.is(connect(ns.o, '5ff::1', 9651), '5ff::2', 'Mycelium links over WireGuard: open to the overlay');
+  assert.is(connect(ns.w, '10.77.0.1', 9651), 'refused timeout', 'and not to the WAN');
 });
 
 test.run();

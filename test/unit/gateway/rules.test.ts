@@ -96,11 +96,20 @@ test('nftables: zones, NAT44 on the WAN only, MSS clamping on the overlay, the a
   assert.is(wanChain.split('\n').filter((l) => l.includes('accept')).length, 6);
   const none = nftRuleset({ ...ctx, apiPort: undefined, firewall: { allowOverlayToLan: [] } });
   assert.not.match(none, /daddr|device API/);
+  assert.not.match(t, /9651/, 'no Mycelium port unless a node links over WireGuard');
+});
+
+test('nftables: the Mycelium port over WireGuard is opened to the overlay zone only', () => {
+  const t = nftRuleset({ ...ctx, overlay: { ...ctx.overlay, myceliumPort: 9651 } });
+  const chain = (name: string) => new RegExp(`chain ${name} \\{([\\s\\S]*?)\\n\\t\\}`).exec(t)![1];
+  assert.match(chain('input_overlay'), /tcp dport 9651 accept comment "Mycelium links over WireGuard"/);
+  assert.not.match(chain('input_wan'), /9651/);
+  assert.is(t.match(/9651/g)!.length, 1);
 });
 
 test('nft -c -f accepts the generated ruleset and refuses a broken one', () => {
   if (!hasNft) return console.log('  skip: needs root and nft (nftables, make sysdeps)');
-  for (const c of [ctx, { ...ctx, apiPort: undefined, firewall: { allowOverlayToLan: [] } }]) {
+  for (const c of [ctx, { ...ctx, apiPort: undefined, firewall: { allowOverlayToLan: [] } }, { ...ctx, overlay: { ...ctx.overlay, myceliumPort: 9651 } }]) {
     const r = nftCheck(nftRuleset(c));
     assert.is(r.status, 0, r.out);
   }
