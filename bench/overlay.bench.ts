@@ -253,14 +253,14 @@ export function datagramCopiesPerFrame(): Record<'send' | 'receive' | 'relay', n
       dp.path = {
         mtu: dev.mtu,
         peerAt: () => null,
-        send: (p, f, len) => (dev.sendDatagramFrame(p as Peer, f, len), true),
-        claim: (p) => dev.claimDatagramSlot(p as Peer),
+        send: (p, f, len) => (dev.mycelium.sendDatagramFrame(p as Peer, f, len), true),
+        claim: (p) => dev.mycelium.claimDatagramSlot(p as Peer),
         claimOffset: TRANSPORT_HEADER_SIZE,
-        commit: (len) => dev.commitDatagramSlot(len),
-        relay: (p, f, len, slot) => (dev.relayDatagramFrame(p as Peer, f, len, slot), true),
+        commit: (len) => dev.mycelium.commitDatagramSlot(len),
+        relay: (p, f, len, slot) => (dev.mycelium.relayDatagramFrame(p as Peer, f, len, slot), true),
       };
-      dev.onMyceliumFrame = (_p, pkt, len, slot) => dp.receiveDatagram(pkt, len, slot, link);
-      dev.handOff = (p) => dp.send(p);
+      dev.mycelium.onMyceliumFrame = (_p, pkt, len, slot) => dp.receiveDatagram(pkt, len, slot, link);
+      dev.mycelium.handOff = (p) => dp.send(p);
       return dp;
     });
     void planes;

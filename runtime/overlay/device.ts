@@ -27,7 +27,8 @@ import { Peer } from './wireguard/peer.js';
 import type { RouteVia } from './routing/route-via.js';
 import { RouteTable } from './routing/routes.js';
 import { PacketBatches, type DeviceIO } from './links/batches.js';
-import { Sender, type EndToEndCounts, type SendHost } from './send.js';
+import { Sender, type SendHost } from './send.js';
+import { MyceliumHooks } from './mycelium-hooks.js';
 import { relayClassifier } from './routing/relay-classifier.js';
 import type { Classifier } from '../kernels/forward.js';
 
@@ -127,6 +128,8 @@ export class Device {
   private readonly sender: Sender;
   private readonly receiver: Receiver;
   private readonly timers: DeviceTimers;
+  /** The side of the device the Mycelium node sharing its TUN uses (mycelium-hooks.ts; index.ts `joinMycelium`). */
+  readonly mycelium: MyceliumHooks;
 
   constructor(opts: DeviceOptions) {
     this.local = localStatic(opts.privateKey);
@@ -172,6 +175,7 @@ export class Device {
     });
     this.sender = new Sender(host);
     this.receiver = new Receiver(host, this.handshakes);
+    this.mycelium = new MyceliumHooks(this.sender, this.receiver, this.mtu, () => this.flush());
   }
 
   /** Called with Babel payloads from tfw peers (babel/tunnel-frame.ts framing); unset = Babel frames go to the TUN. */
@@ -187,101 +191,6 @@ export class Device {
    * the router (hop.ts) instead of going through the kernel. Off by default,
    * as a stock WireGuard interface does not forward either.
    */
-  /**
-   * Takes this node's own IPv6 packets (read from the TUN) for 400::/7
-   * destinations no route of this device covers, instead of dropping them
-   * as noRoute: the Mycelium node sharing the TUN (index.ts `joinMycelium`).
-   * The packet is a view valid only during the call.
-   */
-  get handOff(): ((packet: Uint8Array) => void) | null {
-    return this.sender.handOff;
-  }
-  set handOff(fn: ((packet: Uint8Array) => void) | null) {
-    this.sender.handOff = fn;
-  }
-
-  /**
-   * Whether `handOff` takes a packet for a 400::/7 destination that a
-   * Babel-learned (multi-hop, hop-by-hop) route covers; see send.ts `endToEnd`.
-   */
-  /** Multi-hop 400::/7 packets handed to Mycelium / sent hop by hop while `endToEnd` is set (send.ts `endToEndCounts`). */
-  get endToEndCounts(): Readonly<EndToEndCounts> {
-    return this.sender.endToEndCounts;
-  }
-  get endToEnd(): ((dst: Uint8Array) => boolean) | null {
-    return this.sender.endToEnd;
-  }
-  set endToEnd(fn: ((dst: Uint8Array) => boolean) | null) {
-    this.sender.endToEnd = fn;
-  }
-
-  /**
-   * Takes Mycelium datagram frames (mycelium/wg-datagram.ts) from peers: the
-   * Mycelium node joined over WireGuard (index.ts `joinMycelium`). Called with
-   * the peer, the plaintext view of receive slot `slot` and its length; the
-   * view is valid during the call. Null: such plaintexts count as malformed.
-   */
-  get onMyceliumFrame(): ((peer: Peer, pkt: Uint8Array, len: number, slot: number) => void) | null {
-    return this.receiver.onMyceliumFrame;
-  }
-  set onMyceliumFrame(fn: ((peer: Peer, pkt: Uint8Array, len: number, slot: number) => void) | null) {
-    this.receiver.onMyceliumFrame = fn;
-  }
-
-  /**
-   * Sends frame[0..len) (a Mycelium datagram frame, at most `mtu` bytes) to
-   * `peer` as one transport packet: copied into a send slot (or staged while
-   * no session is up), sent with the batch being built (a TUN read's, a
-   * receive's) or, outside one, on the next tick. Throws RangeError when
-   * `len` is over the MTU.
-   */
-  sendDatagramFrame(peer: Peer, frame: Uint8Array, len: number): void {
-    if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
-    this.sender.sendToPeer(peer, frame, len);
-    this.flushSoon();
-  }
-
-  /**
-   * A send slot for a Mycelium datagram frame to `peer`, written by the
-   * caller at TRANSPORT_HEADER_SIZE of the returned slot (at most `mtu`
-   * bytes), then `commitDatagramSlot(len)` at once: the frame is sealed where
-   * it was written (send.ts claimFor). Null when no session with `peer` is up:
-   * use sendDatagramFrame, which stages a copy.
-   */
-  claimDatagramSlot(peer: Peer): Uint8Array | null {
-    return this.sender.claimFor(peer);
-  }
-
-  /** Queues the frame of `len` bytes written into the slot claimDatagramSlot returned (0: nothing written, a keepalive goes). */
-  commitDatagramSlot(len: number): void {
-    if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
-    this.sender.commitClaimed(len);
-    this.flushSoon();
-  }
-
-  /**
-   * Relays the Mycelium datagram frame in receive slot `slot` (`frame` is
-   * that slot's plaintext view, as `onMyceliumFrame` got it) to `peer`,
-   * sealed in the slot and sent with the receive batch (send.ts
-   * relayToPeer): no copy. Only during `onMyceliumFrame`.
-   */
-  relayDatagramFrame(peer: Peer, frame: Uint8Array, len: number, slot: number): void {
-    this.sender.relayToPeer(peer, frame, len, slot);
-  }
-
-  private flushQueued = false;
-  private readonly tickFlush = (): void => {
-    this.flushQueued = false;
-    this.flush();
-  };
-
-  /** Flushes what the datagram sends queued once the current tick ends (one flush however many were queued). */
-  private flushSoon(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    process.nextTick(this.tickFlush);
-  }
-
   get forwarding(): boolean {
     return this.receiver.forwarding;
   }

@@ -358,20 +358,20 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     joinMycelium(node, jo = {}) {
       joined = true;
       syncRoutes({ ...cfg, name: t.name });
-      device.handOff = (p) => node.send(p);
+      device.mycelium.handOff = (p) => node.send(p);
       if (jo.overWireGuard) {
         device.routePeerSubnets = true;
         device.setPeers(cfg.peers, cfg.mesh);
         // A direct peer's /64 stays WireGuard's even when Babel routes it through another peer
         // (the device never asks about the peers' own /64s): the Mycelium link to a peer runs to its address.
-        if (node.hasRoute) device.endToEnd = (dst) => node.hasRoute!(dst);
+        if (node.hasRoute) device.mycelium.endToEnd = (dst) => node.hasRoute!(dst);
         dials = { node, hosts: new Set() };
         syncDials(cfg);
         if (node.setDatagrams && node.receiveDatagram) {
           // Data frames to the peers the node links with through their tunnels go as WireGuard packets
           // (mycelium/wg-datagram.ts); 400::/7 gets the MTU that leaves room for the frame around a packet.
           const receive = node.receiveDatagram.bind(node);
-          device.onMyceliumFrame = (peer, pkt, len, slot) => receive(peer, pkt, len, slot);
+          device.mycelium.onMyceliumFrame = (peer, pkt, len, slot) => receive(peer, pkt, len, slot);
           const live = (p: object): p is Peer => device.peers.get((p as Peer).publicKeyB64) === p;
           node.setDatagrams({
             mtu: device.mtu,
@@ -379,11 +379,11 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
               for (const p of device.peers.values()) if (Buffer.compare(p.nodeAddress, addr) === 0) return p;
               return null;
             },
-            send: (p, frame, len) => live(p) && (device.sendDatagramFrame(p, frame, len), true),
-            claim: (p) => (live(p) ? device.claimDatagramSlot(p) : null),
+            send: (p, frame, len) => live(p) && (device.mycelium.sendDatagramFrame(p, frame, len), true),
+            claim: (p) => (live(p) ? device.mycelium.claimDatagramSlot(p) : null),
             claimOffset: TRANSPORT_HEADER_SIZE,
-            commit: (len) => device.commitDatagramSlot(len),
-            relay: (p, frame, len, slot) => live(p) && (device.relayDatagramFrame(p, frame, len, slot), true),
+            commit: (len) => device.mycelium.commitDatagramSlot(len),
+            relay: (p, frame, len, slot) => live(p) && (device.mycelium.relayDatagramFrame(p, frame, len, slot), true),
           });
           datagramMtu = datagramPacketMtu(device.mtu);
           kernel?.add('400::/7', datagramMtu);
@@ -417,14 +417,14 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
         if (dials) {
           syncDials({ ...cfg, peers: [] });
           node.setDatagrams?.(null);
-          device.onMyceliumFrame = null;
+          device.mycelium.onMyceliumFrame = null;
           datagramMtu = 0;
           dials = null;
-          device.endToEnd = null;
+          device.mycelium.endToEnd = null;
           device.routePeerSubnets = false;
           device.setPeers(cfg.peers, cfg.mesh);
         }
-        device.handOff = null;
+        device.mycelium.handOff = null;
         writeOut();
         node.setDeliver(() => {});
         flushDelivered = () => {};

@@ -78,7 +78,7 @@ export class Receiver {
   /** Device.onBabelPacket: Babel payloads from tfw peers; unset = Babel frames go to the TUN. */
   onBabelPacket: ((peer: Peer, payload: Uint8Array) => void) | null = null;
   /**
-   * Device.onMyceliumFrame: Mycelium datagram frames (mycelium/wg-datagram.ts:
+   * Device.mycelium.onMyceliumFrame: Mycelium datagram frames (mycelium/wg-datagram.ts:
    * plaintext starting 0x01) from tfw peers, with the plaintext, its length and
    * its receive slot (for a relay from the slot). Unset: such plaintexts are
    * malformed (not IP).

@@ -70,7 +70,7 @@ export function deviceStatus(device: Device, listenPort: number, mesh: MeshStatu
     })),
     routes: mesh ? mesh.routes() : device.routes.entries().map((e) => ({ prefix: e.prefix, via: e.value.peer.publicKeyB64, metric: e.value.metric })),
     drops: mesh ? { ...device.drops, babelMalformed: mesh.malformed, babelPrefixLimit: mesh.prefixLimit } : { ...device.drops },
-    ...(device.endToEnd ? { endToEnd: { ...device.endToEndCounts } } : {}),
+    ...(device.mycelium.endToEnd ? { endToEnd: { ...device.mycelium.endToEndCounts } } : {}),
   };
 }
 

@@ -98,8 +98,8 @@ test('tfw_end_to_end_packets_total: absent while end to end is off, then the sta
   const overlay = { device, status: () => deviceStatus(device, 51820) } as unknown as Overlay;
   const metrics = createMetrics({ overlay: () => overlay, device: { version: '1.2.3', board: 'host', role: '3node', arch: 'x86_64', slot: 'a' } });
   assert.not.ok([...parse(await metrics.text()).samples.keys()].some((k) => k.startsWith('tfw_end_to_end_packets_total')));
-  device.endToEnd = () => false;
-  const counts = device.endToEndCounts as { handedOff: number; hopByHop: number };
+  device.mycelium.endToEnd = () => false;
+  const counts = device.mycelium.endToEndCounts as { handedOff: number; hopByHop: number };
   counts.handedOff = 7;
   counts.hopByHop = 2;
   const { samples, types } = parse(await metrics.text());

@@ -287,8 +287,8 @@ test("a device hands 0x01 plaintexts to onMyceliumFrame (peer, frame, slot); wit
   l.planes[0].dp.send(l.packet(600));
   const frame = l.sent[0][0].frame;
   const got: { peer: object; frame: Uint8Array; slot: number }[] = [];
-  devs[1].onMyceliumFrame = (peer, pkt, len, slot) => got.push({ peer, frame: pkt.slice(0, datagramLength(pkt, len)), slot });
-  devs[0].sendDatagramFrame(devs[0].peers.get(pubs[1])!, frame, frame.length); // staged, handshake, then sent
+  devs[1].mycelium.onMyceliumFrame = (peer, pkt, len, slot) => got.push({ peer, frame: pkt.slice(0, datagramLength(pkt, len)), slot });
+  devs[0].mycelium.sendDatagramFrame(devs[0].peers.get(pubs[1])!, frame, frame.length); // staged, handshake, then sent
   await pump();
   assert.is(got.length, 1);
   assert.is(got[0].peer, devs[1].peers.get(pubs[0]));
@@ -296,20 +296,20 @@ test("a device hands 0x01 plaintexts to onMyceliumFrame (peer, frame, slot); wit
   assert.ok(got[0].slot >= 0);
   assert.is(tun[1], 0, 'not written to the TUN');
   // Claimed in place: written into the send slot, sealed there.
-  const slot = devs[0].claimDatagramSlot(devs[0].peers.get(pubs[1])!)!;
+  const slot = devs[0].mycelium.claimDatagramSlot(devs[0].peers.get(pubs[1])!)!;
   slot.set(frame, TRANSPORT_HEADER_SIZE);
-  devs[0].commitDatagramSlot(frame.length);
+  devs[0].mycelium.commitDatagramSlot(frame.length);
   await pump();
   assert.is(got.length, 2);
   assert.equal(got[1].frame, frame);
-  devs[1].onMyceliumFrame = null;
+  devs[1].mycelium.onMyceliumFrame = null;
   const malformed = devs[1].drops.malformed;
-  devs[0].sendDatagramFrame(devs[0].peers.get(pubs[1])!, frame, frame.length);
+  devs[0].mycelium.sendDatagramFrame(devs[0].peers.get(pubs[1])!, frame, frame.length);
   await pump();
   assert.is(devs[1].drops.malformed, malformed + 1);
   assert.is(got.length, 2);
   assert.is(tun[1], 0);
-  assert.throws(() => devs[0].sendDatagramFrame(devs[0].peers.get(pubs[1])!, new Uint8Array(1421), 1421), /at most 1420 bytes/);
+  assert.throws(() => devs[0].mycelium.sendDatagramFrame(devs[0].peers.get(pubs[1])!, new Uint8Array(1421), 1421), /at most 1420 bytes/);
 });
 
 test('copies per frame in process (bench datagramCopiesPerFrame): the relay and receive copy no frame bytes, send only the data header addresses with native AES-GCM', () => {

@@ -35,7 +35,7 @@ function setup() {
 test('unrouted 400::/7 packets go to handOff byte for byte; routed ones to their peer; others count noRoute', () => {
   const { dev, me, peer, transmitted } = setup();
   const handed: string[] = [];
-  dev.handOff = (p) => handed.push(hex(p));
+  dev.mycelium.handOff = (p) => handed.push(hex(p));
   const myc = overlayAddressBytes(new Uint8Array(32)); // a node only Mycelium knows
   const toMyc = v6(me, myc, 1), toPeer = v6(me, peer, 2), toDoc = v6(me, unhex('20010db8000000000000000000000001'), 3);
   const v4 = new Uint8Array(20);
@@ -57,7 +57,7 @@ test('without handOff an unrouted 400::/7 packet is a noRoute drop, as before', 
 test('a packet whose length is under the IPv6 header is malformed, never handed off', () => {
   const { dev } = setup();
   let handed = 0;
-  dev.handOff = () => void handed++;
+  dev.mycelium.handOff = () => void handed++;
   const p = new Uint8Array(48);
   p[0] = 0x60;
   p[24] = 0x04;
@@ -69,7 +69,7 @@ test('a packet whose length is under the IPv6 header is malformed, never handed 
 test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when Mycelium routes it; direct peers and other prefixes keep WireGuard', () => {
   const { dev, me, peer, peerPub } = setup();
   const handed: string[] = [];
-  dev.handOff = (p) => handed.push(hex(p));
+  dev.mycelium.handOff = (p) => handed.push(hex(p));
   const farPub = publicKeyFromPrivate(generatePrivateKey());
   const far = overlayAddressBytes(farPub); // two hops away: Babel routes it via the peer
   const [peerKey] = [...dev.peers.keys()];
@@ -78,18 +78,18 @@ test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when 
   const staged = () => [...dev.peers.values()][0].staged.length;
   const asked: string[] = [];
   let mycRoutes = true;
-  dev.endToEnd = (dst) => (asked.push(hex(dst)), mycRoutes);
+  dev.mycelium.endToEnd = (dst) => (asked.push(hex(dst)), mycRoutes);
   const toFar = v6(me, far, 1), toPeer = v6(me, peer, 2), toDoc = v6(me, unhex('20010db8000000000000000000000001'), 3);
   dev.send([toFar, toPeer, toDoc], [48, 48, 48], 3);
   assert.equal(handed, [hex(toFar)], 'only the multi-hop overlay destination is handed off');
   assert.equal(asked, [hex(far)], 'asked only about the Babel-routed 400::/7 destination');
   assert.is(staged(), 2, 'the direct peer and 2001:db8::1 keep their WireGuard route');
-  assert.equal(dev.endToEndCounts, { handedOff: 1, hopByHop: 0 });
+  assert.equal(dev.mycelium.endToEndCounts, { handedOff: 1, hopByHop: 0 });
   mycRoutes = false;
   dev.send([v6(me, far, 4)], [48], 1);
   assert.is(handed.length, 1, 'no Mycelium route: the Babel route is used');
   assert.is(staged(), 3);
-  assert.equal(dev.endToEndCounts, { handedOff: 1, hopByHop: 1 }, 'and counted as the hop-by-hop fallback');
+  assert.equal(dev.mycelium.endToEndCounts, { handedOff: 1, hopByHop: 1 }, 'and counted as the hop-by-hop fallback');
   // Babel also learns the direct peer's own /64 through it (metric > 0): the Mycelium
   // link to the peer runs to that address, so it must stay WireGuard's (else a loop).
   mycRoutes = true;
@@ -99,11 +99,11 @@ test('endToEnd: a 400::/7 packet only a Babel route covers goes to handOff when 
   assert.equal(asked, [], "never asked about the next hop's own /64");
   assert.is(handed.length, 1);
   assert.is(staged(), 4, 'the packet to the peer itself goes to the peer');
-  dev.endToEnd = null;
+  dev.mycelium.endToEnd = null;
   dev.send([v6(me, far, 5)], [48], 1);
   assert.is(handed.length, 1, 'without endToEnd Babel routes are used, as before');
   assert.is(staged(), 5);
-  assert.equal(dev.endToEndCounts, { handedOff: 1, hopByHop: 1 }, "the direct peer's /64 and packets without endToEnd are not counted");
+  assert.equal(dev.mycelium.endToEndCounts, { handedOff: 1, hopByHop: 1 }, "the direct peer's /64 and packets without endToEnd are not counted");
 });
 
 test("endToEnd is never asked about another configured peer's /64, even when Babel routes it through a different peer", () => {
@@ -114,8 +114,8 @@ test("endToEnd is never asked about another configured peer's /64, even when Bab
   dev.setPeers(peers, true);
   const me = overlayAddressBytes(publicKeyFromPrivate(key));
   const handed: string[] = [], asked: string[] = [];
-  dev.handOff = (x) => handed.push(hex(x));
-  dev.endToEnd = (dst) => (asked.push(hex(dst)), true);
+  dev.mycelium.handOff = (x) => handed.push(hex(x));
+  dev.mycelium.endToEnd = (dst) => (asked.push(hex(dst)), true);
   // Q's own /64 learned by Babel through P (Q's direct link is down, say): Q stays WireGuard's.
   dev.setRoute(overlaySubnet(q), toBase64(p), 5);
   dev.send([v6(me, overlayAddressBytes(q), 1)], [48], 1);
