@@ -200,6 +200,10 @@ test('A -WG- B -WG- C with mesh: true and mycelium: the end-to-end route wins ov
 const listening9651 = (ns: string) =>
   spawnSync('ip', ['netns', 'exec', ns, 'ss', '-ltnH', 'sport', '= :9651'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[3]);
 
+/** B's established TCP connections to or from port 9651 (its Mycelium links), as "local peer" lines. */
+const links9651 = (ns: string) =>
+  spawnSync('ip', ['netns', 'exec', ns, 'ss', '-tnH', 'state', 'established', '( sport = :9651 or dport = :9651 )'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+
 for (const e2e of [true, false]) {
   test(`A -WG- B -WG- C with mesh: true only${e2e ? '' : ' and mycelium: false (control)'}: ${e2e ? 'end to end by default, B never sees the marker' : 'hop by hop, B opens'}`, async () => {
     if (!ready || !have('ss')) {
@@ -233,6 +237,8 @@ for (const e2e of [true, false]) {
           ping('A', addr('C'));
           return ((await endToEnd())?.handedOff ?? 0) > before;
         }, 60_000), `A's pings to C go end to end: ${JSON.stringify(await endToEnd())}\n${all()}`);
+        // A and C each dial B and B dials both (Babel neighbours): one link per pair stays (link-pair.ts).
+        assert.ok(await waitFor(() => links9651(ns.B).length === 2, 30_000), `B keeps one link per neighbour:\n${links9651(ns.B).join('\n')}`);
       } else assert.is(await endToEnd(), undefined, 'control: no endToEnd counters without a Mycelium node');
       const before = await endToEnd();
 

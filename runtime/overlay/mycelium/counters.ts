@@ -46,6 +46,8 @@ export class Counters {
   datagramsRelayed = 0;
   /** Control TLVs received. */
   tlvs = 0;
+  /** Links closed because the pair of nodes already had one over their WireGuard tunnel (link-pair.ts). */
+  linksPaired = 0;
   readonly drops: Record<DropReason, number> = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
 
   drop(reason: DropReason, n = 1): void {
@@ -61,6 +63,6 @@ export class Counters {
 
   toJSON(): object {
     return { sent: this.sent, delivered: this.delivered, relayed: this.relayed,
-      datagrams: { sent: this.datagramsSent, received: this.datagramsReceived, relayed: this.datagramsRelayed }, tlvs: this.tlvs, drops: { ...this.drops } };
+      datagrams: { sent: this.datagramsSent, received: this.datagramsReceived, relayed: this.datagramsRelayed }, tlvs: this.tlvs, linksPaired: this.linksPaired, drops: { ...this.drops } };
   }
 }

@@ -17,6 +17,7 @@ import { Counters } from './counters.js';
 import { DataPlane } from './data-plane.js';
 import { formatTcpEndpoint, type TcpEndpoint } from './endpoint.js';
 import { PeerLink, type LinkTransport } from './link.js';
+import { dialsWhileLinked, redundantLink } from './link-pair.js';
 import { realClock, type MyceliumClock } from './clock.js';
 import { newRouterId, formatRouterId } from './router-id.js';
 import { RouteTable, routeMetric, type Selection, type SeqnoWanted } from './routes.js';
@@ -191,12 +192,21 @@ export class MyceliumNode {
     this.data.receiveDatagram(pkt, len, slot, link);
   }
 
+  /** Maps a link over a WireGuard peer to that peer, keeping one link per peer (link-pair.ts): may close `link`. */
   private attachDatagram(link: PeerLink): void {
     const path = this.data.path;
     const addr = path && link.socket.remoteAddress ? parseIp(link.socket.remoteAddress) : null;
     const peer = addr && addr.length === 16 ? path!.peerAt(addr) : null;
     link.datagramPeer = peer;
-    if (peer) this.linkByPeer.set(peer, link);
+    if (!peer) return;
+    const other = this.linkByPeer.get(peer);
+    if (other && other !== link && !other.isClosed) {
+      const drop = redundantLink(this.address, addr!, other, link);
+      this.counters.linksPaired++;
+      drop.close();
+      if (drop === link) return;
+    }
+    this.linkByPeer.set(peer, link);
   }
 
   private detachDatagram(link: PeerLink): void {
@@ -265,6 +275,8 @@ export class MyceliumNode {
   private dial(d: Dialer): void {
     if (this.stopped || d.removed) return;
     d.timer = null;
+    // A WireGuard peer below us whose own dial is up: keep that link, ask again later (link-pair.ts).
+    if (this.linkedByPeerDial(d.endpoint.host)) return void this.retry(d);
     const sock = connect({ host: d.endpoint.host, port: d.endpoint.port });
     let up = false;
     sock.setTimeout(CONNECT_TIMEOUT_MS, () => {
@@ -280,6 +292,19 @@ export class MyceliumNode {
     sock.on('error', () => {
       if (!up) this.retry(d, true);
     });
+  }
+
+  /**
+   * True when `host` is the node address of a WireGuard peer whose address is
+   * below ours and a link over that peer is up: it dialled, and only the lower
+   * address dials (link-pair.ts), so this node waits.
+   */
+  private linkedByPeerDial(host: string): boolean {
+    const path = this.data.path;
+    const addr = path ? parseIp(host) : null;
+    const peer = addr && addr.length === 16 ? path!.peerAt(addr) : null;
+    const l = peer && this.linkByPeer.get(peer);
+    return !!l && !l.isClosed && !dialsWhileLinked(this.address, addr!);
   }
 
   private retry(d: Dialer, failed = false): void {
@@ -316,6 +341,7 @@ export class MyceliumNode {
     );
     this.links.add(link);
     this.attachDatagram(link);
+    if (link.isClosed) return link; // the pair's other link stays (link-pair.ts)
     this.sendHello(link);
     this.fullDump(link);
     link.sendTlv({ type: 'route-request', generation: 0, subnet: null });
