@@ -22,7 +22,7 @@ import { realClock, type MyceliumClock } from './clock.js';
 import { newRouterId, formatRouterId } from './router-id.js';
 import { RouteTable, routeMetric, type Selection, type SeqnoWanted } from './routes.js';
 import { SEQNO_REQUEST_HOPS, type SeqnoRequest } from './seqno-request.js';
-import { subnet64, subnetKey, type Subnet } from './subnet.js';
+import { subnet64, subnet64Key, subnetKey, type Subnet } from './subnet.js';
 import type { Tlv } from './tlv.js';
 import { METRIC_INFINITE, type Update } from './update.js';
 import type { RouteRequest } from './route-request.js';
@@ -156,9 +156,9 @@ export class MyceliumNode {
     this.o.deliver = deliver;
   }
 
-  /** True when a route to the /64 of `dst` (16 bytes) is selected. */
+  /** True when a route to the /64 of `dst` (16 bytes) is selected. Per packet (send.ts endToEnd): the data plane's key, no Subnet or Buffer built. */
   hasRoute(dst: Uint8Array): boolean {
-    return !!this.table.selectedFor(subnetKey(subnet64(dst)));
+    return !!this.table.selectedFor(subnet64Key(dst));
   }
 
   /** Sends one IPv6 packet from this node into the overlay. */
