@@ -25,7 +25,7 @@
 import { ConfigError } from '../errors.js';
 import { parseTcpEndpoint, type TcpEndpoint } from '../overlay/mycelium/endpoint.js';
 
-/** The port the mesh default listens on (on the node's overlay address) and peers are dialled at through their tunnels (overlay/index.ts MYCELIUM_OVER_WG_PORT): Mycelium's default. */
+/** The port the mesh default listens on (on the node's overlay address) and peers are dialled at through their tunnels (overlay/index.ts syncDials): Mycelium's default. */
 export const MESH_MYCELIUM_PORT = 9651;
 
 export interface MyceliumConfig {

@@ -80,9 +80,6 @@ export function myceliumDialTargets(
   return peers.filter((p) => (p.persistentKeepalive ?? 0) > 0 || meshNeighbour(p.publicKey)).map((p) => overlayAddress(fromBase64(p.publicKey)));
 }
 
-/** The port a WireGuard peer's Mycelium node is dialled on through its tunnel: the one the mesh default listens on (Mycelium's default). */
-export const MYCELIUM_OVER_WG_PORT = MESH_MYCELIUM_PORT;
-
 export interface JoinOptions {
   /**
    * Also link the Mycelium node to every WireGuard peer with
@@ -221,11 +218,11 @@ export async function startOverlay(config: OverlayConfig, opts: OverlayOptions =
     if (!dials) return;
     const want = new Set(myceliumDialTargets(c.peers, (k) => device.peers.get(k)?.meshNeighbour === true));
     for (const h of dials.hosts) if (!want.has(h)) {
-      dials.node.removePeer?.({ host: h, port: MYCELIUM_OVER_WG_PORT });
+      dials.node.removePeer?.({ host: h, port: MESH_MYCELIUM_PORT });
       dials.hosts.delete(h);
     }
     for (const h of want) if (!dials.hosts.has(h)) {
-      dials.node.addPeer?.({ host: h, port: MYCELIUM_OVER_WG_PORT });
+      dials.node.addPeer?.({ host: h, port: MESH_MYCELIUM_PORT });
       dials.hosts.add(h);
     }
   };

@@ -74,7 +74,7 @@ export class MyceliumHooks {
    * `len` is over the MTU.
    */
   sendDatagramFrame(peer: Peer, frame: Uint8Array, len: number): void {
-    if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
+    this.checkFrame(len);
     this.sender.sendToPeer(peer, frame, len);
     this.flushSoon();
   }
@@ -92,7 +92,7 @@ export class MyceliumHooks {
 
   /** Queues the frame of `len` bytes written into the slot claimDatagramSlot returned (0: nothing written, a keepalive goes). */
   commitDatagramSlot(len: number): void {
-    if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
+    this.checkFrame(len);
     this.sender.commitClaimed(len);
     this.flushSoon();
   }
@@ -105,6 +105,11 @@ export class MyceliumHooks {
    */
   relayDatagramFrame(peer: Peer, frame: Uint8Array, len: number, slot: number): void {
     this.sender.relayToPeer(peer, frame, len, slot);
+  }
+
+  /** Throws RangeError for a frame over the device MTU (bytes). */
+  private checkFrame(len: number): void {
+    if (len > this.mtu) throw new RangeError(`frame: expected at most ${this.mtu} bytes, got ${len}`);
   }
 
   private flushQueued = false;

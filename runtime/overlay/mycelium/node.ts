@@ -192,16 +192,23 @@ export class MyceliumNode {
     this.data.receiveDatagram(pkt, len, slot, link);
   }
 
+  /** The WireGuard peer whose node address is `host` (IP text) on the datagram path, with that address; null without a path or such a peer. */
+  private wgPeerAt(host: string | undefined): { peer: object; addr: Uint8Array } | null {
+    const path = this.data.path;
+    const addr = path && host ? parseIp(host) : null;
+    const peer = addr && addr.length === 16 ? path!.peerAt(addr) : null;
+    return peer ? { peer, addr: addr! } : null;
+  }
+
   /** Maps a link over a WireGuard peer to that peer, keeping one link per peer (link-pair.ts): may close `link`. */
   private attachDatagram(link: PeerLink): void {
-    const path = this.data.path;
-    const addr = path && link.socket.remoteAddress ? parseIp(link.socket.remoteAddress) : null;
-    const peer = addr && addr.length === 16 ? path!.peerAt(addr) : null;
-    link.datagramPeer = peer;
-    if (!peer) return;
+    const at = this.wgPeerAt(link.socket.remoteAddress);
+    link.datagramPeer = at?.peer ?? null;
+    if (!at) return;
+    const { peer, addr } = at;
     const other = this.linkByPeer.get(peer);
     if (other && other !== link && !other.isClosed) {
-      const drop = redundantLink(this.address, addr!, other, link);
+      const drop = redundantLink(this.address, addr, other, link);
       this.counters.linksPaired++;
       drop.close();
       if (drop === link) return;
@@ -300,11 +307,9 @@ export class MyceliumNode {
    * address dials (link-pair.ts), so this node waits.
    */
   private linkedByPeerDial(host: string): boolean {
-    const path = this.data.path;
-    const addr = path ? parseIp(host) : null;
-    const peer = addr && addr.length === 16 ? path!.peerAt(addr) : null;
-    const l = peer && this.linkByPeer.get(peer);
-    return !!l && !l.isClosed && !dialsWhileLinked(this.address, addr!);
+    const at = this.wgPeerAt(host);
+    const l = at && this.linkByPeer.get(at.peer);
+    return !!l && !l.isClosed && !dialsWhileLinked(this.address, at.addr);
   }
 
   private retry(d: Dialer, failed = false): void {
