@@ -133,6 +133,26 @@ export class SimStream implements LinkTransport {
   }
 }
 
+/**
+ * `clock` with every periodic timer in its own phase: the first tick of a
+ * period of `ms` comes after `first(ms)` ms, then one every `ms` (a real node
+ * starts its timers at its own time). Cancelling clears whichever is pending.
+ */
+export function phasedClock(clock: MyceliumClock, first: (ms: number) => number): MyceliumClock {
+  return {
+    ...clock,
+    setInterval(fn, ms) {
+      let h: unknown = null;
+      const t = clock.setTimeout(() => {
+        h = clock.setInterval(fn, ms);
+        fn();
+      }, first(ms));
+      return { cancel: () => (clock.clearTimeout(t), h && clock.clearInterval(h)) };
+    },
+    clearInterval: (h) => (h as { cancel(): void }).cancel(),
+  };
+}
+
 /** Shortest-path metric (and its hop count) from every node to `origin` with edge weights `w` (adjacency-aligned); `dead` is left out. */
 function dijkstra(adj: number[][], w: number[][], origin: number, dead: number): { dist: Float64Array; hops: Int32Array } {
   return shortestPaths(adj, origin, (v, j) => w[v][j], (v, u) => u === dead || v === dead);
@@ -168,18 +188,7 @@ export async function simulateMycelium(opts: MyceliumSimOptions): Promise<Myceli
     // Each node's periodic timers run in their own phase (real nodes start at different times):
     // the first tick of a period P comes after a seeded fraction of P.
     const phase = rand();
-    const clockI: MyceliumClock = {
-      ...mclock,
-      setInterval(fn, ms) {
-        let h: unknown = null;
-        const first = mclock.setTimeout(() => {
-          h = mclock.setInterval(fn, ms);
-          fn();
-        }, Math.max(1, Math.round(ms * phase)));
-        return { cancel: () => (mclock.clearTimeout(first), h && mclock.clearInterval(h)) };
-      },
-      clearInterval: (h) => (h as { cancel(): void }).cancel(),
-    };
+    const clockI = phasedClock(mclock, (ms) => Math.max(1, Math.round(ms * phase)));
     nodes.push(new MyceliumNode({
       privateKey: bytes(32), routerIdTail: bytes(6), clock: clockI, announce: originOf[i] >= 0, helloIntervalMs: helloMs, updateIntervalMs: updateMs, log: () => {},
     }));

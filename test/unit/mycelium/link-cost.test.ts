@@ -11,29 +11,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ManualClock } from '../../../runtime/overlay/babel/clock.js';
-import { manualClock, type MyceliumClock } from '../../../runtime/overlay/mycelium/clock.js';
+import { manualClock } from '../../../runtime/overlay/mycelium/clock.js';
 import { MyceliumNode } from '../../../runtime/overlay/mycelium/node.js';
 import { INITIAL_LINK_COST, MAX_UNANSWERED_HELLOS, PeerLink } from '../../../runtime/overlay/mycelium/link.js';
 import { Counters } from '../../../runtime/overlay/mycelium/counters.js';
-import { SimStream } from '../../../bench/mycelium-sim.js';
+import { phasedClock, SimStream } from '../../../bench/mycelium-sim.js';
 
 /** Two nodes joined by one link of one-way `latency` ms; node A's first Hello tick after `firstTickA` ms. */
 function pair(latency: number, helloMs: number, firstTickA: number) {
   const clock = new ManualClock();
   const mc = manualClock(clock);
   // Node A's periodic timers start after firstTickA (a seeded phase in the mesh simulation).
-  const shifted: MyceliumClock = {
-    ...mc,
-    setInterval(fn, ms) {
-      let h: unknown = null;
-      const first = mc.setTimeout(() => {
-        h = mc.setInterval(fn, ms);
-        fn();
-      }, ms === helloMs ? firstTickA : ms);
-      return { cancel: () => (mc.clearTimeout(first), h && mc.clearInterval(h)) };
-    },
-    clearInterval: (h) => (h as { cancel(): void }).cancel(),
-  };
+  const shifted = phasedClock(mc, (ms) => (ms === helloMs ? firstTickA : ms));
   const key = (b: number) => new Uint8Array(32).fill(b);
   const a = new MyceliumNode({ privateKey: key(1), clock: shifted, helloIntervalMs: helloMs, updateIntervalMs: 60_000, log: () => {} });
   const b = new MyceliumNode({ privateKey: key(2), clock: mc, helloIntervalMs: helloMs, updateIntervalMs: 60_000, log: () => {} });
